@@ -1,0 +1,192 @@
+"""Checkpoints: a folder of safetensors weights and JSON, never a pickle.
+
+    model.safetensors       the weights (optionally stored in bf16/fp16; loaded back to fp32)
+    config.json             model type, architecture, vocabulary, and what it was trained on
+    history.json            every evaluation of the run: step, train/val loss, lr, tokens, time
+    training_state.*        optimizer moments, step and RNG states, only while training (resume)
+    README.md               a model card for the Hugging Face Hub (shipped checkpoints)
+
+`load()` takes a local folder or a Hugging Face Hub repo id. Saving writes a new folder
+beside the old one and swaps them, so an interrupted save never leaves half a checkpoint.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, load_model, save_file, save_model
+
+from .base import LanguageModel
+from .models import build_model, model_config_dict
+from .tokenizer import CharTokenizer
+
+FORMAT_VERSION = 1
+WEIGHTS = "model.safetensors"
+CONFIG = "config.json"
+HISTORY = "history.json"
+STATE_TENSORS = "training_state.safetensors"
+STATE_JSON = "training_state.json"
+HUB_FILES = [WEIGHTS, CONFIG, HISTORY, "README.md"]
+_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that is missing, corrupt, or does not match its own config."""
+
+
+def save(model: LanguageModel, out_dir: str | Path, *, history: list[dict] | None = None,
+         info: dict[str, Any] | None = None, training_state: tuple[dict, dict] | None = None,
+         weights_dtype: torch.dtype | None = None, card: str | None = None) -> Path:
+    """Write `model` (with its tokenizer) as a checkpoint folder, atomically.
+
+    `info` is free-form JSON kept in config.json (corpus, training settings, final losses).
+    `training_state` is (tensors, json) from the trainer. `weights_dtype` (e.g. torch.bfloat16)
+    halves the file for shipping; the model in memory is untouched.
+    """
+    if model.tokenizer is None:
+        raise ValueError("the model has no tokenizer to save with it")
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        config = {
+            "format_version": FORMAT_VERSION,
+            "model_type": model.model_type,
+            "model": model_config_dict(model),
+            "vocab": model.tokenizer.to_json(),
+            "num_params": model.num_params(),
+            "info": info or {},
+        }
+        (tmp / CONFIG).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        (tmp / HISTORY).write_text(json.dumps(history or []) + "\n", encoding="utf-8")
+        to_save = model
+        if weights_dtype is not None:
+            to_save = build_model(model.model_type, **model_config_dict(model)).to(weights_dtype)
+            to_save.load_state_dict(model.state_dict())
+        save_model(to_save, str(tmp / WEIGHTS), metadata={"format": "pt", "model_type": model.model_type})
+        if training_state is not None:
+            tensors, state_json = training_state
+            save_file(tensors, str(tmp / STATE_TENSORS))
+            (tmp / STATE_JSON).write_text(json.dumps(state_json) + "\n", encoding="utf-8")
+        if card is not None:
+            (tmp / "README.md").write_text(card, encoding="utf-8")
+        _swap_in(tmp, out_dir)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out_dir
+
+
+def _swap_in(new: Path, target: Path) -> None:
+    """Replace folder `target` by `new` with two renames; the old one goes only afterwards."""
+    old = target.with_name(f".{target.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(new, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def resolve(path_or_repo_id: str | Path) -> Path:
+    """A local checkpoint folder: the path itself, or a download of a Hub repo's files."""
+    path = Path(path_or_repo_id).expanduser()
+    if path.is_dir():
+        return path
+    name = str(path_or_repo_id)
+    if path.exists():
+        raise CheckpointError(f"{name} is a file; a checkpoint is a folder holding {CONFIG} and {WEIGHTS}")
+    if not _REPO_ID.match(name):
+        raise CheckpointError(f"no checkpoint folder at {name!r}, and it is not a Hub repo id (owner/name)")
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
+
+    try:
+        return Path(snapshot_download(name, allow_patterns=HUB_FILES))
+    except RepositoryNotFoundError:
+        raise CheckpointError(f"no Hugging Face Hub model repo {name!r} (or it is private)") from None
+    except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as e:
+        raise CheckpointError(
+            f"could not download {name!r} from the Hugging Face Hub and it is not cached ({type(e).__name__}); "
+            "offline? pass a local checkpoint folder instead"
+        ) from None
+
+
+def read_config(folder: str | Path) -> dict:
+    path = Path(folder) / CONFIG
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CheckpointError(f"{folder} has no {CONFIG}: it is not a checkpoint folder") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{path} is corrupt: {e}") from None
+    missing = [k for k in ("model_type", "model", "vocab") if k not in config]
+    if missing:
+        raise CheckpointError(f"{path} lacks {', '.join(missing)}")
+    if config.get("format_version", 1) > FORMAT_VERSION:
+        raise CheckpointError(f"{path} is format {config['format_version']}; this code reads up to {FORMAT_VERSION}")
+    return config
+
+
+def load(path_or_repo_id: str | Path, device: str | torch.device = "cpu") -> LanguageModel:
+    """Load a checkpoint folder or Hub repo id: an fp32 model in eval mode, with `.tokenizer`,
+    `.history` (the training log) and `.info` (what config.json says about its training)."""
+    folder = resolve(path_or_repo_id)
+    config = read_config(folder)
+    try:
+        tokenizer = CharTokenizer.from_json(config["vocab"])
+        model = build_model(config["model_type"], **config["model"])
+    except (TypeError, ValueError) as e:
+        raise CheckpointError(f"{folder / CONFIG} describes no valid model: {e}") from None
+    if model.config.vocab_size != tokenizer.vocab_size:
+        raise CheckpointError(f"{folder / CONFIG}: vocab_size {model.config.vocab_size} "
+                              f"but {tokenizer.vocab_size} characters in the vocabulary")
+    weights = folder / WEIGHTS
+    if not weights.is_file():
+        raise CheckpointError(f"{folder} has no {WEIGHTS}")
+    try:
+        load_model(model, str(weights), strict=True)
+    except (SafetensorError, RuntimeError, ValueError, OSError) as e:
+        first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise CheckpointError(f"{weights} does not match {CONFIG} or is corrupt: {first_line}") from None
+    model.tokenizer = tokenizer
+    model.info = config.get("info", {})
+    model.history = load_history(folder)
+    model.source = str(path_or_repo_id)
+    return model.float().to(device).eval()
+
+
+def load_history(folder: str | Path) -> list[dict]:
+    path = Path(folder) / HISTORY
+    if not path.is_file():
+        return []
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise CheckpointError(f"{path} is corrupt: {e}") from None
+
+
+def load_training_state(folder: str | Path) -> tuple[dict[str, torch.Tensor], dict] | None:
+    """The (tensors, json) a trainer saved to resume from, or None for a finished checkpoint."""
+    folder = Path(folder)
+    if not (folder / STATE_TENSORS).is_file():
+        return None
+    try:
+        return load_file(str(folder / STATE_TENSORS)), json.loads((folder / STATE_JSON).read_text())
+    except (SafetensorError, OSError, json.JSONDecodeError) as e:
+        raise CheckpointError(f"the training state in {folder} is corrupt: {e}") from None
+
+
+def push_to_hub(folder: str | Path, repo_id: str, private: bool = False) -> str:
+    """Upload a checkpoint folder's shippable files to a Hub model repo; returns its URL."""
+    from huggingface_hub import HfApi
+
+    api = HfApi()
+    url = api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
+    api.upload_folder(folder_path=str(folder), repo_id=repo_id, allow_patterns=HUB_FILES)
+    return str(url)

@@ -1,0 +1,186 @@
+"""The GPT of the lecture and of nanoGPT, for characters, with a KV cache for decoding.
+
+A stack of pre-LayerNorm transformer blocks: each block lets every position gather
+information from the positions before it (causal multi-head self-attention), then
+thinks about it alone (a feed-forward layer), both added onto a residual stream.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .base import LanguageModel
+
+
+@dataclass
+class GPTConfig:
+    vocab_size: int
+    block_size: int = 256
+    n_layer: int = 6
+    n_head: int = 6
+    n_embd: int = 192
+    dropout: float = 0.1
+    bias: bool = False          # biases in Linear and LayerNorm; nanoGPT finds them unnecessary
+    tie_weights: bool = True    # the output head reuses the token embedding matrix
+
+    def __post_init__(self):
+        if self.n_embd % self.n_head:
+            raise ValueError(f"n_embd={self.n_embd} must be a multiple of n_head={self.n_head}")
+
+
+class KVCache:
+    """Keys and values of the positions seen so far, for every layer, preallocated.
+
+    Decoding one character then costs one position's worth of work per layer instead of
+    recomputing the whole context: the new query attends to the cached keys and values.
+    The cache holds at most `block_size` positions, the longest context the position
+    embedding knows; `gpt.sampling` decides what to do when it is full.
+    """
+
+    def __init__(self, config: GPTConfig, batch_size: int = 1, dtype: torch.dtype = torch.float32,
+                 device: torch.device | str = "cpu"):
+        head_size = config.n_embd // config.n_head
+        shape = (config.n_layer, batch_size, config.n_head, config.block_size, head_size)
+        self.keys = torch.zeros(shape, dtype=dtype, device=device)
+        self.values = torch.zeros(shape, dtype=dtype, device=device)
+        self.length = 0
+
+    @property
+    def capacity(self) -> int:
+        return self.keys.size(3)
+
+    def store(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Write this step's keys/values after the cached ones; return all of them."""
+        end = self.length + k.size(2)
+        self.keys[layer, :, :, self.length:end] = k
+        self.values[layer, :, :, self.length:end] = v
+        return self.keys[layer, :, :, :end], self.values[layer, :, :, :end]
+
+    def reset(self) -> None:
+        self.length = 0
+
+
+class CausalSelfAttention(nn.Module):
+    """Multi-head attention in which position t may only look at positions <= t."""
+
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.n_head = config.n_head
+        self.dropout = config.dropout
+        self.qkv = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
+        self.proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
+        self.resid_dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0,
+                return_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).view(B, T, 3, self.n_head, C // self.n_head).permute(2, 0, 3, 1, 4)
+        if cache is not None:
+            k, v = cache.store(layer, k, v)
+        past = k.size(2) - T   # cached positions before this chunk's first query
+        dropout = self.dropout if self.training else 0.0
+        weights = None
+        if return_weights:
+            # The explicit form of what scaled_dot_product_attention computes, to look at.
+            scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.size(-1))
+            visible = torch.ones(T, k.size(2), dtype=torch.bool, device=x.device).tril(past)
+            weights = scores.masked_fill(~visible, float("-inf")).softmax(dim=-1)
+            y = F.dropout(weights, dropout, self.training) @ v
+        elif past == 0:
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=True)
+        elif T == 1:
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout)  # sees the whole past
+        else:
+            visible = torch.ones(T, k.size(2), dtype=torch.bool, device=x.device).tril(past)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=visible, dropout_p=dropout)
+        y = y.transpose(1, 2).reshape(B, T, C)
+        return self.resid_dropout(self.proj(y)), weights
+
+
+class FeedForward(nn.Module):
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.up = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
+        self.down = nn.Linear(4 * config.n_embd, config.n_embd, bias=config.bias)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.down(F.gelu(self.up(x))))
+
+
+class Block(nn.Module):
+    """x + attention(LN(x)), then x + feed_forward(LN(x)): communicate, then compute."""
+
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.attn = CausalSelfAttention(config)
+        self.ln_2 = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.mlp = FeedForward(config)
+
+    def forward(self, x, cache=None, layer=0, return_weights=False):
+        attended, weights = self.attn(self.ln_1(x), cache, layer, return_weights)
+        x = x + attended
+        return x + self.mlp(self.ln_2(x)), weights
+
+
+class GPT(LanguageModel):
+    model_type = "gpt"
+
+    def __init__(self, config: GPTConfig):
+        super().__init__()
+        self.config = config
+        self.token_embedding = nn.Embedding(config.vocab_size, config.n_embd)
+        self.position_embedding = nn.Embedding(config.block_size, config.n_embd)
+        self.dropout = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
+        self.ln_f = nn.LayerNorm(config.n_embd, bias=config.bias)
+        self.head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        if config.tie_weights:
+            self.head.weight = self.token_embedding.weight
+        self.apply(self._init_weights)
+        # GPT-2's scaled init: each residual branch's output projection is shrunk so the
+        # residual stream's variance does not grow with depth.
+        for name, p in self.named_parameters():
+            if name.endswith(("proj.weight", "down.weight")):
+                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None,
+                cache: KVCache | None = None):
+        """Logits for every position of `idx`; with a cache, `idx` continues the cached text."""
+        logits, _ = self._run(idx, cache, return_weights=False)
+        return logits, self.loss(logits, targets)
+
+    def attention_maps(self, idx: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Logits and each layer's attention weights (B, n_head, T, T), rows summing to 1."""
+        return self._run(idx, None, return_weights=True)
+
+    def _run(self, idx, cache, return_weights):
+        T = idx.size(1)
+        start = cache.length if cache is not None else 0
+        if start + T > self.config.block_size:
+            raise ValueError(f"{start + T} positions exceed the block size {self.config.block_size}")
+        positions = torch.arange(start, start + T, device=idx.device)
+        x = self.dropout(self.token_embedding(idx) + self.position_embedding(positions))
+        maps = []
+        for layer, block in enumerate(self.blocks):
+            x, weights = block(x, cache, layer, return_weights)
+            maps.append(weights)
+        if cache is not None:
+            cache.length += T
+        return self.head(self.ln_f(x)), maps
+
+    def new_cache(self, batch_size: int = 1) -> KVCache:
+        p = self.token_embedding.weight
+        return KVCache(self.config, batch_size, dtype=p.dtype, device=p.device)

@@ -1,0 +1,259 @@
+"""One training loop for every model: AdamW, warmup + cosine decay, clipping, evaluation.
+
+`Trainer.run()` is a generator: it yields a `Progress` after every optimisation step, so
+a notebook, the CLI or a web UI can draw the loss as it falls, and stopping is simply
+not asking for the next step (or returning True from `should_stop`). The schedule can run
+over a number of steps or over a wall-clock budget; in the latter case "how far along"
+is the fraction of the budget spent, so a run of 3 minutes decays its learning rate over
+those 3 minutes whatever the machine's speed.
+
+Under `torchrun` each process trains a replica wrapped in DistributedDataParallel: it
+draws its own batches (seeded by rank), gradients are averaged across processes in
+backward(), and so every replica takes the same step and stays identical.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from dataclasses import asdict, dataclass, fields
+from typing import Callable, Iterator
+
+import torch
+import torch.distributed as dist
+
+from . import checkpoint
+from .base import LanguageModel
+from .data import Dataset
+from .sampling import SamplingSettings, sample_ids
+
+
+@dataclass
+class TrainConfig:
+    max_steps: int = 5000
+    time_budget: float | None = None   # seconds of wall time (evaluation included); None: no limit
+    batch_size: int = 16
+    lr: float = 3e-3
+    min_lr_ratio: float = 0.1          # the cosine decays to lr * min_lr_ratio
+    warmup_steps: int = 100
+    weight_decay: float = 0.1
+    beta2: float = 0.99                # small-batch, char-level: nanoGPT's shakespeare_char setting
+    grad_clip: float = 1.0
+    eval_interval: int = 250
+    eval_batches: int = 20             # the fixed evaluation set: this many batches per split
+    bf16: bool = False                 # bf16 autocast for matmuls; weights and optimizer stay fp32
+    sample_chars: int = 0              # a sample of this length with each evaluation
+    seed: int = 1337
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+@dataclass
+class Progress:
+    """The state of a run after one step; `val_loss` and `sample` only on evaluation steps."""
+
+    step: int
+    max_steps: int
+    loss: float                  # this step's training batch loss
+    lr: float
+    tokens_seen: int
+    tokens_per_sec: float
+    elapsed: float
+    time_left: float
+    train_loss: float | None = None
+    val_loss: float | None = None
+    sample: str | None = None
+    done: bool = False
+
+
+def make_optimizer(model: LanguageModel, config: TrainConfig) -> torch.optim.AdamW:
+    """AdamW with weight decay on matrices and embeddings only, not on gains and biases."""
+    params = {id(p): p for p in model.parameters() if p.requires_grad}.values()
+    decay = [p for p in params if p.dim() >= 2]
+    no_decay = [p for p in params if p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": config.weight_decay},
+              {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, config.beta2), foreach=True)
+
+
+def lr_at(config: TrainConfig, step: int, progress: float) -> float:
+    """Linear warmup over warmup_steps, then cosine decay to lr * min_lr_ratio at progress 1."""
+    if step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
+    cosine = 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+    return config.lr * (config.min_lr_ratio + (1 - config.min_lr_ratio) * cosine)
+
+
+class Trainer:
+    def __init__(self, model: LanguageModel, dataset: Dataset, config: TrainConfig,
+                 info: dict | None = None):
+        self.model = model
+        self.dataset = dataset
+        self.config = config
+        self.info = info or {}
+        if model.tokenizer is None:
+            model.tokenizer = dataset.tokenizer
+        self.rank = dist.get_rank() if dist.is_initialized() else 0
+        self.world_size = dist.get_world_size() if dist.is_initialized() else 1
+        self.device = next(model.parameters()).device
+        self.optimizer = make_optimizer(model, config)
+        self.step = 0
+        self.elapsed = 0.0
+        self.tokens_seen = 0
+        self.best_val = math.inf
+        self.history: list[dict] = list(getattr(model, "history", []) or [])
+        torch.manual_seed(config.seed)   # dropout masks
+        self.batch_rng = torch.Generator().manual_seed(config.seed + self.rank)
+        fixed = torch.Generator().manual_seed(config.seed - 1)
+        self.eval_set = {split: [dataset.batch(split, config.batch_size, fixed) for _ in range(config.eval_batches)]
+                         for split in ("train", "val")}
+        self.replica = model
+        if self.world_size > 1:
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.replica = DistributedDataParallel(model)
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def progress_fraction(self) -> float:
+        fraction = self.step / self.config.max_steps
+        if self.config.time_budget:
+            fraction = max(fraction, self.elapsed / self.config.time_budget)
+        return fraction
+
+    def _autocast(self):
+        if not self.config.bf16:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+
+    @torch.inference_mode()
+    def evaluate(self) -> dict[str, float]:
+        """Mean loss over the fixed evaluation batches of each split."""
+        self.model.eval()
+        losses = {}
+        with self._autocast():
+            for split, batches in self.eval_set.items():
+                losses[split] = sum(self.model(x.to(self.device), y.to(self.device))[1].item()
+                                    for x, y in batches) / len(batches)
+        self.model.train()
+        return losses
+
+    def sample(self) -> str:
+        """A short sample from the model as it is now, always from the same seed."""
+        newline = [self.dataset.tokenizer.stoi.get("\n", 0)]
+        steps = sample_ids(self.model, newline, self.config.sample_chars, SamplingSettings(), seed=self.config.seed)
+        return self.dataset.tokenizer.decode(s.token for s in steps)
+
+    def run(self, should_stop: Callable[[], bool] | None = None) -> Iterator[Progress]:
+        """Train until max_steps or the time budget, yielding a Progress after every step."""
+        config, model = self.config, self.model
+        model.train()
+        tokens_per_step = config.batch_size * self.dataset.block_size * self.world_size
+        started = time.perf_counter() - self.elapsed
+        step_times: list[float] = []
+        while self.step < config.max_steps and not (config.time_budget and self.elapsed >= config.time_budget):
+            if self._stop_requested(should_stop):
+                break
+            t0 = time.perf_counter()
+            lr = lr_at(config, self.step, self.progress_fraction())
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            x, y = self.dataset.batch("train", config.batch_size, self.batch_rng)
+            with self._autocast():
+                _, loss = self.replica(x.to(self.device), y.to(self.device))
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            self.optimizer.step()
+            self.step += 1
+            self.tokens_seen += tokens_per_step
+            step_times = (step_times + [time.perf_counter() - t0])[-50:]
+            self.elapsed = time.perf_counter() - started
+            last = self.step >= config.max_steps or bool(config.time_budget and self.elapsed >= config.time_budget)
+            progress = Progress(
+                step=self.step, max_steps=config.max_steps, loss=loss.item(), lr=lr,
+                tokens_seen=self.tokens_seen,
+                tokens_per_sec=tokens_per_step / (sum(step_times) / len(step_times)),
+                elapsed=self.elapsed, time_left=self._time_left(step_times))
+            if self.step % config.eval_interval == 0 or last or self.step == 1:
+                self._evaluate_into(progress)
+                self.elapsed = time.perf_counter() - started
+                progress.elapsed = self.elapsed
+            progress.done = last
+            yield progress
+
+    def _stop_requested(self, should_stop: Callable[[], bool] | None) -> bool:
+        """Whether to stop now; under DDP, every replica stops at the same step or none does."""
+        stop = bool(should_stop and should_stop())
+        if self.world_size > 1:
+            flag = torch.tensor([int(stop)])
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            stop = bool(flag.item())
+        return stop
+
+    def _evaluate_into(self, progress: Progress) -> None:
+        losses = self.evaluate()
+        progress.train_loss, progress.val_loss = losses["train"], losses["val"]
+        if self.config.sample_chars:
+            progress.sample = self.sample()
+        self.history.append({"step": self.step, "train_loss": losses["train"], "val_loss": losses["val"],
+                             "lr": progress.lr, "tokens": self.tokens_seen,
+                             "elapsed": round(self.elapsed, 3)})
+
+    def _time_left(self, step_times: list[float]) -> float:
+        by_steps = (self.config.max_steps - self.step) * sum(step_times) / len(step_times)
+        if self.config.time_budget:
+            return max(0.0, min(by_steps, self.config.time_budget - self.elapsed))
+        return by_steps
+
+    # --- checkpoints -------------------------------------------------------------------
+
+    def training_state(self) -> tuple[dict[str, torch.Tensor], dict]:
+        """Everything needed to continue exactly where we are, as tensors plus JSON."""
+        opt = self.optimizer.state_dict()
+        tensors = {"rng.batch": self.batch_rng.get_state(), "rng.torch": torch.get_rng_state()}
+        for index, state in opt["state"].items():
+            for key, value in state.items():
+                tensors[f"optimizer.{index}.{key}"] = torch.as_tensor(value).contiguous()
+        groups = [{k: v for k, v in g.items()} for g in opt["param_groups"]]
+        return tensors, {"step": self.step, "elapsed": self.elapsed, "tokens_seen": self.tokens_seen,
+                         "best_val": self.best_val, "optimizer_groups": groups,
+                         "train_config": asdict(self.config)}
+
+    def load_training_state(self, tensors: dict[str, torch.Tensor], state: dict) -> None:
+        optimizer_state: dict[int, dict] = {}
+        for name, value in tensors.items():
+            if name.startswith("optimizer."):
+                _, index, key = name.split(".", 2)
+                optimizer_state.setdefault(int(index), {})[key] = value
+        self.optimizer.load_state_dict({"state": optimizer_state, "param_groups": state["optimizer_groups"]})
+        self.batch_rng.set_state(tensors["rng.batch"])
+        torch.set_rng_state(tensors["rng.torch"])
+        self.step, self.elapsed = state["step"], state["elapsed"]
+        self.tokens_seen, self.best_val = state["tokens_seen"], state["best_val"]
+
+    def save(self, out_dir, keep_best: bool = True) -> bool:
+        """Save `out_dir/last` (resumable) and, if val improved, `out_dir/best`. Main rank only.
+
+        Returns True if this evaluation was the best so far."""
+        if not self.is_main:
+            return False
+        from pathlib import Path
+
+        info = {**self.info, "train_config": asdict(self.config), "step": self.step,
+                "tokens_seen": self.tokens_seen, "elapsed": self.elapsed}
+        latest = self.history[-1] if self.history else {}
+        improved = bool(latest) and latest["val_loss"] < self.best_val
+        if improved:
+            self.best_val = latest["val_loss"]
+        checkpoint.save(self.model, Path(out_dir) / "last", history=self.history, info=info,
+                        training_state=self.training_state())
+        if keep_best and improved:
+            checkpoint.save(self.model, Path(out_dir) / "best", history=self.history, info=info)
+        return improved

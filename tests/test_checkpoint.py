@@ -1,0 +1,111 @@
+import json
+
+import pytest
+import torch
+
+import gpt
+from gpt import checkpoint
+
+
+def make(model_type):
+    torch.manual_seed(0)
+    tok = gpt.CharTokenizer("abcdefgh \n")
+    arch = {"bigram": {}, "mlp": {"block_size": 3}, "gpt": dict(block_size=8, n_layer=1, n_head=2, n_embd=16)}
+    model = gpt.build_model(model_type, vocab_size=tok.vocab_size, **arch[model_type])
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    model.tokenizer = tok
+    return model.eval()
+
+
+@pytest.mark.parametrize("model_type", ["bigram", "mlp", "gpt"])
+def test_round_trip_gives_identical_logits(tmp_path, model_type):
+    model = make(model_type)
+    history = [{"step": 10, "train_loss": 2.0, "val_loss": 2.1, "lr": 1e-3, "tokens": 100, "elapsed": 1.0}]
+    gpt.save(model, tmp_path / "ck", history=history, info={"corpus": "test"})
+    assert sorted(p.name for p in (tmp_path / "ck").iterdir()) == ["config.json", "history.json", "model.safetensors"]
+    loaded = gpt.load(tmp_path / "ck")
+    x = torch.randint(10, (2, 8))
+    assert torch.equal(loaded(x)[0], model(x)[0])
+    assert loaded.tokenizer.chars == model.tokenizer.chars
+    assert loaded.history == history and loaded.info == {"corpus": "test"}
+    assert not loaded.training
+
+
+def test_no_pickle_anywhere(tmp_path):
+    gpt.save(make("gpt"), tmp_path / "ck")
+    raw = (tmp_path / "ck" / "model.safetensors").read_bytes()
+    header_len = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + header_len])   # safetensors: a JSON header, then raw tensors
+    stored = {"head.weight", "token_embedding.weight"} & set(header)
+    assert len(stored) == 1, "the tied head and token embedding are stored once"
+
+
+def test_bf16_weights_load_back_to_fp32(tmp_path):
+    model = make("gpt")
+    gpt.save(model, tmp_path / "half", weights_dtype=torch.bfloat16)
+    gpt.save(model, tmp_path / "full")
+    half_size = (tmp_path / "half" / "model.safetensors").stat().st_size
+    assert half_size < 0.6 * (tmp_path / "full" / "model.safetensors").stat().st_size
+    loaded = gpt.load(tmp_path / "half")
+    assert loaded.token_embedding.weight.dtype == torch.float32
+    x = torch.randint(10, (1, 8))
+    torch.testing.assert_close(loaded(x)[0], model(x)[0], atol=0.05, rtol=0.05)
+    assert model.token_embedding.weight.dtype == torch.float32
+
+
+def test_save_replaces_an_existing_checkpoint(tmp_path):
+    gpt.save(make("mlp"), tmp_path / "ck")
+    gpt.save(make("gpt"), tmp_path / "ck")
+    assert gpt.load(tmp_path / "ck").model_type == "gpt"
+    assert [p.name for p in tmp_path.iterdir()] == ["ck"], "no temporary folders left behind"
+
+
+def test_corrupt_and_mismatched_checkpoints_get_clear_errors(tmp_path):
+    ck = tmp_path / "ck"
+    gpt.save(make("gpt"), ck)
+    weights = (ck / "model.safetensors").read_bytes()
+
+    (ck / "model.safetensors").write_bytes(weights[:100])
+    with pytest.raises(gpt.CheckpointError, match="corrupt"):
+        gpt.load(ck)
+
+    (ck / "model.safetensors").write_bytes(weights)
+    config = json.loads((ck / "config.json").read_text())
+    config["model"]["n_embd"] = 32
+    (ck / "config.json").write_text(json.dumps(config))
+    with pytest.raises(gpt.CheckpointError, match="does not match"):
+        gpt.load(ck)
+
+    (ck / "config.json").write_text("{not json")
+    with pytest.raises(gpt.CheckpointError, match="corrupt"):
+        gpt.load(ck)
+
+    (ck / "config.json").unlink()
+    with pytest.raises(gpt.CheckpointError, match="not a checkpoint folder"):
+        gpt.load(ck)
+
+
+def test_missing_paths_and_offline_hub(tmp_path):
+    with pytest.raises(gpt.CheckpointError, match="not a Hub repo id"):
+        gpt.load(tmp_path / "nothing" / "here")
+    with pytest.raises(gpt.CheckpointError, match="offline|Hub"):
+        gpt.load("someone/not-cached-model")
+
+
+def test_hub_repo_id_loads_through_huggingface_hub(tmp_path, monkeypatch):
+    """A repo id goes through snapshot_download; here it returns a folder we made."""
+    gpt.save(make("mlp"), tmp_path / "snapshot")
+    calls = []
+
+    def fake_snapshot_download(repo_id, allow_patterns):
+        calls.append((repo_id, allow_patterns))
+        return str(tmp_path / "snapshot")
+
+    import huggingface_hub
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot_download)
+    model = gpt.load("someone/names-mlp")
+    assert model.model_type == "mlp" and calls[0][0] == "someone/names-mlp"
+    assert "model.safetensors" in calls[0][1]

@@ -1,0 +1,70 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def cli(*args, timeout=300):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", *args], env=env, capture_output=True, text=True,
+                          timeout=timeout, cwd=REPO)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    result = cli("gpt.train", "--corpus", "shakespeare", "--model", "gpt", "--n-layer", "1", "--n-head", "2",
+                 "--n-embd", "16", "--block-size", "16", "--steps", "40", "--eval-interval", "20",
+                 "--eval-batches", "2", "--sample-chars", "30", "--threads", "1", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    return out, result.stdout
+
+
+def test_train_writes_last_and_best_and_reports(trained):
+    out, stdout = trained
+    assert "parameters" in stdout and "step     40 | train" in stdout
+    assert (out / "last" / "training_state.safetensors").is_file()
+    assert (out / "best" / "model.safetensors").is_file()
+
+
+def test_train_resumes_and_extends(trained):
+    out, _ = trained
+    result = cli("gpt.train", "--corpus", "shakespeare", "--out", str(out), "--resume", "--steps", "60",
+                 "--eval-interval", "20", "--eval-batches", "2", "--sample-chars", "0", "--threads", "1")
+    assert result.returncode == 0, result.stderr
+    assert "resuming" in result.stdout and "at step 40" in result.stdout
+    assert "step     60 |" in result.stdout and "step     20 |" not in result.stdout
+
+
+def test_sample_streams_text(trained):
+    out, _ = trained
+    result = cli("gpt.sample", "--checkpoint", str(out / "best"), "--prompt", "ROMEO:", "--max-new-tokens", "50",
+                 "--seed", "1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("ROMEO:") and len(result.stdout) == len("ROMEO:") + 50 + 1
+    again = cli("gpt.sample", "--checkpoint", str(out / "best"), "--prompt", "ROMEO:", "--max-new-tokens", "50",
+                "--seed", "1")
+    assert again.stdout == result.stdout
+
+
+def test_sample_reports_bad_input_without_a_traceback(trained, tmp_path):
+    out, _ = trained
+    result = cli("gpt.sample", "--checkpoint", str(out / "best"), "--prompt", "Roméo 🙂")
+    assert result.returncode == 2 and "'é', '🙂'" in result.stderr and "Traceback" not in result.stderr
+    result = cli("gpt.sample", "--checkpoint", str(tmp_path / "missing"))
+    assert result.returncode == 2 and "no checkpoint folder" in result.stderr
+    result = cli("gpt.sample", "--checkpoint", str(out / "best"), "--temperature", "-1")
+    assert result.returncode == 2 and "temperature" in result.stderr
+
+
+def test_eval_prints_whole_split_losses(trained):
+    out, _ = trained
+    result = cli("gpt.eval", "--checkpoint", str(out / "best"), "--threads", "1")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("train loss") and "1,003,854 characters" in lines[0]
+    assert lines[1].startswith("val   loss") and "111,540 characters" in lines[1]

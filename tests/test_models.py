@@ -1,0 +1,114 @@
+import pytest
+import torch
+
+import gpt
+from gpt.sampling import SamplingSettings, sample_ids
+
+V = 65
+
+
+def small_gpt(block_size=16, **overrides):
+    torch.manual_seed(0)
+    config = dict(vocab_size=V, block_size=block_size, n_layer=2, n_head=4, n_embd=32, dropout=0.0)
+    config.update(overrides)
+    return gpt.build_model("gpt", **config).eval()
+
+
+ALL_MODELS = {
+    "bigram": lambda: gpt.build_model("bigram", vocab_size=V),
+    "mlp": lambda: gpt.build_model("mlp", vocab_size=V, block_size=4),
+    "gpt": lambda: small_gpt(),
+    "gpt-bias-untied": lambda: small_gpt(bias=True, tie_weights=False),
+}
+
+
+@pytest.mark.parametrize("name", ALL_MODELS)
+def test_same_interface_and_causality(name):
+    torch.manual_seed(1)
+    model = ALL_MODELS[name]()
+    with torch.no_grad():   # give the zero-initialised bigram something to say
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    x = torch.randint(V, (2, 16))
+    y = torch.randint(V, (2, 16))
+    logits, loss = model(x, y)
+    assert logits.shape == (2, 16, V) and loss.ndim == 0
+    assert model(x)[1] is None
+    changed = x.clone()
+    changed[:, 9] = (changed[:, 9] + 1) % V
+    new_logits, _ = model(changed)
+    assert torch.equal(new_logits[:, :9], logits[:, :9]), "a future token changed an earlier prediction"
+    assert not torch.allclose(new_logits[:, 9:], logits[:, 9:]), "the changed token changed nothing"
+
+
+def test_initial_losses_are_near_uniform():
+    x, y = torch.randint(V, (4, 16)), torch.randint(V, (4, 16))
+    for name in ("bigram", "mlp", "gpt"):
+        _, loss = ALL_MODELS[name]()(x, y)
+        assert abs(loss.item() - torch.log(torch.tensor(V)).item()) < 0.15, name
+
+
+def test_kv_cache_equals_full_recomputation():
+    model = small_gpt(block_size=32)
+    x = torch.randint(V, (3, 32))
+    full, _ = model(x)
+    cache = model.new_cache(batch_size=3)
+    pieces = [model(x[:, :7], cache=cache)[0]]            # prefill a prompt
+    pieces += [model(x[:, t:t + 1], cache=cache)[0] for t in range(7, 32)]   # then one at a time
+    assert cache.length == 32
+    torch.testing.assert_close(torch.cat(pieces, dim=1), full, atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match="block size"):
+        model(x[:, :1], cache=cache)
+
+
+def test_attention_weights_match_the_fast_path():
+    model = small_gpt()
+    x = torch.randint(V, (2, 16))
+    fast, _ = model(x)
+    logits, maps = model.attention_maps(x)
+    torch.testing.assert_close(logits, fast, atol=1e-5, rtol=0)
+    assert len(maps) == 2
+    for weights in maps:
+        assert weights.shape == (2, 4, 16, 16)
+        torch.testing.assert_close(weights.sum(-1), torch.ones(2, 4, 16))
+        assert torch.all(weights.triu(diagonal=1) == 0)
+        assert torch.all(weights.diagonal(dim1=-2, dim2=-1) > 0)
+
+
+def test_dropout_is_active_only_in_training():
+    model = small_gpt(dropout=0.5)
+    x = torch.randint(V, (1, 16))
+    assert torch.equal(model(x)[0], model(x)[0])
+    model.train()
+    assert not torch.equal(model(x)[0], model(x)[0])
+
+
+def test_cached_generation_matches_recomputation_and_runs_past_the_block():
+    model = small_gpt(block_size=16)
+    model.tokenizer = gpt.CharTokenizer([chr(32 + i) for i in range(V)])
+    greedy = SamplingSettings(temperature=0)
+    prompt = [1, 2, 3]
+    cached = [s.token for s in sample_ids(model, prompt, 13, greedy)]
+    recomputed = [s.token for s in sample_ids(model, prompt, 13, greedy, use_cache=False)]
+    assert cached == recomputed, "within one block the cache must not change the text"
+    long = [s.token for s in sample_ids(model, prompt, 100, SamplingSettings(), seed=0)]
+    assert len(long) == 100
+    long_prompt = list(range(V)) * 2        # longer than the block: cropped to its end
+    assert len([s for s in sample_ids(model, long_prompt, 20, greedy)]) == 20
+
+
+def test_parameter_counts():
+    assert gpt.build_model("bigram", vocab_size=V).num_params() == V * V
+    mlp = gpt.build_model("mlp", vocab_size=27, block_size=3, n_embd=10, n_hidden=200)
+    assert mlp.num_params() == 27 * 10 + 30 * 200 + 200 + 200 * 27 + 27   # makemore's 11,897
+    tied, untied = small_gpt(), small_gpt(tie_weights=False)
+    assert untied.num_params() - tied.num_params() == V * 32
+
+
+def test_bad_settings_are_rejected():
+    with pytest.raises(ValueError, match="multiple of n_head"):
+        gpt.build_model("gpt", vocab_size=V, n_embd=30, n_head=4)
+    with pytest.raises(ValueError, match="no setting"):
+        gpt.build_model("mlp", vocab_size=V, n_layer=3)
+    with pytest.raises(ValueError, match="unknown model type"):
+        gpt.build_model("rnn", vocab_size=V)

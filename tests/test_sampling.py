@@ -1,0 +1,64 @@
+import pytest
+import torch
+
+import gpt
+from gpt.sampling import SamplingSettings, next_token_probs
+
+
+def test_seeded_sampling_is_reproducible(tiny_gpt):
+    a = "".join(gpt.generate(tiny_gpt, "ROMEO:", 80, temperature=1.0, seed=7))
+    b = "".join(gpt.generate(tiny_gpt, "ROMEO:", 80, temperature=1.0, seed=7))
+    c = "".join(gpt.generate(tiny_gpt, "ROMEO:", 80, temperature=1.0, seed=8))
+    assert a == b and len(a) == 80
+    assert a != c
+
+
+def test_temperature_zero_is_greedy_and_deterministic(tiny_gpt):
+    a = "".join(gpt.generate(tiny_gpt, "First Citizen:\n", 40, temperature=0, seed=1))
+    b = "".join(gpt.generate(tiny_gpt, "First Citizen:\n", 40, temperature=0, seed=2))
+    assert a == b
+    ids = tiny_gpt.tokenizer.encode("First Citizen:\n")
+    logits, _ = tiny_gpt(torch.tensor([ids]))
+    assert a[0] == tiny_gpt.tokenizer.chars[int(logits[0, -1].argmax())]
+
+
+def test_generate_streams_pieces(tiny_gpt):
+    pieces = list(gpt.generate(tiny_gpt, "", 25, seed=0))
+    assert len(pieces) == 25 and all(isinstance(p, str) and len(p) == 1 for p in pieces)
+    assert list(gpt.generate(tiny_gpt, "A", 0)) == []
+
+
+def test_unknown_prompt_characters(tiny_gpt):
+    with pytest.raises(gpt.UnknownCharactersError, match="'é'"):
+        list(gpt.generate(tiny_gpt, "Roméo", 5))
+    assert len("".join(gpt.generate(tiny_gpt, "Roméo", 5, unknown="drop", seed=0))) == 5
+
+
+def test_top_k_and_top_p_restrict_the_support():
+    logits = torch.tensor([4.0, 3.0, 2.0, 1.0, 0.0])
+    top2 = next_token_probs(logits, SamplingSettings(top_k=2))
+    assert (top2[2:] == 0).all() and torch.isclose(top2.sum(), torch.tensor(1.0))
+    probs = logits.softmax(-1)      # 0.636, 0.234, 0.086, ...
+    nucleus = next_token_probs(logits, SamplingSettings(top_p=0.8))
+    assert (nucleus > 0).tolist() == [True, True, False, False, False]
+    torch.testing.assert_close(nucleus[:2], probs[:2] / probs[:2].sum())
+    assert next_token_probs(logits, SamplingSettings(top_p=0.5)).tolist() == [1.0, 0, 0, 0, 0]
+    hot = next_token_probs(logits, SamplingSettings(temperature=2.0))
+    assert hot[0] < probs[0]
+
+
+def test_sampling_follows_the_distribution():
+    model = gpt.build_model("bigram", vocab_size=3)
+    model.tokenizer = gpt.CharTokenizer("abc")
+    with torch.no_grad():
+        model.logits_table.weight.copy_(torch.log(torch.tensor([[0.7, 0.2, 0.1]] * 3)))
+    text = "".join(gpt.generate(model, "a", 3000, seed=0))
+    assert abs(text.count("a") / 3000 - 0.7) < 0.03
+    assert "c" not in "".join(gpt.generate(model, "a", 500, top_k=2, seed=0))
+
+
+@pytest.mark.parametrize("kwargs", [dict(temperature=-1), dict(temperature=11), dict(top_k=0),
+                                    dict(top_p=0), dict(top_p=1.5)])
+def test_bad_settings(tiny_gpt, kwargs):
+    with pytest.raises(ValueError):
+        list(gpt.generate(tiny_gpt, "A", 5, **kwargs))

@@ -1,0 +1,112 @@
+import math
+
+import pytest
+import torch
+
+import gpt
+from gpt import checkpoint
+from gpt.trainer import lr_at
+
+
+def run(model, dataset, **config):
+    trainer = gpt.Trainer(model, dataset, gpt.TrainConfig(**config))
+    return trainer, list(trainer.run())
+
+
+def test_gpt_loss_falls_well_below_the_bigram_on_shakespeare(shakespeare):
+    common = dict(max_steps=400, batch_size=32, warmup_steps=20, eval_interval=100, eval_batches=4)
+    ds = gpt.Dataset(shakespeare, block_size=32)
+    bigram = gpt.build_model("bigram", vocab_size=65)
+    run(bigram, ds, lr=0.1, **common)
+    model = gpt.build_model("gpt", vocab_size=65, block_size=32, n_layer=2, n_head=4, n_embd=64, dropout=0.0)
+    _, progress = run(model, ds, lr=6e-3, **common)
+    bigram_val = gpt.split_loss(bigram, ds, "val")
+    gpt_val = gpt.split_loss(model, ds, "val")
+    print(f"whole val split: bigram {bigram_val:.3f}, gpt {gpt_val:.3f}")
+    assert 2.4 < bigram_val < 2.65          # the lecture's bigram: about 2.5
+    assert gpt_val < bigram_val - 0.2
+    evals = [p.val_loss for p in progress if p.val_loss is not None]
+    assert evals[0] > 4.0 and evals[-1] < 2.35
+    assert progress[-1].done and progress[-1].step == 400
+
+
+def test_mlp_learns_names(names):
+    ds = gpt.Dataset(names, block_size=3)
+    mlp = gpt.build_model("mlp", vocab_size=27, block_size=3)
+    _, progress = run(mlp, ds, max_steps=600, batch_size=64, lr=1e-2, warmup_steps=20,
+                      eval_interval=600, eval_batches=10, weight_decay=0.0)
+    assert gpt.split_loss(mlp, ds, "val") < 2.5    # uniform is ln 27 = 3.30; the lecture's bigram 2.45
+
+
+def test_progress_reports_everything_a_ui_needs(shakespeare):
+    ds = gpt.Dataset(shakespeare, block_size=16)
+    model = gpt.build_model("gpt", vocab_size=65, block_size=16, n_layer=1, n_head=2, n_embd=16)
+    trainer, progress = run(model, ds, max_steps=30, batch_size=8, eval_interval=10, eval_batches=2,
+                            sample_chars=20)
+    assert [p.step for p in progress] == list(range(1, 31))
+    evals = [p for p in progress if p.val_loss is not None]
+    assert [p.step for p in evals] == [1, 10, 20, 30]
+    assert all(len(p.sample) == 20 for p in evals)
+    assert all(p.tokens_per_sec > 0 and p.elapsed > 0 for p in progress)
+    assert progress[-1].tokens_seen == 30 * 8 * 16 and progress[-1].time_left == 0
+    assert [h["step"] for h in trainer.history] == [1, 10, 20, 30]
+    assert set(trainer.history[0]) == {"step", "train_loss", "val_loss", "lr", "tokens", "elapsed"}
+
+
+def test_stop_between_steps_and_time_budget(shakespeare):
+    ds = gpt.Dataset(shakespeare, block_size=16)
+    model = gpt.build_model("bigram", vocab_size=65)
+    trainer = gpt.Trainer(model, ds, gpt.TrainConfig(max_steps=1000, eval_interval=1000, eval_batches=1))
+    steps = [p.step for p in trainer.run(should_stop=lambda: trainer.step >= 7)]
+    assert steps[-1] == 7
+    timed = gpt.Trainer(model, ds, gpt.TrainConfig(max_steps=10**6, time_budget=0.5, eval_interval=10**6,
+                                                   eval_batches=1))
+    last = list(timed.run())[-1]
+    assert last.done and 0.5 <= last.elapsed < 5 and last.val_loss is not None
+
+
+def test_schedule_warms_up_then_decays_by_cosine():
+    config = gpt.TrainConfig(lr=1e-3, warmup_steps=10, min_lr_ratio=0.1)
+    assert lr_at(config, 0, 0.0) == pytest.approx(1e-4)
+    assert lr_at(config, 9, 0.0) == pytest.approx(1e-3)
+    assert lr_at(config, 50, 0.5) == pytest.approx(1e-3 * (0.1 + 0.9 * 0.5))
+    assert lr_at(config, 100, 1.0) == pytest.approx(1e-4)
+    assert lr_at(config, 200, 2.0) == pytest.approx(1e-4)
+
+
+def test_resume_continues_exactly(shakespeare, tmp_path):
+    """20 steps straight == 10 steps, save, load, 10 more: bit for bit, dropout included."""
+    ds = gpt.Dataset(shakespeare, block_size=16)
+    config = dict(max_steps=20, batch_size=8, warmup_steps=5, eval_interval=10, eval_batches=2, seed=3)
+
+    def fresh():
+        torch.manual_seed(0)
+        return gpt.build_model("gpt", vocab_size=65, block_size=16, n_layer=1, n_head=2, n_embd=16, dropout=0.2)
+
+    straight = fresh()
+    run(straight, ds, **config)
+
+    first = fresh()
+    trainer = gpt.Trainer(first, ds, gpt.TrainConfig(**config))
+    for p in trainer.run(should_stop=lambda: trainer.step >= 10):
+        if p.val_loss is not None:
+            trainer.save(tmp_path)
+    assert trainer.step == 10
+    resumed = checkpoint.load(tmp_path / "last")
+    again = gpt.Trainer(resumed, ds, gpt.TrainConfig(**config))
+    again.load_training_state(*checkpoint.load_training_state(tmp_path / "last"))
+    list(again.run())
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert [h["step"] for h in again.history] == [1, 10, 20]
+    assert (tmp_path / "best" / "model.safetensors").is_file()
+    assert checkpoint.load_training_state(tmp_path / "best") is None
+
+
+def test_bf16_autocast_trains(shakespeare):
+    ds = gpt.Dataset(shakespeare, block_size=16)
+    model = gpt.build_model("gpt", vocab_size=65, block_size=16, n_layer=1, n_head=2, n_embd=32, dropout=0.0)
+    _, progress = run(model, ds, max_steps=60, batch_size=16, lr=1e-2, warmup_steps=5, eval_interval=60,
+                      eval_batches=2, bf16=True)
+    assert model.token_embedding.weight.dtype == torch.float32
+    assert math.isfinite(progress[-1].val_loss) and progress[-1].val_loss < 3.2
