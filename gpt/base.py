@@ -21,7 +21,12 @@ class LanguageModel(nn.Module):
     """
 
     model_type: ClassVar[str]
-    tokenizer: CharTokenizer | None = None
+
+    def __init__(self):
+        super().__init__()
+        self.tokenizer: CharTokenizer | None = None
+        self.info: dict = {}            # how it was trained: corpus, settings, measured losses
+        self.history: list[dict] = []   # the training log: one record per evaluation
 
     @property
     def block_size(self) -> int:

@@ -77,6 +77,9 @@ def save(model: LanguageModel, out_dir: str | Path, *, history: list[dict] | Non
             (tmp / STATE_JSON).write_text(json.dumps(state_json) + "\n", encoding="utf-8")
         if card is not None:
             (tmp / "README.md").write_text(card, encoding="utf-8")
+        tmp.chmod(0o755)    # mkdtemp makes it private; a checkpoint is an ordinary folder
+        for file in tmp.iterdir():
+            file.chmod(0o644)
         _swap_in(tmp, out_dir)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -190,6 +190,11 @@ class Dataset:
             raise ValueError("a split has no lines; the corpus needs more lines")
         return torch.tensor(contexts, dtype=torch.long), torch.tensor(targets, dtype=torch.long)
 
+    @property
+    def targets_per_row(self) -> int:
+        """Characters predicted per batch row: every position, or only the last when framed."""
+        return 1 if self.corpus.line_framed else self.block_size
+
     def num_tokens(self, split: str) -> int:
         data = self.splits[split]
         return len(data[1]) if self.corpus.line_framed else len(data)

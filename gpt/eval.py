@@ -7,7 +7,8 @@ import sys
 import torch
 
 from .checkpoint import CheckpointError, load
-from .data import Corpus, CorpusUnavailableError, Dataset
+from .data import Corpus, CorpusUnavailableError
+from .models import dataset_for
 from .evaluate import split_loss
 
 
@@ -25,7 +26,7 @@ def main(argv=None) -> int:
         model = load(args.checkpoint)
         source = args.data or model.info.get("corpus", "shakespeare")
         corpus = Corpus.load(source, line_framed=model.info.get("line_framed"))
-        dataset = Dataset(corpus, model.block_size, tokenizer=model.tokenizer)
+        dataset = dataset_for(model, corpus)
         for split in args.splits.split(","):
             loss = split_loss(model, dataset, split, args.batch_size)
             print(f"{split:5s} loss {loss:.4f}  ({dataset.num_tokens(split):,} characters)", flush=True)

@@ -28,3 +28,25 @@ def build_model(model_type: str, **config) -> LanguageModel:
 
 def model_config_dict(model: LanguageModel) -> dict:
     return asdict(model.config)
+
+
+POSITION_FREE_WINDOW = 64
+
+
+def window_size(model_type: str, block_size: int, line_framed: bool) -> int:
+    """How many characters one training row holds.
+
+    A GPT reads windows of its block size. The bigram and the MLP look at a fixed number of
+    previous characters wherever they are, so on running text they train on longer windows
+    (64: more targets per row, same meaning); on framed corpora a row is one framed example.
+    """
+    if model_type == "gpt" or line_framed:
+        return block_size
+    return max(block_size, POSITION_FREE_WINDOW)
+
+
+def dataset_for(model: LanguageModel, corpus, tokenizer=None):
+    from .data import Dataset
+
+    window = window_size(model.model_type, model.block_size, corpus.line_framed)
+    return Dataset(corpus, window, tokenizer=tokenizer or model.tokenizer)

@@ -79,7 +79,10 @@ def sample_ids(model: LanguageModel, prompt_ids: list[int], max_new_tokens: int,
         raise ValueError(f"max_new_tokens must be >= 0, not {max_new_tokens}")
     generator = torch.Generator()
     generator.manual_seed(seed if seed is not None else int(torch.seed() % 2**63))
-    context = list(prompt_ids) or [model.tokenizer.stoi.get("\n", 0) if model.tokenizer else 0]
+    boundary = model.tokenizer.stoi.get("\n", 0) if model.tokenizer else 0
+    # A model trained on framed lines (makemore's names) starts every line from a blank context.
+    framed = bool(getattr(model, "info", {}).get("line_framed"))
+    context = list(prompt_ids) or [boundary]
     block = model.block_size
     cache = model.new_cache() if use_cache and isinstance(model, GPT) else None
     was_training = model.training
@@ -97,7 +100,10 @@ def sample_ids(model: LanguageModel, prompt_ids: list[int], max_new_tokens: int,
                 context.append(token)
                 if i + 1 == max_new_tokens:
                     break
-                if cache is None:
+                if framed and token == boundary:
+                    context = [boundary]
+                    logits = _prefill(model, context, cache)
+                elif cache is None:
                     logits = model(torch.tensor([context[-block:]]))[0][0, -1]
                 elif cache.length == block:
                     logits = _prefill(model, context[-(block // 2):], cache)

@@ -15,7 +15,7 @@ import torch
 from . import checkpoint
 from .data import Corpus, CorpusUnavailableError, Dataset
 from .distributed import init_from_env, shutdown
-from .models import build_model
+from .models import build_model, dataset_for, window_size
 from .trainer import TrainConfig, Trainer
 
 MODEL_DEFAULTS = {
@@ -70,12 +70,11 @@ def train_config(args) -> TrainConfig:
 
 
 def build_trainer(args, device) -> Trainer:
-    corpus = Corpus.load(args.corpus)
     config = train_config(args)
     last = Path(args.out) / "last"
     if args.resume and last.is_dir():
         model = checkpoint.load(last, device=device)
-        dataset = Dataset(corpus, model.block_size, tokenizer=model.tokenizer)
+        dataset = dataset_for(model, Corpus.load(args.corpus, line_framed=model.info.get("line_framed")))
         trainer = Trainer(model, dataset, config, info=model.info)
         state = checkpoint.load_training_state(last)
         if state is None:
@@ -87,7 +86,8 @@ def build_trainer(args, device) -> Trainer:
     arch.update({k: getattr(args, k) for k in ARCH_FLAGS if getattr(args, k) is not None})
     if args.model == "gpt":
         arch.update(bias=args.bias, tie_weights=not args.no_tie)
-    dataset = Dataset(corpus, arch["block_size"])
+    corpus = Corpus.load(args.corpus)
+    dataset = Dataset(corpus, window_size(args.model, arch["block_size"], corpus.line_framed))
     model = build_model(args.model, vocab_size=dataset.tokenizer.vocab_size, **arch).to(device)
     info = {"corpus": corpus.name, "line_framed": corpus.line_framed,
             "train_tokens": dataset.num_tokens("train"), "val_tokens": dataset.num_tokens("val")}

@@ -96,6 +96,7 @@ class Trainer:
         self.info = info or {}
         if model.tokenizer is None:
             model.tokenizer = dataset.tokenizer
+        model.info.update(corpus=dataset.corpus.name, line_framed=dataset.corpus.line_framed)
         self.rank = dist.get_rank() if dist.is_initialized() else 0
         self.world_size = dist.get_world_size() if dist.is_initialized() else 1
         self.device = next(model.parameters()).device
@@ -104,7 +105,7 @@ class Trainer:
         self.elapsed = 0.0
         self.tokens_seen = 0
         self.best_val = math.inf
-        self.history: list[dict] = list(getattr(model, "history", []) or [])
+        self.history: list[dict] = list(model.history)
         torch.manual_seed(config.seed)   # dropout masks
         self.batch_rng = torch.Generator().manual_seed(config.seed + self.rank)
         fixed = torch.Generator().manual_seed(config.seed - 1)
@@ -153,7 +154,7 @@ class Trainer:
         """Train until max_steps or the time budget, yielding a Progress after every step."""
         config, model = self.config, self.model
         model.train()
-        tokens_per_step = config.batch_size * self.dataset.block_size * self.world_size
+        tokens_per_step = config.batch_size * self.dataset.targets_per_row * self.world_size
         started = time.perf_counter() - self.elapsed
         step_times: list[float] = []
         while self.step < config.max_steps and not (config.time_budget and self.elapsed >= config.time_budget):
