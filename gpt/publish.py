@@ -20,6 +20,7 @@ from . import checkpoint
 from .data import NAMED_CORPORA, Corpus
 from .models import dataset_for
 from .evaluate import split_loss
+from .introspect import counted_bigram_loss
 from .sampling import generate
 
 DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -44,6 +45,7 @@ def measure(model, corpus: Corpus) -> dict:
         "val_loss": round(split_loss(model, dataset, "val"), 4),
         "val_slice_loss": round(split_loss(model, dataset, "val", SLICE_BATCH_SIZE, SLICE_BATCHES), 4),
         "val_slice": f"first {SLICE_BATCHES * SLICE_BATCH_SIZE} examples of the val split",
+        "bigram_val_loss": round(counted_bigram_loss(dataset), 4),
     }
 
 
@@ -91,6 +93,7 @@ def model_card(model, evaluation: dict, info: dict, title: str, command: str, sa
         f"| train loss (whole split) | **{evaluation['train_loss']:.4f}** |",
         f"| val loss (whole split) | **{evaluation['val_loss']:.4f}** |",
         f"| val loss ({evaluation['val_slice']}) | {evaluation['val_slice_loss']:.4f} |",
+        f"| reference: counting bigram, val | {evaluation['bigram_val_loss']:.4f} |",
         "",
         "Losses are mean cross-entropy in nats per character, measured on the shipped weights by "
         "`python -m gpt.eval` (non-overlapping windows of the block size over the whole split).",

@@ -65,10 +65,11 @@ def next_token_probs(logits: torch.Tensor, settings: SamplingSettings) -> torch.
 
 @dataclass
 class Step:
-    """One sampled character: its id and the distribution it was drawn from."""
+    """One sampled character: its id, the distribution it was drawn from, the raw logits."""
 
     token: int
     probs: torch.Tensor
+    logits: torch.Tensor
 
 
 def sample_ids(model: LanguageModel, prompt_ids: list[int], max_new_tokens: int,
@@ -96,7 +97,7 @@ def sample_ids(model: LanguageModel, prompt_ids: list[int], max_new_tokens: int,
                     token = int(probs.argmax())
                 else:
                     token = int(torch.multinomial(probs, 1, generator=generator))
-                yield Step(token, probs)
+                yield Step(token, probs, logits)
                 context.append(token)
                 if i + 1 == max_new_tokens:
                     break
