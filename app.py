@@ -59,8 +59,7 @@ def pick_model(name: str, trained):
     return ZOO.get(name)
 
 
-def model_choices(trained) -> list[str]:
-    return ZOO.names() + ([SESSION_MODEL] if trained is not None else [])
+MODEL_CHOICES = ZOO.names() + [SESSION_MODEL]   # the session's own model is listed from the start
 
 
 # --- Generate ----------------------------------------------------------------------------
@@ -147,21 +146,20 @@ def train_live(corpus, upload, model_type, n_layer, n_head, n_embd, block_size, 
     bigram = model.info["bigram_val_loss"]
     header = (f"Training a {model.model_type.upper()} with {model.num_params():,} parameters on "
               f"{trainer.dataset.corpus.name} ({trainer.dataset.num_tokens('train'):,} training characters).")
-    choices = gr.Dropdown(choices=model_choices(model))
     # The session's state points at the model from the first update on, so Stop keeps it.
-    yield None, header, "", [], model, choices
+    yield None, header, "", [], model
     samples: list[str] = []
     for p in trainer.run():
         if p.val_loss is None and not p.done:
             if p.step % 25 == 0:
-                yield gr.skip(), header + "\n\n" + status_line(p), gr.skip(), gr.skip(), gr.skip(), gr.skip()
+                yield gr.skip(), header + "\n\n" + status_line(p), gr.skip(), gr.skip(), gr.skip()
             continue
         if p.sample is not None:
             samples.insert(0, f"--- step {p.step}, val {p.val_loss:.3f} ---\n{p.sample}")
         figure = plots.loss_figure(trainer.history, model.tokenizer.vocab_size, bigram, title="Live training loss")
         model.history = list(trainer.history)
         done = "\n\n**Done.** Pick *" + SESSION_MODEL + "* in Generate or Attention." if p.done else ""
-        yield figure, header + "\n\n" + status_line(p) + done, "\n\n".join(samples), model.history, model, choices
+        yield figure, header + "\n\n" + status_line(p) + done, "\n\n".join(samples), model.history, model
 
 
 # --- Layout ------------------------------------------------------------------------------
@@ -173,7 +171,7 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
     gr.Markdown("# tinyshakespeare-gpt\nA character-level GPT trained on Tiny Shakespeare on two CPU "
                 "cores. Generate text, look at what each attention head reads, and train your own model live.")
     with gr.Row():
-        model_dd = gr.Dropdown(ZOO.names(), value=DEFAULT_MODEL, label="Model", scale=1)
+        model_dd = gr.Dropdown(MODEL_CHOICES, value=DEFAULT_MODEL, label="Model", scale=1)
         model_info = gr.Markdown(describe_model(DEFAULT_MODEL, None) if DEFAULT_MODEL else "No checkpoints found.")
 
     with gr.Tabs():
@@ -264,7 +262,7 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
     training = train_btn.click(
         train_live, [corpus, upload, model_type, n_layer, n_head, n_embd, block_size, minutes, max_steps, lr,
                      batch_size, trained_state],
-        [train_plot, train_status, train_samples, train_log, trained_state, model_dd], api_name="train",
+        [train_plot, train_status, train_samples, train_log, trained_state], api_name="train",
         concurrency_id="training", concurrency_limit=int(os.environ.get("GPT_APP_TRAINING_SLOTS", "1")),
         show_progress="minimal")
     train_stop.click(None, None, None, cancels=[training])

@@ -75,7 +75,11 @@ class Step:
 def sample_ids(model: LanguageModel, prompt_ids: list[int], max_new_tokens: int,
                settings: SamplingSettings, seed: int | None = None, use_cache: bool = True
                ) -> Iterator[Step]:
-    """Yield `max_new_tokens` sampled steps continuing `prompt_ids` (empty: start at a newline)."""
+    """Yield `max_new_tokens` sampled steps continuing `prompt_ids` (empty: start at a newline).
+
+    Grad and inference modes are thread-local, and a web server may resume a generator on
+    another thread: so each step enters inference mode itself, never across a `yield`.
+    """
     if max_new_tokens < 0:
         raise ValueError(f"max_new_tokens must be >= 0, not {max_new_tokens}")
     generator = torch.Generator()
@@ -85,23 +89,17 @@ def sample_ids(model: LanguageModel, prompt_ids: list[int], max_new_tokens: int,
     framed = bool(getattr(model, "info", {}).get("line_framed"))
     context = list(prompt_ids) or [boundary]
     block = model.block_size
-    cache = model.new_cache() if use_cache and isinstance(model, GPT) else None
+    cache = None
     was_training = model.training
     model.eval()
     try:
-        with torch.inference_mode():
-            logits = _prefill(model, context[-block:], cache)
-            for i in range(max_new_tokens):
-                probs = next_token_probs(logits, settings)
-                if settings.temperature == 0:
-                    token = int(probs.argmax())
-                else:
-                    token = int(torch.multinomial(probs, 1, generator=generator))
-                yield Step(token, probs, logits)
-                context.append(token)
-                if i + 1 == max_new_tokens:
-                    break
-                if framed and token == boundary:
+        for i in range(max_new_tokens):
+            with torch.inference_mode():
+                if i == 0:
+                    if use_cache and isinstance(model, GPT):
+                        cache = model.new_cache()
+                    logits = _prefill(model, context[-block:], cache)
+                elif framed and context[-1] == boundary:
                     context = [boundary]
                     logits = _prefill(model, context, cache)
                 elif cache is None:
@@ -109,7 +107,14 @@ def sample_ids(model: LanguageModel, prompt_ids: list[int], max_new_tokens: int,
                 elif cache.length == block:
                     logits = _prefill(model, context[-(block // 2):], cache)
                 else:
-                    logits = model(torch.tensor([[token]]), cache=cache)[0][0, -1]
+                    logits = model(torch.tensor([context[-1:]]), cache=cache)[0][0, -1]
+                probs = next_token_probs(logits, settings)
+                if settings.temperature == 0:
+                    token = int(probs.argmax())
+                else:
+                    token = int(torch.multinomial(probs, 1, generator=generator))
+            context.append(token)
+            yield Step(token, probs, logits)
     finally:
         model.train(was_training)
 

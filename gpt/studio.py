@@ -45,6 +45,7 @@ class Limits:
     """Bounds for a public demo on a free 2-vCPU Space; each can be set by an environment variable."""
 
     max_new_tokens: int = 2000
+    max_temperature: float = 2.0
     max_prompt_chars: int = 10_000
     max_params: int = int(_env_number("GPT_APP_MAX_PARAMS", 2_000_000))
     max_steps: int = int(_env_number("GPT_APP_MAX_STEPS", 5_000))
@@ -144,12 +145,17 @@ def check_settings(max_new_tokens, temperature, top_k, top_p, seed) -> tuple[int
         raise InputError("The length must be a whole number of characters.") from None
     if not 1 <= n <= LIMITS.max_new_tokens:
         raise InputError(f"The length must be between 1 and {LIMITS.max_new_tokens} characters, not {n}.")
-    top_k = int(top_k) if top_k else None          # 0 or empty: no top-k
-    top_p = float(top_p) if top_p not in (None, "") and float(top_p) < 1 else None
     try:
-        settings = SamplingSettings(float(temperature), top_k, top_p)
-    except (TypeError, ValueError) as e:
-        raise InputError(str(e).capitalize() + ".") from None
+        temperature, top_k, top_p = float(temperature), int(top_k or 0), float(1 if top_p in (None, "") else top_p)
+    except (TypeError, ValueError):
+        raise InputError("Temperature, top-k and top-p must be numbers.") from None
+    if not 0 <= temperature <= LIMITS.max_temperature:
+        raise InputError(f"The temperature must be between 0 and {LIMITS.max_temperature:g}, not {temperature:g}.")
+    if top_k < 0:
+        raise InputError(f"Top-k must be 0 (off) or a positive whole number, not {top_k}.")
+    if not 0 < top_p <= 1:
+        raise InputError(f"Top-p must be above 0 and at most 1 (1 = off), not {top_p:g}.")
+    settings = SamplingSettings(temperature, top_k or None, top_p if top_p < 1 else None)
     if seed in (None, "") or (isinstance(seed, float) and math.isnan(seed)):
         seed = None
     else:

@@ -62,3 +62,13 @@ def test_sampling_follows_the_distribution():
 def test_bad_settings(tiny_gpt, kwargs):
     with pytest.raises(ValueError):
         list(gpt.generate(tiny_gpt, "A", 5, **kwargs))
+
+
+def test_a_generation_can_be_resumed_on_other_threads(tiny_gpt):
+    """Web servers advance a streaming generator from whichever worker thread is free."""
+    import concurrent.futures
+
+    stream = gpt.generate(tiny_gpt, "ROMEO:", 40, seed=4)
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        pieces = [pool.submit(next, stream).result() for _ in range(40)]
+    assert "".join(pieces) == "".join(gpt.generate(tiny_gpt, "ROMEO:", 40, seed=4))

@@ -1,0 +1,99 @@
+"""The app through its public API, as gradio_client (or another program) would use it."""
+import concurrent.futures
+
+import pytest
+from gradio_client import Client, handle_file
+
+from appserver import launch_app
+
+GEN = dict(api_name="/generate")
+
+
+@pytest.fixture(scope="module")
+def url():
+    app, url = launch_app()
+    yield url
+    app.demo.close()
+
+
+def generate_args(prompt="ROMEO:\n", model="shakespeare-gpt", length=300, temperature=0.8, top_k=0, top_p=1.0,
+                  seed=0, unknown="replace"):
+    return prompt, model, length, temperature, top_k, top_p, seed, unknown
+
+
+def test_generate_streams_and_starts_with_the_prompt(url):
+    job = Client(url, verbose=False).submit(*generate_args(length=600), **GEN)
+    chunks = [out[0] for out in job]
+    final = job.outputs()[-1][0]
+    assert len(chunks) >= 3, "the text should arrive in several pieces"
+    assert final.startswith("ROMEO:\n") and len(final) == len("ROMEO:\n") + 600
+    assert all(final.startswith(chunk) for chunk in chunks if chunk)
+
+
+def test_same_seed_same_text(url):
+    client = Client(url, verbose=False)
+    a = client.predict(*generate_args(length=80, seed=5), **GEN)[0]
+    b = client.predict(*generate_args(length=80, seed=5), **GEN)[0]
+    assert a == b
+
+
+@pytest.mark.parametrize("args, message", [
+    (generate_args(prompt="Roméo 🙂", unknown="error"), "'é', '🙂' are not in this model's 65-character"),
+    (generate_args(prompt=""), "prompt is empty"),
+    (generate_args(length=0), "less than minimum value 1"),          # Gradio's own slider check
+    (generate_args(length=5000), "greater than maximum value 2000"),
+    (generate_args(temperature=7), "greater than maximum value 2"),
+    (generate_args(model="no-such-model"), "not in the list of choices"),
+])
+def test_bad_inputs_come_back_as_clear_errors(url, args, message):
+    with pytest.raises(Exception) as err:
+        Client(url, verbose=False).predict(*args, **GEN)
+    assert message in str(err.value)
+    assert "Traceback" not in str(err.value)
+
+
+def test_unknown_characters_are_reported_and_replaced(url):
+    text, note = Client(url, verbose=False).predict(*generate_args(prompt="Roméo", length=20), **GEN)[:2]
+    assert text.startswith("Rom o") and "'é'" in note and "replaced" in note
+
+
+def test_eight_concurrent_generations_all_complete(url):
+    def one(seed):
+        return Client(url, verbose=False).predict(*generate_args(length=200, seed=seed), **GEN)[0]
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(one, range(8)))
+    assert all(r.startswith("ROMEO:\n") and len(r) == 207 for r in results)
+    assert len(set(results)) == 8
+
+
+def test_live_training_reports_falling_loss_and_belongs_to_its_session(url):
+    client = Client(url, verbose=False)
+    job = client.submit("Tiny Shakespeare", None, "GPT", 2, 4, 64, 32, 0.5, 300, 6e-3, 32, api_name="/train")
+    outputs = list(job)
+    history = job.outputs()[-1][3]
+    status = job.outputs()[-1][1]
+    assert "Done" in status and "parameters" in status
+    vals = [h["val_loss"] for h in history]
+    assert len(vals) >= 3 and vals[-1] < vals[0] - 1.0 and vals[-1] < 2.6
+    assert len(outputs) > 3
+    # the trained model is this session's: it generates here, and is unknown to a new session
+    text = client.predict(*generate_args(model="your model (trained here)", length=30), **GEN)[0]
+    assert text.startswith("ROMEO:\n") and len(text) == 37
+    with pytest.raises(Exception, match="not trained a model yet"):
+        Client(url, verbose=False).predict(*generate_args(model="your model (trained here)"), **GEN)
+
+
+def test_training_rejects_a_binary_upload(url, tmp_path):
+    fake = tmp_path / "photo.txt"
+    fake.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 20)
+    with pytest.raises(Exception, match="not a text file"):
+        Client(url, verbose=False).predict("upload a .txt", handle_file(str(fake)), "GPT", 2, 4, 64, 32, 0.5,
+                                           100, 3e-3, 16, api_name="/train")
+
+
+def test_attention_endpoint_draws_the_prompt(url):
+    figure, note = Client(url, verbose=False).predict("shakespeare-gpt", "To be or not", 0, 32, api_name="/attention")
+    assert figure["type"] == "plotly" and "12 characters" in note
+    figure, note = Client(url, verbose=False).predict("shakespeare-bigram", "To be", 0, 32, api_name="/attention")
+    assert figure is None and "no attention" in note

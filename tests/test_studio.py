@@ -1,0 +1,157 @@
+"""The app's computations, without a browser."""
+import json
+import urllib.error
+
+import numpy as np
+import pytest
+
+import gpt
+from gpt import data, plots, studio
+from gpt.introspect import attention_maps, counted_bigram_loss, has_attention
+from gpt.studio import InputError, TrainRequest
+
+
+@pytest.fixture(scope="module")
+def zoo():
+    return studio.ModelZoo("checkpoints")
+
+
+def test_zoo_lists_the_shipped_checkpoints_gpt_first(zoo):
+    names = zoo.names()
+    assert names[0] == "shakespeare-gpt"
+    assert {"shakespeare-bigram", "shakespeare-mlp", "names-mlp"} <= set(names)
+    assert zoo.get("shakespeare-gpt") is zoo.get("shakespeare-gpt")
+    with pytest.raises(InputError, match="no model called"):
+        zoo.get("nope")
+
+
+def test_a_corrupt_checkpoint_is_a_message_not_a_crash(tmp_path):
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "config.json").write_text("{oops")
+    with pytest.raises(InputError, match="could not be loaded"):
+        studio.ModelZoo(tmp_path).get("broken")
+
+
+def test_prompt_checks(zoo):
+    model = zoo.get("shakespeare-gpt")
+    assert studio.prepare_prompt(model, "ROMEO:", "error") == ("ROMEO:", "")
+    cleaned, note = studio.prepare_prompt(model, "Roméo 🙂", "replace")
+    assert cleaned == "Rom o  " and "'é', '🙂'" in note and "replaced" in note
+    cleaned, note = studio.prepare_prompt(model, "Roméo", "drop")
+    assert cleaned == "Romo" and "dropped" in note
+    with pytest.raises(InputError, match="'é' is not in this model's 65-character vocabulary"):
+        studio.prepare_prompt(model, "Roméo", "error")
+    with pytest.raises(InputError, match="empty"):
+        studio.prepare_prompt(model, "", "replace")
+    with pytest.raises(InputError, match="limit"):
+        studio.prepare_prompt(model, "a" * 10_001, "replace")
+    with pytest.raises(InputError, match="outside"):
+        studio.prepare_prompt(model, "ééé", "drop")
+
+
+@pytest.mark.parametrize("args, message", [
+    ((0, 0.8, 0, 1, 0), "between 1 and 2000"), ((2001, 0.8, 0, 1, 0), "between 1 and 2000"),
+    ((10, 2.5, 0, 1, 0), "temperature"), ((10, -0.1, 0, 1, 0), "temperature"),
+    ((10, 0.8, -3, 1, 0), "Top-k"), ((10, 0.8, 0, 0, 0), "Top-p"), ((10, 0.8, 0, 1, -5), "seed"),
+])
+def test_out_of_range_settings(args, message):
+    with pytest.raises(InputError, match=message):
+        studio.check_settings(*args)
+
+
+def test_generation_records_each_step(zoo):
+    model = zoo.get("shakespeare-gpt")
+    updates = list(studio.generate_stream(model, "ROMEO:\n", 60, temperature=0.8, top_k=10, seed=3))
+    record, note = updates[-1]
+    assert record.text.startswith("ROMEO:\n") and len(record.generated) == 60 and note == ""
+    assert len(record.sampled_from) == len(record.model_probs) == 60
+    for i, char in enumerate(record.generated):
+        sampled = record.sampled_from[i]
+        assert np.isclose(sampled.sum(), 1, atol=1e-4) and (sampled > 0).sum() <= 10
+        assert sampled[model.tokenizer.stoi[char]] > 0
+        assert np.isclose(record.model_probs[i].sum(), 1, atol=1e-4)
+    again = list(studio.generate_stream(model, "ROMEO:\n", 60, temperature=0.8, top_k=10, seed=3))[-1][0]
+    assert again.text == record.text
+
+
+def test_attention_figure_keeps_repeated_characters_apart(zoo):
+    model = zoo.get("shakespeare-gpt")
+    text = "To be or not to be"
+    maps = attention_maps(model, text)
+    assert maps.chars == list(text) and len(maps.maps) == model.config.n_layer
+    assert maps.maps[0].shape == (model.config.n_head, len(text), len(text))
+    fig = plots.attention_figure(maps.chars, maps.maps[1], 1, maps.start)
+    heatmaps = [t for t in fig.data if t.type == "heatmap"]
+    assert len(heatmaps) == model.config.n_head + 1
+    assert len(set(heatmaps[0].x)) == len(text), "repeated characters merged into one column"
+    assert list(fig.layout.xaxis.ticktext) == [plots.show_char(c) for c in text]
+    assert np.allclose(np.asarray(heatmaps[-1].z), maps.maps[1].mean(0), atol=1e-6)
+
+
+def test_models_without_attention_say_so(zoo):
+    assert not has_attention(zoo.get("shakespeare-bigram")) and has_attention(zoo.get("shakespeare-gpt"))
+    with pytest.raises(ValueError, match="no attention"):
+        attention_maps(zoo.get("shakespeare-mlp"), "ROMEO:")
+
+
+def test_loss_figure_has_references(zoo):
+    model = zoo.get("shakespeare-gpt")
+    fig = plots.loss_figure(model.history, 65, 2.48)
+    assert [t.name for t in fig.data] == ["train", "val"]
+    assert len(fig.data[0].x) == len(model.history) > 1
+    annotations = " ".join(a.text for a in fig.layout.annotations)
+    assert "ln(65) = 4.17" in annotations and "bigram val 2.48" in annotations
+
+
+def test_next_char_figure_shows_both_distributions():
+    probs = np.array([0.1, 0.6, 0.3], dtype=np.float32)
+    fig = plots.next_char_figure(["\n", "a", "b"], np.array([0, 1, 0.0]), probs, picked="a")
+    assert [t.name for t in fig.data] == ["model (temperature 1)", "sampled from (after temperature, top-k, top-p)"]
+    assert list(fig.data[0].x) == ["a", "b", "↵"]
+
+
+def test_counted_bigram_matches_the_lecture(shakespeare, names):
+    assert 2.4 < counted_bigram_loss(gpt.Dataset(shakespeare, 8)) < 2.55
+    assert 2.4 < counted_bigram_loss(gpt.Dataset(names, 3)) < 2.5
+
+
+def test_corpus_choices_and_uploads(tmp_path, monkeypatch):
+    assert studio.load_corpus_choice("Tiny Shakespeare", None).name == "shakespeare"
+    with pytest.raises(InputError, match="Choose a .txt"):
+        studio.load_corpus_choice("upload a .txt", None)
+    short = tmp_path / "short.txt"
+    short.write_text("hello")
+    with pytest.raises(InputError, match="at least 2,000"):
+        studio.load_corpus_choice("upload a .txt", str(short))
+    png = tmp_path / "cat.txt"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
+    with pytest.raises(InputError, match="not a text file"):
+        studio.load_corpus_choice("upload a .txt", str(png))
+    big = tmp_path / "big.txt"
+    big.write_text("x" * 2_100_000)
+    with pytest.raises(InputError, match="limit"):
+        studio.load_corpus_choice("upload a .txt", str(big))
+    good = tmp_path / "sonnets.txt"
+    good.write_text("Shall I compare thee to a summer's day?\n" * 100)
+    assert studio.load_corpus_choice("upload a .txt", str(good)).name == "sonnets"
+
+    monkeypatch.delenv("GPT_DATA_DIR")
+    monkeypatch.setenv("GPT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(data.urllib.request, "urlopen",
+                        lambda *a, **k: (_ for _ in ()).throw(urllib.error.URLError("offline")))
+    with pytest.raises(InputError, match="upload the text"):
+        studio.load_corpus_choice("names", None)
+
+
+def test_training_requests_are_bounded():
+    with pytest.raises(InputError, match="parameters; the limit"):
+        studio.build_training(TrainRequest(n_layer=8, n_embd=256, n_head=8, block_size=256))
+    with pytest.raises(InputError, match="multiple of the number of heads"):
+        studio.build_training(TrainRequest(n_embd=48, n_head=5))
+    with pytest.raises(InputError, match="minutes"):
+        studio.build_training(TrainRequest(minutes=600))
+    with pytest.raises(InputError, match="steps"):
+        studio.build_training(TrainRequest(max_steps=10**7))
+    trainer = studio.build_training(TrainRequest(model_type="mlp", corpus="names", max_steps=20))
+    assert trainer.dataset.corpus.line_framed and trainer.model.info["bigram_val_loss"] > 2.3
+    json.dumps(trainer.model.info)
