@@ -192,10 +192,11 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
                         generate_btn = gr.Button("Generate", variant="primary")
                         stop_btn = gr.Button("Stop", variant="stop")
                 with gr.Column(scale=3):
-                    output = gr.Textbox(label="Text", lines=16, max_lines=30, buttons=["copy"], autoscroll=True)
+                    output = gr.Textbox(label="Text", lines=16, max_lines=30, buttons=["copy"], autoscroll=True,
+                                        elem_id="output-text")
                     note = gr.Markdown()
             position = gr.Slider(1, 2, value=1, step=1, label="Inspect the choice at step", interactive=False)
-            probs_plot = gr.Plot(label="Next-character probabilities")
+            probs_plot = gr.Plot(label="Next-character probabilities", elem_id="probs-plot")
 
         with gr.Tab("Attention", id="attention"):
             with gr.Row():
@@ -203,11 +204,11 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
                 n_chars = gr.Slider(8, MAX_ATTENTION_CHARS, value=48, step=1, label="Characters to show")
                 attention_btn = gr.Button("Draw attention", variant="primary")
             attention_note = gr.Markdown()
-            attention_plot = gr.Plot(label="Attention weights")
+            attention_plot = gr.Plot(label="Attention weights", elem_id="attention-plot")
 
         with gr.Tab("Loss curves", id="loss"):
             losses_note = gr.Markdown()
-            losses_plot = gr.Plot(label="Loss curves")
+            losses_plot = gr.Plot(label="Loss curves", elem_id="losses-plot")
 
         with gr.Tab("Train live", id="train"):
             with gr.Row():
@@ -236,7 +237,7 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
                         train_stop = gr.Button("Stop", variant="stop")
                 with gr.Column(scale=3):
                     train_status = gr.Markdown()
-                    train_plot = gr.Plot(label="Live loss")
+                    train_plot = gr.Plot(label="Live loss", elem_id="train-plot")
                     train_samples = gr.Textbox(label="Samples (newest first)", lines=10, max_lines=20)
                     with gr.Accordion("Training log", open=False):
                         train_log = gr.JSON(label="Evaluations")

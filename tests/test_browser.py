@@ -1,0 +1,91 @@
+"""The app in a real browser: Debian's chromium driven by playwright (never `playwright install`).
+
+Saves screenshots to assets/ for the README.
+"""
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from appserver import launch_app
+
+CHROMIUM = "/usr/bin/chromium"
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("REQUIRE_BROWSER"):
+        raise RuntimeError(f"{CHROMIUM} is missing: `apt-get install chromium` (CI installs it in .ci/run)")
+    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="module")
+def page():
+    app, url = launch_app()
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        page.get_by_role("heading", name="tinyshakespeare-gpt").wait_for(timeout=30_000)
+        yield page
+        browser.close()
+    app.demo.close()
+
+
+def plot_trace_lengths(page, elem_id):
+    return page.evaluate(f"""() => {{
+        const el = document.querySelector('#{elem_id} .js-plotly-plot');
+        return el && el.data ? el.data.map(t => (t.x || []).length) : null;
+    }}""")
+
+
+def test_attention_heatmap_is_labelled_with_the_prompts_characters(page):
+    prompt = "To be, or not to be"
+    page.get_by_label("Prompt").fill(prompt)
+    page.get_by_role("tab", name="Attention").click()
+    page.get_by_role("button", name="Draw attention").click()
+    page.locator("#attention-plot .js-plotly-plot .xtick").first.wait_for(timeout=30_000)
+    ticks = page.evaluate("""() => Array.from(document.querySelector('#attention-plot .xaxislayer-above')
+        .querySelectorAll('.xtick text')).map(t => t.textContent)""")
+    assert ticks == [{" ": "␣"}.get(c, c) for c in prompt]
+    heatmaps = page.evaluate("() => document.querySelector('#attention-plot .js-plotly-plot').data.length")
+    assert heatmaps == 7     # 6 heads and their average
+    page.screenshot(path=str(ASSETS / "attention.png"), full_page=True)
+
+
+def test_generate_streams_text(page):
+    page.get_by_role("tab", name="Generate").click()
+    page.get_by_label("Prompt").fill("ROMEO:\n")
+    page.get_by_role("button", name="Generate", exact=True).click()
+    text_box = page.locator("#output-text textarea")
+    lengths = []
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        lengths.append(len(text_box.input_value()))
+        if lengths[-1] >= len("ROMEO:\n") + 500:
+            break
+        time.sleep(0.02)
+    assert lengths[-1] == len("ROMEO:\n") + 500
+    partial = {n for n in lengths if len("ROMEO:\n") < n < lengths[-1]}
+    assert len(partial) >= 2, f"the text arrived all at once: {sorted(set(lengths))}"
+    assert text_box.input_value().startswith("ROMEO:\n")
+    page.locator("#probs-plot .js-plotly-plot").wait_for(timeout=30_000)
+    page.screenshot(path=str(ASSETS / "generate.png"), full_page=True)
+
+
+def test_training_curve_gains_points(page):
+    page.get_by_role("tab", name="Train live").click()
+    page.get_by_role("radio", name="Bigram").check()
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.locator("#train-plot .js-plotly-plot").wait_for(timeout=60_000)
+    first = plot_trace_lengths(page, "train-plot")[0]
+    deadline = time.time() + 60
+    while time.time() < deadline and plot_trace_lengths(page, "train-plot")[0] <= first:
+        time.sleep(0.2)
+    assert plot_trace_lengths(page, "train-plot")[0] > first
+    page.screenshot(path=str(ASSETS / "train.png"), full_page=True)
+    page.get_by_role("button", name="Stop").last.click()
