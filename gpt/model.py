@@ -171,8 +171,7 @@ class GPT(LanguageModel):
         start = cache.length if cache is not None else 0
         if start + T > self.config.block_size:
             raise ValueError(f"{start + T} positions exceed the block size {self.config.block_size}")
-        positions = torch.arange(start, start + T, device=idx.device)
-        x = self.dropout(self.token_embedding(idx) + self.position_embedding(positions))
+        x = self.dropout(self.token_embedding(idx) + self.position_embedding.weight[start:start + T])
         maps = []
         for layer, block in enumerate(self.blocks):
             x, weights = block(x, cache, layer, return_weights)

@@ -1,0 +1,63 @@
+"""Generation speed of the shipped GPT: KV cache against full recomputation.
+
+    python bench/generate.py [--checkpoint checkpoints/shakespeare-gpt] [--repeats 5]
+
+Recomputation re-runs the model on the last block_size characters at every step, which is
+what nanoGPT's sample.py and the lecture's generate() do. Both run with one torch thread,
+as the app does. Each figure is the median of --repeats runs.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+
+import gpt  # noqa: E402
+from bench.common import machine, median_time, peak_rss_mb, table  # noqa: E402
+
+PROMPT = "ROMEO:\n"
+
+
+def chars_per_second(model, n: int, use_cache: bool, repeats: int) -> float:
+    def run():
+        for _ in gpt.generate(model, PROMPT, n, temperature=0.8, seed=0, use_cache=use_cache):
+            pass
+    return n / median_time(run, repeats)
+
+
+def first_char_ms(model, repeats: int = 20) -> float:
+    def run():
+        next(iter(gpt.generate(model, PROMPT * 20, 1, temperature=0.8, seed=0)))
+    return 1000 * median_time(run, repeats)
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--checkpoint", default="checkpoints/shakespeare-gpt")
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--lengths", default="200,1000,2000")
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    model = gpt.load(args.checkpoint)
+    rss_loaded = peak_rss_mb()
+    chars_per_second(model, 50, True, 1)      # warm-up
+    rows = []
+    for n in map(int, args.lengths.split(",")):
+        cached = chars_per_second(model, n, True, args.repeats)
+        recomputed = chars_per_second(model, n, False, max(1, args.repeats // 2))
+        rows.append([n, f"{cached:,.0f}", f"{recomputed:,.0f}", f"{cached / recomputed:.1f}×"])
+    print(f"# Generation: {args.checkpoint} ({model.num_params():,} parameters, block {model.block_size})")
+    print(f"machine: {machine()}\n")
+    print(table(["new characters", "KV cache (chars/s)", "recompute (chars/s)", "speed-up"], rows))
+    print()
+    print(table(["time to first character (prompt of 140 chars)", "peak RSS after loading", "peak RSS after all runs"],
+                [[f"{first_char_ms(model):.1f} ms", f"{rss_loaded:.0f} MB", f"{peak_rss_mb():.0f} MB"]]))
+
+
+if __name__ == "__main__":
+    main()

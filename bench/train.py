@@ -1,0 +1,110 @@
+"""Training speed on this machine, and how low the val loss gets in a fixed wall-clock time.
+
+    python bench/train.py [--repeats 5] [--budgets 60,180] [--threads 1]
+
+1. Throughput: ms per step and tokens per second (median of --repeats timed steps after
+   warm-up) for nanoGPT's documented CPU recipe (4 layers, 4 heads, 128 wide, block 64,
+   batch 12, no dropout) and for the shipped GPT's configuration, in fp32 and bf16 autocast.
+2. Time to loss: train from scratch for each budget with the app's live-training defaults,
+   evaluation included, then measure the loss over the *whole* val split; nanoGPT's recipe
+   (AdamW 1e-3, warmup 100, cosine to step 2000) stopped after the same wall time is the
+   baseline in the same run.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch  # noqa: E402
+
+import gpt  # noqa: E402
+from bench.common import machine, table  # noqa: E402
+from gpt import studio  # noqa: E402
+from gpt.trainer import make_optimizer  # noqa: E402
+
+NANOGPT_CPU = dict(n_layer=4, n_head=4, n_embd=128, block_size=64, dropout=0.0)
+NANOGPT_TRAIN = dict(batch_size=12, lr=1e-3, warmup_steps=100, max_steps=2000, min_lr_ratio=0.1,
+                     weight_decay=0.1, beta2=0.99)
+SHIPPED = dict(n_layer=6, n_head=6, n_embd=192, block_size=256, dropout=0.1)
+
+
+def step_time(arch: dict, batch_size: int, bf16: bool, repeats: int) -> float:
+    torch.manual_seed(0)
+    model = gpt.build_model("gpt", vocab_size=65, **arch)
+    optimizer = make_optimizer(model, gpt.TrainConfig())
+    x = torch.randint(65, (batch_size, arch["block_size"]))
+    times = []
+    for i in range(repeats + 2):
+        start = time.perf_counter()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            _, loss = model(x, x)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if i >= 2:
+            times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+def throughput(repeats: int) -> str:
+    rows = []
+    for name, arch, batch in (("nanoGPT CPU recipe", NANOGPT_CPU, 12), ("shipped GPT", SHIPPED, 16)):
+        fp32 = step_time(arch, batch, False, repeats)
+        bf16 = step_time(arch, batch, True, repeats)
+        tokens = batch * arch["block_size"]
+        for label, t in (("fp32", fp32), ("bf16 autocast", bf16)):
+            rows.append([name, label, f"{1000 * t:.0f}", f"{tokens / t:,.0f}", f"{fp32 / t:.2f}×"])
+    return table(["configuration", "precision", "ms/step", "tokens/s", "speed vs fp32"], rows)
+
+
+def train_for(seconds: float, corpus, app_defaults: bool) -> tuple[float, int]:
+    """Val loss over the whole split after `seconds` of training; and the steps taken."""
+    torch.manual_seed(0)
+    if app_defaults:
+        trainer = studio.build_training(studio.TrainRequest(minutes=seconds / 60, max_steps=studio.LIMITS.max_steps))
+    else:
+        dataset = gpt.Dataset(corpus, NANOGPT_CPU["block_size"])
+        model = gpt.build_model("gpt", vocab_size=dataset.tokenizer.vocab_size, **NANOGPT_CPU)
+        trainer = gpt.Trainer(model, dataset, gpt.TrainConfig(eval_interval=250, eval_batches=20, **NANOGPT_TRAIN))
+    start = time.perf_counter()
+    for _ in trainer.run(should_stop=lambda: time.perf_counter() - start >= seconds):
+        pass
+    return gpt.split_loss(trainer.model, trainer.dataset, "val"), trainer.step
+
+
+def time_to_loss(budgets: list[float]) -> str:
+    corpus = gpt.Corpus.load("shakespeare")
+    request = studio.TrainRequest()
+    rows = []
+    for seconds in budgets:
+        ours, our_steps = train_for(seconds, corpus, app_defaults=True)
+        base, base_steps = train_for(seconds, corpus, app_defaults=False)
+        rows.append([f"{seconds:g} s", f"{ours:.3f} ({our_steps:,} steps)", f"{base:.3f} ({base_steps:,} steps)",
+                     f"{base - ours:+.3f}"])
+    defaults = (f"app defaults: {request.n_layer} layers × {request.n_embd} wide, {request.n_head} heads, "
+                f"block {request.block_size}, batch {request.batch_size}, lr {request.lr:g}, cosine over the budget")
+    return defaults + "\n\n" + table(["wall time", "app defaults: val loss", "nanoGPT recipe: val loss",
+                                      "gain"], rows)
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--budgets", default="60,180")
+    p.add_argument("--threads", type=int, default=1, help="1 = the app's setting")
+    p.add_argument("--skip-throughput", action="store_true")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    print(f"# Training benchmark\nmachine: {machine()}\n")
+    if not args.skip_throughput:
+        print(throughput(args.repeats) + "\n", flush=True)
+    if args.budgets:
+        print(time_to_loss([float(b) for b in args.budgets.split(",")]), flush=True)
+
+
+if __name__ == "__main__":
+    main()
