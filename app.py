@@ -14,7 +14,7 @@ import gradio as gr
 import numpy as np
 import torch
 
-from gpt import plots, studio
+from gpt import lecture, plots, studio
 from gpt.checkpoint import CheckpointError
 from gpt.introspect import MAX_ATTENTION_CHARS, attention_maps, has_attention
 from gpt.studio import LIMITS, SESSION_MODEL, InputError, TrainRequest
@@ -72,7 +72,9 @@ def generate(prompt, model_name, max_new_tokens, temperature, top_k, top_p, seed
                                                seed, unknown):
         yield record.text, note, gr.skip(), gr.skip(), gr.skip()
     steps = len(record.sampled_from)
-    yield (record.text, note, record, gr.Slider(minimum=1, maximum=steps, value=steps, step=1, interactive=True),
+    # a slider needs two distinct ends; with a single step, position 2 shows that step too
+    yield (record.text, note, record, gr.Slider(minimum=1, maximum=max(steps, 2), value=steps, step=1,
+                                                interactive=steps > 1),
            next_char_plot(record, steps))
 
 
@@ -162,6 +164,60 @@ def train_live(corpus, upload, model_type, n_layer, n_head, n_embd, block_size, 
         yield figure, header + "\n\n" + status_line(p) + done, "\n\n".join(samples), model.history, model
 
 
+# --- Learn -------------------------------------------------------------------------------
+
+def table_markdown(headers, rows) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
+
+
+@functools.cache
+def learn_views():
+    """The Learn tab's figures and tables; computed once, on the first visit to the tab."""
+    rungs = studio.ladder_results(ZOO)
+    ladder_plot = plots.ladder_figure([f"{r.number}. {r.title}" for r in rungs], [r.val_loss for r in rungs],
+                                      [r.lecture_val for r in rungs]) if rungs else None
+    ladder_table = table_markdown(
+        ["rung", "what changes", "parameters", "val loss", "lecture", "why ours differ"],
+        [[r.number, r.title, f"{r.params:,}", f"{r.val_loss:.3f}", f"{r.lecture_val:.2f}" if r.lecture_val else "—",
+          r.note] for r in rungs])
+    ladder_samples = "\n\n".join(f"**{r.number}. {r.title}**\n```text\n{r.sample[:200]}\n```" for r in rungs)
+
+    trick = lecture.averaging_trick()
+    trick_plots = [plots.matrix_figure(trick.weights_tril.numpy(), "v2: tril / row sums"),
+                   plots.matrix_figure(trick.weights_softmax.numpy(), "v3: softmax of masked zeros"),
+                   plots.matrix_figure(trick.weights_attention.numpy(), "v4: softmax of masked q·kᵀ / √16")]
+    rows = [[t, *(f"{v:+.3f}" for v in trick.x[t].tolist()), *(f"{v:+.3f}" for v in trick.xbow_loop[t].tolist()),
+             *(f"{v:+.3f}" for v in trick.xbow_matmul[t].tolist())] for t in range(trick.x.size(0))]
+    trick_table = table_markdown(["t", "x[t,0]", "x[t,1]", "v1 mean[0]", "v1 mean[1]", "v2 mean[0]", "v2 mean[1]"], rows)
+    trick_checks = "  \n".join(f"`torch.allclose` {name}: **{ok}**" for name, ok in trick.checks.items())
+
+    scaling = lecture.scaling_demo()
+    scaling_note = (f"With unit-variance q and k and head size {scaling.head_size}, the raw scores q·kᵀ have variance "
+                    f"**{scaling.var_unscaled:.1f}**; divided by √{scaling.head_size} it is **{scaling.var_scaled:.2f}**. "
+                    f"The largest softmax weight of a row averages **{scaling.mean_max_unscaled:.2f}** unscaled "
+                    f"against **{scaling.mean_max_scaled:.2f}** scaled: unscaled, each query listens to one key.")
+    scaling_plot = plots.softmax_rows_figure(scaling.softmax_unscaled.numpy(), scaling.softmax_scaled.numpy(),
+                                             scaling.head_size)
+    try:
+        mm = studio.makemore_views(ZOO)
+    except InputError as e:
+        return (ladder_plot, ladder_table, ladder_samples, *trick_plots, trick_table, trick_checks, scaling_note,
+                scaling_plot, None, None, None, f"makemore checkpoints missing: {e}")
+    counts_plot = plots.matrix_figure(mm.counts, "makemore: bigram counts (row = current, column = next)",
+                                      mm.chars, mm.chars, text_format="d", height=620)
+    probs_plot = plots.matrix_figure(mm.neural_probs, "trained neural bigram: P(next | current)",
+                                     mm.chars, mm.chars, text_format=".2f", height=620)
+    embedding_plot = (plots.embedding_figure(mm.chars, mm.embedding, "the MLP's 2-D character embeddings")
+                      if mm.embedding is not None else None)
+    makemore_note = (f"Val loss on held-out names: counting/neural bigram **{mm.bigram_val:.3f}** (lecture ≈ 2.45), "
+                     + (f"MLP with 2-D embeddings **{mm.mlp2d_val:.3f}**, " if mm.mlp2d_val else "")
+                     + (f"MLP with 10-D embeddings **{mm.mlp_val:.3f}** (lecture ≈ 2.17). " if mm.mlp_val else "")
+                     + "New names from the 2-D MLP: " + ", ".join(mm.names))
+    return (ladder_plot, ladder_table, ladder_samples, *trick_plots, trick_table, trick_checks, scaling_note,
+            scaling_plot, counts_plot, probs_plot, embedding_plot, makemore_note)
+
+
 # --- Layout ------------------------------------------------------------------------------
 
 with gr.Blocks(title="tinyshakespeare-gpt") as demo:
@@ -242,7 +298,40 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
                     with gr.Accordion("Training log", open=False):
                         train_log = gr.JSON(label="Evaluations")
 
+        with gr.Tab("Learn", id="learn") as learn_tab:
+            gr.Markdown("## The ladder\nThe lecture builds the GPT one idea at a time. Each rung below was "
+                        "trained on Tiny Shakespeare with the same budget (3,000 steps of 32×64 characters, "
+                        "the same schedule), so the differences come from the architecture. Every rung can be "
+                        "picked in the model list above, for Generate and Attention.")
+            ladder_plot = gr.Plot(label="Ladder", elem_id="ladder-plot")
+            ladder_table = gr.Markdown()
+            with gr.Accordion("A sample from each rung (prompt ROMEO:, seed 0)", open=False):
+                ladder_samples = gr.Markdown()
+            gr.Markdown("## The mathematical trick\nFour ways for each of T=8 positions (C=2 channels, seeded) to "
+                        "gather its past. v1 loops; v2 multiplies by a row-normalised lower-triangular matrix; v3 gets "
+                        "the same weights from a softmax over masked zeros; v4 replaces the zeros by data-dependent "
+                        "scores: self-attention.")
+            with gr.Row():
+                trick_v2 = gr.Plot(elem_id="trick-v2", show_label=False)
+                trick_v3 = gr.Plot(elem_id="trick-v3", show_label=False)
+                trick_v4 = gr.Plot(elem_id="trick-v4", show_label=False)
+            trick_checks = gr.Markdown()
+            trick_table = gr.Markdown()
+            gr.Markdown("## Why divide by √head_size")
+            scaling_note = gr.Markdown()
+            scaling_plot = gr.Plot(show_label=False)
+            gr.Markdown("## makemore: names")
+            with gr.Row():
+                counts_plot = gr.Plot(show_label=False)
+                neural_plot = gr.Plot(show_label=False)
+            with gr.Row():
+                embedding_plot = gr.Plot(show_label=False)
+                makemore_note = gr.Markdown()
+
     # Events ------------------------------------------------------------------------------
+    learn_tab.select(learn_views, None, [ladder_plot, ladder_table, ladder_samples, trick_v2, trick_v3, trick_v4,
+                                         trick_table, trick_checks, scaling_note, scaling_plot, counts_plot,
+                                         neural_plot, embedding_plot, makemore_note], api_visibility="private")
     model_dd.change(describe_model, [model_dd, trained_state], model_info, api_visibility="private")
     generation = generate_btn.click(
         generate, [prompt, model_dd, length, temperature, top_k, top_p, seed, unknown, trained_state],

@@ -5,12 +5,14 @@ from dataclasses import asdict, fields
 
 from .base import LanguageModel
 from .baselines import MLP, Bigram, BigramConfig, MLPConfig
+from .ladder import LadderConfig, LadderModel
 from .model import GPT, GPTConfig
 
 MODEL_TYPES: dict[str, tuple[type, type[LanguageModel]]] = {
     "bigram": (BigramConfig, Bigram),
     "mlp": (MLPConfig, MLP),
     "gpt": (GPTConfig, GPT),
+    "ladder": (LadderConfig, LadderModel),
 }
 
 
@@ -36,11 +38,11 @@ POSITION_FREE_WINDOW = 64
 def window_size(model_type: str, block_size: int, line_framed: bool) -> int:
     """How many characters one training row holds.
 
-    A GPT reads windows of its block size. The bigram and the MLP look at a fixed number of
+    A GPT (or a ladder rung) reads windows of its block size. The bigram and the MLP look at a fixed number of
     previous characters wherever they are, so on running text they train on longer windows
     (64: more targets per row, same meaning); on framed corpora a row is one framed example.
     """
-    if model_type == "gpt" or line_framed:
+    if model_type in ("gpt", "ladder") or line_framed:
         return block_size
     return max(block_size, POSITION_FREE_WINDOW)
 

@@ -90,3 +90,51 @@ def loss_figure(history: Sequence[dict], vocab_size: int | None = None, bigram_v
     fig.update_layout(title=title, xaxis_title="step", yaxis_title="loss (nats per character)",
                       template="plotly_white", height=380, legend=dict(orientation="h", y=-0.2))
     return fig
+
+
+def ladder_figure(labels: Sequence[str], ours: Sequence[float], lecture: Sequence[float | None]) -> go.Figure:
+    """Val loss of each rung of the ladder, ours as bars, the lecture's reported values as markers."""
+    fig = go.Figure([go.Bar(name="ours (same budget for every rung)", x=list(labels), y=list(ours),
+                            marker_color="#1f77b4", text=[f"{v:.3f}" for v in ours], textposition="outside")])
+    points = [(label, value) for label, value in zip(labels, lecture) if value is not None]
+    fig.add_trace(go.Scatter(name="the lecture reports", x=[p[0] for p in points], y=[p[1] for p in points],
+                             mode="markers", marker=dict(symbol="diamond", size=12, color="#d62728")))
+    fig.update_layout(title="Val loss as the transformer is assembled, one idea at a time",
+                      yaxis_title="val loss (nats per character)", yaxis_range=[1.0, max(ours) + 0.3],
+                      template="plotly_white", height=420, legend=dict(orientation="h", y=-0.3))
+    return fig
+
+
+def matrix_figure(matrix: np.ndarray, title: str, x_labels: Sequence[str] | None = None,
+                  y_labels: Sequence[str] | None = None, text_format: str = ".2f", height: int = 320) -> go.Figure:
+    """A small annotated heatmap: attention weights of the worked example, or makemore's counts."""
+    rows, cols = matrix.shape
+    x = [show_char(c) for c in x_labels] if x_labels else list(range(cols))
+    y = [show_char(c) for c in y_labels] if y_labels else list(range(rows))
+    fig = go.Figure(go.Heatmap(z=np.asarray(matrix, dtype=np.float32), x=x, y=y, colorscale="Blues",
+                               texttemplate="%{z:" + text_format + "}", textfont=dict(size=9), showscale=False,
+                               hovertemplate="row %{y}, column %{x}: %{z:" + text_format + "}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", type="category")
+    fig.update_xaxes(type="category", side="top")
+    fig.update_layout(title=title, template="plotly_white", height=height, margin=dict(l=40, r=10, t=80, b=10))
+    return fig
+
+
+def embedding_figure(chars: Sequence[str], embedding: np.ndarray, title: str) -> go.Figure:
+    """A 2-D character embedding, each point labelled by its character."""
+    fig = go.Figure(go.Scatter(x=embedding[:, 0], y=embedding[:, 1], mode="markers+text",
+                               text=[show_char(c) for c in chars], textposition="middle center",
+                               marker=dict(size=22, color="#cfe3f7"), textfont=dict(size=14, family="monospace")))
+    fig.update_layout(title=title, template="plotly_white", height=420, xaxis_title="dimension 0",
+                      yaxis_title="dimension 1")
+    return fig
+
+
+def softmax_rows_figure(unscaled: np.ndarray, scaled: np.ndarray, head_size: int) -> go.Figure:
+    """One query's attention weights with and without the 1/sqrt(head_size) scaling."""
+    keys = [f"key {i}" for i in range(len(unscaled))]
+    fig = go.Figure([go.Bar(name="softmax(q·k)", x=keys, y=unscaled, marker_color="#d62728"),
+                     go.Bar(name=f"softmax(q·k / √{head_size})", x=keys, y=scaled, marker_color="#1f77b4")])
+    fig.update_layout(barmode="group", title="Without the scaling, softmax is nearly one-hot",
+                      yaxis_title="weight", template="plotly_white", height=320, legend=dict(orientation="h", y=-0.25))
+    return fig

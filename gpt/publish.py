@@ -10,8 +10,10 @@ train and val splits (and over a fixed slice of val that the tests re-check quic
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
+import shutil
 import sys
 
 import torch
@@ -21,6 +23,7 @@ from .data import NAMED_CORPORA, Corpus
 from .models import dataset_for
 from .evaluate import split_loss
 from .introspect import counted_bigram_loss
+from .lecture import bigram_counts
 from .sampling import generate
 
 DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -101,7 +104,7 @@ def model_card(model, evaluation: dict, info: dict, title: str, command: str, sa
         "## Training settings",
         "",
         "```json",
-        __import__("json").dumps(train_config, indent=1),
+        json.dumps(train_config, indent=1),
         "```",
         "",
         "## Reproduce",
@@ -145,11 +148,12 @@ def main(argv=None) -> int:
     shipped = checkpoint.load(tmp_out)        # measure exactly what ships
     evaluation = measure(shipped, corpus)
     info["eval"] = evaluation
+    if shipped.model_type == "bigram" and corpus.line_framed:
+        # makemore part 1's count matrix, to set beside what the neural bigram learned
+        info["bigram_counts"] = bigram_counts([w for w in corpus.text.split("\n") if w])[1].tolist()
     sample = "".join(generate(shipped, args.prompt, 300, temperature=0.8, seed=0))
     card = model_card(shipped, evaluation, info, args.title, args.command, args.prompt, sample)
     checkpoint.save(shipped, args.out, history=model.history, info=info, weights_dtype=DTYPES[args.dtype], card=card)
-    import shutil
-
     shutil.rmtree(tmp_out, ignore_errors=True)
     print(f"{args.out}: val {evaluation['val_loss']:.4f}, train {evaluation['train_loss']:.4f}, "
           f"{os.path.getsize(os.path.join(args.out, checkpoint.WEIGHTS)) / 1e6:.2f} MB")

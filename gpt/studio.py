@@ -65,10 +65,9 @@ class ModelZoo:
     def __init__(self, root: str | Path = "checkpoints", extra: list[str] | None = None):
         root = Path(root)
         self.sources: dict[str, str] = {}
-        if root.is_dir():
-            for folder in sorted(root.iterdir()):
-                if (folder / checkpoint.CONFIG).is_file():
-                    self.sources[folder.name] = str(folder)
+        if root.is_dir():   # checkpoints/NAME and one level of collections, checkpoints/ladder/NAME
+            for config in sorted([*root.glob(f"*/{checkpoint.CONFIG}"), *root.glob(f"*/*/{checkpoint.CONFIG}")]):
+                self.sources[config.parent.relative_to(root).as_posix()] = str(config.parent)
         env_extra = [s.strip() for s in os.environ.get("GPT_APP_MODELS", "").split(",") if s.strip()]
         for source in (extra or []) + env_extra:
             self.sources[Path(source).name] = source
@@ -76,8 +75,8 @@ class ModelZoo:
         self._lock = threading.Lock()
 
     def names(self) -> list[str]:
-        preferred = ["shakespeare-gpt"]
-        return sorted(self.sources, key=lambda n: (n not in preferred, n))
+        """The flagship first, then the other checkpoints, then collections such as the ladder."""
+        return sorted(self.sources, key=lambda n: (n != "shakespeare-gpt", "/" in n, n))
 
     def get(self, name: str) -> LanguageModel:
         if name not in self.sources:
@@ -220,13 +219,15 @@ class TrainRequest:
     corpus: str = "Tiny Shakespeare"
     upload: str | None = None
     model_type: str = "gpt"
-    n_layer: int = 4
+    # Chosen by measurement (bench/train.py, docs/recipes.md): on one CPU thread a shallow,
+    # wide GPT with a short context and a high learning rate learns the most per second.
+    n_layer: int = 2
     n_head: int = 4
     n_embd: int = 128
     block_size: int = 64
     minutes: float = 1.0
     max_steps: int = 5000
-    lr: float = 3e-3
+    lr: float = 6e-3
     batch_size: int = 32
 
 
@@ -273,8 +274,8 @@ def build_training(request: TrainRequest) -> Trainer:
         raise InputError(str(e)) from None
     model.info["bigram_val_loss"] = counted_bigram_loss(dataset)
     config = TrainConfig(max_steps=request.max_steps, time_budget=request.minutes * 60,
-                         batch_size=request.batch_size, lr=request.lr, warmup_steps=min(100, request.max_steps // 10),
-                         eval_interval=max(10, min(200, request.max_steps // 20)), eval_batches=4,
+                         batch_size=request.batch_size, lr=request.lr, warmup_steps=min(50, request.max_steps // 10),
+                         eval_interval=max(10, min(50, request.max_steps // 20)), eval_batches=4,
                          weight_decay=0.1 if request.model_type == "gpt" else 0.0, sample_chars=120,
                          bf16=request.model_type == "gpt" and bf16_is_fast())
     return Trainer(model, dataset, config)
@@ -292,3 +293,64 @@ def bf16_is_fast() -> bool:
 def snapshot(model: LanguageModel) -> LanguageModel:
     """A copy to generate from while the original may still be training."""
     return copy.deepcopy(model).eval()
+
+
+# --- the Learn tab -----------------------------------------------------------------------
+
+@dataclass
+class RungResult:
+    number: int
+    title: str
+    params: int
+    val_loss: float
+    lecture_val: float | None
+    note: str
+    sample: str
+    name: str
+
+
+def ladder_results(zoo: ModelZoo) -> list[RungResult]:
+    """Every shipped rung of the ladder (checkpoints/ladder/*), in order."""
+    results = []
+    for name in zoo.names():
+        if not name.startswith("ladder/"):
+            continue
+        model = zoo.get(name)
+        rung = model.info["rung"]
+        results.append(RungResult(rung["number"], rung["title"], model.num_params(), model.info["eval"]["val_loss"],
+                                  rung["lecture_val"], rung["note"], model.info.get("sample", ""), name))
+    return sorted(results, key=lambda r: r.number)
+
+
+@dataclass
+class MakemoreViews:
+    chars: list[str]
+    counts: np.ndarray            # makemore part 1's count matrix
+    neural_probs: np.ndarray      # softmax of the trained neural bigram's table
+    embedding: np.ndarray | None  # (27, 2) of the 2-D MLP
+    names: list[str]              # samples from the 2-D MLP
+    bigram_val: float
+    mlp2d_val: float | None
+    mlp_val: float | None
+
+
+def makemore_views(zoo: ModelZoo, samples: int = 12) -> MakemoreViews:
+    bigram = zoo.get("names-bigram")
+    counts = np.asarray(bigram.info["bigram_counts"])
+    # the count matrix uses '.' for start/end, the model uses '\n' (index 0 in both)
+    chars = ["."] + bigram.tokenizer.chars[1:]
+    neural = torch.softmax(bigram.logits_table.weight.detach(), -1).numpy()
+    embedding, names, mlp2d_val = None, [], None
+    if "names-mlp-2d" in zoo.sources:
+        mlp2d = zoo.get("names-mlp-2d")
+        embedding = mlp2d.embedding.weight.detach().numpy()
+        text = "".join(sample_text(mlp2d, samples * 12))
+        names = [n for n in text.split("\n") if n][:samples]
+        mlp2d_val = mlp2d.info["eval"]["val_loss"]
+    mlp_val = zoo.get("names-mlp").info["eval"]["val_loss"] if "names-mlp" in zoo.sources else None
+    return MakemoreViews(chars, counts, neural, embedding, names, bigram.info["eval"]["val_loss"], mlp2d_val, mlp_val)
+
+
+def sample_text(model: LanguageModel, n: int, seed: int = 0) -> list[str]:
+    steps = sample_ids(model, [], n, SamplingSettings(temperature=1.0), seed=seed)
+    return [model.tokenizer.chars[s.token] for s in steps]

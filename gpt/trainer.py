@@ -17,6 +17,7 @@ import contextlib
 import math
 import time
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Callable, Iterator
 
 import torch
@@ -245,8 +246,6 @@ class Trainer:
         Returns True if this evaluation was the best so far."""
         if not self.is_main:
             return False
-        from pathlib import Path
-
         info = {**self.info, "train_config": asdict(self.config), "step": self.step,
                 "tokens_seen": self.tokens_seen, "elapsed": self.elapsed}
         latest = self.history[-1] if self.history else {}

@@ -30,6 +30,11 @@ def test_generate_streams_and_starts_with_the_prompt(url):
     assert all(final.startswith(chunk) for chunk in chunks if chunk)
 
 
+def test_a_single_character_is_a_valid_length(url):
+    text, note = Client(url, verbose=False).predict(*generate_args(length=1), **GEN)[:2]
+    assert text.startswith("ROMEO:\n") and len(text) == len("ROMEO:\n") + 1
+
+
 def test_same_seed_same_text(url):
     client = Client(url, verbose=False)
     a = client.predict(*generate_args(length=80, seed=5), **GEN)[0]
