@@ -311,14 +311,17 @@ class RungResult:
 
 def ladder_results(zoo: ModelZoo) -> list[RungResult]:
     """Every shipped rung of the ladder (checkpoints/ladder/*), in order."""
+    from .ladder import RUNGS
+
+    specs = {rung.number: rung for rung in RUNGS}     # the text comes from the code, the numbers from the run
     results = []
     for name in zoo.names():
         if not name.startswith("ladder/"):
             continue
         model = zoo.get(name)
-        rung = model.info["rung"]
-        results.append(RungResult(rung["number"], rung["title"], model.num_params(), model.info["eval"]["val_loss"],
-                                  rung["lecture_val"], rung["note"], model.info.get("sample", ""), name))
+        spec = specs[model.info["rung"]["number"]]
+        results.append(RungResult(spec.number, spec.title, model.num_params(), model.info["eval"]["val_loss"],
+                                  spec.lecture_val, spec.note, model.info.get("sample", ""), name))
     return sorted(results, key=lambda r: r.number)
 
 

@@ -89,3 +89,27 @@ def test_training_curve_gains_points(page):
     assert plot_trace_lengths(page, "train-plot")[0] > first
     page.screenshot(path=str(ASSETS / "train.png"), full_page=True)
     page.get_by_role("button", name="Stop").last.click()
+
+
+def test_the_model_trained_so_far_is_kept_after_stop(page):
+    page.get_by_role("tab", name="Generate").click()
+    page.get_by_label("Model").click()
+    page.get_by_role("option", name="your model (trained here)").click()
+    page.get_by_role("button", name="Generate", exact=True).click()
+    text_box = page.locator("#output-text textarea")
+    deadline = time.time() + 60
+    while time.time() < deadline and len(text_box.input_value()) < len("ROMEO:\n") + 500:
+        time.sleep(0.1)
+    assert len(text_box.input_value()) == len("ROMEO:\n") + 500
+    assert "BIGRAM" in page.locator("body").inner_text()   # the model line describes the session's bigram
+
+
+def test_learn_tab_shows_the_ladder_and_the_averaging_trick(page):
+    page.get_by_role("tab", name="Learn").click()
+    page.locator("#ladder-plot .js-plotly-plot").wait_for(timeout=60_000)
+    bars = page.evaluate("() => document.querySelector('#ladder-plot .js-plotly-plot').data[0].x.length")
+    assert bars == 8
+    for elem_id in ("trick-v2", "trick-v3", "trick-v4"):
+        page.locator(f"#{elem_id} .js-plotly-plot").wait_for(timeout=30_000)
+    assert "v1 == v2 (loop vs tril matmul): True" in page.locator("body").inner_text()
+    page.screenshot(path=str(ASSETS / "learn.png"), full_page=True)

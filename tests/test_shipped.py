@@ -8,11 +8,14 @@ from gpt.models import dataset_for
 from gpt.publish import SLICE_BATCH_SIZE, SLICE_BATCHES
 
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
-SHIPPED = sorted(p.name for p in CHECKPOINTS.iterdir() if (p / "config.json").is_file())
+SHIPPED = sorted(p.parent.relative_to(CHECKPOINTS).as_posix()
+                 for p in [*CHECKPOINTS.glob("*/config.json"), *CHECKPOINTS.glob("*/*/config.json")])
 
 
 def test_the_lectures_models_are_shipped():
-    assert {"shakespeare-gpt", "shakespeare-bigram", "shakespeare-mlp", "names-mlp"} <= set(SHIPPED)
+    assert {"shakespeare-gpt", "shakespeare-bigram", "shakespeare-mlp", "names-bigram", "names-mlp",
+            "names-mlp-2d"} <= set(SHIPPED)
+    assert len([name for name in SHIPPED if name.startswith("ladder/")]) == 8
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -35,3 +38,15 @@ def test_the_gpt_beats_the_bigram_and_the_mlp_by_far():
               for name in ("shakespeare-gpt", "shakespeare-mlp", "shakespeare-bigram")}
     assert losses["shakespeare-gpt"] < losses["shakespeare-mlp"] < losses["shakespeare-bigram"]
     assert 2.4 < losses["shakespeare-bigram"] < 2.55
+
+
+def test_the_ladder_fits_in_10_mb_and_its_top_is_far_below_its_bottom():
+    from gpt.ladder import RUNGS
+
+    folders = sorted((CHECKPOINTS / "ladder").iterdir())
+    assert sum(f.stat().st_size for folder in folders for f in folder.iterdir()) < 10e6
+    losses = {gpt.load(folder).info["rung"]["number"]: gpt.load(folder).info["eval"]["val_loss"] for folder in folders}
+    assert sorted(losses) == [r.number for r in RUNGS]
+    assert losses[8] < losses[1] - 0.5
+    order = sorted(losses, key=losses.get, reverse=True)
+    print("rungs from highest to lowest val loss:", order, {k: round(v, 3) for k, v in losses.items()})
