@@ -68,10 +68,7 @@ class Rung(nn.Module):
         self.ln_1, self.ln_2 = norm(config.n_embd), norm(config.n_embd)
 
     def forward(self, x, return_weights=False):
-        if isinstance(self.mix, CausalAverage):
-            mixed, weights = self.mix(self.ln_1(x), return_weights)
-        else:
-            mixed, weights = self.mix(self.ln_1(x), return_weights=return_weights)
+        mixed, weights = self.mix(self.ln_1(x), return_weights=return_weights)
         x = x + mixed if self.config.residual else mixed
         if self.ffwd is not None:
             thought = self.ffwd(self.ln_2(x))
