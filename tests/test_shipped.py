@@ -38,6 +38,7 @@ def test_the_gpt_beats_the_bigram_and_the_mlp_by_far():
               for name in ("shakespeare-gpt", "shakespeare-mlp", "shakespeare-bigram")}
     assert losses["shakespeare-gpt"] < losses["shakespeare-mlp"] < losses["shakespeare-bigram"]
     assert 2.4 < losses["shakespeare-bigram"] < 2.55
+    assert losses["shakespeare-gpt"] <= 1.47, "the shipped GPT must beat nanoGPT's 1.47"
 
 
 def test_the_ladder_fits_in_10_mb_and_its_top_is_far_below_its_bottom():
