@@ -24,6 +24,7 @@ from .data import NAMED_CORPORA, Corpus, CorpusUnavailableError, read_text_file
 from .introspect import counted_bigram_loss
 from .models import build_model, dataset_for
 from .sampling import SamplingSettings, sample_ids
+from .tokenizer import CharTokenizer
 from .trainer import TrainConfig, Trainer
 
 SESSION_MODEL = "your model (trained here)"
@@ -257,8 +258,6 @@ def build_training(request: TrainRequest) -> Trainer:
     if not 1 <= request.batch_size <= 256:
         raise InputError("The batch size must be between 1 and 256.")
     corpus = load_corpus_choice(request.corpus, request.upload)
-    from .tokenizer import CharTokenizer
-
     tokenizer = CharTokenizer.from_text(corpus.text)
     try:
         model = build_model(request.model_type, **architecture(request, tokenizer.vocab_size))
