@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 
 import gradio as gr
-import numpy as np
 import torch
 
 from gpt import lecture, plots, studio

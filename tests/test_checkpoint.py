@@ -4,7 +4,6 @@ import pytest
 import torch
 
 import gpt
-from gpt import checkpoint
 
 
 def make(model_type):
