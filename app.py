@@ -165,18 +165,13 @@ def train_live(corpus, upload, model_type, n_layer, n_head, n_embd, block_size, 
 
 # --- Learn -------------------------------------------------------------------------------
 
-def table_markdown(headers, rows) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
-
-
 @functools.cache
 def learn_views():
     """The Learn tab's figures and tables; computed once, on the first visit to the tab."""
     rungs = studio.ladder_results(ZOO)
     ladder_plot = plots.ladder_figure([f"{r.number}. {r.title}" for r in rungs], [r.val_loss for r in rungs],
                                       [r.lecture_val for r in rungs]) if rungs else None
-    ladder_table = table_markdown(
+    ladder_table = studio.markdown_table(
         ["rung", "what changes", "parameters", "val loss", "lecture", "why ours differ"],
         [[r.number, r.title, f"{r.params:,}", f"{r.val_loss:.3f}", f"{r.lecture_val:.2f}" if r.lecture_val else "—",
           r.note] for r in rungs])
@@ -188,7 +183,7 @@ def learn_views():
                    plots.matrix_figure(trick.weights_attention.numpy(), "v4: softmax of masked q·kᵀ / √16")]
     rows = [[t, *(f"{v:+.3f}" for v in trick.x[t].tolist()), *(f"{v:+.3f}" for v in trick.xbow_loop[t].tolist()),
              *(f"{v:+.3f}" for v in trick.xbow_matmul[t].tolist())] for t in range(trick.x.size(0))]
-    trick_table = table_markdown(["t", "x[t,0]", "x[t,1]", "v1 mean[0]", "v1 mean[1]", "v2 mean[0]", "v2 mean[1]"], rows)
+    trick_table = studio.markdown_table(["t", "x[t,0]", "x[t,1]", "v1 mean[0]", "v1 mean[1]", "v2 mean[0]", "v2 mean[1]"], rows)
     trick_checks = "  \n".join(f"`torch.allclose` {name}: **{ok}**" for name, ok in trick.checks.items())
 
     scaling = lecture.scaling_demo()

@@ -1,11 +1,13 @@
-"""Helpers shared by the benchmark scripts: timing, medians, and a plain-text table."""
+"""Helpers shared by the benchmark scripts: timing, medians, the machine, and a Markdown table."""
 from __future__ import annotations
 
 import os
-import platform
 import resource
 import statistics
 import time
+
+from gpt.publish import cpu_name
+from gpt.studio import markdown_table as table  # noqa: F401  (the scripts print with it)
 
 
 def median_time(fn, repeats: int) -> float:
@@ -23,22 +25,6 @@ def peak_rss_mb() -> float:
 
 
 def machine() -> str:
-    cpu = platform.processor() or "cpu"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
     import torch
 
-    return f"{os.cpu_count()} cores ({cpu}), torch {torch.__version__}, {torch.get_num_threads()} torch thread(s)"
-
-
-def table(headers: list[str], rows: list[list]) -> str:
-    """A Markdown table, ready to paste into the README."""
-    cells = [[str(c) for c in row] for row in rows]
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in cells]
-    return "\n".join(lines)
+    return f"{os.cpu_count()} cores ({cpu_name()}), torch {torch.__version__}, {torch.get_num_threads()} torch thread(s)"

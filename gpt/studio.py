@@ -296,6 +296,12 @@ def snapshot(model: LanguageModel) -> LanguageModel:
 
 # --- the Learn tab -----------------------------------------------------------------------
 
+def markdown_table(headers: list[str], rows: list[list]) -> str:
+    """A Markdown table: for the Learn tab, and for the benchmarks' output to paste into the README."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])
+
+
 @dataclass
 class RungResult:
     number: int
