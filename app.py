@@ -10,13 +10,18 @@ import inspect
 import os
 from pathlib import Path
 
-import gradio as gr
-import torch
+from gpt.fast_start import skip_gradio_dev_work
 
-from gpt import lecture, plots, studio
-from gpt.checkpoint import CheckpointError
-from gpt.introspect import MAX_ATTENTION_CHARS, attention_maps, has_attention
-from gpt.studio import LIMITS, SESSION_MODEL, InputError, TrainRequest
+if os.environ.get("GPT_APP_FAST_START", "1") != "0":   # 0: import gradio as it comes (bench/app.py's baseline)
+    skip_gradio_dev_work()                              # must precede `import gradio`: see gpt/fast_start.py
+
+import gradio as gr  # noqa: E402
+import torch  # noqa: E402
+
+from gpt import lecture, plots, studio  # noqa: E402
+from gpt.checkpoint import CheckpointError  # noqa: E402
+from gpt.introspect import MAX_ATTENTION_CHARS, attention_maps, has_attention  # noqa: E402
+from gpt.studio import LIMITS, SESSION_MODEL, InputError, TrainRequest  # noqa: E402
 
 # Generation and live training share two cores; one thread per request keeps them from
 # fighting (measured: 2 threads per process degrade badly when another process runs).
@@ -183,12 +188,14 @@ def learn_views():
                    plots.matrix_figure(trick.weights_attention.numpy(), "v4: softmax of masked q·kᵀ / √16")]
     rows = [[t, *(f"{v:+.3f}" for v in trick.x[t].tolist()), *(f"{v:+.3f}" for v in trick.xbow_loop[t].tolist()),
              *(f"{v:+.3f}" for v in trick.xbow_matmul[t].tolist())] for t in range(trick.x.size(0))]
-    trick_table = studio.markdown_table(["t", "x[t,0]", "x[t,1]", "v1 mean[0]", "v1 mean[1]", "v2 mean[0]", "v2 mean[1]"], rows)
+    trick_table = studio.markdown_table(
+        ["t", "x[t,0]", "x[t,1]", "v1 mean[0]", "v1 mean[1]", "v2 mean[0]", "v2 mean[1]"], rows)
     trick_checks = "  \n".join(f"`torch.allclose` {name}: **{ok}**" for name, ok in trick.checks.items())
 
     scaling = lecture.scaling_demo()
-    scaling_note = (f"With unit-variance q and k and head size {scaling.head_size}, the raw scores q·kᵀ have variance "
-                    f"**{scaling.var_unscaled:.1f}**; divided by √{scaling.head_size} it is **{scaling.var_scaled:.2f}**. "
+    scaling_note = (f"With unit-variance q and k and head size {scaling.head_size}, the raw scores q·kᵀ have "
+                    f"variance **{scaling.var_unscaled:.1f}**; divided by √{scaling.head_size} it is "
+                    f"**{scaling.var_scaled:.2f}**. "
                     f"The largest softmax weight of a row averages **{scaling.mean_max_unscaled:.2f}** unscaled "
                     f"against **{scaling.mean_max_scaled:.2f}** scaled: unscaled, each query listens to one key.")
     scaling_plot = plots.softmax_rows_figure(scaling.softmax_unscaled.numpy(), scaling.softmax_scaled.numpy(),

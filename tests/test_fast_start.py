@@ -1,0 +1,86 @@
+"""gpt.fast_start: `import gradio` without stub generation or the IPython probe, and nothing else changed.
+
+Each case runs in a fresh interpreter, because the shim only acts before Gradio's first import.
+"""
+import importlib.machinery
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# A custom component in its own file: Gradio writes a .pyi stub next to the file that defines it.
+GADGET = '''
+from gradio.components.base import Component
+
+class Gadget(Component):
+    EVENTS = ["change"]
+    def preprocess(self, payload): return payload
+    def postprocess(self, value): return value
+    def example_payload(self): return "x"
+    def example_value(self): return "x"
+    def api_info(self): return {"type": "string"}
+'''
+
+
+def run_python(code: str, cwd: Path) -> dict:
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": f"{ROOT}:{cwd}"}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def import_gadget_and_build(skip: bool, cwd: Path) -> dict:
+    (cwd / "gadget.py").write_text(GADGET)
+    return run_python(f"""
+        import json, sys
+        from gpt.fast_start import skip_gradio_dev_work
+        if {skip}:
+            skip_gradio_dev_work()
+        import gradio as gr
+        import gadget
+        with gr.Blocks() as demo:
+            box = gr.Textbox("hello")
+            out = gr.Textbox()
+            box.submit(lambda s: s.upper(), box, out)
+        print(json.dumps({{"ipython": sys.modules.get("IPython", "absent") is None,
+                          "events": len(demo.fns), "gadget_events": [e.event_name for e in gadget.Gadget.EVENTS]}}))
+    """, cwd)
+
+
+def test_gradio_writes_a_stub_without_the_shim(tmp_path):
+    """The control: plain `import gradio` writes a .pyi stub for a newly defined component."""
+    result = import_gadget_and_build(False, tmp_path)
+    assert (tmp_path / "gadget.pyi").exists()
+    assert result["events"] == 1
+
+
+def test_the_shim_skips_stub_writing_and_the_ipython_probe_only(tmp_path):
+    result = import_gadget_and_build(True, tmp_path)
+    assert not (tmp_path / "gadget.pyi").exists()
+    assert result["ipython"] is True              # blocked: `import IPython` fails fast
+    assert result["events"] == 1                   # Blocks, components and events work as before
+    assert result["gadget_events"] == ["change"]   # component classes still get their event listeners
+
+
+def test_the_shim_leaves_a_notebook_and_an_imported_gradio_alone(tmp_path):
+    if importlib.machinery.PathFinder.find_spec("IPython") is None:     # on disk, whatever sys.modules says
+        pytest.skip("IPython is not installed")
+    result = run_python("""
+        import json, sys
+        import IPython                                            # as in a notebook kernel
+        from gpt.fast_start import skip_gradio_dev_work
+        skip_gradio_dev_work()
+        kept_ipython = sys.modules["IPython"] is not None
+        import gradio
+        finders_before = list(sys.meta_path)
+        skip_gradio_dev_work()                                    # gradio already imported: a no-op
+        print(json.dumps({"kept_ipython": kept_ipython, "finders_unchanged": sys.meta_path == finders_before,
+                          "finder_used_once": not any(type(f).__module__ == "gpt.fast_start" for f in sys.meta_path)}))
+    """, tmp_path)
+    assert result == {"kept_ipython": True, "finders_unchanged": True, "finder_used_once": True}
