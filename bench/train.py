@@ -9,11 +9,17 @@
    evaluation included, then measure the loss over the *whole* val split; nanoGPT's recipe
    (AdamW 1e-3, warmup 100, cosine to step 2000) stopped after the same wall time is the
    baseline in the same run.
+3. Optimizer and compilation (--variants): ms per step with AdamW's foreach implementation
+   (what the trainer uses), its fused kernel, and the model under `torch.compile`, for the
+   live-training defaults and the shipped GPT, with the time the first step takes (the
+   compilation, for the compiled model; a fresh inductor cache, so nothing is reused).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -30,6 +36,7 @@ NANOGPT_CPU = dict(n_layer=4, n_head=4, n_embd=128, block_size=64, dropout=0.0)
 NANOGPT_TRAIN = dict(batch_size=12, lr=1e-3, warmup_steps=100, max_steps=2000, min_lr_ratio=0.1,
                      weight_decay=0.1, beta2=0.99)
 SHIPPED = dict(n_layer=6, n_head=6, n_embd=192, block_size=256, dropout=0.1)
+LIVE = {k: v for k, v in studio.architecture(studio.TrainRequest(), 65).items() if k != "vocab_size"}
 
 
 def step_time(arch: dict, batch_size: int, bf16: bool, repeats: int) -> float:
@@ -59,6 +66,43 @@ def throughput(repeats: int) -> str:
         for label, t in (("fp32", fp32), ("bf16 autocast", bf16)):
             rows.append([name, label, f"{1000 * t:.0f}", f"{tokens / t:,.0f}", f"{fp32 / t:.2f}×"])
     return table(["configuration", "precision", "ms/step", "tokens/s", "speed vs fp32"], rows)
+
+
+def variant_time(arch: dict, batch_size: int, bf16: bool, fused: bool, compiled: bool,
+                 repeats: int) -> tuple[float, float]:
+    """(median ms per step after warm-up, seconds taken by the first step)."""
+    torch.manual_seed(0)
+    model = gpt.build_model("gpt", vocab_size=65, **arch)
+    groups = make_optimizer(model, gpt.TrainConfig()).param_groups
+    optimizer = torch.optim.AdamW(groups, fused=True) if fused else torch.optim.AdamW(groups, foreach=True)
+    forward = torch.compile(model) if compiled else model
+    x = torch.randint(65, (batch_size, arch["block_size"]))
+    times = []
+    for i in range(repeats + 3):
+        start = time.perf_counter()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            _, loss = forward(x, x)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        times.append(time.perf_counter() - start)
+    return 1000 * sorted(times[3:])[repeats // 2], times[0]
+
+
+def variants(repeats: int) -> str:
+    rows = []
+    live_bf16 = studio.bf16_is_fast()       # as the app decides
+    for name, arch, batch, bf16 in (
+            (f"live-training defaults ({'bf16 autocast' if live_bf16 else 'fp32'})", LIVE,
+             studio.TrainRequest().batch_size, live_bf16),
+            ("shipped GPT (bf16 autocast)", SHIPPED, 16, True)):
+        base = None
+        for label, fused, compiled in (("AdamW foreach, eager", False, False), ("AdamW fused, eager", True, False),
+                                       ("AdamW foreach, torch.compile", False, True)):
+            ms, first = variant_time(arch, batch, bf16, fused, compiled, repeats)
+            base = base or ms
+            rows.append([name, label, f"{ms:.0f}", f"{base / ms:.2f}×", f"{first:.1f} s"])
+    return table(["configuration", "variant", "ms/step", "speed vs foreach", "first step"], rows)
 
 
 def train_for(seconds: float, corpus, app_defaults: bool) -> tuple[float, int]:
@@ -97,11 +141,15 @@ def main(argv=None) -> None:
     p.add_argument("--budgets", default="60,180")
     p.add_argument("--threads", type=int, default=1, help="1 = the app's setting")
     p.add_argument("--skip-throughput", action="store_true")
+    p.add_argument("--variants", action="store_true", help="also time fused AdamW and torch.compile")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     print(f"# Training benchmark\nmachine: {machine()}\n")
     if not args.skip_throughput:
         print(throughput(args.repeats) + "\n", flush=True)
+    if args.variants:
+        os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="inductor-")
+        print(variants(args.repeats) + "\n", flush=True)
     if args.budgets:
         print(time_to_loss([float(b) for b in args.budgets.split(",")]), flush=True)
 
