@@ -42,7 +42,10 @@ def main(argv=None) -> None:
     p.add_argument("--lengths", default="200,1000,2000")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
-    model = gpt.load(args.checkpoint)
+    try:
+        model = gpt.load(args.checkpoint)
+    except gpt.CheckpointError as e:
+        sys.exit(f"bench/generate.py: {e}")
     rss_loaded = peak_rss_mb()
     chars_per_second(model, 50, True, 1)      # warm-up
     rows = []

@@ -151,7 +151,10 @@ def main(argv=None) -> None:
         os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="inductor-")
         print(variants(args.repeats) + "\n", flush=True)
     if args.budgets:
-        print(time_to_loss([float(b) for b in args.budgets.split(",")]), flush=True)
+        try:
+            print(time_to_loss([float(b) for b in args.budgets.split(",")]), flush=True)
+        except gpt.CorpusUnavailableError as e:
+            sys.exit(f"bench/train.py: {e}")
 
 
 if __name__ == "__main__":
