@@ -125,7 +125,7 @@ def draw_losses(model_name, trained=None):
     model = pick_model(model_name, trained)
     if not model.history:
         return None, "This model has no training history."
-    bigram = model.info.get("eval", {}).get("bigram_val_loss") or model.info.get("bigram_val_loss")
+    bigram = studio.bigram_reference(model)
     figure = plots.loss_figure(model.history, model.tokenizer.vocab_size, bigram, title=f"{model_name}: loss")
     last = model.history[-1]
     return figure, (f"{len(model.history)} evaluations on fixed batches; last at step {last['step']:,}: "
@@ -149,7 +149,7 @@ def train_live(corpus, upload, model_type, n_layer, n_head, n_embd, block_size, 
                            batch_size=int(batch_size))
     trainer = studio.build_training(request)
     model = trainer.model
-    bigram = model.info["bigram_val_loss"]
+    bigram = studio.bigram_reference(model)
     header = (f"Training a {model.model_type.upper()} with {model.num_params():,} parameters on "
               f"{trainer.dataset.corpus.name} ({trainer.dataset.num_tokens('train'):,} training characters).")
     # The session's state points at the model from the first update on, so Stop keeps it.

@@ -271,13 +271,20 @@ def build_training(request: TrainRequest) -> Trainer:
         dataset = dataset_for(model, corpus)
     except ValueError as e:
         raise InputError(str(e)) from None
-    model.info["bigram_val_loss"] = counted_bigram_loss(dataset)
+    model.info.setdefault("eval", {})["bigram_val_loss"] = counted_bigram_loss(dataset)
     config = TrainConfig(max_steps=request.max_steps, time_budget=request.minutes * 60,
                          batch_size=request.batch_size, lr=request.lr, warmup_steps=min(50, request.max_steps // 10),
                          eval_interval=max(10, min(50, request.max_steps // 20)), eval_batches=4,
                          weight_decay=0.1 if request.model_type == "gpt" else 0.0, sample_chars=120,
                          bf16=request.model_type == "gpt" and bf16_is_fast())
     return Trainer(model, dataset, config)
+
+
+def bigram_reference(model: LanguageModel) -> float | None:
+    """The counting bigram's val loss on the model's corpus: the line a trained model must beat.
+
+    Published checkpoints (gpt.publish) and live-trained models both keep it in info["eval"]."""
+    return model.info.get("eval", {}).get("bigram_val_loss")
 
 
 def bf16_is_fast() -> bool:
