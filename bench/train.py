@@ -39,38 +39,9 @@ SHIPPED = dict(n_layer=6, n_head=6, n_embd=192, block_size=256, dropout=0.1)
 LIVE = {k: v for k, v in studio.architecture(studio.TrainRequest(), 65).items() if k != "vocab_size"}
 
 
-def step_time(arch: dict, batch_size: int, bf16: bool, repeats: int) -> float:
-    torch.manual_seed(0)
-    model = gpt.build_model("gpt", vocab_size=65, **arch)
-    optimizer = make_optimizer(model, gpt.TrainConfig())
-    x = torch.randint(65, (batch_size, arch["block_size"]))
-    times = []
-    for i in range(repeats + 2):
-        start = time.perf_counter()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            _, loss = model(x, x)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        if i >= 2:
-            times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
-
-
-def throughput(repeats: int) -> str:
-    rows = []
-    for name, arch, batch in (("nanoGPT CPU recipe", NANOGPT_CPU, 12), ("shipped GPT", SHIPPED, 16)):
-        fp32 = step_time(arch, batch, False, repeats)
-        bf16 = step_time(arch, batch, True, repeats)
-        tokens = batch * arch["block_size"]
-        for label, t in (("fp32", fp32), ("bf16 autocast", bf16)):
-            rows.append([name, label, f"{1000 * t:.0f}", f"{tokens / t:,.0f}", f"{fp32 / t:.2f}×"])
-    return table(["configuration", "precision", "ms/step", "tokens/s", "speed vs fp32"], rows)
-
-
-def variant_time(arch: dict, batch_size: int, bf16: bool, fused: bool, compiled: bool,
-                 repeats: int) -> tuple[float, float]:
-    """(median ms per step after warm-up, seconds taken by the first step)."""
+def step_time(arch: dict, batch_size: int, bf16: bool, repeats: int, fused: bool = False,
+              compiled: bool = False) -> tuple[float, float]:
+    """(median seconds per training step after 3 warm-up steps, seconds taken by the first step)."""
     torch.manual_seed(0)
     model = gpt.build_model("gpt", vocab_size=65, **arch)
     groups = make_optimizer(model, gpt.TrainConfig()).param_groups
@@ -86,7 +57,18 @@ def variant_time(arch: dict, batch_size: int, bf16: bool, fused: bool, compiled:
         loss.backward()
         optimizer.step()
         times.append(time.perf_counter() - start)
-    return 1000 * sorted(times[3:])[repeats // 2], times[0]
+    return sorted(times[3:])[repeats // 2], times[0]
+
+
+def throughput(repeats: int) -> str:
+    rows = []
+    for name, arch, batch in (("nanoGPT CPU recipe", NANOGPT_CPU, 12), ("shipped GPT", SHIPPED, 16)):
+        fp32 = step_time(arch, batch, False, repeats)[0]
+        bf16 = step_time(arch, batch, True, repeats)[0]
+        tokens = batch * arch["block_size"]
+        for label, t in (("fp32", fp32), ("bf16 autocast", bf16)):
+            rows.append([name, label, f"{1000 * t:.0f}", f"{tokens / t:,.0f}", f"{fp32 / t:.2f}×"])
+    return table(["configuration", "precision", "ms/step", "tokens/s", "speed vs fp32"], rows)
 
 
 def variants(repeats: int) -> str:
@@ -99,7 +81,8 @@ def variants(repeats: int) -> str:
         base = None
         for label, fused, compiled in (("AdamW foreach, eager", False, False), ("AdamW fused, eager", True, False),
                                        ("AdamW foreach, torch.compile", False, True)):
-            ms, first = variant_time(arch, batch, bf16, fused, compiled, repeats)
+            seconds, first = step_time(arch, batch, bf16, repeats, fused, compiled)
+            ms = 1000 * seconds
             base = base or ms
             rows.append([name, label, f"{ms:.0f}", f"{base / ms:.2f}×", f"{first:.1f} s"])
     return table(["configuration", "variant", "ms/step", "speed vs foreach", "first step"], rows)
