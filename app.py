@@ -1,36 +1,44 @@
 """tinyshakespeare-gpt: watch a small character-level GPT write, attend and learn.
 
-UI wiring only: every computation lives in the `gpt` package (gpt/studio.py for what the
-app does, gpt/plots.py for its figures), where it is tested without a browser.
+Layout and wiring only: what the app computes lives in `studio/` (tested without a
+browser) on top of the `gpt` library.
 """
 from __future__ import annotations
 
 import functools
 import inspect
-import os
 from pathlib import Path
 
-from gpt.fast_start import skip_gradio_dev_work
+from studio.fast_start import skip_gradio_dev_work
+from studio.settings import SETTINGS
 
-if os.environ.get("GPT_APP_FAST_START", "1") != "0":   # 0: import gradio as it comes (bench/app.py's baseline)
-    skip_gradio_dev_work()                              # must precede `import gradio`: see gpt/fast_start.py
+if SETTINGS.fast_start:          # GPT_APP_FAST_START=0 imports gradio as it comes (bench/app.py's baseline)
+    skip_gradio_dev_work()       # must precede `import gradio`: see studio/fast_start.py
 
 import gradio as gr  # noqa: E402
 import torch  # noqa: E402
 
-from gpt import lecture, plots, studio  # noqa: E402
 from gpt.checkpoint import CheckpointError  # noqa: E402
-from gpt.introspect import MAX_ATTENTION_CHARS, attention_maps, has_attention  # noqa: E402
-from gpt.studio import LIMITS, SESSION_MODEL, InputError, TrainRequest  # noqa: E402
+from gpt.generation import MAX_TEMPERATURE  # noqa: E402
+from gpt.hardware import pick_device  # noqa: E402
+from gpt.introspect import MAX_ATTENTION_CHARS  # noqa: E402
+from studio import views  # noqa: E402
+from studio.errors import InputError  # noqa: E402
+from studio.generation import generate_stream  # noqa: E402
+from studio.learn import learn_views  # noqa: E402
+from studio.training import CORPUS_CHOICES, TrainRequest, build_training  # noqa: E402
+from studio.zoo import SESSION_MODEL, ModelZoo, describe  # noqa: E402
 
 # Generation and live training share two cores; one thread per request keeps them from
 # fighting (measured: 2 threads per process degrade badly when another process runs).
-torch.set_num_threads(int(os.environ.get("GPT_APP_THREADS", "1")))
+torch.set_num_threads(SETTINGS.threads)
 
 ROOT = Path(__file__).resolve().parent
-ZOO = studio.ModelZoo(ROOT / "checkpoints")
+DEVICE = pick_device(SETTINGS.device)
+ZOO = ModelZoo(ROOT / "checkpoints", SETTINGS.extra_models, device=DEVICE)
 DEFAULT_MODEL = ZOO.names()[0] if ZOO.names() else None
 DEFAULT_PROMPT = "ROMEO:\n"
+MODEL_CHOICES = ZOO.names() + [SESSION_MODEL]   # the session's own model is listed from the start
 
 
 def user_errors(fn):
@@ -54,46 +62,24 @@ def user_errors(fn):
     return function
 
 
-def pick_model(name: str, trained):
-    """A shipped model, or a snapshot of the one this browser session trained."""
-    if name == SESSION_MODEL:
-        if trained is None:
-            raise InputError("This session has not trained a model yet: use the Train live tab first.")
-        return studio.snapshot(trained)
-    return ZOO.get(name)
-
-
-MODEL_CHOICES = ZOO.names() + [SESSION_MODEL]   # the session's own model is listed from the start
-
-
 # --- Generate ----------------------------------------------------------------------------
 
 @user_errors
 def generate(prompt, model_name, max_new_tokens, temperature, top_k, top_p, seed, unknown, trained=None):
-    model = pick_model(model_name, trained)
+    model = ZOO.pick(model_name, trained)
     record, note = None, ""
-    for record, note in studio.generate_stream(model, prompt, max_new_tokens, temperature, top_k, top_p,
-                                               seed, unknown):
+    for record, note in generate_stream(model, prompt, max_new_tokens, temperature, top_k, top_p, seed, unknown):
         yield record.text, note, gr.skip(), gr.skip(), gr.skip()
     steps = len(record.sampled_from)
     # a slider needs two distinct ends; with a single step, position 2 shows that step too
     yield (record.text, note, record, gr.Slider(minimum=1, maximum=max(steps, 2), value=steps, step=1,
                                                 interactive=steps > 1),
-           next_char_plot(record, steps))
-
-
-def next_char_plot(record, position):
-    if record is None or not record.sampled_from:
-        return None
-    i = int(min(max(position, 1), len(record.sampled_from))) - 1
-    context = record.text[max(0, record.prompt_chars + i - 20):record.prompt_chars + i]
-    return plots.next_char_figure(record.vocab, record.sampled_from[i], record.model_probs[i],
-                                  picked=record.generated[i], title=f"Step {i + 1}, after {context!r}")
+           views.next_char_view(record, steps))
 
 
 def describe_model(name, trained):
     try:
-        return studio.describe(pick_model(name, trained))
+        return describe(ZOO.pick(name, trained))
     except InputError as e:
         return str(e)
 
@@ -102,34 +88,16 @@ def describe_model(name, trained):
 
 @user_errors
 def draw_attention(model_name, record, prompt, layer, n_chars, trained=None):
-    model = pick_model(model_name, trained)
-    if not has_attention(model):
-        kind = {"bigram": "looks only at the previous character", "mlp":
-                f"concatenates the embeddings of the last {model.block_size} characters"}[model.model_type]
-        return None, (f"**The {model.model_type} model has no attention**: it {kind}, with fixed weights per "
-                      "position. Pick a GPT to see attention.")
-    text = record.text if record is not None else prompt
-    layer = int(min(max(layer, 0), model.config.n_layer - 1))
-    maps = attention_maps(model, text, int(n_chars))
-    figure = plots.attention_figure(maps.chars, maps.maps[layer], layer, maps.start)
     source = "the last generated text" if record is not None else "the prompt (generate to see your text here)"
-    return figure, (f"Layer {layer} of {model.config.n_layer}, {model.config.n_head} heads, reading the last "
-                    f"{len(maps.chars)} characters of {source}. Each row is one character's query; it can only "
-                    "attend to itself and earlier characters, so everything above the diagonal is zero.")
+    text = record.text if record is not None else prompt
+    return views.attention_view(ZOO.pick(model_name, trained), text, layer, n_chars, source)
 
 
 # --- Loss curves -------------------------------------------------------------------------
 
 @user_errors
 def draw_losses(model_name, trained=None):
-    model = pick_model(model_name, trained)
-    if not model.history:
-        return None, "This model has no training history."
-    bigram = studio.bigram_reference(model)
-    figure = plots.loss_figure(model.history, model.tokenizer.vocab_size, bigram, title=f"{model_name}: loss")
-    last = model.history[-1]
-    return figure, (f"{len(model.history)} evaluations on fixed batches; last at step {last['step']:,}: "
-                    f"train {last['train_loss']:.3f}, val {last['val_loss']:.3f}.")
+    return views.loss_view(ZOO.pick(model_name, trained), model_name)
 
 
 # --- Train live --------------------------------------------------------------------------
@@ -147,9 +115,8 @@ def train_live(corpus, upload, model_type, n_layer, n_head, n_embd, block_size, 
                            n_head=int(n_head), n_embd=int(n_embd), block_size=int(block_size),
                            minutes=float(minutes), max_steps=int(max_steps), lr=float(lr),
                            batch_size=int(batch_size))
-    trainer = studio.build_training(request)
+    trainer = build_training(request)
     model = trainer.model
-    bigram = studio.bigram_reference(model)
     header = (f"Training a {model.model_type.upper()} with {model.num_params():,} parameters on "
               f"{trainer.dataset.corpus.name} ({trainer.dataset.num_tokens('train'):,} training characters).")
     # The session's state points at the model from the first update on, so Stop keeps it.
@@ -162,61 +129,17 @@ def train_live(corpus, upload, model_type, n_layer, n_head, n_embd, block_size, 
             continue
         if p.sample is not None:
             samples.insert(0, f"--- step {p.step}, val {p.val_loss:.3f} ---\n{p.sample}")
-        figure = plots.loss_figure(trainer.history, model.tokenizer.vocab_size, bigram, title="Live training loss")
-        model.history = list(trainer.history)
+        figure = views.loss_view(model, "Live training")[0]
         done = "\n\n**Done.** Pick *" + SESSION_MODEL + "* in Generate or Attention." if p.done else ""
         yield figure, header + "\n\n" + status_line(p) + done, "\n\n".join(samples), model.history, model
 
 
 # --- Learn -------------------------------------------------------------------------------
 
-@functools.cache
-def learn_views():
-    """The Learn tab's figures and tables; computed once, on the first visit to the tab."""
-    rungs = studio.ladder_results(ZOO)
-    ladder_plot = plots.ladder_figure([f"{r.number}. {r.title}" for r in rungs], [r.val_loss for r in rungs],
-                                      [r.lecture_val for r in rungs]) if rungs else None
-    ladder_table = studio.markdown_table(
-        ["rung", "what changes", "parameters", "val loss", "lecture", "why ours differ"],
-        [[r.number, r.title, f"{r.params:,}", f"{r.val_loss:.3f}", f"{r.lecture_val:.2f}" if r.lecture_val else "—",
-          r.note] for r in rungs])
-    ladder_samples = "\n\n".join(f"**{r.number}. {r.title}**\n```text\n{r.sample[:200]}\n```" for r in rungs)
-
-    trick = lecture.averaging_trick()
-    trick_plots = [plots.matrix_figure(trick.weights_tril.numpy(), "v2: tril / row sums"),
-                   plots.matrix_figure(trick.weights_softmax.numpy(), "v3: softmax of masked zeros"),
-                   plots.matrix_figure(trick.weights_attention.numpy(), "v4: softmax of masked q·kᵀ / √16")]
-    rows = [[t, *(f"{v:+.3f}" for v in trick.x[t].tolist()), *(f"{v:+.3f}" for v in trick.xbow_loop[t].tolist()),
-             *(f"{v:+.3f}" for v in trick.xbow_matmul[t].tolist())] for t in range(trick.x.size(0))]
-    trick_table = studio.markdown_table(
-        ["t", "x[t,0]", "x[t,1]", "v1 mean[0]", "v1 mean[1]", "v2 mean[0]", "v2 mean[1]"], rows)
-    trick_checks = "  \n".join(f"`torch.allclose` {name}: **{ok}**" for name, ok in trick.checks.items())
-
-    scaling = lecture.scaling_demo()
-    scaling_note = (f"With unit-variance q and k and head size {scaling.head_size}, the raw scores q·kᵀ have "
-                    f"variance **{scaling.var_unscaled:.1f}**; divided by √{scaling.head_size} it is "
-                    f"**{scaling.var_scaled:.2f}**. "
-                    f"The largest softmax weight of a row averages **{scaling.mean_max_unscaled:.2f}** unscaled "
-                    f"against **{scaling.mean_max_scaled:.2f}** scaled: unscaled, each query listens to one key.")
-    scaling_plot = plots.softmax_rows_figure(scaling.softmax_unscaled.numpy(), scaling.softmax_scaled.numpy(),
-                                             scaling.head_size)
-    try:
-        mm = studio.makemore_views(ZOO)
-    except InputError as e:
-        return (ladder_plot, ladder_table, ladder_samples, *trick_plots, trick_table, trick_checks, scaling_note,
-                scaling_plot, None, None, None, f"makemore checkpoints missing: {e}")
-    counts_plot = plots.matrix_figure(mm.counts, "makemore: bigram counts (row = current, column = next)",
-                                      mm.chars, mm.chars, text_format="d", height=620)
-    probs_plot = plots.matrix_figure(mm.neural_probs, "trained neural bigram: P(next | current)",
-                                     mm.chars, mm.chars, text_format=".2f", height=620)
-    embedding_plot = (plots.embedding_figure(mm.chars, mm.embedding, "the MLP's 2-D character embeddings")
-                      if mm.embedding is not None else None)
-    makemore_note = (f"Val loss on held-out names: counting/neural bigram **{mm.bigram_val:.3f}** (lecture ≈ 2.45), "
-                     + (f"MLP with 2-D embeddings **{mm.mlp2d_val:.3f}**, " if mm.mlp2d_val else "")
-                     + (f"MLP with 10-D embeddings **{mm.mlp_val:.3f}** (lecture ≈ 2.17). " if mm.mlp_val else "")
-                     + "New names from the 2-D MLP: " + ", ".join(mm.names))
-    return (ladder_plot, ladder_table, ladder_samples, *trick_plots, trick_table, trick_checks, scaling_note,
-            scaling_plot, counts_plot, probs_plot, embedding_plot, makemore_note)
+def show_learn_views():
+    v = learn_views(ZOO)
+    return (v.ladder_plot, v.ladder_table, v.ladder_samples, *v.trick_plots, v.trick_table, v.trick_checks,
+            v.scaling_note, v.scaling_plot, v.counts_plot, v.neural_plot, v.embedding_plot, v.makemore_note)
 
 
 # --- Layout ------------------------------------------------------------------------------
@@ -226,7 +149,8 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
     record_state = gr.State(None)       # the last generation: text and per-step distributions
 
     gr.Markdown("# tinyshakespeare-gpt\nA character-level GPT trained on Tiny Shakespeare on two CPU "
-                "cores. Generate text, look at what each attention head reads, and train your own model live.")
+                "cores. Generate text, look at what each attention head reads, and train your own model live. "
+                f"Running on **{DEVICE.type.upper()}**.")
     with gr.Row():
         model_dd = gr.Dropdown(MODEL_CHOICES, value=DEFAULT_MODEL, label="Model", scale=1)
         model_info = gr.Markdown(describe_model(DEFAULT_MODEL, None) if DEFAULT_MODEL else "No checkpoints found.")
@@ -235,10 +159,10 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
         with gr.Tab("Generate", id="generate"):
             with gr.Row():
                 with gr.Column(scale=2):
-                    prompt = gr.Textbox(DEFAULT_PROMPT, lines=4, label="Prompt", max_length=LIMITS.max_prompt_chars)
+                    prompt = gr.Textbox(DEFAULT_PROMPT, lines=4, label="Prompt", max_length=SETTINGS.max_prompt_chars)
                     with gr.Row():
-                        temperature = gr.Slider(0, 2, value=0.8, step=0.05, label="Temperature (0 = greedy)")
-                        length = gr.Slider(1, LIMITS.max_new_tokens, value=500, step=1, label="New characters")
+                        temperature = gr.Slider(0, MAX_TEMPERATURE, value=0.8, step=0.05, label="Temperature (0 = greedy)")
+                        length = gr.Slider(1, SETTINGS.max_new_tokens, value=500, step=1, label="New characters")
                     with gr.Row():
                         top_k = gr.Slider(0, 65, value=0, step=1, label="Top-k (0 = off)")
                         top_p = gr.Slider(0.05, 1, value=1, step=0.05, label="Top-p (1 = off)")
@@ -270,8 +194,8 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
         with gr.Tab("Train live", id="train"):
             with gr.Row():
                 with gr.Column(scale=2):
-                    corpus = gr.Radio(list(studio.CORPUS_CHOICES), value="Tiny Shakespeare", label="Corpus")
-                    upload = gr.File(label=f"Your .txt (UTF-8, at most {LIMITS.max_upload_mb:g} MB)",
+                    corpus = gr.Radio(list(CORPUS_CHOICES), value="Tiny Shakespeare", label="Corpus")
+                    upload = gr.File(label=f"Your .txt (UTF-8, at most {SETTINGS.max_upload_mb:g} MB)",
                                      file_types=[".txt"], type="filepath")
                     model_type = gr.Radio(["GPT", "MLP", "Bigram"], value="GPT", label="Model")
                     d = TrainRequest()
@@ -282,9 +206,9 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
                         n_embd = gr.Slider(16, 256, value=d.n_embd, step=16, label="Embedding width")
                         block_size = gr.Slider(8, 256, value=d.block_size, step=8, label="Block size (context)")
                     with gr.Row():
-                        minutes = gr.Slider(0.25, LIMITS.max_minutes, value=min(d.minutes, LIMITS.max_minutes),
+                        minutes = gr.Slider(0.25, SETTINGS.max_minutes, value=min(d.minutes, SETTINGS.max_minutes),
                                             step=0.25, label="Minutes")
-                        max_steps = gr.Slider(10, LIMITS.max_steps, value=min(d.max_steps, LIMITS.max_steps),
+                        max_steps = gr.Slider(10, SETTINGS.max_steps, value=min(d.max_steps, SETTINGS.max_steps),
                                               step=10, label="Max steps")
                     with gr.Row():
                         lr = gr.Number(d.lr, label="Learning rate", minimum=1e-5, maximum=1)
@@ -330,7 +254,7 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
                 makemore_note = gr.Markdown()
 
     # Events ------------------------------------------------------------------------------
-    learn_tab.select(learn_views, None, [ladder_plot, ladder_table, ladder_samples, trick_v2, trick_v3, trick_v4,
+    learn_tab.select(show_learn_views, None, [ladder_plot, ladder_table, ladder_samples, trick_v2, trick_v3, trick_v4,
                                          trick_table, trick_checks, scaling_note, scaling_plot, counts_plot,
                                          neural_plot, embedding_plot, makemore_note], api_visibility="private")
     model_dd.change(describe_model, [model_dd, trained_state], model_info, api_visibility="private")
@@ -339,7 +263,7 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
         [output, note, record_state, position, probs_plot], api_name="generate",
         concurrency_id="inference", show_progress="minimal")
     stop_btn.click(None, None, None, cancels=[generation])
-    position.release(next_char_plot, [record_state, position], probs_plot, api_visibility="private")
+    position.release(views.next_char_view, [record_state, position], probs_plot, api_visibility="private")
 
     attention_inputs = [model_dd, record_state, prompt, layer, n_chars, trained_state]
     generation.then(draw_attention, attention_inputs, [attention_plot, attention_note], api_visibility="private")
@@ -354,16 +278,16 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
         train_live, [corpus, upload, model_type, n_layer, n_head, n_embd, block_size, minutes, max_steps, lr,
                      batch_size, trained_state],
         [train_plot, train_status, train_samples, train_log, trained_state], api_name="train",
-        concurrency_id="training", concurrency_limit=int(os.environ.get("GPT_APP_TRAINING_SLOTS", "1")),
+        concurrency_id="training", concurrency_limit=SETTINGS.training_slots,
         show_progress="minimal")
     train_stop.click(None, None, None, cancels=[training])
 
-demo.queue(max_size=int(os.environ.get("GPT_APP_QUEUE", "64")), default_concurrency_limit=4)
+demo.queue(max_size=SETTINGS.queue_size, default_concurrency_limit=4)
 
 
 def launch(**kwargs):
     return demo.launch(show_error=True, enable_monitoring=False,
-                       max_file_size=f"{LIMITS.max_upload_mb:g}mb", **kwargs)
+                       max_file_size=f"{SETTINGS.max_upload_mb:g}mb", **kwargs)
 
 
 if __name__ == "__main__":

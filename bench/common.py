@@ -1,13 +1,12 @@
 """Helpers shared by the benchmark scripts: timing, medians, the machine, and a Markdown table."""
 from __future__ import annotations
 
-import os
 import resource
 import statistics
 import time
 
-from gpt.publish import cpu_name
-from gpt.studio import markdown_table as table  # noqa: F401  (the scripts print with it)
+from gpt.hardware import describe
+from gpt.plots import markdown_table as table  # noqa: F401  (the scripts print with it)
 
 
 def median_time(fn, repeats: int) -> float:
@@ -27,4 +26,4 @@ def peak_rss_mb() -> float:
 def machine() -> str:
     import torch
 
-    return f"{os.cpu_count()} cores ({cpu_name()}), torch {torch.__version__}, {torch.get_num_threads()} torch thread(s)"
+    return f"{describe()}, {torch.get_num_threads()} torch thread(s)"

@@ -29,14 +29,16 @@ import torch  # noqa: E402
 
 import gpt  # noqa: E402
 from bench.common import machine, table  # noqa: E402
-from gpt import studio  # noqa: E402
+from gpt.hardware import bf16_is_fast  # noqa: E402
 from gpt.trainer import make_optimizer  # noqa: E402
+from studio.settings import SETTINGS  # noqa: E402
+from studio.training import TrainRequest, architecture, build_training  # noqa: E402
 
 NANOGPT_CPU = dict(n_layer=4, n_head=4, n_embd=128, block_size=64, dropout=0.0)
 NANOGPT_TRAIN = dict(batch_size=12, lr=1e-3, warmup_steps=100, max_steps=2000, min_lr_ratio=0.1,
                      weight_decay=0.1, beta2=0.99)
 SHIPPED = dict(n_layer=6, n_head=6, n_embd=192, block_size=256, dropout=0.1)
-LIVE = {k: v for k, v in studio.architecture(studio.TrainRequest(), 65).items() if k != "vocab_size"}
+LIVE = {k: v for k, v in architecture(TrainRequest(), 65).items() if k != "vocab_size"}
 
 
 def step_time(arch: dict, batch_size: int, bf16: bool, repeats: int, fused: bool = False,
@@ -73,10 +75,10 @@ def throughput(repeats: int) -> str:
 
 def variants(repeats: int) -> str:
     rows = []
-    live_bf16 = studio.bf16_is_fast()       # as the app decides
+    live_bf16 = bf16_is_fast()       # as the app decides
     for name, arch, batch, bf16 in (
             (f"live-training defaults ({'bf16 autocast' if live_bf16 else 'fp32'})", LIVE,
-             studio.TrainRequest().batch_size, live_bf16),
+             TrainRequest().batch_size, live_bf16),
             ("shipped GPT (bf16 autocast)", SHIPPED, 16, True)):
         base = None
         for label, fused, compiled in (("AdamW foreach, eager", False, False), ("AdamW fused, eager", True, False),
@@ -92,9 +94,9 @@ def train_for(seconds: float, corpus, app_defaults: bool) -> tuple[float, int]:
     """Val loss over the whole split after `seconds` of training; and the steps taken."""
     torch.manual_seed(0)
     if app_defaults:
-        trainer = studio.build_training(studio.TrainRequest(minutes=seconds / 60, max_steps=studio.LIMITS.max_steps))
+        trainer = build_training(TrainRequest(minutes=seconds / 60, max_steps=SETTINGS.max_steps))
     else:
-        dataset = gpt.Dataset(corpus, NANOGPT_CPU["block_size"])
+        dataset = corpus.dataset(NANOGPT_CPU["block_size"])
         model = gpt.build_model("gpt", vocab_size=dataset.tokenizer.vocab_size, **NANOGPT_CPU)
         trainer = gpt.Trainer(model, dataset, gpt.TrainConfig(eval_interval=250, eval_batches=20, **NANOGPT_TRAIN))
     start = time.perf_counter()
@@ -105,7 +107,7 @@ def train_for(seconds: float, corpus, app_defaults: bool) -> tuple[float, int]:
 
 def time_to_loss(budgets: list[float]) -> str:
     corpus = gpt.Corpus.load("shakespeare")
-    request = studio.TrainRequest()
+    request = TrainRequest()
     rows = []
     for seconds in budgets:
         ours, our_steps = train_for(seconds, corpus, app_defaults=True)

@@ -5,20 +5,23 @@
     for piece in gpt.generate(model, "ROMEO:", max_new_tokens=200, temperature=0.8, seed=1):
         print(piece, end="")
 """
-from .base import LanguageModel
 from .baselines import MLP, Bigram, BigramConfig, MLPConfig
 from .checkpoint import CheckpointError, load, push_to_hub, save
-from .data import Corpus, CorpusUnavailableError, Dataset
-from .evaluate import split_loss
+from .data import Corpus, CorpusUnavailableError, Dataset, LineDataset, TextDataset
+from .generation import SamplingSettings, generate, next_token_probs, sample_ids
+from .hardware import pick_device
+from .language_model import LanguageModel
+from .metrics import counted_bigram_loss, split_loss
 from .model import GPT, GPTConfig, KVCache
-from .models import build_model
-from .sampling import SamplingSettings, generate, next_token_probs, sample_ids
+from .records import Evaluation, RunRecord, TrainConfig
+from .registry import build_model, count_params
 from .tokenizer import CharTokenizer, UnknownCharactersError
-from .trainer import Progress, TrainConfig, Trainer
+from .trainer import Progress, Trainer
 
 __all__ = [
     "LanguageModel", "Bigram", "BigramConfig", "MLP", "MLPConfig", "GPT", "GPTConfig", "KVCache",
-    "build_model", "load", "save", "push_to_hub", "CheckpointError", "Corpus", "CorpusUnavailableError",
-    "Dataset", "split_loss", "SamplingSettings", "generate", "next_token_probs", "sample_ids",
-    "CharTokenizer", "UnknownCharactersError", "Progress", "TrainConfig", "Trainer",
+    "build_model", "count_params", "load", "save", "push_to_hub", "CheckpointError", "Corpus",
+    "CorpusUnavailableError", "Dataset", "TextDataset", "LineDataset", "split_loss", "counted_bigram_loss",
+    "SamplingSettings", "generate", "next_token_probs", "sample_ids", "pick_device", "CharTokenizer",
+    "UnknownCharactersError", "Progress", "TrainConfig", "Trainer", "RunRecord", "Evaluation",
 ]

@@ -7,7 +7,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import LanguageModel
+from .language_model import POSITION_FREE_WINDOW, LanguageModel
+
+
+class PositionFreeModel(LanguageModel):
+    """Reads a fixed number of previous characters wherever they are in the text."""
+
+    def training_window(self, line_framed: bool) -> int:
+        return self.block_size if line_framed else max(self.block_size, POSITION_FREE_WINDOW)
 
 
 @dataclass
@@ -16,7 +23,7 @@ class BigramConfig:
     block_size: int = 1
 
 
-class Bigram(LanguageModel):
+class Bigram(PositionFreeModel):
     """A V x V table: row i holds the logits of the character that follows character i.
 
     It sees one character of context, so its best possible loss is the conditional entropy
@@ -25,6 +32,7 @@ class Bigram(LanguageModel):
     """
 
     model_type = "bigram"
+    no_attention_reason = "looks only at the previous character, through one row of a table"
 
     def __init__(self, config: BigramConfig):
         super().__init__()
@@ -33,7 +41,7 @@ class Bigram(LanguageModel):
         nn.init.zeros_(self.logits_table.weight)
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
-        logits = self.logits_table(idx)
+        logits = self.logits_table(idx)       # (B, T, V): row idx[b, t] of the table
         return logits, self.loss(logits, targets)
 
 
@@ -45,7 +53,7 @@ class MLPConfig:
     n_hidden: int = 200
 
 
-class MLP(LanguageModel):
+class MLP(PositionFreeModel):
     """makemore part 2: embed the last `block_size` characters, concatenate, one tanh layer.
 
     Every position predicts from the `block_size` characters ending at it; positions near
@@ -70,9 +78,14 @@ class MLP(LanguageModel):
             self.output.weight.mul_(0.01)
             self.output.bias.zero_()
 
+    @property
+    def no_attention_reason(self) -> str:
+        return (f"concatenates the embeddings of the last {self.block_size} characters, "
+                "with the same weights for a position whatever the text")
+
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
         padded = F.pad(idx, (self.config.block_size - 1, 0), value=0)
         contexts = padded.unfold(1, self.config.block_size, 1)   # (B, T, block_size)
         emb = self.embedding(contexts).flatten(2)                 # (B, T, block_size * n_embd)
-        logits = self.output(torch.tanh(self.hidden(emb)))
+        logits = self.output(torch.tanh(self.hidden(emb)))        # (B, T, V)
         return logits, self.loss(logits, targets)

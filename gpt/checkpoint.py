@@ -1,7 +1,7 @@
 """Checkpoints: a folder of safetensors weights and JSON, never a pickle.
 
     model.safetensors       the weights (optionally stored in bf16/fp16; loaded back to fp32)
-    config.json             model type, architecture, vocabulary, and what it was trained on
+    config.json             model type, architecture, vocabulary, and the run's record (gpt.records)
     history.json            every evaluation of the run: step, train/val loss, lr, tokens, time
     training_state.*        optimizer moments, step and RNG states, only while training (resume)
     README.md               a model card for the Hugging Face Hub (shipped checkpoints)
@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -23,17 +24,20 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, load_model, save_file, save_model
 
-from .base import LanguageModel
-from .models import build_model, model_config_dict
+from .language_model import LanguageModel
+from .records import RunRecord
+from .registry import build_model, count_params, model_config_dict
 from .tokenizer import CharTokenizer
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+"""1: a free-form `info` dict; 2: the typed `run` record. Both load."""
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
 HISTORY = "history.json"
 STATE_TENSORS = "training_state.safetensors"
 STATE_JSON = "training_state.json"
 HUB_FILES = [WEIGHTS, CONFIG, HISTORY, "README.md"]
+DTYPE_NAMES = {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
@@ -41,12 +45,10 @@ class CheckpointError(RuntimeError):
     """A checkpoint that is missing, corrupt, or does not match its own config."""
 
 
-def save(model: LanguageModel, out_dir: str | Path, *, history: list[dict] | None = None,
-         info: dict[str, Any] | None = None, training_state: tuple[dict, dict] | None = None,
+def save(model: LanguageModel, out_dir: str | Path, *, training_state: tuple[dict, dict] | None = None,
          weights_dtype: torch.dtype | None = None, card: str | None = None) -> Path:
-    """Write `model` (with its tokenizer) as a checkpoint folder, atomically.
+    """Write `model` with its tokenizer, run record and history as a checkpoint folder, atomically.
 
-    `info` is free-form JSON kept in config.json (corpus, training settings, final losses).
     `training_state` is (tensors, json) from the trainer. `weights_dtype` (e.g. torch.bfloat16)
     halves the file for shipping; the model in memory is untouched.
     """
@@ -56,16 +58,17 @@ def save(model: LanguageModel, out_dir: str | Path, *, history: list[dict] | Non
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
     try:
+        run = replace(model.run, weights_dtype=DTYPE_NAMES.get(weights_dtype or torch.float32, "fp32"))
         config = {
             "format_version": FORMAT_VERSION,
             "model_type": model.model_type,
             "model": model_config_dict(model),
             "vocab": model.tokenizer.to_json(),
             "num_params": model.num_params(),
-            "info": info or {},
+            "run": run.to_json(),
         }
         (tmp / CONFIG).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        (tmp / HISTORY).write_text(json.dumps(history or []) + "\n", encoding="utf-8")
+        (tmp / HISTORY).write_text(json.dumps(model.history) + "\n", encoding="utf-8")
         to_save = model
         if weights_dtype is not None:
             to_save = build_model(model.model_type, **model_config_dict(model)).to(weights_dtype)
@@ -86,14 +89,43 @@ def save(model: LanguageModel, out_dir: str | Path, *, history: list[dict] | Non
     return out_dir
 
 
+def _old(target: Path) -> Path:
+    return target.with_name(f".{target.name}.old")
+
+
 def _swap_in(new: Path, target: Path) -> None:
-    """Replace folder `target` by `new` with two renames; the old one goes only afterwards."""
-    old = target.with_name(f".{target.name}.old")
+    """Replace folder `target` by `new` with two renames; the old one goes only afterwards.
+    A process killed between the renames leaves the previous save as `.NAME.old`, which
+    `newest_complete` finds."""
+    old = _old(target)
     shutil.rmtree(old, ignore_errors=True)
     if target.exists():
         os.replace(target, old)
     os.replace(new, target)
     shutil.rmtree(old, ignore_errors=True)
+
+
+def newest_complete(target: str | Path) -> Path | None:
+    """The folder a save to `target` left whole: `target`, or the previous save if a process
+    died between the two renames. Temporary folders of killed saves are removed."""
+    target = Path(target)
+    for leftover in target.parent.glob(f".{target.name}.*"):
+        if leftover != _old(target) and leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+    for candidate in (target, _old(target)):
+        if (candidate / CONFIG).is_file() and (candidate / WEIGHTS).is_file():
+            return candidate
+    return None
+
+
+def best_val_loss(folder: str | Path) -> float:
+    """The val loss a saved best checkpoint was chosen by (its last evaluation), or +inf."""
+    found = newest_complete(folder)
+    try:
+        history = load_history(found) if found else []
+    except CheckpointError:
+        return float("inf")
+    return history[-1].get("val_loss", float("inf")) if history else float("inf")
 
 
 def resolve(path_or_repo_id: str | Path) -> Path:
@@ -121,6 +153,7 @@ def resolve(path_or_repo_id: str | Path) -> Path:
 
 
 def read_config(folder: str | Path) -> dict:
+    """config.json, checked for the fields and types a checkpoint needs."""
     path = Path(folder) / CONFIG
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
@@ -128,39 +161,57 @@ def read_config(folder: str | Path) -> dict:
         raise CheckpointError(f"{folder} has no {CONFIG}: it is not a checkpoint folder") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CheckpointError(f"{path} is corrupt: {e}") from None
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path} is corrupt: it holds a {type(config).__name__}, not a JSON object")
     missing = [k for k in ("model_type", "model", "vocab") if k not in config]
     if missing:
         raise CheckpointError(f"{path} lacks {', '.join(missing)}")
-    if config.get("format_version", 1) > FORMAT_VERSION:
-        raise CheckpointError(f"{path} is format {config['format_version']}; this code reads up to {FORMAT_VERSION}")
+    version = config.get("format_version", 1)
+    if not isinstance(version, int) or version < 1:
+        raise CheckpointError(f"{path} has no valid format_version ({version!r})")
+    if version > FORMAT_VERSION:
+        raise CheckpointError(f"{path} is format {version}; this code reads up to {FORMAT_VERSION}")
+    if not isinstance(config["model"], dict) or not isinstance(config["vocab"], list):
+        raise CheckpointError(f"{path} is corrupt: 'model' must be an object and 'vocab' a list of characters")
     return config
 
 
+def read_run_record(config: dict) -> RunRecord:
+    """The run's record from either format: 2 stores it as `run`, 1 kept a free-form `info`."""
+    if config.get("format_version", 1) >= 2:
+        return RunRecord.from_json(config.get("run", {}))
+    return RunRecord.from_v1_info(config.get("info", {}))
+
+
 def load(path_or_repo_id: str | Path, device: str | torch.device = "cpu") -> LanguageModel:
-    """Load a checkpoint folder or Hub repo id: an fp32 model in eval mode, with `.tokenizer`,
-    `.history` (the training log) and `.info` (what config.json says about its training)."""
+    """Load a checkpoint folder or Hub repo id onto `device` ("cpu", "cuda", "mps"): an fp32
+    model in eval mode, with `.tokenizer`, `.run` (what its run knows) and `.history`."""
     folder = resolve(path_or_repo_id)
     config = read_config(folder)
+    weights = folder / WEIGHTS
     try:
         tokenizer = CharTokenizer.from_json(config["vocab"])
-        model = build_model(config["model_type"], **config["model"])
-    except (TypeError, ValueError) as e:
+        run = read_run_record(config)
+        params = count_params(config["model_type"], **config["model"])
+    except (TypeError, ValueError, RuntimeError) as e:      # RuntimeError: sizes past what torch can hold
         raise CheckpointError(f"{folder / CONFIG} describes no valid model: {e}") from None
-    if model.config.vocab_size != tokenizer.vocab_size:
-        raise CheckpointError(f"{folder / CONFIG}: vocab_size {model.config.vocab_size} "
+    if config["model"].get("vocab_size") != tokenizer.vocab_size:
+        raise CheckpointError(f"{folder / CONFIG}: vocab_size {config['model'].get('vocab_size')} "
                               f"but {tokenizer.vocab_size} characters in the vocabulary")
-    weights = folder / WEIGHTS
     if not weights.is_file():
         raise CheckpointError(f"{folder} has no {WEIGHTS}")
+    if weights.stat().st_size < 2 * params:     # at least 2 bytes a parameter (bf16/fp16)
+        raise CheckpointError(f"{weights} does not match {CONFIG}: {params:,} parameters cannot fit in "
+                              f"{weights.stat().st_size:,} bytes")
+    model = build_model(config["model_type"], **config["model"])
     try:
         load_model(model, str(weights), strict=True)
     except (SafetensorError, RuntimeError, ValueError, OSError) as e:
         first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise CheckpointError(f"{weights} does not match {CONFIG} or is corrupt: {first_line}") from None
     model.tokenizer = tokenizer
-    model.info = config.get("info", {})
+    model.run = run
     model.history = load_history(folder)
-    model.source = str(path_or_repo_id)
     return model.float().to(device).eval()
 
 
@@ -169,12 +220,15 @@ def load_history(folder: str | Path) -> list[dict]:
     if not path.is_file():
         return []
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        history = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
         raise CheckpointError(f"{path} is corrupt: {e}") from None
+    if not isinstance(history, list) or not all(isinstance(h, dict) for h in history):
+        raise CheckpointError(f"{path} is corrupt: it must be a list of evaluation records")
+    return history
 
 
-def load_training_state(folder: str | Path) -> tuple[dict[str, torch.Tensor], dict] | None:
+def load_training_state(folder: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]] | None:
     """The (tensors, json) a trainer saved to resume from, or None for a finished checkpoint."""
     folder = Path(folder)
     if not (folder / STATE_TENSORS).is_file():

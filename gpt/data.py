@@ -1,20 +1,23 @@
 """Corpora, the train/val split, and batches of (context, next character) pairs.
 
-Named corpora (`shakespeare`, `names`) are looked up in `$GPT_DATA_DIR`, then in the
-local cache (`$GPT_CACHE_DIR`, default `~/.cache/tinyshakespeare-gpt`), and only then
-downloaded from their canonical public URL and checked against their known MD5.
+The two named corpora ship with the library, xz-compressed (Tiny Shakespeare and
+makemore's names, both public domain), so everything works offline. A named corpus is
+read from `$GPT_DATA_DIR` if that holds it, else from the shipped copy, checked against
+its known MD5 either way; `download_corpus()` fetches the canonical file for a copy that
+was removed. Any other UTF-8 text file can be loaded by its path.
 
 The split is the lecture's and nanoGPT's: the first 90% of the text trains, the last
 10% validates, so our val losses compare with theirs. Line-oriented corpora (one name a
-line) can instead be *framed* per line as makemore does: each example is the previous
-`block_size` characters of one name, padded on the left with newlines (makemore's '.'),
-and the target is the next character, the newline after the last letter meaning "end".
-makemore shuffles the names with `random.seed(42)` before splitting; so do we, so that
-validation names are a fair sample rather than the least popular ones.
+line) are instead *framed* per line as makemore does (`LineDataset`): each example is the
+previous `block_size` characters of one name, padded on the left with newlines
+(makemore's '.'), and the target is the next character, the newline after the last letter
+meaning "end". makemore shuffles the names with `random.seed(42)` before splitting; so do
+we, so that validation names are a fair sample rather than the least popular ones.
 """
 from __future__ import annotations
 
 import hashlib
+import lzma
 import os
 import random
 import urllib.error
@@ -28,6 +31,8 @@ from .tokenizer import CharTokenizer
 
 IGNORE_INDEX = -1
 """Target value meaning "no prediction here"; the loss skips it (framed examples use it)."""
+
+SHIPPED_CORPORA = Path(__file__).resolve().parent / "corpora"
 
 
 @dataclass(frozen=True)
@@ -61,51 +66,47 @@ class CorpusUnavailableError(RuntimeError):
     """A named corpus is neither on disk nor downloadable (typically: offline)."""
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("GPT_CACHE_DIR", Path.home() / ".cache" / "tinyshakespeare-gpt"))
+def _checked(spec: NamedCorpus, raw: bytes, where: str) -> str:
+    if hashlib.md5(raw).hexdigest() != spec.md5:
+        raise CorpusUnavailableError(f"{where} is not the canonical {spec.title} (its MD5 differs)")
+    return raw.decode("utf-8")
 
 
-def _md5(path: Path) -> str:
-    return hashlib.md5(path.read_bytes()).hexdigest()
+def read_named_corpus(name: str) -> str:
+    """The text of a named corpus: `$GPT_DATA_DIR/<file>` if present, else the shipped copy."""
+    spec = NAMED_CORPORA[name]
+    if os.environ.get("GPT_DATA_DIR"):
+        path = Path(os.environ["GPT_DATA_DIR"]) / spec.filename
+        if path.is_file():
+            return _checked(spec, path.read_bytes(), str(path))
+    shipped = SHIPPED_CORPORA / f"{spec.filename}.xz"
+    if shipped.is_file():
+        return _checked(spec, lzma.decompress(shipped.read_bytes()), str(shipped))
+    raise CorpusUnavailableError(
+        f"{spec.title} is not on this machine: {shipped} is missing and $GPT_DATA_DIR has no {spec.filename}. "
+        f"Restore the file from the repository, run gpt.data.download_corpus({name!r}), or pass a text file's path.")
 
 
-def _download(spec: NamedCorpus, dest: Path, timeout: float = 20.0) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_suffix(dest.suffix + ".part")
+def download_corpus(name: str, timeout: float = 20.0) -> Path:
+    """Fetch a named corpus from its canonical URL into the shipped location (MD5-checked)."""
+    spec = NAMED_CORPORA[name]
     try:
         with urllib.request.urlopen(spec.url, timeout=timeout) as response:
-            tmp.write_bytes(response.read())
+            raw = response.read()
     except (urllib.error.URLError, OSError, TimeoutError) as e:
-        tmp.unlink(missing_ok=True)
         raise CorpusUnavailableError(
-            f"{spec.title} is not on this machine and could not be downloaded from {spec.url} "
-            f"({getattr(e, 'reason', e)}). If you are offline, put {spec.filename} in a folder "
-            "and set GPT_DATA_DIR to it, pass the file's path, or upload the text."
-        ) from e
-    if _md5(tmp) != spec.md5:
-        tmp.unlink(missing_ok=True)
-        raise CorpusUnavailableError(f"the download of {spec.title} from {spec.url} is not the canonical file")
-    os.replace(tmp, dest)
-
-
-def corpus_path(name: str) -> Path:
-    """Local path of a named corpus, downloading it into the cache on first use."""
-    spec = NAMED_CORPORA[name]
-    candidates = []
-    if os.environ.get("GPT_DATA_DIR"):
-        candidates.append(Path(os.environ["GPT_DATA_DIR"]) / spec.filename)
-    cached = cache_dir() / spec.filename
-    candidates.append(cached)
-    for path in candidates:
-        if path.is_file():
-            return path
-    _download(spec, cached)
-    return cached
+            f"could not download {spec.title} from {spec.url} ({getattr(e, 'reason', e)}); "
+            f"offline? put {spec.filename} in a folder and set GPT_DATA_DIR to it") from None
+    _checked(spec, raw, spec.url)
+    dest = SHIPPED_CORPORA / f"{spec.filename}.xz"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_bytes(lzma.compress(raw, preset=9 | lzma.PRESET_EXTREME))
+    return dest
 
 
 @dataclass(frozen=True)
 class Corpus:
-    """A training text and how to read it."""
+    """A training text and how to read it: running text, or one example per line."""
 
     name: str
     text: str
@@ -116,8 +117,7 @@ class Corpus:
         """`shakespeare`, `names`, or the path of a UTF-8 text file."""
         if source in NAMED_CORPORA:
             spec = NAMED_CORPORA[source]
-            text = corpus_path(source).read_text(encoding="utf-8")
-            return cls(source, text, spec.line_framed if line_framed is None else line_framed)
+            return cls(source, read_named_corpus(source), spec.line_framed if line_framed is None else line_framed)
         path = Path(source).expanduser()
         if not path.is_file():
             known = ", ".join(NAMED_CORPORA)
@@ -129,6 +129,11 @@ class Corpus:
         if not text:
             raise ValueError("the corpus is empty")
         return cls(name, text, line_framed)
+
+    def dataset(self, block_size: int, tokenizer: CharTokenizer | None = None) -> "Dataset":
+        """The corpus encoded and split: framed per line, or cut into windows of running text."""
+        kind = LineDataset if self.line_framed else TextDataset
+        return kind(self, block_size, tokenizer)
 
 
 def read_text_file(path: str | Path, max_bytes: int | None = None) -> str:
@@ -147,36 +152,95 @@ def read_text_file(path: str | Path, max_bytes: int | None = None) -> str:
     return text.replace("\r\n", "\n")
 
 
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
 class Dataset:
-    """A corpus encoded to token ids, split 90/10, serving random batches and whole splits.
+    """A corpus encoded to token ids and split 90/10, serving random batches and whole splits.
 
     Every batch is a pair of (B, T) long tensors `(idx, targets)`: `targets[b, t]` is the
     character that follows `idx[b, :t+1]`, or IGNORE_INDEX where there is nothing to learn.
+    Build one with `corpus.dataset(block_size)`.
     """
 
-    def __init__(self, corpus: Corpus, block_size: int, tokenizer: CharTokenizer | None = None,
-                 train_fraction: float = 0.9):
+    targets_per_row: int     # characters predicted per batch row
+
+    def __init__(self, corpus: Corpus, block_size: int, tokenizer: CharTokenizer | None = None):
         self.corpus = corpus
         self.block_size = block_size
         self.tokenizer = tokenizer or CharTokenizer.from_text(corpus.text)
-        if corpus.line_framed:
-            lines = [line for line in corpus.text.split("\n") if line]
-            random.Random(42).shuffle(lines)
-            cut = int(train_fraction * len(lines))
-            self.splits = {"train": self._frame(lines[:cut]), "val": self._frame(lines[cut:])}
-        else:
-            ids = torch.tensor(self.tokenizer.encode(corpus.text, unknown="drop"), dtype=torch.long)
-            cut = int(train_fraction * len(ids))
-            self.splits = {"train": ids[:cut], "val": ids[cut:]}
-            for split, data in self.splits.items():
-                if len(data) <= block_size:
-                    raise ValueError(
-                        f"the {split} split has {len(data)} characters, fewer than block size "
-                        f"{block_size} + 1; use a longer text or a smaller block size"
-                    )
+
+    def num_tokens(self, split: str) -> int:
+        """Characters predicted in a split."""
+        raise NotImplementedError
+
+    def batch(self, split: str, batch_size: int, generator: torch.Generator | None = None) -> Batch:
+        """A random batch of `batch_size` rows from a split."""
+        raise NotImplementedError
+
+    def iter_split(self, split: str, batch_size: int):
+        """Every example of a split once, in order, as batches."""
+        raise NotImplementedError
+
+    def bigram_pairs(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every (current character, next character) pair of a split."""
+        raise NotImplementedError
+
+
+class TextDataset(Dataset):
+    """Running text: rows are windows of `block_size` characters, every position predicts."""
+
+    def __init__(self, corpus: Corpus, block_size: int, tokenizer: CharTokenizer | None = None,
+                 train_fraction: float = 0.9):
+        super().__init__(corpus, block_size, tokenizer)
+        self.targets_per_row = block_size
+        ids = torch.tensor(self.tokenizer.encode(corpus.text, unknown="drop"), dtype=torch.long)
+        cut = int(train_fraction * len(ids))
+        self.splits = {"train": ids[:cut], "val": ids[cut:]}
+        for split, data in self.splits.items():
+            if len(data) <= block_size:
+                raise ValueError(f"the {split} split has {len(data)} characters, fewer than block size "
+                                 f"{block_size} + 1; use a longer text or a smaller block size")
+
+    def num_tokens(self, split: str) -> int:
+        return len(self.splits[split])
+
+    def batch(self, split, batch_size, generator=None) -> Batch:
+        data = self.splits[split]
+        ix = torch.randint(len(data) - self.block_size, (batch_size,), generator=generator)
+        offsets = ix[:, None] + torch.arange(self.block_size)     # (B, T) positions in the split
+        return data[offsets], data[offsets + 1]
+
+    def iter_split(self, split, batch_size):
+        """Non-overlapping windows of block_size; the few characters after the last are left out."""
+        data = self.splits[split]
+        n_windows = (len(data) - 1) // self.block_size
+        x = data[: n_windows * self.block_size].view(n_windows, self.block_size)
+        y = data[1: n_windows * self.block_size + 1].view(n_windows, self.block_size)
+        for i in range(0, n_windows, batch_size):
+            yield x[i:i + batch_size], y[i:i + batch_size]
+
+    def bigram_pairs(self, split):
+        data = self.splits[split]
+        return data[:-1], data[1:]
+
+
+class LineDataset(Dataset):
+    """makemore's framing: one row per character of a line, its previous `block_size`
+    characters as context (newline-padded), and only the last position predicting."""
+
+    targets_per_row = 1
+
+    def __init__(self, corpus: Corpus, block_size: int, tokenizer: CharTokenizer | None = None,
+                 train_fraction: float = 0.9):
+        super().__init__(corpus, block_size, tokenizer)
+        lines = [line for line in corpus.text.split("\n") if line]
+        random.Random(42).shuffle(lines)
+        cut = int(train_fraction * len(lines))
+        self.splits = {"train": self._frame(lines[:cut]), "val": self._frame(lines[cut:])}
 
     def _frame(self, lines: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        """makemore's dataset: (contexts (N, T), next characters (N,)), one row per character."""
+        """(contexts (N, block_size), next characters (N,)), one row per character."""
         boundary = self.tokenizer.stoi.get("\n", 0)
         contexts, targets = [], []
         for line in lines:
@@ -190,44 +254,25 @@ class Dataset:
             raise ValueError("a split has no lines; the corpus needs more lines")
         return torch.tensor(contexts, dtype=torch.long), torch.tensor(targets, dtype=torch.long)
 
-    @property
-    def targets_per_row(self) -> int:
-        """Characters predicted per batch row: every position, or only the last when framed."""
-        return 1 if self.corpus.line_framed else self.block_size
-
     def num_tokens(self, split: str) -> int:
-        data = self.splits[split]
-        return len(data[1]) if self.corpus.line_framed else len(data)
+        return len(self.splits[split][1])
 
-    def batch(self, split: str, batch_size: int, generator: torch.Generator | None = None
-              ) -> tuple[torch.Tensor, torch.Tensor]:
-        """A random batch of `batch_size` windows (or framed examples) from a split."""
-        data = self.splits[split]
-        if self.corpus.line_framed:
-            contexts, nexts = data
-            ix = torch.randint(len(nexts), (batch_size,), generator=generator)
-            return contexts[ix], _last_only(nexts[ix], self.block_size)
-        ix = torch.randint(len(data) - self.block_size, (batch_size,), generator=generator)
-        offsets = ix[:, None] + torch.arange(self.block_size)
-        return data[offsets], data[offsets + 1]
+    def batch(self, split, batch_size, generator=None) -> Batch:
+        contexts, nexts = self.splits[split]
+        ix = torch.randint(len(nexts), (batch_size,), generator=generator)
+        return contexts[ix], self._last_only(nexts[ix])
 
-    def iter_split(self, split: str, batch_size: int):
-        """Every example of a split once: non-overlapping windows of block_size, or all framed rows."""
-        data = self.splits[split]
-        if self.corpus.line_framed:
-            contexts, nexts = data
-            for i in range(0, len(nexts), batch_size):
-                yield contexts[i:i + batch_size], _last_only(nexts[i:i + batch_size], self.block_size)
-            return
-        n_windows = (len(data) - 1) // self.block_size
-        x = data[: n_windows * self.block_size].view(n_windows, self.block_size)
-        y = data[1: n_windows * self.block_size + 1].view(n_windows, self.block_size)
-        for i in range(0, n_windows, batch_size):
-            yield x[i:i + batch_size], y[i:i + batch_size]
+    def iter_split(self, split, batch_size):
+        contexts, nexts = self.splits[split]
+        for i in range(0, len(nexts), batch_size):
+            yield contexts[i:i + batch_size], self._last_only(nexts[i:i + batch_size])
 
+    def bigram_pairs(self, split):
+        contexts, nexts = self.splits[split]
+        return contexts[:, -1], nexts
 
-def _last_only(next_tokens: torch.Tensor, block_size: int) -> torch.Tensor:
-    """Targets for framed examples: only the last position predicts; the rest are ignored."""
-    targets = torch.full((len(next_tokens), block_size), IGNORE_INDEX, dtype=torch.long)
-    targets[:, -1] = next_tokens
-    return targets
+    def _last_only(self, next_tokens: torch.Tensor) -> torch.Tensor:
+        """Targets (N, block_size): only the last position predicts; the rest are ignored."""
+        targets = torch.full((len(next_tokens), self.block_size), IGNORE_INDEX, dtype=torch.long)
+        targets[:, -1] = next_tokens
+        return targets

@@ -6,10 +6,10 @@ import sys
 
 import torch
 
+from . import hardware
 from .checkpoint import CheckpointError, load
 from .data import Corpus, CorpusUnavailableError
-from .models import dataset_for
-from .evaluate import split_loss
+from .metrics import split_loss
 
 
 def main(argv=None) -> int:
@@ -19,14 +19,14 @@ def main(argv=None) -> int:
     p.add_argument("--splits", default="train,val")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--threads", type=int)
+    p.add_argument("--device", default="auto", choices=hardware.DEVICE_CHOICES)
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
-        model = load(args.checkpoint)
-        source = args.data or model.info.get("corpus", "shakespeare")
-        corpus = Corpus.load(source, line_framed=model.info.get("line_framed"))
-        dataset = dataset_for(model, corpus)
+        model = load(args.checkpoint, device=hardware.pick_device(args.device))
+        corpus = Corpus.load(args.data or model.run.corpus or "shakespeare", line_framed=model.run.line_framed)
+        dataset = model.dataset_for(corpus)
         for split in args.splits.split(","):
             loss = split_loss(model, dataset, split, args.batch_size)
             print(f"{split:5s} loss {loss:.4f}  ({dataset.num_tokens(split):,} characters)", flush=True)

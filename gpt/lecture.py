@@ -71,15 +71,3 @@ def scaling_demo(head_size: int = 64, T: int = 8, samples: int = 64, seed: int =
     return ScalingDemo(head_size, raw.var().item(), scaled.var().item(),
                        F.softmax(raw[0, -1], -1), F.softmax(scaled[0, -1], -1),
                        F.softmax(raw, -1).amax(-1).mean().item(), F.softmax(scaled, -1).amax(-1).mean().item())
-
-
-def bigram_counts(words: list[str]) -> tuple[list[str], torch.Tensor]:
-    """makemore part 1: how often each character follows each other, '.' marking start and end."""
-    chars = ["."] + sorted(set("".join(words)))
-    stoi = {c: i for i, c in enumerate(chars)}
-    counts = torch.zeros(len(chars), len(chars), dtype=torch.long)
-    for word in words:
-        seq = ["."] + list(word) + ["."]
-        for a, b in zip(seq, seq[1:]):
-            counts[stoi[a], stoi[b]] += 1
-    return chars, counts

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import LanguageModel
+from .language_model import LanguageModel
 
 
 @dataclass
@@ -38,7 +38,7 @@ class KVCache:
     Decoding one character then costs one position's worth of work per layer instead of
     recomputing the whole context: the new query attends to the cached keys and values.
     The cache holds at most `block_size` positions, the longest context the position
-    embedding knows; `gpt.sampling` decides what to do when it is full.
+    embedding knows; `gpt.generation` decides what to do when it is full.
     """
 
     def __init__(self, config: GPTConfig, batch_size: int = 1, dtype: torch.dtype = torch.float32,
@@ -49,12 +49,9 @@ class KVCache:
         self.values = torch.zeros(shape, dtype=dtype, device=device)
         self.length = 0
 
-    @property
-    def capacity(self) -> int:
-        return self.keys.size(3)
-
     def store(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Write this step's keys/values after the cached ones; return all of them."""
+        """Write this step's keys/values (B, nh, T, hs) after the cached ones; return all of
+        them, (B, nh, length + T, hs)."""
         end = self.length + k.size(2)
         self.keys[layer, :, :, self.length:end] = k
         self.values[layer, :, :, self.length:end] = v
@@ -65,31 +62,39 @@ class KVCache:
 
 
 class CausalSelfAttention(nn.Module):
-    """Multi-head attention in which position t may only look at positions <= t."""
+    """Multi-head attention in which position t may only look at positions <= t.
+
+    `heads` is a hook point (an identity module) that sees every head's output before the
+    heads are joined and projected: `attn.heads.register_forward_hook(fn)` lets `fn` read
+    or replace that (B, n_head, T, head_size) tensor, e.g. to knock a head out.
+    """
 
     def __init__(self, config: GPTConfig):
         super().__init__()
         self.n_head = config.n_head
         self.dropout = config.dropout
         self.qkv = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
+        self.heads = nn.Identity()
         self.proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
         self.resid_dropout = nn.Dropout(config.dropout)
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0,
                 return_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
-        B, T, C = x.shape
-        q, k, v = self.qkv(x).view(B, T, 3, self.n_head, C // self.n_head).permute(2, 0, 3, 1, 4)
+        B, T, C = x.shape                        # batch, new positions, channels (n_embd)
+        nh, hs = self.n_head, C // self.n_head   # heads, head size
+        # one matmul makes the queries, keys and values of every head: (B, T, 3 * C) ->
+        q, k, v = self.qkv(x).view(B, T, 3, nh, hs).permute(2, 0, 3, 1, 4)   # each (B, nh, T, hs)
         if cache is not None:
-            k, v = cache.store(layer, k, v)
-        past = k.size(2) - T   # cached positions before this chunk's first query
+            k, v = cache.store(layer, k, v)      # (B, nh, S, hs), S = cached + T positions
+        past = k.size(2) - T                     # cached positions before this chunk's first query
         dropout = self.dropout if self.training else 0.0
         weights = None
         if return_weights:
             # The explicit form of what scaled_dot_product_attention computes, to look at.
-            scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.size(-1))
+            scores = (q @ k.transpose(-2, -1)) / math.sqrt(hs)                 # (B, nh, T, S)
             visible = torch.ones(T, k.size(2), dtype=torch.bool, device=x.device).tril(past)
-            weights = scores.masked_fill(~visible, float("-inf")).softmax(dim=-1)
-            y = F.dropout(weights, dropout, self.training) @ v
+            weights = scores.masked_fill(~visible, float("-inf")).softmax(dim=-1)   # rows sum to 1
+            y = F.dropout(weights, dropout, self.training) @ v                # (B, nh, T, hs)
         elif past == 0:
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=True)
         elif T == 1:
@@ -97,19 +102,23 @@ class CausalSelfAttention(nn.Module):
         else:
             visible = torch.ones(T, k.size(2), dtype=torch.bool, device=x.device).tril(past)
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=visible, dropout_p=dropout)
-        y = y.transpose(1, 2).reshape(B, T, C)
+        y = self.heads(y)                                    # (B, nh, T, hs), the hook point
+        y = y.transpose(1, 2).reshape(B, T, C)               # heads side by side: (B, T, nh * hs)
         return self.resid_dropout(self.proj(y)), weights
 
 
 class FeedForward(nn.Module):
+    """Each position alone: widen 4x, GELU (a module, so hooks can watch it), narrow back."""
+
     def __init__(self, config: GPTConfig):
         super().__init__()
         self.up = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
+        self.act = nn.GELU()
         self.down = nn.Linear(4 * config.n_embd, config.n_embd, bias=config.bias)
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dropout(self.down(F.gelu(self.up(x))))
+        return self.dropout(self.down(self.act(self.up(x))))   # (B, T, C) -> (B, T, 4C) -> (B, T, C)
 
 
 class Block(nn.Module):
@@ -130,6 +139,7 @@ class Block(nn.Module):
 
 class GPT(LanguageModel):
     model_type = "gpt"
+    has_attention = True
 
     def __init__(self, config: GPTConfig):
         super().__init__()
@@ -158,7 +168,8 @@ class GPT(LanguageModel):
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None,
                 cache: KVCache | None = None):
-        """Logits for every position of `idx`; with a cache, `idx` continues the cached text."""
+        """Logits (B, T, V) for every position of `idx` (B, T); with a cache, `idx` continues
+        the cached text."""
         logits, _ = self._run(idx, cache, return_weights=False)
         return logits, self.loss(logits, targets)
 
@@ -166,19 +177,31 @@ class GPT(LanguageModel):
         """Logits and each layer's attention weights (B, n_head, T, T), rows summing to 1."""
         return self._run(idx, None, return_weights=True)
 
-    def _run(self, idx, cache, return_weights):
+    # The forward pass in three parts, for looking inside (the logit lens reads the residual
+    # stream between blocks through `unembed`):
+    #     x = model.embed(idx); for block in model.blocks: x, _ = block(x); model.unembed(x)
+
+    def embed(self, idx: torch.Tensor, start: int = 0) -> torch.Tensor:
+        """The residual stream's start: token plus position embeddings, (B, T) -> (B, T, C).
+        `start` is the position of idx[:, 0] (the cache length when decoding)."""
         T = idx.size(1)
-        start = cache.length if cache is not None else 0
         if start + T > self.config.block_size:
             raise ValueError(f"{start + T} positions exceed the block size {self.config.block_size}")
-        x = self.dropout(self.token_embedding(idx) + self.position_embedding.weight[start:start + T])
+        return self.dropout(self.token_embedding(idx) + self.position_embedding.weight[start:start + T])
+
+    def unembed(self, x: torch.Tensor) -> torch.Tensor:
+        """Next-character logits read from a residual stream: (B, T, C) -> (B, T, V)."""
+        return self.head(self.ln_f(x))
+
+    def _run(self, idx, cache, return_weights):
+        x = self.embed(idx, cache.length if cache is not None else 0)
         maps = []
         for layer, block in enumerate(self.blocks):
             x, weights = block(x, cache, layer, return_weights)
             maps.append(weights)
         if cache is not None:
-            cache.length += T
-        return self.head(self.ln_f(x)), maps
+            cache.length += idx.size(1)
+        return self.unembed(x), maps
 
     def new_cache(self, batch_size: int = 1) -> KVCache:
         p = self.token_embedding.weight

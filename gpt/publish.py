@@ -1,64 +1,73 @@
-"""Turn a training run's best checkpoint into a shipped one: small weights, measured losses,
-and a model card for the Hugging Face Hub.
+"""Turn a trained model into a shipped checkpoint: small weights, losses measured on the
+weights that ship, a sample, and a model card for the Hugging Face Hub.
 
     python -m gpt.publish --run runs/shakespeare-gpt/best --out checkpoints/shakespeare-gpt \\
-        --dtype bf16 --command "python -m gpt.train ..."
+        --dtype bf16 --title "Tiny Shakespeare GPT" --command "python -m gpt.train ..."
 
-The losses are measured *after* the conversion, on the weights that ship, over the whole
-train and val splits (and over a fixed slice of val that the tests re-check quickly).
+The losses are measured *after* the conversion, over the whole train and val splits and
+over a fixed slice of val that the tests re-check quickly. `publish()` is the one path
+every shipped checkpoint takes (this CLI and the ladder's).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import platform
 import shutil
 import sys
+from pathlib import Path
 
 import torch
 
-from . import checkpoint
-from .data import NAMED_CORPORA, Corpus
-from .models import dataset_for
-from .evaluate import split_loss
-from .introspect import counted_bigram_loss
-from .lecture import bigram_counts
-from .sampling import generate
+from . import checkpoint, hardware
+from .data import NAMED_CORPORA, Corpus, CorpusUnavailableError
+from .generation import generate
+from .language_model import LanguageModel
+from .metrics import split_loss
+from .records import Evaluation
 
 DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 SLICE_BATCHES, SLICE_BATCH_SIZE = 4, 16
 """The fixed val slice re-checked by the tests: the first 4 batches of 16 examples."""
 
 
-def cpu_name() -> str:
+def measure(model: LanguageModel, corpus: Corpus) -> Evaluation:
+    dataset = model.dataset_for(corpus)
+    return Evaluation(
+        train_loss=round(split_loss(model, dataset, "train"), 4),
+        val_loss=round(split_loss(model, dataset, "val"), 4),
+        val_slice_loss=round(split_loss(model, dataset, "val", SLICE_BATCH_SIZE, SLICE_BATCHES), 4),
+        val_slice=f"first {SLICE_BATCHES * SLICE_BATCH_SIZE} examples of the val split",
+    )
+
+
+def publish(model: LanguageModel, out: str | Path, *, title: str, command: str, dtype: str = "fp32",
+            prompt: str = "", sample_chars: int = 300, ladder_rung: int | None = None) -> LanguageModel:
+    """Save `model` as it will ship, measure those weights, and write them with their card.
+
+    Returns the shipped model (loaded back from disk, so what was measured is what ships)."""
+    out = Path(out)
+    model.run.title, model.run.ladder_rung = title, ladder_rung
+    corpus = Corpus.load(model.run.corpus or "shakespeare", line_framed=model.run.line_framed)
+    unmeasured = out.with_name(out.name + ".unmeasured")
     try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+        checkpoint.save(model, unmeasured, weights_dtype=DTYPES[dtype])
+        shipped = checkpoint.load(unmeasured)
+    finally:
+        shutil.rmtree(unmeasured, ignore_errors=True)
+    shipped.run.evaluation = measure(shipped, corpus)
+    shipped.run.sample = "".join(generate(shipped, prompt, sample_chars, temperature=0.8, seed=0))
+    card = model_card(shipped, command, prompt)
+    checkpoint.save(shipped, out, weights_dtype=DTYPES[dtype], card=card)
+    return shipped
 
 
-def measure(model, corpus: Corpus) -> dict:
-    dataset = dataset_for(model, corpus)
-    return {
-        "train_loss": round(split_loss(model, dataset, "train"), 4),
-        "val_loss": round(split_loss(model, dataset, "val"), 4),
-        "val_slice_loss": round(split_loss(model, dataset, "val", SLICE_BATCH_SIZE, SLICE_BATCHES), 4),
-        "val_slice": f"first {SLICE_BATCHES * SLICE_BATCH_SIZE} examples of the val split",
-        "bigram_val_loss": round(counted_bigram_loss(dataset), 4),
-    }
-
-
-def model_card(model, evaluation: dict, info: dict, title: str, command: str, sample_prompt: str,
-               sample: str) -> str:
-    corpus = info.get("corpus", "?")
-    spec = NAMED_CORPORA.get(corpus)
-    history = model.history or []
+def model_card(model: LanguageModel, command: str, sample_prompt: str) -> str:
+    run, evaluation = model.run, model.run.evaluation
+    spec = NAMED_CORPORA.get(run.corpus or "")
+    corpus_title = spec.title if spec else run.corpus
     arch = ", ".join(f"{k}={v}" for k, v in vars(model.config).items())
-    train_config = info.get("train_config", {})
+    train_config = vars(run.train_config) if run.train_config else {}
     lines = [
         "---",
         "license: mit",
@@ -66,37 +75,36 @@ def model_card(model, evaluation: dict, info: dict, title: str, command: str, sa
         "pipeline_tag: text-generation",
         "tags: [character-level, gpt, tinyshakespeare-gpt, makemore, nanogpt]",
         "model-index:",
-        f"- name: {title}",
+        f"- name: {run.title}",
         "  results:",
         "  - task: {type: text-generation}",
-        f"    dataset: {{name: {spec.title if spec else corpus}, type: {corpus}}}",
+        f"    dataset: {{name: {corpus_title}, type: {run.corpus}}}",
         "    metrics:",
-        f"    - {{type: loss, name: val loss (nats/char, whole split), value: {evaluation['val_loss']}}}",
+        f"    - {{type: loss, name: val loss (nats/char, whole split), value: {evaluation.val_loss}}}",
         "---",
         "",
-        f"# {title}",
+        f"# {run.title}",
         "",
         f"A character-level **{model.model_type}** from tinyshakespeare-gpt, trained with the project's own trainer.",
         "",
         "| | |",
         "|---|---|",
-        f"| data | {spec.title if spec else corpus}"
-        + (f" ([source]({spec.url}))" if spec else "") + " |",
+        f"| data | {corpus_title}" + (f" ([source]({spec.url}))" if spec else "") + " |",
         "| split | " + ("names shuffled with seed 42 (makemore), first 90% train, last 10% val, each name framed "
-                        "as makemore does" if info.get("line_framed") else "first 90% of characters train, last 10% val "
+                        "as makemore does" if run.line_framed else "first 90% of characters train, last 10% val "
                         "(nanoGPT's split)") + " |",
         f"| vocabulary | {model.tokenizer.vocab_size} characters |",
         f"| architecture | {arch} |",
         f"| parameters | {model.num_params():,} |",
-        f"| weights on disk | {info.get('weights_dtype', 'fp32')} safetensors, loaded back to fp32 |",
-        f"| steps | {info.get('step', '?'):,} (batch {train_config.get('batch_size', '?')}) |",
-        f"| tokens seen | {info.get('tokens_seen', 0):,} |",
-        f"| wall time | {info.get('elapsed', 0) / 60:.1f} min |",
-        f"| hardware | {os.cpu_count()} CPU cores ({cpu_name()}), no GPU, torch {torch.__version__} |",
-        f"| train loss (whole split) | **{evaluation['train_loss']:.4f}** |",
-        f"| val loss (whole split) | **{evaluation['val_loss']:.4f}** |",
-        f"| val loss ({evaluation['val_slice']}) | {evaluation['val_slice_loss']:.4f} |",
-        f"| reference: counting bigram, val | {evaluation['bigram_val_loss']:.4f} |",
+        f"| weights on disk | {run.weights_dtype} safetensors, loaded back to fp32 |",
+        f"| steps | {run.step:,} (batch {train_config.get('batch_size', '?')}) |",
+        f"| tokens seen | {run.tokens_seen:,} |",
+        f"| wall time | {run.elapsed / 60:.1f} min |",
+        f"| hardware | {hardware.describe()} |",
+        f"| train loss (whole split) | **{evaluation.train_loss:.4f}** |",
+        f"| val loss (whole split) | **{evaluation.val_loss:.4f}** |",
+        f"| val loss ({evaluation.val_slice}) | {evaluation.val_slice_loss:.4f} |",
+        f"| reference: counting bigram, val | {run.bigram_val_loss:.4f} |",
         "",
         "Losses are mean cross-entropy in nats per character, measured on the shipped weights by "
         "`python -m gpt.eval` (non-overlapping windows of the block size over the whole split).",
@@ -116,10 +124,10 @@ def model_card(model, evaluation: dict, info: dict, title: str, command: str, sa
         f"## Sample (prompt {sample_prompt!r}, temperature 0.8, seed 0)",
         "",
         "```text",
-        sample_prompt + sample,
+        sample_prompt + (run.sample or ""),
         "```",
         "",
-        f"## Loss history ({len(history)} evaluations on fixed batches)",
+        f"## Loss history ({len(model.history)} evaluations on fixed batches)",
         "",
         "`history.json` holds every evaluation: step, train and val loss, learning rate, tokens seen, wall time.",
         "",
@@ -139,23 +147,14 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    model = checkpoint.load(args.run)
-    info = dict(model.info)
-    info["weights_dtype"] = args.dtype
-    corpus = Corpus.load(info.get("corpus", "shakespeare"), line_framed=info.get("line_framed"))
-    tmp_out = args.out.rstrip("/") + ".unmeasured"
-    checkpoint.save(model, tmp_out, history=model.history, info=info, weights_dtype=DTYPES[args.dtype])
-    shipped = checkpoint.load(tmp_out)        # measure exactly what ships
-    evaluation = measure(shipped, corpus)
-    info["eval"] = evaluation
-    if shipped.model_type == "bigram" and corpus.line_framed:
-        # makemore part 1's count matrix, to set beside what the neural bigram learned
-        info["bigram_counts"] = bigram_counts([w for w in corpus.text.split("\n") if w])[1].tolist()
-    sample = "".join(generate(shipped, args.prompt, 300, temperature=0.8, seed=0))
-    card = model_card(shipped, evaluation, info, args.title, args.command, args.prompt, sample)
-    checkpoint.save(shipped, args.out, history=model.history, info=info, weights_dtype=DTYPES[args.dtype], card=card)
-    shutil.rmtree(tmp_out, ignore_errors=True)
-    print(f"{args.out}: val {evaluation['val_loss']:.4f}, train {evaluation['train_loss']:.4f}, "
+    try:
+        shipped = publish(checkpoint.load(args.run), args.out, title=args.title, command=args.command,
+                          dtype=args.dtype, prompt=args.prompt)
+    except (checkpoint.CheckpointError, CorpusUnavailableError, FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    evaluation = shipped.run.evaluation
+    print(f"{args.out}: val {evaluation.val_loss:.4f}, train {evaluation.train_loss:.4f}, "
           f"{os.path.getsize(os.path.join(args.out, checkpoint.WEIGHTS)) / 1e6:.2f} MB")
     return 0
 

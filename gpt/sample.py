@@ -6,8 +6,9 @@ import sys
 
 import torch
 
+from . import hardware
 from .checkpoint import CheckpointError, load
-from .sampling import generate
+from .generation import generate
 from .tokenizer import UnknownCharactersError
 
 
@@ -23,10 +24,11 @@ def main(argv=None) -> int:
     p.add_argument("--unknown", choices=["error", "drop", "replace"], default="error",
                    help="what to do with prompt characters outside the vocabulary")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--device", default="auto", choices=hardware.DEVICE_CHOICES)
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     try:
-        model = load(args.checkpoint)
+        model = load(args.checkpoint, device=hardware.pick_device(args.device))
         pieces = generate(model, args.prompt, args.max_new_tokens, temperature=args.temperature,
                           top_k=args.top_k, top_p=args.top_p, seed=args.seed, unknown=args.unknown)
         sys.stdout.write(args.prompt if args.unknown == "error" else model.tokenizer.clean(args.prompt, args.unknown))

@@ -2,46 +2,48 @@
 
 Writes `OUT/last` (resumable: rerun the same command with --resume) and `OUT/best` (the
 lowest val loss so far). Under torchrun, every process trains and the first one saves.
+Architecture flags left out take the model family's defaults (its config dataclass).
 """
 from __future__ import annotations
 
 import argparse
 import signal
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 import torch
 
-from . import checkpoint
-from .data import Corpus, CorpusUnavailableError, Dataset
+from . import checkpoint, hardware
+from .data import Corpus, CorpusUnavailableError
 from .distributed import init_from_env, shutdown
-from .models import build_model, dataset_for, window_size
-from .trainer import TrainConfig, Trainer
+from .records import TrainConfig
+from .registry import build_model, config_class
+from .tokenizer import CharTokenizer
+from .trainer import Trainer
 
-MODEL_DEFAULTS = {
-    "bigram": {"block_size": 1},
-    "mlp": {"block_size": 3, "n_embd": 10, "n_hidden": 200},
-    "gpt": {"block_size": 256, "n_layer": 6, "n_head": 6, "n_embd": 192, "dropout": 0.1},
-}
-ARCH_FLAGS = ["block_size", "n_layer", "n_head", "n_embd", "n_hidden", "dropout"]
+TRAINABLE = ["bigram", "mlp", "gpt"]
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m gpt.train", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--corpus", default="shakespeare", help="shakespeare, names, or a text file's path")
-    p.add_argument("--model", default="gpt", choices=list(MODEL_DEFAULTS))
+    p.add_argument("--model", default="gpt", choices=TRAINABLE)
     p.add_argument("--out", required=True, help="run folder: OUT/last and OUT/best are written")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last if it exists")
-    arch = p.add_argument_group("architecture (defaults depend on --model)")
+    p.add_argument("--device", default="auto", choices=hardware.DEVICE_CHOICES,
+                   help="auto: CUDA, then MPS, then CPU (under torchrun: this process's GPU)")
+    arch = p.add_argument_group("architecture (defaults: the chosen model's config)")
     arch.add_argument("--block-size", type=int)
     arch.add_argument("--n-layer", type=int)
     arch.add_argument("--n-head", type=int)
     arch.add_argument("--n-embd", type=int)
     arch.add_argument("--n-hidden", type=int, help="MLP hidden units")
     arch.add_argument("--dropout", type=float)
-    arch.add_argument("--bias", action="store_true", help="GPT: biases in Linear and LayerNorm")
-    arch.add_argument("--no-tie", action="store_true", help="GPT: separate output head and token embedding")
+    arch.add_argument("--bias", action="store_true", default=None, help="GPT: biases in Linear and LayerNorm")
+    arch.add_argument("--no-tie", dest="tie_weights", action="store_false", default=None,
+                      help="GPT: separate output head and token embedding")
     d = TrainConfig()
     opt = p.add_argument_group("training")
     opt.add_argument("--steps", type=int, default=d.max_steps)
@@ -54,7 +56,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     opt.add_argument("--grad-clip", type=float, default=d.grad_clip)
     opt.add_argument("--eval-interval", type=int, default=d.eval_interval)
     opt.add_argument("--eval-batches", type=int, default=d.eval_batches)
-    opt.add_argument("--bf16", action="store_true", help="bf16 autocast (fast on CPUs with AVX-512 BF16 / AMX)")
+    opt.add_argument("--bf16", action="store_true", help="bf16 autocast (GPUs; CPUs with AVX-512 BF16 / AMX)")
+    opt.add_argument("--compile", action="store_true", help="torch.compile the model (worth it on a GPU)")
     opt.add_argument("--sample-chars", type=int, default=200, help="print a sample this long at each evaluation")
     opt.add_argument("--seed", type=int, default=d.seed)
     opt.add_argument("--threads", type=int, help="torch threads per process (default: torch's choice)")
@@ -66,32 +69,41 @@ def train_config(args) -> TrainConfig:
         max_steps=args.steps, time_budget=args.minutes * 60 if args.minutes else None,
         batch_size=args.batch_size, lr=args.lr, min_lr_ratio=args.min_lr_ratio, warmup_steps=args.warmup,
         weight_decay=args.weight_decay, grad_clip=args.grad_clip, eval_interval=args.eval_interval,
-        eval_batches=args.eval_batches, bf16=args.bf16, sample_chars=args.sample_chars, seed=args.seed)
+        eval_batches=args.eval_batches, bf16=args.bf16, compile=args.compile, sample_chars=args.sample_chars,
+        seed=args.seed)
 
 
-def build_trainer(args, device) -> Trainer:
+def architecture(args) -> dict:
+    """The flags given that the chosen model family has; the rest stay its defaults."""
+    known = {f.name for f in fields(config_class(args.model))}
+    return {name: getattr(args, name) for name in known if getattr(args, name, None) is not None}
+
+
+def build_trainer(args, device: torch.device) -> Trainer:
     config = train_config(args)
-    last = Path(args.out) / "last"
-    if args.resume and last.is_dir():
+    out = Path(args.out)
+    if args.resume:
+        last = checkpoint.newest_complete(out / "last")
+        if last is None:
+            raise checkpoint.CheckpointError(f"nothing to resume: {out} holds no complete save of a run "
+                                             "(drop --resume to start a new one)")
         model = checkpoint.load(last, device=device)
-        dataset = dataset_for(model, Corpus.load(args.corpus, line_framed=model.info.get("line_framed")))
-        trainer = Trainer(model, dataset, config, info=model.info)
         state = checkpoint.load_training_state(last)
         if state is None:
             raise checkpoint.CheckpointError(f"{last} holds no training state to resume from")
+        dataset = model.dataset_for(Corpus.load(args.corpus, line_framed=model.run.line_framed))
+        trainer = Trainer(model, dataset, config)
         trainer.load_training_state(*state)
         print(f"resuming {last} at step {trainer.step} ({trainer.elapsed / 60:.1f} min trained)", flush=True)
         return trainer
-    arch = dict(MODEL_DEFAULTS[args.model])
-    arch.update({k: getattr(args, k) for k in ARCH_FLAGS if getattr(args, k) is not None})
-    if args.model == "gpt":
-        arch.update(bias=args.bias, tie_weights=not args.no_tie)
     corpus = Corpus.load(args.corpus)
-    dataset = Dataset(corpus, window_size(args.model, arch["block_size"], corpus.line_framed))
-    model = build_model(args.model, vocab_size=dataset.tokenizer.vocab_size, **arch).to(device)
-    info = {"corpus": corpus.name, "line_framed": corpus.line_framed,
-            "train_tokens": dataset.num_tokens("train"), "val_tokens": dataset.num_tokens("val")}
-    return Trainer(model, dataset, config, info=info)
+    torch.manual_seed(args.seed)            # the initial weights too: the same seed, the same run
+    tokenizer = CharTokenizer.from_text(corpus.text)
+    model = build_model(args.model, vocab_size=tokenizer.vocab_size, **architecture(args)).to(device)
+    model.tokenizer = tokenizer
+    trainer = Trainer(model, model.dataset_for(corpus), config)
+    trainer.best_val = checkpoint.best_val_loss(out / "best")    # never replace a better best
+    return trainer
 
 
 def report(p, is_main: bool) -> None:
@@ -107,15 +119,18 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = init_from_env()
     stop_requested = []   # set by Ctrl-C / SIGTERM; the trainer stops between two steps
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop_requested.append(True))
     try:
+        device = init_from_env(hardware.pick_device(args.device))
+        if device.type == "cuda":
+            torch.backends.cuda.matmul.allow_tf32 = True    # TF32 tensor cores for the fp32 matmuls
+            torch.backends.cudnn.allow_tf32 = True
         trainer = build_trainer(args, device)
         if trainer.is_main:
             print(f"{trainer.model.model_type}: {trainer.model.num_params():,} parameters, "
-                  f"{trainer.dataset.num_tokens('train'):,} training tokens", flush=True)
+                  f"{trainer.dataset.num_tokens('train'):,} training tokens, on {device}", flush=True)
         for progress in trainer.run(should_stop=lambda: bool(stop_requested)):
             report(progress, trainer.is_main)
             if progress.val_loss is not None:
@@ -127,6 +142,9 @@ def main(argv=None) -> int:
             return 130
     except (CorpusUnavailableError, checkpoint.CheckpointError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:             # a full disk or a folder we may not write: say so, no traceback
+        print(f"error: {e.strerror or e} ({e.filename or args.out})", file=sys.stderr)
         return 2
     finally:
         shutdown()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -24,32 +24,11 @@ import torch
 import torch.distributed as dist
 
 from . import checkpoint
-from .base import LanguageModel
 from .data import Dataset
-from .sampling import SamplingSettings, sample_ids
-
-
-@dataclass
-class TrainConfig:
-    max_steps: int = 5000
-    time_budget: float | None = None   # seconds of wall time (evaluation included); None: no limit
-    batch_size: int = 16
-    lr: float = 3e-3
-    min_lr_ratio: float = 0.1          # the cosine decays to lr * min_lr_ratio
-    warmup_steps: int = 100
-    weight_decay: float = 0.1
-    beta2: float = 0.99                # small-batch, char-level: nanoGPT's shakespeare_char setting
-    grad_clip: float = 1.0
-    eval_interval: int = 250
-    eval_batches: int = 20             # the fixed evaluation set: this many batches per split
-    bf16: bool = False                 # bf16 autocast for matmuls; weights and optimizer stay fp32
-    sample_chars: int = 0              # a sample of this length with each evaluation
-    seed: int = 1337
-
-    @classmethod
-    def from_dict(cls, values: dict) -> "TrainConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
+from .generation import SamplingSettings, sample_ids
+from .language_model import LanguageModel
+from .metrics import counted_bigram_loss
+from .records import TrainConfig
 
 
 @dataclass
@@ -77,7 +56,9 @@ def make_optimizer(model: LanguageModel, config: TrainConfig) -> torch.optim.Ada
     no_decay = [p for p in params if p.dim() < 2]
     groups = [{"params": decay, "weight_decay": config.weight_decay},
               {"params": no_decay, "weight_decay": 0.0}]
-    return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, config.beta2), foreach=True)
+    # One fused kernel for every parameter on a GPU; on the CPU fused and foreach measured even.
+    fused = {"fused": True} if next(iter(params)).device.type == "cuda" else {"foreach": True}
+    return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, config.beta2), **fused)
 
 
 def lr_at(config: TrainConfig, step: int, progress: float) -> float:
@@ -89,34 +70,42 @@ def lr_at(config: TrainConfig, step: int, progress: float) -> float:
 
 
 class Trainer:
-    def __init__(self, model: LanguageModel, dataset: Dataset, config: TrainConfig,
-                 info: dict | None = None):
+    """Trains `model` on `dataset`, keeping the model's run record and history up to date.
+
+    The model may live on any device; batches are moved to it. Under torchrun each process
+    holds one replica (see gpt.distributed)."""
+
+    def __init__(self, model: LanguageModel, dataset: Dataset, config: TrainConfig):
         self.model = model
         self.dataset = dataset
         self.config = config
-        self.info = info or {}
         if model.tokenizer is None:
             model.tokenizer = dataset.tokenizer
-        model.info.update(corpus=dataset.corpus.name, line_framed=dataset.corpus.line_framed)
+        self.history = model.history        # the trainer appends to the model's own log
+        run = model.run
+        run.corpus, run.line_framed, run.train_config = dataset.corpus.name, dataset.corpus.line_framed, config
+        if run.bigram_val_loss is None:
+            run.bigram_val_loss = round(counted_bigram_loss(dataset), 4)
         self.rank = dist.get_rank() if dist.is_initialized() else 0
         self.world_size = dist.get_world_size() if dist.is_initialized() else 1
-        self.device = next(model.parameters()).device
+        self.device = model.device
         self.optimizer = make_optimizer(model, config)
-        self.step = 0
-        self.elapsed = 0.0
-        self.tokens_seen = 0
+        self.step = run.step
+        self.elapsed = run.elapsed
+        self.tokens_seen = run.tokens_seen
         self.best_val = math.inf
-        self.history: list[dict] = list(model.history)
         torch.manual_seed(config.seed)   # dropout masks
         self.batch_rng = torch.Generator().manual_seed(config.seed + self.rank)
         fixed = torch.Generator().manual_seed(config.seed - 1)
         self.eval_set = {split: [dataset.batch(split, config.batch_size, fixed) for _ in range(config.eval_batches)]
                          for split in ("train", "val")}
-        self.replica = model
+        self.replica: torch.nn.Module = model
         if self.world_size > 1:
             from torch.nn.parallel import DistributedDataParallel
 
             self.replica = DistributedDataParallel(model)
+        if config.compile:
+            self.replica = torch.compile(self.replica)
 
     @property
     def is_main(self) -> bool:
@@ -140,8 +129,8 @@ class Trainer:
         losses = {}
         with self._autocast():
             for split, batches in self.eval_set.items():
-                losses[split] = sum(self.model(x.to(self.device), y.to(self.device))[1].item()
-                                    for x, y in batches) / len(batches)
+                total = sum(self.model(x.to(self.device), y.to(self.device))[1] for x, y in batches)
+                losses[split] = float(total) / len(batches)
         self.model.train()
         return losses
 
@@ -158,7 +147,7 @@ class Trainer:
         tokens_per_step = config.batch_size * self.dataset.targets_per_row * self.world_size
         started = time.perf_counter() - self.elapsed
         step_times: list[float] = []
-        while self.step < config.max_steps and not (config.time_budget and self.elapsed >= config.time_budget):
+        while not self._finished():
             if self._stop_requested(should_stop):
                 break
             t0 = time.perf_counter()
@@ -177,7 +166,7 @@ class Trainer:
             self.tokens_seen += tokens_per_step
             step_times = (step_times + [time.perf_counter() - t0])[-50:]
             self.elapsed = time.perf_counter() - started
-            last = self.step >= config.max_steps or bool(config.time_budget and self.elapsed >= config.time_budget)
+            last = self._finished()
             progress = Progress(
                 step=self.step, max_steps=config.max_steps, loss=loss.item(), lr=lr,
                 tokens_seen=self.tokens_seen,
@@ -187,14 +176,25 @@ class Trainer:
                 self._evaluate_into(progress)
                 self.elapsed = time.perf_counter() - started
                 progress.elapsed = self.elapsed
+                last = self._finished()      # the budget may run out during the evaluation itself
             progress.done = last
+            self._record()
             yield progress
+
+    def _finished(self) -> bool:
+        budget_spent = bool(self.config.time_budget and self.elapsed >= self.config.time_budget)
+        return self.step >= self.config.max_steps or budget_spent
+
+    def _record(self) -> None:
+        """Keep the model's run record in step with the trainer."""
+        run = self.model.run
+        run.step, run.tokens_seen, run.elapsed = self.step, self.tokens_seen, round(self.elapsed, 3)
 
     def _stop_requested(self, should_stop: Callable[[], bool] | None) -> bool:
         """Whether to stop now; under DDP, every replica stops at the same step or none does."""
         stop = bool(should_stop and should_stop())
         if self.world_size > 1:
-            flag = torch.tensor([int(stop)])
+            flag = torch.tensor([int(stop)], device=self.device)   # NCCL reduces GPU tensors only
             dist.all_reduce(flag, op=dist.ReduceOp.MAX)
             stop = bool(flag.item())
         return stop
@@ -246,14 +246,12 @@ class Trainer:
         Returns True if this evaluation was the best so far."""
         if not self.is_main:
             return False
-        info = {**self.info, "train_config": asdict(self.config), "step": self.step,
-                "tokens_seen": self.tokens_seen, "elapsed": self.elapsed}
+        self._record()
         latest = self.history[-1] if self.history else {}
         improved = bool(latest) and latest["val_loss"] < self.best_val
         if improved:
             self.best_val = latest["val_loss"]
-        checkpoint.save(self.model, Path(out_dir) / "last", history=self.history, info=info,
-                        training_state=self.training_state())
+        checkpoint.save(self.model, Path(out_dir) / "last", training_state=self.training_state())
         if keep_best and improved:
-            checkpoint.save(self.model, Path(out_dir) / "best", history=self.history, info=info)
+            checkpoint.save(self.model, Path(out_dir) / "best")
         return improved

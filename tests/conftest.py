@@ -1,14 +1,9 @@
 import os
-from pathlib import Path
 
 import pytest
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
-
-# Tests run offline against the corpora in ../shared/data, unless GPT_DATA_DIR says otherwise.
-os.environ.setdefault("GPT_DATA_DIR", str(SHARED_DATA))
+# Tests run offline: the corpora ship with the library (gpt/corpora), the Hub is never asked.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 torch.set_num_threads(1)
 
@@ -32,7 +27,7 @@ def tiny_gpt(shakespeare):
     """A small GPT trained for a few seconds on Shakespeare: it has learned something."""
     import gpt
 
-    dataset = gpt.Dataset(shakespeare, block_size=32)
+    dataset = shakespeare.dataset(32)
     model = gpt.build_model("gpt", vocab_size=dataset.tokenizer.vocab_size, block_size=32,
                             n_layer=2, n_head=4, n_embd=32, dropout=0.0)
     trainer = gpt.Trainer(model, dataset, gpt.TrainConfig(max_steps=150, batch_size=16, lr=1e-2,

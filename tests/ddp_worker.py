@@ -10,10 +10,10 @@ from gpt.distributed import init_from_env, shutdown
 
 out_dir = sys.argv[1]
 torch.set_num_threads(1)
-init_from_env()
+init_from_env(torch.device("cpu"))     # gloo between CPU processes, even where a GPU is present
 rank = int(os.environ["RANK"])
 corpus = gpt.Corpus.from_text("".join(chr(97 + (i * i) % 26) for i in range(5000)))
-dataset = gpt.Dataset(corpus, block_size=16)
+dataset = corpus.dataset(16)
 torch.manual_seed(0)                      # the same initial weights on every rank
 model = gpt.build_model("gpt", vocab_size=dataset.tokenizer.vocab_size, block_size=16,
                         n_layer=1, n_head=2, n_embd=16, dropout=0.0)

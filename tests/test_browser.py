@@ -1,6 +1,7 @@
 """The app in a real browser: Debian's chromium driven by playwright (never `playwright install`).
 
-Saves screenshots to assets/ for the README.
+With GPT_SCREENSHOTS=DIR it saves screenshots there (GPT_SCREENSHOTS=assets refreshes the
+README's); by default it writes nothing.
 """
 import os
 import time
@@ -11,7 +12,7 @@ import pytest
 from appserver import launch_app
 
 CHROMIUM = "/usr/bin/chromium"
-ASSETS = Path(__file__).resolve().parents[1] / "assets"
+SCREENSHOTS = os.environ.get("GPT_SCREENSHOTS")
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("REQUIRE_BROWSER"):
@@ -36,6 +37,12 @@ def page():
     app.demo.close()
 
 
+def screenshot(page, name: str) -> None:
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=True)
+
+
 def plot_trace_lengths(page, elem_id):
     return page.evaluate(f"""() => {{
         const el = document.querySelector('#{elem_id} .js-plotly-plot');
@@ -54,7 +61,7 @@ def test_attention_heatmap_is_labelled_with_the_prompts_characters(page):
     assert ticks == [{" ": "␣"}.get(c, c) for c in prompt]
     heatmaps = page.evaluate("() => document.querySelector('#attention-plot .js-plotly-plot').data.length")
     assert heatmaps == 7     # 6 heads and their average
-    page.screenshot(path=str(ASSETS / "attention.png"), full_page=True)
+    screenshot(page, "attention")
 
 
 def test_generate_streams_text(page):
@@ -74,7 +81,7 @@ def test_generate_streams_text(page):
     assert len(partial) >= 2, f"the text arrived all at once: {sorted(set(lengths))}"
     assert text_box.input_value().startswith("ROMEO:\n")
     page.locator("#probs-plot .js-plotly-plot").wait_for(timeout=30_000)
-    page.screenshot(path=str(ASSETS / "generate.png"), full_page=True)
+    screenshot(page, "generate")
 
 
 def test_training_curve_gains_points(page):
@@ -87,7 +94,7 @@ def test_training_curve_gains_points(page):
     while time.time() < deadline and plot_trace_lengths(page, "train-plot")[0] <= first:
         time.sleep(0.2)
     assert plot_trace_lengths(page, "train-plot")[0] > first
-    page.screenshot(path=str(ASSETS / "train.png"), full_page=True)
+    screenshot(page, "train")
     page.get_by_role("button", name="Stop").last.click()
 
 
@@ -112,4 +119,4 @@ def test_learn_tab_shows_the_ladder_and_the_averaging_trick(page):
     for elem_id in ("trick-v2", "trick-v3", "trick-v4"):
         page.locator(f"#{elem_id} .js-plotly-plot").wait_for(timeout=30_000)
     assert "v1 == v2 (loop vs tril matmul): True" in page.locator("body").inner_text()
-    page.screenshot(path=str(ASSETS / "learn.png"), full_page=True)
+    screenshot(page, "learn")

@@ -22,13 +22,15 @@ def make(model_type):
 def test_round_trip_gives_identical_logits(tmp_path, model_type):
     model = make(model_type)
     history = [{"step": 10, "train_loss": 2.0, "val_loss": 2.1, "lr": 1e-3, "tokens": 100, "elapsed": 1.0}]
-    gpt.save(model, tmp_path / "ck", history=history, info={"corpus": "test"})
+    model.history = history
+    model.run.corpus, model.run.step = "test", 10
+    gpt.save(model, tmp_path / "ck")
     assert sorted(p.name for p in (tmp_path / "ck").iterdir()) == ["config.json", "history.json", "model.safetensors"]
     loaded = gpt.load(tmp_path / "ck")
     x = torch.randint(10, (2, 8))
     assert torch.equal(loaded(x)[0], model(x)[0])
     assert loaded.tokenizer.chars == model.tokenizer.chars
-    assert loaded.history == history and loaded.info == {"corpus": "test"}
+    assert loaded.history == history and loaded.run == model.run
     assert not loaded.training
 
 
@@ -108,3 +110,57 @@ def test_hub_repo_id_loads_through_huggingface_hub(tmp_path, monkeypatch):
     model = gpt.load("someone/names-mlp")
     assert model.model_type == "mlp" and calls[0][0] == "someone/names-mlp"
     assert "model.safetensors" in calls[0][1]
+
+
+def test_format_1_checkpoints_still_load(tmp_path):
+    """Format 1 kept a free-form `info` dict: its fields land in the typed run record."""
+    model = make("gpt")
+    gpt.save(model, tmp_path / "ck")
+    config = json.loads((tmp_path / "ck" / "config.json").read_text())
+    config["format_version"] = 1
+    del config["run"]
+    config["info"] = {"corpus": "shakespeare", "line_framed": False, "step": 6500, "tokens_seen": 100,
+                      "elapsed": 12.5, "weights_dtype": "bf16", "train_config": {"batch_size": 16, "lr": 3e-3},
+                      "eval": {"train_loss": 1.09, "val_loss": 1.44, "val_slice_loss": 1.32, "val_slice": "first 64",
+                               "bigram_val_loss": 2.48}, "rung": {"number": 3, "name": "attention"}}
+    (tmp_path / "ck" / "config.json").write_text(json.dumps(config))
+    run = gpt.load(tmp_path / "ck").run
+    assert (run.corpus, run.step, run.weights_dtype, run.bigram_val_loss, run.ladder_rung) == \
+        ("shakespeare", 6500, "bf16", 2.48, 3)
+    assert run.evaluation.val_loss == 1.44 and run.train_config.batch_size == 16 and run.train_config.max_steps == 5000
+
+
+@pytest.mark.parametrize("config", ["5", "null", "[1, 2]", '"text"'])
+def test_configs_that_are_not_objects_are_checkpoint_errors(tmp_path, config):
+    gpt.save(make("mlp"), tmp_path / "ck")
+    (tmp_path / "ck" / "config.json").write_text(config)
+    with pytest.raises(gpt.CheckpointError, match="corrupt"):
+        gpt.load(tmp_path / "ck")
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda c: c.update(format_version="2"), "format_version"),
+    (lambda c: c["model"].update(n_embd=2**20, n_head=1), "does not match"),     # refused before allocating
+    (lambda c: c["model"].update(n_embd=2**40, n_head=1), "describes no valid model"),
+    (lambda c: c.update(model=[1]), "corrupt"),
+    (lambda c: c.update(run=[1]), "describes no valid model"),
+    (lambda c: c["run"].update(train_config="fast"), "describes no valid model"),
+])
+def test_odd_configs_are_checkpoint_errors(tmp_path, change, message):
+    gpt.save(make("gpt"), tmp_path / "ck")
+    config = json.loads((tmp_path / "ck" / "config.json").read_text())
+    change(config)
+    (tmp_path / "ck" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(gpt.CheckpointError, match=message):
+        gpt.load(tmp_path / "ck")
+
+
+def test_a_save_killed_between_its_renames_is_found(tmp_path):
+    from gpt import checkpoint
+
+    gpt.save(make("gpt"), tmp_path / "last")
+    (tmp_path / "last").rename(tmp_path / ".last.old")        # as if killed after the first rename
+    (tmp_path / ".last.abc123").mkdir()                       # a temporary folder of a killed save
+    assert checkpoint.newest_complete(tmp_path / "last") == tmp_path / ".last.old"
+    assert not (tmp_path / ".last.abc123").exists()
+    assert checkpoint.newest_complete(tmp_path / "nothing") is None

@@ -1,4 +1,4 @@
-"""gpt.fast_start: `import gradio` without stub generation or the IPython probe, and nothing else changed.
+"""studio.fast_start: `import gradio` without stub generation or the IPython probe, and nothing else changed.
 
 Each case runs in a fresh interpreter, because the shim only acts before Gradio's first import.
 """
@@ -39,7 +39,7 @@ def import_gadget_and_build(skip: bool, cwd: Path) -> dict:
     (cwd / "gadget.py").write_text(GADGET)
     return run_python(f"""
         import json, sys
-        from gpt.fast_start import skip_gradio_dev_work
+        from studio.fast_start import skip_gradio_dev_work
         if {skip}:
             skip_gradio_dev_work()
         import gradio as gr
@@ -74,13 +74,13 @@ def test_the_shim_leaves_a_notebook_and_an_imported_gradio_alone(tmp_path):
     result = run_python("""
         import json, sys
         import IPython                                            # as in a notebook kernel
-        from gpt.fast_start import skip_gradio_dev_work
+        from studio.fast_start import skip_gradio_dev_work
         skip_gradio_dev_work()
         kept_ipython = sys.modules["IPython"] is not None
         import gradio
         finders_before = list(sys.meta_path)
         skip_gradio_dev_work()                                    # gradio already imported: a no-op
         print(json.dumps({"kept_ipython": kept_ipython, "finders_unchanged": sys.meta_path == finders_before,
-                          "finder_used_once": not any(type(f).__module__ == "gpt.fast_start" for f in sys.meta_path)}))
+                          "finder_used_once": not any(type(f).__module__ == "studio.fast_start" for f in sys.meta_path)}))
     """, tmp_path)
     assert result == {"kept_ipython": True, "finders_unchanged": True, "finder_used_once": True}

@@ -3,7 +3,8 @@ import torch
 
 import gpt
 from gpt.ladder import RUNGS
-from gpt.lecture import averaging_trick, bigram_counts, scaling_demo
+from gpt.lecture import averaging_trick, scaling_demo
+from gpt.metrics import bigram_counts
 
 
 def test_the_three_averaging_versions_agree_and_attention_is_causal():
@@ -24,7 +25,9 @@ def test_scaling_keeps_scores_at_unit_variance():
 
 
 def test_bigram_counts_like_makemore():
-    chars, counts = bigram_counts(["emma", "ava"])
+    dataset = gpt.Corpus.from_text("emma\nava\n", line_framed=True).dataset(3)
+    counts = bigram_counts(dataset, ("train", "val"))
+    chars = [{"\n": "."}.get(c, c) for c in dataset.tokenizer.chars]
     assert chars == [".", "a", "e", "m", "v"]
     i = {c: k for k, c in enumerate(chars)}
     assert counts[i["."], i["e"]] == 1 and counts[i["m"], i["m"]] == 1 and counts[i["a"], i["."]] == 2
@@ -46,3 +49,15 @@ def test_every_rung_is_causal_and_shows_its_mixing(rung):
         assert torch.all(weights.triu(1) == 0)
     if rung.name == "average":
         assert torch.allclose(maps[0][0, 0, 3, :4], torch.full((4,), 0.25))
+
+
+def test_the_counting_bigram_matches_a_dense_table(shakespeare):
+    """counted_bigram_loss counts only the pairs that occur; a plain V x V table must agree."""
+    from gpt.metrics import counted_bigram_loss
+
+    dataset = shakespeare.dataset(8)
+    counts = bigram_counts(dataset).double() + 1
+    prev, nxt = dataset.bigram_pairs("val")
+    dense = float(-(counts / counts.sum(1, keepdim=True)).log()[prev, nxt].mean())
+    assert counted_bigram_loss(dataset) == pytest.approx(dense, rel=1e-12)
+    assert 2.4 < dense < 2.55

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 import gpt
-from gpt.sampling import SamplingSettings, sample_ids
+from gpt.generation import SamplingSettings, sample_ids
 
 V = 65
 
@@ -112,3 +112,57 @@ def test_bad_settings_are_rejected():
         gpt.build_model("mlp", vocab_size=V, n_layer=3)
     with pytest.raises(ValueError, match="unknown model type"):
         gpt.build_model("rnn", vocab_size=V)
+
+
+def test_embed_blocks_unembed_is_the_forward_pass():
+    model = small_gpt()
+    x = torch.randint(V, (2, 16))
+    stream = model.embed(x)
+    for block in model.blocks:
+        stream, _ = block(stream)
+    torch.testing.assert_close(model.unembed(stream), model(x)[0], atol=0, rtol=0)
+
+
+def test_the_heads_hook_point_knocks_out_a_head_like_zeroing_its_projection_columns():
+    """Zeroing head h's output before the projection == removing the projection's columns
+    that read head h: an independent way to compute the same knockout."""
+    model = small_gpt()
+    x = torch.randint(V, (2, 16))
+    layer, head, hs = 1, 2, 32 // 4
+    attn = model.blocks[layer].attn
+
+    def knock_out(module, inputs, output):        # output: (B, n_head, T, head_size)
+        output = output.clone()
+        output[:, head] = 0
+        return output
+
+    untouched = model(x)[0]
+    identity = attn.heads.register_forward_hook(lambda m, i, o: o)
+    torch.testing.assert_close(model(x)[0], untouched, atol=0, rtol=0)
+    identity.remove()
+    handle = attn.heads.register_forward_hook(knock_out)
+    hooked = model(x)[0]
+    handle.remove()
+    reference = small_gpt()
+    with torch.no_grad():
+        reference.blocks[layer].attn.proj.weight[:, head * hs:(head + 1) * hs] = 0
+    torch.testing.assert_close(hooked, reference(x)[0], atol=1e-6, rtol=0)
+    assert not torch.allclose(hooked, untouched)
+    torch.testing.assert_close(model(x)[0], untouched, atol=0, rtol=0)   # the hook is gone
+
+
+def test_models_declare_what_they_can_do():
+    bigram, mlp, model = ALL_MODELS["bigram"](), ALL_MODELS["mlp"](), small_gpt()
+    assert bigram.new_cache() is None and mlp.new_cache() is None and model.new_cache() is not None
+    assert not bigram.has_attention and "previous character" in bigram.no_attention_reason
+    assert "last 4 characters" in mlp.no_attention_reason and model.has_attention
+    with pytest.raises(ValueError, match="no attention"):
+        mlp.attention_maps(torch.zeros(1, 4, dtype=torch.long))
+    assert model.training_window(line_framed=False) == 16
+    assert mlp.training_window(line_framed=False) == 64 and mlp.training_window(line_framed=True) == 4
+
+
+def test_parameters_are_counted_without_allocating():
+    assert gpt.count_params("gpt", vocab_size=V, n_layer=2, n_head=4, n_embd=32, block_size=16) == \
+        small_gpt().num_params()
+    assert gpt.count_params("gpt", vocab_size=V, n_layer=48, n_embd=8192, n_head=64) > 3e10   # instant, no memory

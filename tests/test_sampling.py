@@ -2,7 +2,7 @@ import pytest
 import torch
 
 import gpt
-from gpt.sampling import SamplingSettings, next_token_probs
+from gpt.generation import SamplingSettings, next_token_probs
 
 
 def test_seeded_sampling_is_reproducible(tiny_gpt):
@@ -72,3 +72,13 @@ def test_a_generation_can_be_resumed_on_other_threads(tiny_gpt):
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         pieces = [pool.submit(next, stream).result() for _ in range(40)]
     assert "".join(pieces) == "".join(gpt.generate(tiny_gpt, "ROMEO:", 40, seed=4))
+
+
+def test_unseeded_sampling_leaves_the_global_random_state_alone(tiny_gpt):
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    a = "".join(gpt.generate(tiny_gpt, "ROMEO:", 30))
+    b = "".join(gpt.generate(tiny_gpt, "ROMEO:", 30))
+    assert torch.equal(torch.rand(3), expected)
+    assert a != b, "two unseeded generations should differ"

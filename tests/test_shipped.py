@@ -4,7 +4,6 @@ from pathlib import Path
 import pytest
 
 import gpt
-from gpt.models import dataset_for
 from gpt.publish import SLICE_BATCH_SIZE, SLICE_BATCHES
 
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
@@ -23,18 +22,18 @@ def test_val_loss_matches_the_model_card(name):
     folder = CHECKPOINTS / name
     model = gpt.load(folder)
     card = (folder / "README.md").read_text()
-    measured = model.info["eval"]
-    assert f"**{measured['val_loss']:.4f}**" in card
-    corpus = gpt.Corpus.load(model.info["corpus"], line_framed=model.info["line_framed"])
-    loss = gpt.split_loss(model, dataset_for(model, corpus), "val", SLICE_BATCH_SIZE, SLICE_BATCHES)
-    assert loss == pytest.approx(measured["val_slice_loss"], abs=0.01)
+    measured = model.run.evaluation
+    assert f"**{measured.val_loss:.4f}**" in card
+    corpus = gpt.Corpus.load(model.run.corpus, line_framed=model.run.line_framed)
+    loss = gpt.split_loss(model, model.dataset_for(corpus), "val", SLICE_BATCH_SIZE, SLICE_BATCHES)
+    assert loss == pytest.approx(measured.val_slice_loss, abs=0.01)
     size = sum(f.stat().st_size for f in folder.iterdir())
     assert size < 10e6, f"{name} is {size / 1e6:.1f} MB; a Space needs no large-file storage under 10 MB"
     assert model.history and {"step", "train_loss", "val_loss", "tokens", "elapsed"} <= set(model.history[-1])
 
 
 def test_the_gpt_beats_the_bigram_and_the_mlp_by_far():
-    losses = {name: gpt.load(CHECKPOINTS / name).info["eval"]["val_loss"]
+    losses = {name: gpt.load(CHECKPOINTS / name).run.evaluation.val_loss
               for name in ("shakespeare-gpt", "shakespeare-mlp", "shakespeare-bigram")}
     assert losses["shakespeare-gpt"] < losses["shakespeare-mlp"] < losses["shakespeare-bigram"]
     assert 2.4 < losses["shakespeare-bigram"] < 2.55
@@ -46,7 +45,8 @@ def test_the_ladder_fits_in_10_mb_and_its_top_is_far_below_its_bottom():
 
     folders = sorted((CHECKPOINTS / "ladder").iterdir())
     assert sum(f.stat().st_size for folder in folders for f in folder.iterdir()) < 10e6
-    losses = {gpt.load(folder).info["rung"]["number"]: gpt.load(folder).info["eval"]["val_loss"] for folder in folders}
+    runs = [gpt.load(folder).run for folder in folders]
+    losses = {run.ladder_rung: run.evaluation.val_loss for run in runs}
     assert sorted(losses) == [r.number for r in RUNGS]
     assert losses[8] < losses[1] - 0.5
     order = sorted(losses, key=losses.get, reverse=True)

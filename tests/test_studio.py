@@ -6,14 +6,18 @@ import numpy as np
 import pytest
 
 import gpt
-from gpt import data, plots, studio
-from gpt.introspect import attention_maps, counted_bigram_loss, has_attention
-from gpt.studio import InputError, TrainRequest
+from gpt import plots
+from gpt.introspect import attention_maps
+from gpt.metrics import counted_bigram_loss
+from studio import generation, training, views
+from studio.errors import InputError
+from studio.training import TrainRequest
+from studio.zoo import ModelZoo
 
 
 @pytest.fixture(scope="module")
 def zoo():
-    return studio.ModelZoo("checkpoints")
+    return ModelZoo("checkpoints")
 
 
 def test_zoo_lists_the_shipped_checkpoints_gpt_first(zoo):
@@ -29,24 +33,24 @@ def test_a_corrupt_checkpoint_is_a_message_not_a_crash(tmp_path):
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "config.json").write_text("{oops")
     with pytest.raises(InputError, match="could not be loaded"):
-        studio.ModelZoo(tmp_path).get("broken")
+        ModelZoo(tmp_path).get("broken")
 
 
 def test_prompt_checks(zoo):
     model = zoo.get("shakespeare-gpt")
-    assert studio.prepare_prompt(model, "ROMEO:", "error") == ("ROMEO:", "")
-    cleaned, note = studio.prepare_prompt(model, "Roméo 🙂", "replace")
+    assert generation.prepare_prompt(model, "ROMEO:", "error") == ("ROMEO:", "")
+    cleaned, note = generation.prepare_prompt(model, "Roméo 🙂", "replace")
     assert cleaned == "Rom o  " and "'é', '🙂'" in note and "replaced" in note
-    cleaned, note = studio.prepare_prompt(model, "Roméo", "drop")
+    cleaned, note = generation.prepare_prompt(model, "Roméo", "drop")
     assert cleaned == "Romo" and "dropped" in note
     with pytest.raises(InputError, match="'é' is not in this model's 65-character vocabulary"):
-        studio.prepare_prompt(model, "Roméo", "error")
+        generation.prepare_prompt(model, "Roméo", "error")
     with pytest.raises(InputError, match="empty"):
-        studio.prepare_prompt(model, "", "replace")
+        generation.prepare_prompt(model, "", "replace")
     with pytest.raises(InputError, match="limit"):
-        studio.prepare_prompt(model, "a" * 10_001, "replace")
+        generation.prepare_prompt(model, "a" * 10_001, "replace")
     with pytest.raises(InputError, match="outside"):
-        studio.prepare_prompt(model, "ééé", "drop")
+        generation.prepare_prompt(model, "ééé", "drop")
 
 
 @pytest.mark.parametrize("args, message", [
@@ -56,12 +60,12 @@ def test_prompt_checks(zoo):
 ])
 def test_out_of_range_settings(args, message):
     with pytest.raises(InputError, match=message):
-        studio.check_settings(*args)
+        generation.check_settings(*args)
 
 
 def test_generation_records_each_step(zoo):
     model = zoo.get("shakespeare-gpt")
-    updates = list(studio.generate_stream(model, "ROMEO:\n", 60, temperature=0.8, top_k=10, seed=3))
+    updates = list(generation.generate_stream(model, "ROMEO:\n", 60, temperature=0.8, top_k=10, seed=3))
     record, note = updates[-1]
     assert record.text.startswith("ROMEO:\n") and len(record.generated) == 60 and note == ""
     assert len(record.sampled_from) == len(record.model_probs) == 60
@@ -70,7 +74,7 @@ def test_generation_records_each_step(zoo):
         assert np.isclose(sampled.sum(), 1, atol=1e-4) and (sampled > 0).sum() <= 10
         assert sampled[model.tokenizer.stoi[char]] > 0
         assert np.isclose(record.model_probs[i].sum(), 1, atol=1e-4)
-    again = list(studio.generate_stream(model, "ROMEO:\n", 60, temperature=0.8, top_k=10, seed=3))[-1][0]
+    again = list(generation.generate_stream(model, "ROMEO:\n", 60, temperature=0.8, top_k=10, seed=3))[-1][0]
     assert again.text == record.text
 
 
@@ -89,7 +93,9 @@ def test_attention_figure_keeps_repeated_characters_apart(zoo):
 
 
 def test_models_without_attention_say_so(zoo):
-    assert not has_attention(zoo.get("shakespeare-bigram")) and has_attention(zoo.get("shakespeare-gpt"))
+    assert not zoo.get("shakespeare-bigram").has_attention and zoo.get("shakespeare-gpt").has_attention
+    figure, note = views.attention_view(zoo.get("shakespeare-mlp"), "ROMEO:", 0, 32, "the prompt")
+    assert figure is None and "no attention" in note and "last 8 characters" in note
     with pytest.raises(ValueError, match="no attention"):
         attention_maps(zoo.get("shakespeare-mlp"), "ROMEO:")
 
@@ -111,47 +117,45 @@ def test_next_char_figure_shows_both_distributions():
 
 
 def test_counted_bigram_matches_the_lecture(shakespeare, names):
-    assert 2.4 < counted_bigram_loss(gpt.Dataset(shakespeare, 8)) < 2.55
-    assert 2.4 < counted_bigram_loss(gpt.Dataset(names, 3)) < 2.5
+    assert 2.4 < counted_bigram_loss(shakespeare.dataset(8)) < 2.55
+    assert 2.4 < counted_bigram_loss(names.dataset(3)) < 2.5
 
 
 def test_corpus_choices_and_uploads(tmp_path, monkeypatch):
-    assert studio.load_corpus_choice("Tiny Shakespeare", None).name == "shakespeare"
+    assert training.load_corpus_choice("Tiny Shakespeare", None).name == "shakespeare"
     with pytest.raises(InputError, match="Choose a .txt"):
-        studio.load_corpus_choice("upload a .txt", None)
+        training.load_corpus_choice("upload a .txt", None)
     short = tmp_path / "short.txt"
     short.write_text("hello")
     with pytest.raises(InputError, match="at least 2,000"):
-        studio.load_corpus_choice("upload a .txt", str(short))
+        training.load_corpus_choice("upload a .txt", str(short))
     png = tmp_path / "cat.txt"
     png.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
     with pytest.raises(InputError, match="not a text file"):
-        studio.load_corpus_choice("upload a .txt", str(png))
+        training.load_corpus_choice("upload a .txt", str(png))
     big = tmp_path / "big.txt"
     big.write_text("x" * 2_100_000)
     with pytest.raises(InputError, match="limit"):
-        studio.load_corpus_choice("upload a .txt", str(big))
+        training.load_corpus_choice("upload a .txt", str(big))
     good = tmp_path / "sonnets.txt"
     good.write_text("Shall I compare thee to a summer's day?\n" * 100)
-    assert studio.load_corpus_choice("upload a .txt", str(good)).name == "sonnets"
+    assert training.load_corpus_choice("upload a .txt", str(good)).name == "sonnets"
 
-    monkeypatch.delenv("GPT_DATA_DIR")
-    monkeypatch.setenv("GPT_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(data.urllib.request, "urlopen",
-                        lambda *a, **k: (_ for _ in ()).throw(urllib.error.URLError("offline")))
+    monkeypatch.delenv("GPT_DATA_DIR", raising=False)
+    monkeypatch.setattr(gpt.data, "SHIPPED_CORPORA", tmp_path / "nothing-here")
     with pytest.raises(InputError, match="upload the text"):
-        studio.load_corpus_choice("names", None)
+        training.load_corpus_choice("names", None)
 
 
 def test_training_requests_are_bounded():
     with pytest.raises(InputError, match="parameters; the limit"):
-        studio.build_training(TrainRequest(n_layer=8, n_embd=256, n_head=8, block_size=256))
+        training.build_training(TrainRequest(n_layer=8, n_embd=256, n_head=8, block_size=256))
     with pytest.raises(InputError, match="multiple of the number of heads"):
-        studio.build_training(TrainRequest(n_embd=48, n_head=5))
+        training.build_training(TrainRequest(n_embd=48, n_head=5))
     with pytest.raises(InputError, match="minutes"):
-        studio.build_training(TrainRequest(minutes=600))
+        training.build_training(TrainRequest(minutes=600))
     with pytest.raises(InputError, match="steps"):
-        studio.build_training(TrainRequest(max_steps=10**7))
-    trainer = studio.build_training(TrainRequest(model_type="mlp", corpus="names", max_steps=20))
-    assert trainer.dataset.corpus.line_framed and studio.bigram_reference(trainer.model) > 2.3
-    json.dumps(trainer.model.info)
+        training.build_training(TrainRequest(max_steps=10**7))
+    trainer = training.build_training(TrainRequest(model_type="mlp", corpus="names", max_steps=20))
+    assert trainer.dataset.corpus.line_framed and trainer.model.run.bigram_val_loss > 2.3
+    json.dumps(trainer.model.run.to_json())

@@ -1,4 +1,5 @@
 import math
+import time
 
 import pytest
 import torch
@@ -15,7 +16,7 @@ def run(model, dataset, **config):
 
 def test_gpt_loss_falls_well_below_the_bigram_on_shakespeare(shakespeare):
     common = dict(max_steps=400, batch_size=32, warmup_steps=20, eval_interval=100, eval_batches=4)
-    ds = gpt.Dataset(shakespeare, block_size=32)
+    ds = shakespeare.dataset(32)
     bigram = gpt.build_model("bigram", vocab_size=65)
     run(bigram, ds, lr=0.1, **common)
     model = gpt.build_model("gpt", vocab_size=65, block_size=32, n_layer=2, n_head=4, n_embd=64, dropout=0.0)
@@ -31,7 +32,7 @@ def test_gpt_loss_falls_well_below_the_bigram_on_shakespeare(shakespeare):
 
 
 def test_mlp_learns_names(names):
-    ds = gpt.Dataset(names, block_size=3)
+    ds = names.dataset(3)
     mlp = gpt.build_model("mlp", vocab_size=27, block_size=3)
     _, progress = run(mlp, ds, max_steps=600, batch_size=64, lr=1e-2, warmup_steps=20,
                       eval_interval=600, eval_batches=10, weight_decay=0.0)
@@ -39,7 +40,7 @@ def test_mlp_learns_names(names):
 
 
 def test_progress_reports_everything_a_ui_needs(shakespeare):
-    ds = gpt.Dataset(shakespeare, block_size=16)
+    ds = shakespeare.dataset(16)
     model = gpt.build_model("gpt", vocab_size=65, block_size=16, n_layer=1, n_head=2, n_embd=16)
     trainer, progress = run(model, ds, max_steps=30, batch_size=8, eval_interval=10, eval_batches=2,
                             sample_chars=20)
@@ -54,7 +55,7 @@ def test_progress_reports_everything_a_ui_needs(shakespeare):
 
 
 def test_stop_between_steps_and_time_budget(shakespeare):
-    ds = gpt.Dataset(shakespeare, block_size=16)
+    ds = shakespeare.dataset(16)
     model = gpt.build_model("bigram", vocab_size=65)
     trainer = gpt.Trainer(model, ds, gpt.TrainConfig(max_steps=1000, eval_interval=1000, eval_batches=1))
     steps = [p.step for p in trainer.run(should_stop=lambda: trainer.step >= 7)]
@@ -76,7 +77,7 @@ def test_schedule_warms_up_then_decays_by_cosine():
 
 def test_resume_continues_exactly(shakespeare, tmp_path):
     """20 steps straight == 10 steps, save, load, 10 more: bit for bit, dropout included."""
-    ds = gpt.Dataset(shakespeare, block_size=16)
+    ds = shakespeare.dataset(16)
     config = dict(max_steps=20, batch_size=8, warmup_steps=5, eval_interval=10, eval_batches=2, seed=3)
 
     def fresh():
@@ -104,9 +105,60 @@ def test_resume_continues_exactly(shakespeare, tmp_path):
 
 
 def test_bf16_autocast_trains(shakespeare):
-    ds = gpt.Dataset(shakespeare, block_size=16)
+    ds = shakespeare.dataset(16)
     model = gpt.build_model("gpt", vocab_size=65, block_size=16, n_layer=1, n_head=2, n_embd=32, dropout=0.0)
     _, progress = run(model, ds, max_steps=60, batch_size=16, lr=1e-2, warmup_steps=5, eval_interval=60,
                       eval_batches=2, bf16=True)
     assert model.token_embedding.weight.dtype == torch.float32
     assert math.isfinite(progress[-1].val_loss) and progress[-1].val_loss < 3.2
+
+
+def test_the_trainer_keeps_the_models_history_and_run_record(shakespeare):
+    ds = shakespeare.dataset(16)
+    model = gpt.build_model("bigram", vocab_size=65)
+    trainer, _ = run(model, ds, max_steps=20, batch_size=4, eval_interval=10, eval_batches=1)
+    assert trainer.history is model.history and [h["step"] for h in model.history] == [1, 10, 20]
+    assert (model.run.corpus, model.run.step, model.run.tokens_seen) == ("shakespeare", 20, 20 * 4 * 16)
+    assert model.run.train_config == trainer.config and 2.4 < model.run.bigram_val_loss < 2.55
+
+
+def test_done_is_reported_when_the_budget_runs_out_during_an_evaluation(shakespeare):
+    """An evaluation long enough to spend the whole budget: the step it ends on is the last."""
+    ds = shakespeare.dataset(16)
+    model = gpt.build_model("gpt", vocab_size=65, block_size=16, n_layer=1, n_head=2, n_embd=16)
+    trainer = gpt.Trainer(model, ds, gpt.TrainConfig(max_steps=10**6, time_budget=0.3, eval_interval=10**6,
+                                                     eval_batches=1))
+    slow_evaluate = trainer.evaluate
+
+    def evaluate():
+        time.sleep(0.35)
+        return slow_evaluate()
+
+    trainer.evaluate = evaluate
+    progress = list(trainer.run())
+    assert progress[-1].done and progress[-1].step == 1 and len(progress) == 1
+
+
+def test_the_same_seed_gives_the_same_run_from_the_cli_builder(tmp_path):
+    from gpt.train import build_trainer, parse_args
+
+    args = parse_args(["--out", str(tmp_path), "--n-layer", "1", "--n-embd", "16", "--n-head", "2",
+                       "--block-size", "16", "--seed", "5"])
+    a, b = (build_trainer(args, torch.device("cpu")).model for _ in range(2))
+    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+    assert a.config.n_layer == 1 and a.config.dropout == gpt.GPTConfig(vocab_size=65).dropout
+
+
+def test_resume_refuses_when_there_is_nothing_to_resume_and_best_is_never_made_worse(shakespeare, tmp_path):
+    from gpt.train import build_trainer, parse_args
+
+    flags = ["--out", str(tmp_path), "--n-layer", "1", "--n-embd", "16", "--n-head", "2", "--block-size", "16"]
+    with pytest.raises(checkpoint.CheckpointError, match="nothing to resume"):
+        build_trainer(parse_args(flags + ["--resume"]), torch.device("cpu"))
+    good = build_trainer(parse_args(flags), torch.device("cpu"))
+    good.model.history.append({"step": 9, "train_loss": 1.0, "val_loss": 1.2, "lr": 0, "tokens": 0, "elapsed": 0})
+    good.save(tmp_path)
+    fresh = build_trainer(parse_args(flags), torch.device("cpu"))       # a new run into the same folder
+    fresh.model.history.append({"step": 1, "train_loss": 4.0, "val_loss": 4.1, "lr": 0, "tokens": 0, "elapsed": 0})
+    assert not fresh.save(tmp_path)
+    assert checkpoint.best_val_loss(tmp_path / "best") == 1.2

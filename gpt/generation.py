@@ -3,16 +3,17 @@
 Each step turns the model's logits for the next character into a distribution:
 divide by the temperature (0 means always take the most likely character), keep only
 the `top_k` most likely characters and/or the smallest set whose probabilities add up to
-`top_p`, renormalise, and draw from it with a seeded generator: the same seed and
-settings give the same text.
+`top_p`, renormalise, and draw from it with a seeded generator of its own: the same seed
+and settings give the same text, and the process's global random state is never touched.
 
-The GPT decodes with a KV cache. Its position embedding knows `block_size` positions,
-so when the cache is full we keep the last `block_size // 2` characters, re-encode them
-in one pass (a "re-prefill") and continue. The context therefore always holds between
-half and all of a block, and the re-prefill costs one forward pass every block_size // 2
-characters. nanoGPT's `generate` instead re-runs the model on the last `block_size`
-characters at every step (`use_cache=False` here): identical text within the first block,
-slightly different context after it, and far slower.
+A model that offers a cache (`model.new_cache()`, the GPT's KV cache) decodes with it.
+Its position embedding knows `block_size` positions, so when the cache is full we keep the
+last `block_size // 2` characters, re-encode them in one pass (a "re-prefill") and continue.
+The context therefore always holds between half and all of a block, and the re-prefill
+costs one forward pass every block_size // 2 characters. nanoGPT's `generate` instead
+re-runs the model on the last `block_size` characters at every step (`use_cache=False`
+here): identical text within the first block, slightly different context after it, and
+far slower.
 """
 from __future__ import annotations
 
@@ -21,26 +22,35 @@ from typing import Iterator
 
 import torch
 
-from .base import LanguageModel
-from .model import GPT
+from .language_model import LanguageModel
 from .tokenizer import UnknownPolicy
 
-MAX_TEMPERATURE = 10.0
+MAX_TEMPERATURE = 2.0
+"""Above 2 the distribution is close to uniform over the vocabulary: noise, not style."""
+MAX_SEED = 2**63 - 1
 
 
-@dataclass
+@dataclass(frozen=True)
 class SamplingSettings:
+    """How to turn logits into a draw; checked on creation, with messages meant for people."""
+
     temperature: float = 1.0
-    top_k: int | None = None
-    top_p: float | None = None
+    top_k: int | None = None      # None: no limit
+    top_p: float | None = None    # None: no limit
 
     def __post_init__(self):
         if not 0 <= self.temperature <= MAX_TEMPERATURE:
-            raise ValueError(f"temperature must be between 0 and {MAX_TEMPERATURE:g}, not {self.temperature}")
+            raise ValueError(f"The temperature must be between 0 and {MAX_TEMPERATURE:g}, not {self.temperature:g}.")
         if self.top_k is not None and self.top_k < 1:
-            raise ValueError(f"top_k must be at least 1 (or None for no limit), not {self.top_k}")
+            raise ValueError(f"Top-k must be at least 1 (or off), not {self.top_k}.")
         if self.top_p is not None and not 0 < self.top_p <= 1:
-            raise ValueError(f"top_p must be in (0, 1] (or None for no limit), not {self.top_p}")
+            raise ValueError(f"Top-p must be above 0 and at most 1 (or off), not {self.top_p:g}.")
+
+
+def check_seed(seed: int | None) -> int | None:
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"The seed must be a whole number from 0 to 2^63 - 1 (or none for a random one), not {seed}.")
+    return seed
 
 
 def next_token_probs(logits: torch.Tensor, settings: SamplingSettings) -> torch.Tensor:
@@ -65,7 +75,8 @@ def next_token_probs(logits: torch.Tensor, settings: SamplingSettings) -> torch.
 
 @dataclass
 class Step:
-    """One sampled character: its id, the distribution it was drawn from, the raw logits."""
+    """One sampled character: its id, the distribution it was drawn from, the raw logits
+    (both on the CPU, (V,))."""
 
     token: int
     probs: torch.Tensor
@@ -82,32 +93,45 @@ def sample_ids(model: LanguageModel, prompt_ids: list[int], max_new_tokens: int,
     """
     if max_new_tokens < 0:
         raise ValueError(f"max_new_tokens must be >= 0, not {max_new_tokens}")
-    generator = torch.Generator()
-    generator.manual_seed(seed if seed is not None else int(torch.seed() % 2**63))
+    generator = torch.Generator()          # on the CPU: the same seed gives the same text on any device
+    if check_seed(seed) is None:
+        generator.seed()                   # fresh entropy for this generator only
+    else:
+        generator.manual_seed(seed)
+    device = model.device
     boundary = model.tokenizer.stoi.get("\n", 0) if model.tokenizer else 0
     # A model trained on framed lines (makemore's names) starts every line from a blank context.
-    framed = bool(getattr(model, "info", {}).get("line_framed"))
+    framed = model.run.line_framed
     context = list(prompt_ids) or [boundary]
     block = model.block_size
     cache = None
     was_training = model.training
     model.eval()
+
+    def logits_after(ids: list[int], continue_cache: bool = False) -> torch.Tensor:
+        """Logits (V,) after `ids`: a fresh pass (the cache, if any, refilled with `ids`), or
+        one that continues the cached text."""
+        if cache is not None and not continue_cache:
+            cache.reset()
+        idx = torch.tensor([ids], device=device)
+        return (model(idx, cache=cache) if cache is not None else model(idx))[0][0, -1]
+
     try:
         for i in range(max_new_tokens):
             with torch.inference_mode():
                 if i == 0:
-                    if use_cache and isinstance(model, GPT):
-                        cache = model.new_cache()
-                    logits = _prefill(model, context[-block:], cache)
+                    cache = model.new_cache() if use_cache else None
+                    logits = logits_after(context[-block:])
                 elif framed and context[-1] == boundary:
                     context = [boundary]
-                    logits = _prefill(model, context, cache)
+                    logits = logits_after(context)
                 elif cache is None:
-                    logits = model(torch.tensor([context[-block:]]))[0][0, -1]
+                    logits = logits_after(context[-block:])
                 elif cache.length == block:
-                    logits = _prefill(model, context[-(block // 2):], cache)
+                    logits = logits_after(context[-(block // 2):])       # re-prefill half a block
                 else:
-                    logits = model(torch.tensor([context[-1:]]), cache=cache)[0][0, -1]
+                    logits = logits_after(context[-1:], continue_cache=True)
+                logits = logits.float().cpu()
                 probs = next_token_probs(logits, settings)
                 if settings.temperature == 0:
                     token = int(probs.argmax())
@@ -117,14 +141,6 @@ def sample_ids(model: LanguageModel, prompt_ids: list[int], max_new_tokens: int,
             yield Step(token, probs, logits)
     finally:
         model.train(was_training)
-
-
-def _prefill(model: LanguageModel, ids: list[int], cache) -> torch.Tensor:
-    idx = torch.tensor([ids])
-    if cache is None:
-        return model(idx)[0][0, -1]
-    cache.reset()
-    return model(idx, cache=cache)[0][0, -1]
 
 
 def generate(model: LanguageModel, prompt: str = "", max_new_tokens: int = 500, *,

@@ -1,0 +1,12 @@
+"""What the web app computes, kept out of the UI so it is tested without a browser.
+
+    settings     the app's limits and knobs, read from GPT_APP_* environment variables once
+    zoo          the checkpoints offered, loaded on first use
+    generation   prompt and settings checks, streamed generation with every step's distribution
+    training     live training for one browser session, within the limits
+    views        the figures and notes of the Generate, Attention and Loss tabs
+    learn        the Learn tab: the ladder, the lecture's worked examples, makemore
+    fast_start   skips work `import gradio` does for IDEs, before app.py imports it
+
+Nothing here imports Gradio; app.py is layout and wiring.
+"""

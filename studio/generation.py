@@ -1,0 +1,102 @@
+"""Generation for the app: check what a person asked for, then stream text with a record of
+every step's distributions for the next-character view."""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Iterator
+
+import numpy as np
+
+from gpt.generation import SamplingSettings, check_seed, sample_ids
+from gpt.language_model import LanguageModel
+
+from .errors import InputError
+from .settings import SETTINGS
+
+
+@dataclass
+class GenerationRecord:
+    """A finished or running generation: the text and each step's distributions."""
+
+    text: str                         # prompt (as used) + generated characters
+    prompt_chars: int
+    vocab: list[str]
+    sampled_from: list[np.ndarray] = field(default_factory=list)   # per step, after temperature/top-k/top-p
+    model_probs: list[np.ndarray] = field(default_factory=list)    # per step, the model at temperature 1
+
+    @property
+    def generated(self) -> str:
+        return self.text[self.prompt_chars:]
+
+
+def prepare_prompt(model: LanguageModel, prompt: str, unknown: str) -> tuple[str, str]:
+    """Validate and clean a prompt. Returns (prompt to use, a note on what was changed)."""
+    if prompt is None or prompt == "":
+        raise InputError("The prompt is empty: type at least one character (for example ROMEO: and a newline).")
+    if len(prompt) > SETTINGS.max_prompt_chars:
+        raise InputError(f"The prompt is {len(prompt):,} characters long; the limit is {SETTINGS.max_prompt_chars:,}.")
+    missing = model.tokenizer.unknown_chars(prompt)
+    if not missing:
+        return prompt, ""
+    shown = ", ".join(repr(c) for c in missing[:10])
+    if unknown == "error":
+        verb = "is" if len(missing) == 1 else "are"
+        raise InputError(f"{shown} {verb} not in this model's {model.tokenizer.vocab_size}-character vocabulary: "
+                         "remove them, or choose to replace or drop unknown characters.")
+    cleaned = model.tokenizer.clean(prompt, unknown="replace" if unknown == "replace" else "drop")
+    action = f"replaced by {model.tokenizer.replacement!r}" if unknown == "replace" else "dropped"
+    if not cleaned:
+        raise InputError(f"Every character of the prompt ({shown}) is outside the model's vocabulary.")
+    return cleaned, f"Not in this model's {model.tokenizer.vocab_size}-character vocabulary: {shown} ({action})."
+
+
+def check_settings(max_new_tokens, temperature, top_k, top_p, seed) -> tuple[int, SamplingSettings, int | None]:
+    """Turn the form's values into a length, sampling settings and a seed.
+
+    The settings themselves are checked by the library (`SamplingSettings`, `check_seed`);
+    here the form's conventions are applied: top-k 0 and top-p 1 mean off, an empty seed
+    means a random one."""
+    try:
+        n = int(max_new_tokens)
+    except (TypeError, ValueError):
+        raise InputError("The length must be a whole number of characters.") from None
+    if not 1 <= n <= SETTINGS.max_new_tokens:
+        raise InputError(f"The length must be between 1 and {SETTINGS.max_new_tokens} characters, not {n}.")
+    try:
+        temperature, top_k, top_p = float(temperature), int(top_k or 0), float(1 if top_p in (None, "") else top_p)
+        seed = None if seed in (None, "") or (isinstance(seed, float) and math.isnan(seed)) else int(seed)
+    except (TypeError, ValueError):
+        raise InputError("Temperature, top-k, top-p and the seed must be numbers.") from None
+    if top_k < 0:
+        raise InputError(f"Top-k must be 0 (off) or a positive whole number, not {top_k}.")
+    try:
+        settings = SamplingSettings(temperature, top_k or None, top_p if top_p != 1 else None)
+        return n, settings, check_seed(seed)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+
+
+def generate_stream(model: LanguageModel, prompt: str, max_new_tokens, temperature=0.8, top_k=None,
+                    top_p=None, seed=None, unknown: str = "replace", flush_every: float = 0.05
+                    ) -> Iterator[tuple[GenerationRecord, str]]:
+    """Yield (record so far, note) every `flush_every` seconds and once at the end."""
+    n, settings, seed = check_settings(max_new_tokens, temperature, top_k, top_p, seed)
+    prompt, note = prepare_prompt(model, prompt, unknown)
+    if len(prompt) > model.block_size:
+        chars = "character" if model.block_size == 1 else f"{model.block_size} characters"
+        note += (" " if note else "") + f"The model reads only the last {chars} of the prompt."
+    record = GenerationRecord(prompt, len(prompt), model.tokenizer.chars)
+    pieces: list[str] = []
+    last_flush = time.perf_counter()
+    for step in sample_ids(model, model.tokenizer.encode(prompt), n, settings, seed):
+        pieces.append(model.tokenizer.chars[step.token])
+        record.sampled_from.append(step.probs.numpy())
+        record.model_probs.append(step.logits.float().softmax(-1).numpy())
+        if time.perf_counter() - last_flush >= flush_every:
+            record.text = prompt + "".join(pieces)
+            last_flush = time.perf_counter()
+            yield record, note
+    record.text = prompt + "".join(pieces)
+    yield record, note

@@ -1,0 +1,58 @@
+"""The app's settings: every GPT_APP_* environment variable is read here, once, and nowhere else.
+
+A value that is set but not a number in range stops the app at start-up with a message
+naming the variable, rather than being silently replaced by the default.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+
+def _number(name: str, default: float, kind: type = float, minimum: float = 0) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise SystemExit(f"{name}={raw!r}: expected a {'whole ' if kind is int else ''}number") from None
+    if value < minimum:
+        raise SystemExit(f"{name}={raw!r}: must be at least {minimum}")
+    return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Bounds for a public demo on a free 2-vCPU Space, and how the server runs."""
+
+    max_new_tokens: int = 2000
+    max_prompt_chars: int = 10_000
+    max_params: int = 2_000_000          # GPT_APP_MAX_PARAMS: the largest model trained live
+    max_steps: int = 5_000               # GPT_APP_MAX_STEPS
+    max_minutes: float = 5.0             # GPT_APP_MAX_MINUTES: time budget of one live training
+    max_upload_mb: float = 2.0           # GPT_APP_MAX_UPLOAD_MB
+    training_slots: int = 1              # GPT_APP_TRAINING_SLOTS: live trainings at once
+    queue_size: int = 64                 # GPT_APP_QUEUE: requests waiting at most
+    threads: int = 1                     # GPT_APP_THREADS: torch threads (generation and training share cores)
+    device: str = "auto"                 # GPT_APP_DEVICE: auto, cpu, cuda or mps
+    fast_start: bool = True              # GPT_APP_FAST_START=0 imports Gradio unchanged
+    extra_models: list[str] = field(default_factory=list)   # GPT_APP_MODELS: folders or Hub ids, comma-separated
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        return cls(
+            max_params=int(_number("GPT_APP_MAX_PARAMS", cls.max_params, int, 1)),
+            max_steps=int(_number("GPT_APP_MAX_STEPS", cls.max_steps, int, 1)),
+            max_minutes=_number("GPT_APP_MAX_MINUTES", cls.max_minutes, float, 0.1),
+            max_upload_mb=_number("GPT_APP_MAX_UPLOAD_MB", cls.max_upload_mb, float, 0.01),
+            training_slots=int(_number("GPT_APP_TRAINING_SLOTS", cls.training_slots, int, 1)),
+            queue_size=int(_number("GPT_APP_QUEUE", cls.queue_size, int, 1)),
+            threads=int(_number("GPT_APP_THREADS", cls.threads, int, 1)),
+            device=os.environ.get("GPT_APP_DEVICE", cls.device) or cls.device,
+            fast_start=os.environ.get("GPT_APP_FAST_START", "1") != "0",
+            extra_models=[s.strip() for s in os.environ.get("GPT_APP_MODELS", "").split(",") if s.strip()],
+        )
+
+
+SETTINGS = Settings.from_env()

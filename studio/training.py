@@ -1,0 +1,105 @@
+"""Live training for one browser session: a corpus, a model and a budget, all within limits."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from gpt.data import NAMED_CORPORA, Corpus, CorpusUnavailableError, read_text_file
+from gpt.hardware import bf16_is_fast
+from gpt.records import TrainConfig
+from gpt.registry import build_model, count_params
+from gpt.tokenizer import CharTokenizer
+from gpt.trainer import Trainer
+
+from .errors import InputError
+from .settings import SETTINGS
+
+CORPUS_CHOICES = {"Tiny Shakespeare": "shakespeare", "names": "names", "upload a .txt": "upload"}
+MODEL_TYPES = ("bigram", "mlp", "gpt")
+
+
+def load_corpus_choice(choice: str, upload_path: str | None) -> Corpus:
+    """The corpus a person picked, or a clear reason why it cannot be had."""
+    source = CORPUS_CHOICES.get(choice, choice)
+    if source == "upload":
+        if not upload_path:
+            raise InputError("Choose a .txt file to upload first.")
+        try:
+            text = read_text_file(upload_path, max_bytes=int(SETTINGS.max_upload_mb * 1e6))
+        except ValueError as e:
+            raise InputError(f"That upload cannot be used: {e}.") from None
+        if len(text) < 2000:
+            raise InputError(f"The uploaded text has {len(text):,} characters; at least 2,000 are needed to train.")
+        return Corpus.from_text(text, name=Path(upload_path).stem)
+    if source not in NAMED_CORPORA:
+        raise InputError(f"Unknown corpus {choice!r}.")
+    try:
+        return Corpus.load(source)
+    except CorpusUnavailableError as e:
+        raise InputError(f"{e} You can upload the text as a .txt file instead.") from None
+
+
+@dataclass
+class TrainRequest:
+    corpus: str = "Tiny Shakespeare"
+    upload: str | None = None
+    model_type: str = "gpt"
+    # Chosen by measurement (bench/train.py, docs/recipes.md): on one CPU thread a shallow,
+    # wide GPT with a short context and a high learning rate learns the most per second.
+    n_layer: int = 2
+    n_head: int = 4
+    n_embd: int = 128
+    block_size: int = 64
+    minutes: float = 1.0
+    max_steps: int = 5000
+    lr: float = 6e-3
+    batch_size: int = 32
+
+
+def architecture(request: TrainRequest, vocab_size: int) -> dict:
+    if request.model_type == "bigram":
+        return {"vocab_size": vocab_size}
+    if request.model_type == "mlp":
+        return {"vocab_size": vocab_size, "block_size": min(request.block_size, 16),
+                "n_embd": min(request.n_embd, 64), "n_hidden": 4 * request.n_embd}
+    if request.n_embd % request.n_head:
+        raise InputError(f"The embedding width {request.n_embd} must be a multiple of the number of heads "
+                         f"{request.n_head}.")
+    return {"vocab_size": vocab_size, "block_size": request.block_size, "n_layer": request.n_layer,
+            "n_head": request.n_head, "n_embd": request.n_embd, "dropout": 0.0}
+
+
+def build_training(request: TrainRequest) -> Trainer:
+    """Check a request against the limits and set up its trainer (not yet run)."""
+    if request.model_type not in MODEL_TYPES:
+        raise InputError(f"Unknown model type {request.model_type!r}.")
+    if not 0 < request.minutes <= SETTINGS.max_minutes:
+        raise InputError(f"The time budget must be between 0 and {SETTINGS.max_minutes:g} minutes.")
+    if not 1 <= request.max_steps <= SETTINGS.max_steps:
+        raise InputError(f"The number of steps must be between 1 and {SETTINGS.max_steps:,}.")
+    if not 1e-5 <= request.lr <= 1.0:
+        raise InputError("The learning rate must be between 1e-5 and 1.")
+    if not 1 <= request.batch_size <= 256:
+        raise InputError("The batch size must be between 1 and 256.")
+    corpus = load_corpus_choice(request.corpus, request.upload)
+    tokenizer = CharTokenizer.from_text(corpus.text)
+    arch = architecture(request, tokenizer.vocab_size)
+    try:
+        params = count_params(request.model_type, **arch)      # counted before anything is allocated
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    if params > SETTINGS.max_params:
+        raise InputError(f"That model has {params:,} parameters; the limit here is {SETTINGS.max_params:,}. "
+                         "Use fewer layers or a narrower embedding.")
+    model = build_model(request.model_type, **arch)
+    model.tokenizer = tokenizer
+    try:
+        dataset = model.dataset_for(corpus)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    config = TrainConfig(max_steps=request.max_steps, time_budget=request.minutes * 60,
+                         batch_size=request.batch_size, lr=request.lr, warmup_steps=min(50, request.max_steps // 10),
+                         eval_interval=max(10, min(50, request.max_steps // 20)), eval_batches=4,
+                         weight_decay=0.1 if request.model_type == "gpt" else 0.0, sample_chars=120,
+                         bf16=request.model_type == "gpt" and bf16_is_fast(model.device))
+    return Trainer(model, dataset, config)

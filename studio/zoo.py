@@ -1,0 +1,69 @@
+"""The checkpoints the app offers, loaded on first use and shared read-only by every user."""
+from __future__ import annotations
+
+import copy
+import threading
+from pathlib import Path
+
+import torch
+
+from gpt import checkpoint
+from gpt.language_model import LanguageModel
+
+from .errors import InputError
+
+SESSION_MODEL = "your model (trained here)"
+
+
+class ModelZoo:
+    """Every folder under `root` holding a checkpoint (one level of collections too, such as
+    checkpoints/ladder/NAME), plus extra folders or Hub repo ids."""
+
+    def __init__(self, root: str | Path = "checkpoints", extra: list[str] | None = None,
+                 device: torch.device | str = "cpu"):
+        root = Path(root)
+        self.device = torch.device(device)
+        self.sources: dict[str, str] = {}
+        if root.is_dir():
+            for config in sorted([*root.glob(f"*/{checkpoint.CONFIG}"), *root.glob(f"*/*/{checkpoint.CONFIG}")]):
+                self.sources[config.parent.relative_to(root).as_posix()] = str(config.parent)
+        for source in extra or []:
+            self.sources[Path(source).name] = source
+        self._loaded: dict[str, LanguageModel] = {}
+        self._locks = {name: threading.Lock() for name in self.sources}   # one per model: a slow one blocks no other
+
+    def names(self) -> list[str]:
+        """The flagship first, then the other checkpoints, then collections such as the ladder."""
+        return sorted(self.sources, key=lambda n: (n != "shakespeare-gpt", "/" in n, n))
+
+    def get(self, name: str) -> LanguageModel:
+        if name not in self.sources:
+            raise InputError(f"there is no model called {name!r}; choose one of: {', '.join(self.names())}")
+        with self._locks[name]:
+            if name not in self._loaded:
+                try:
+                    self._loaded[name] = checkpoint.load(self.sources[name], device=self.device)
+                except checkpoint.CheckpointError as e:
+                    raise InputError(f"the model {name!r} could not be loaded: {e}") from None
+            return self._loaded[name]
+
+    def pick(self, name: str, trained: LanguageModel | None) -> LanguageModel:
+        """A shipped model, or a snapshot of the one this browser session trained."""
+        if name == SESSION_MODEL:
+            if trained is None:
+                raise InputError("This session has not trained a model yet: use the Train live tab first.")
+            return snapshot(trained)
+        return self.get(name)
+
+
+def snapshot(model: LanguageModel) -> LanguageModel:
+    """A copy to generate from while the original may still be training."""
+    return copy.deepcopy(model).eval()
+
+
+def describe(model: LanguageModel) -> str:
+    """One line about a model for the UI, saying which val loss it quotes."""
+    evaluation = model.run.evaluation
+    loss = f", val loss {evaluation.val_loss:.3f} (whole val split)" if evaluation else ""
+    return (f"{model.model_type.upper()} · {model.num_params():,} parameters · trained on {model.run.corpus or '?'} · "
+            f"context {model.block_size} characters{loss} · on {model.device.type.upper()}")

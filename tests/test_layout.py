@@ -1,0 +1,68 @@
+"""The layout the code promises: `gpt` is a library (no Gradio, no app settings), and neither
+package has an import circle. Checked from the source with `ast`, without importing it."""
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGES = ("gpt", "studio")
+
+
+def module_imports(package: str) -> dict[str, set[str]]:
+    """For each module of `package`, the modules of either package it imports at any depth
+    of its code (deferred imports inside functions count: they are circles all the same)."""
+    graph = {}
+    for path in sorted((REPO / package).glob("*.py")):
+        name = f"{package}.{path.stem}" if path.stem != "__init__" else package
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:       # relative: from .x import y, from . import x
+                    base = package if node.level == 1 else ""
+                    targets = [f"{base}.{node.module}"] if node.module else [f"{base}.{a.name}" for a in node.names]
+                else:
+                    targets = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                continue
+            found |= {t for t in targets if t and t.split(".")[0] in PACKAGES}
+        graph[name] = found
+    return graph
+
+
+def test_no_import_circles():
+    graph = {}
+    for package in PACKAGES:
+        graph.update(module_imports(package))
+    graph = {m: {t for t in targets if t in graph and t != m and t not in PACKAGES} for m, targets in graph.items()}
+    state: dict[str, str] = {}
+
+    def visit(module, path):
+        state[module] = "open"
+        for target in sorted(graph[module]):
+            if state.get(target) == "open":
+                pytest.fail("import circle: " + " -> ".join(path[path.index(target):] + [target]))
+            if target not in state:
+                visit(target, path + [target])
+        state[module] = "done"
+
+    for module in graph:
+        if module not in state:
+            visit(module, [module])
+    assert len(graph) > 20
+
+
+def test_the_library_knows_nothing_of_the_app():
+    for path in (REPO / "gpt").rglob("*.py"):
+        text = path.read_text()
+        assert "gradio" not in text.lower(), f"{path} mentions gradio"
+        assert "GPT_APP_" not in text, f"{path} reads the app's settings"
+        assert "studio" not in module_imports("gpt").get(f"gpt.{path.stem}", set()), path
+
+
+def test_app_settings_are_read_in_one_place():
+    readers = [p.relative_to(REPO).as_posix() for p in [REPO / "app.py", *(REPO / "studio").glob("*.py")]
+               if "GPT_APP_" in p.read_text() and "os.environ" in p.read_text()]
+    assert readers == ["studio/settings.py"]
