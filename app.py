@@ -115,7 +115,7 @@ def train_live(corpus, upload, model_type, n_layer, n_head, n_embd, block_size, 
                            n_head=int(n_head), n_embd=int(n_embd), block_size=int(block_size),
                            minutes=float(minutes), max_steps=int(max_steps), lr=float(lr),
                            batch_size=int(batch_size))
-    trainer = build_training(request)
+    trainer = build_training(request, DEVICE)
     model = trainer.model
     header = (f"Training a {model.model_type.upper()} with {model.num_params():,} parameters on "
               f"{trainer.dataset.corpus.name} ({trainer.dataset.num_tokens('train'):,} training characters).")

@@ -6,7 +6,7 @@ import statistics
 import time
 
 from gpt.hardware import describe
-from gpt.plots import markdown_table as table  # noqa: F401  (the scripts print with it)
+from gpt.report import markdown_table as table  # noqa: F401  (the scripts print with it)
 
 
 def median_time(fn, repeats: int) -> float:
@@ -23,7 +23,15 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def machine() -> str:
+def machine(device="cpu") -> str:
     import torch
 
-    return f"{describe()}, {torch.get_num_threads()} torch thread(s)"
+    return f"{describe(device)}, {torch.get_num_threads()} torch thread(s)"
+
+
+def synchronize(device) -> None:
+    """Wait for the GPU's queued work, so that a timer measures it."""
+    import torch
+
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 import gpt  # noqa: E402
-from bench.common import machine, table  # noqa: E402
+from bench.common import machine, synchronize, table  # noqa: E402
 from gpt.hardware import bf16_is_fast  # noqa: E402
 from gpt.trainer import make_optimizer  # noqa: E402
 from studio.settings import SETTINGS  # noqa: E402
@@ -38,44 +38,49 @@ NANOGPT_CPU = dict(n_layer=4, n_head=4, n_embd=128, block_size=64, dropout=0.0)
 NANOGPT_TRAIN = dict(batch_size=12, lr=1e-3, warmup_steps=100, max_steps=2000, min_lr_ratio=0.1,
                      weight_decay=0.1, beta2=0.99)
 SHIPPED = dict(n_layer=6, n_head=6, n_embd=192, block_size=256, dropout=0.1)
+NANOGPT_GPU = dict(n_layer=6, n_head=6, n_embd=384, block_size=256, dropout=0.2)   # shakespeare_char, batch 64
 LIVE = {k: v for k, v in architecture(TrainRequest(), 65).items() if k != "vocab_size"}
 
 
 def step_time(arch: dict, batch_size: int, bf16: bool, repeats: int, fused: bool = False,
-              compiled: bool = False) -> tuple[float, float]:
+              compiled: bool = False, device: str = "cpu") -> tuple[float, float]:
     """(median seconds per training step after 3 warm-up steps, seconds taken by the first step)."""
     torch.manual_seed(0)
-    model = gpt.build_model("gpt", vocab_size=65, **arch)
+    model = gpt.build_model("gpt", vocab_size=65, **arch).to(device)
     groups = make_optimizer(model, gpt.TrainConfig()).param_groups
     optimizer = torch.optim.AdamW(groups, fused=True) if fused else torch.optim.AdamW(groups, foreach=True)
     forward = torch.compile(model) if compiled else model
-    x = torch.randint(65, (batch_size, arch["block_size"]))
+    x = torch.randint(65, (batch_size, arch["block_size"]), device=device)
     times = []
     for i in range(repeats + 3):
         start = time.perf_counter()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        with torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=bf16):
             _, loss = forward(x, x)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        synchronize(device)
         times.append(time.perf_counter() - start)
     return sorted(times[3:])[repeats // 2], times[0]
 
 
-def throughput(repeats: int) -> str:
+def throughput(repeats: int, device: str = "cpu") -> str:
     rows = []
-    for name, arch, batch in (("nanoGPT CPU recipe", NANOGPT_CPU, 12), ("shipped GPT", SHIPPED, 16)):
-        fp32 = step_time(arch, batch, False, repeats)[0]
-        bf16 = step_time(arch, batch, True, repeats)[0]
+    configs = [("nanoGPT CPU recipe", NANOGPT_CPU, 12), ("shipped GPT", SHIPPED, 16)]
+    if torch.device(device).type == "cuda":
+        configs += [("shipped GPT, batch 64", SHIPPED, 64), ("nanoGPT shakespeare_char (6 × 384)", NANOGPT_GPU, 64)]
+    for name, arch, batch in configs:
+        fp32 = step_time(arch, batch, False, repeats, device=device)[0]
+        bf16 = step_time(arch, batch, True, repeats, device=device)[0]
         tokens = batch * arch["block_size"]
         for label, t in (("fp32", fp32), ("bf16 autocast", bf16)):
             rows.append([name, label, f"{1000 * t:.0f}", f"{tokens / t:,.0f}", f"{fp32 / t:.2f}×"])
     return table(["configuration", "precision", "ms/step", "tokens/s", "speed vs fp32"], rows)
 
 
-def variants(repeats: int) -> str:
+def variants(repeats: int, device: str = "cpu") -> str:
     rows = []
-    live_bf16 = bf16_is_fast()       # as the app decides
+    live_bf16 = bf16_is_fast(device)       # as the app decides
     for name, arch, batch, bf16 in (
             (f"live-training defaults ({'bf16 autocast' if live_bf16 else 'fp32'})", LIVE,
              TrainRequest().batch_size, live_bf16),
@@ -83,7 +88,7 @@ def variants(repeats: int) -> str:
         base = None
         for label, fused, compiled in (("AdamW foreach, eager", False, False), ("AdamW fused, eager", True, False),
                                        ("AdamW foreach, torch.compile", False, True)):
-            seconds, first = step_time(arch, batch, bf16, repeats, fused, compiled)
+            seconds, first = step_time(arch, batch, bf16, repeats, fused, compiled, device)
             ms = 1000 * seconds
             base = base or ms
             rows.append([name, label, f"{ms:.0f}", f"{base / ms:.2f}×", f"{first:.1f} s"])
@@ -127,14 +132,18 @@ def main(argv=None) -> None:
     p.add_argument("--threads", type=int, default=1, help="1 = the app's setting")
     p.add_argument("--skip-throughput", action="store_true")
     p.add_argument("--variants", action="store_true", help="also time fused AdamW and torch.compile")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or mps: where the throughput table runs")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
-    print(f"# Training benchmark\nmachine: {machine()}\n")
+    device = gpt.pick_device(args.device)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True      # as python -m gpt.train does on a GPU
+    print(f"# Training benchmark\nmachine: {machine(device)}\n")
     if not args.skip_throughput:
-        print(throughput(args.repeats) + "\n", flush=True)
+        print(throughput(args.repeats, device) + "\n", flush=True)
     if args.variants:
         os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="inductor-")
-        print(variants(args.repeats) + "\n", flush=True)
+        print(variants(args.repeats, device) + "\n", flush=True)
     if args.budgets:
         try:
             print(time_to_loss([float(b) for b in args.budgets.split(",")]), flush=True)

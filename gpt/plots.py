@@ -139,8 +139,3 @@ def softmax_rows_figure(unscaled: np.ndarray, scaled: np.ndarray, head_size: int
                       yaxis_title="weight", template="plotly_white", height=320, legend=dict(orientation="h", y=-0.25))
     return fig
 
-
-def markdown_table(headers: list[str], rows: list[list]) -> str:
-    """A Markdown table: for the app's Learn tab, and for the benchmarks' output to paste into the README."""
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    return "\n".join(lines + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows])

@@ -220,6 +220,8 @@ class Trainer:
         """Everything needed to continue exactly where we are, as tensors plus JSON."""
         opt = self.optimizer.state_dict()
         tensors = {"rng.batch": self.batch_rng.get_state(), "rng.torch": torch.get_rng_state()}
+        if self.device.type == "cuda":       # dropout masks on a GPU come from its own generator
+            tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
         for index, state in opt["state"].items():
             for key, value in state.items():
                 tensors[f"optimizer.{index}.{key}"] = torch.as_tensor(value).contiguous()
@@ -237,6 +239,8 @@ class Trainer:
         self.optimizer.load_state_dict({"state": optimizer_state, "param_groups": state["optimizer_groups"]})
         self.batch_rng.set_state(tensors["rng.batch"])
         torch.set_rng_state(tensors["rng.torch"])
+        if "rng.cuda" in tensors and self.device.type == "cuda":
+            torch.cuda.set_rng_state(tensors["rng.cuda"], self.device)
         self.step, self.elapsed = state["step"], state["elapsed"]
         self.tokens_seen, self.best_val = state["tokens_seen"], state["best_val"]
 

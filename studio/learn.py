@@ -11,6 +11,7 @@ import plotly.graph_objects as go
 import torch
 
 from gpt import lecture, plots
+from gpt.report import markdown_table
 from gpt.data import Corpus, CorpusUnavailableError
 from gpt.generation import SamplingSettings, sample_ids
 from gpt.ladder import RUNGS
@@ -109,7 +110,7 @@ def learn_views(zoo: ModelZoo) -> LearnViews:
     rungs = ladder_results(zoo)
     ladder_plot = plots.ladder_figure([f"{r.number}. {r.title}" for r in rungs], [r.val_loss for r in rungs],
                                       [r.lecture_val for r in rungs]) if rungs else None
-    ladder_table = plots.markdown_table(
+    ladder_table = markdown_table(
         ["rung", "what changes", "parameters", "val loss", "lecture", "why ours differ"],
         [[r.number, r.title, f"{r.params:,}", f"{r.val_loss:.3f}", f"{r.lecture_val:.2f}" if r.lecture_val else "—",
           r.note] for r in rungs])
@@ -121,7 +122,7 @@ def learn_views(zoo: ModelZoo) -> LearnViews:
                    plots.matrix_figure(trick.weights_attention.numpy(), "v4: softmax of masked q·kᵀ / √16")]
     rows = [[t, *(f"{v:+.3f}" for v in trick.x[t].tolist()), *(f"{v:+.3f}" for v in trick.xbow_loop[t].tolist()),
              *(f"{v:+.3f}" for v in trick.xbow_matmul[t].tolist())] for t in range(trick.x.size(0))]
-    trick_table = plots.markdown_table(
+    trick_table = markdown_table(
         ["t", "x[t,0]", "x[t,1]", "v1 mean[0]", "v1 mean[1]", "v2 mean[0]", "v2 mean[1]"], rows)
     trick_checks = "  \n".join(f"`torch.allclose` {name}: **{ok}**" for name, ok in trick.checks.items())
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from gpt.data import NAMED_CORPORA, Corpus, CorpusUnavailableError, read_text_file
 from gpt.hardware import bf16_is_fast
 from gpt.records import TrainConfig
@@ -69,8 +71,8 @@ def architecture(request: TrainRequest, vocab_size: int) -> dict:
             "n_head": request.n_head, "n_embd": request.n_embd, "dropout": 0.0}
 
 
-def build_training(request: TrainRequest) -> Trainer:
-    """Check a request against the limits and set up its trainer (not yet run)."""
+def build_training(request: TrainRequest, device: torch.device | str = "cpu") -> Trainer:
+    """Check a request against the limits and set up its trainer on `device` (not yet run)."""
     if request.model_type not in MODEL_TYPES:
         raise InputError(f"Unknown model type {request.model_type!r}.")
     if not 0 < request.minutes <= SETTINGS.max_minutes:
@@ -91,7 +93,7 @@ def build_training(request: TrainRequest) -> Trainer:
     if params > SETTINGS.max_params:
         raise InputError(f"That model has {params:,} parameters; the limit here is {SETTINGS.max_params:,}. "
                          "Use fewer layers or a narrower embedding.")
-    model = build_model(request.model_type, **arch)
+    model = build_model(request.model_type, **arch).to(device)
     model.tokenizer = tokenizer
     try:
         dataset = model.dataset_for(corpus)

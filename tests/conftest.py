@@ -36,3 +36,20 @@ def tiny_gpt(shakespeare):
         pass
     model.history = trainer.history
     return model.eval()
+
+
+def _device_param(name: str, available: bool):
+    return pytest.param(name, marks=pytest.mark.skipif(not available, reason=f"no {name.upper()} device here"))
+
+
+DEVICES = [
+    _device_param("cpu", True),
+    _device_param("cuda", torch.cuda.is_available()),
+    _device_param("mps", torch.backends.mps.is_available()),
+]
+
+
+@pytest.fixture(params=DEVICES)
+def device(request) -> torch.device:
+    """Each test that takes `device` runs on the CPU and on every GPU present (skipped where absent)."""
+    return torch.device(request.param)

@@ -68,3 +68,20 @@ def test_eval_prints_whole_split_losses(trained):
     lines = result.stdout.splitlines()
     assert lines[0].startswith("train loss") and "1,003,854 characters" in lines[0]
     assert lines[1].startswith("val   loss") and "111,540 characters" in lines[1]
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="a CUDA GPU is present")
+def test_asking_for_a_missing_gpu_is_a_clear_error():
+    result = cli("gpt.sample", "--checkpoint", "checkpoints/shakespeare-bigram", "--device", "cuda")
+    assert result.returncode == 2 and "no CUDA GPU" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_devices_are_picked_or_refused_clearly():
+    import torch
+
+    from gpt.hardware import pick_device
+
+    assert pick_device("cpu") == torch.device("cpu")
+    assert pick_device("auto").type in ("cuda", "mps", "cpu")
+    with pytest.raises(ValueError, match="unknown device"):
+        pick_device("tpu")

@@ -23,14 +23,15 @@ ALL_MODELS = {
 
 
 @pytest.mark.parametrize("name", ALL_MODELS)
-def test_same_interface_and_causality(name):
+def test_same_interface_and_causality(name, device):
     torch.manual_seed(1)
     model = ALL_MODELS[name]()
     with torch.no_grad():   # give the zero-initialised bigram something to say
         for p in model.parameters():
             p.add_(torch.randn_like(p) * 0.1)
-    x = torch.randint(V, (2, 16))
-    y = torch.randint(V, (2, 16))
+    model.to(device)
+    x = torch.randint(V, (2, 16), device=device)
+    y = torch.randint(V, (2, 16), device=device)
     logits, loss = model(x, y)
     assert logits.shape == (2, 16, V) and loss.ndim == 0
     assert model(x)[1] is None
@@ -48,29 +49,30 @@ def test_initial_losses_are_near_uniform():
         assert abs(loss.item() - torch.log(torch.tensor(V)).item()) < 0.15, name
 
 
-def test_kv_cache_equals_full_recomputation():
-    model = small_gpt(block_size=32)
-    x = torch.randint(V, (3, 32))
+def test_kv_cache_equals_full_recomputation(device):
+    model = small_gpt(block_size=32).to(device)
+    x = torch.randint(V, (3, 32), device=device)
     full, _ = model(x)
     cache = model.new_cache(batch_size=3)
     pieces = [model(x[:, :7], cache=cache)[0]]            # prefill a prompt
     pieces += [model(x[:, t:t + 1], cache=cache)[0] for t in range(7, 32)]   # then one at a time
     assert cache.length == 32
-    torch.testing.assert_close(torch.cat(pieces, dim=1), full, atol=1e-5, rtol=0)
+    assert cache.keys.device.type == device.type
+    torch.testing.assert_close(torch.cat(pieces, dim=1), full, atol=1e-4 if device.type == "cuda" else 1e-5, rtol=0)
     with pytest.raises(ValueError, match="block size"):
         model(x[:, :1], cache=cache)
 
 
-def test_attention_weights_match_the_fast_path():
-    model = small_gpt()
-    x = torch.randint(V, (2, 16))
+def test_attention_weights_match_the_fast_path(device):
+    model = small_gpt().to(device)
+    x = torch.randint(V, (2, 16), device=device)
     fast, _ = model(x)
     logits, maps = model.attention_maps(x)
-    torch.testing.assert_close(logits, fast, atol=1e-5, rtol=0)
+    torch.testing.assert_close(logits, fast, atol=1e-4 if device.type == "cuda" else 1e-5, rtol=0)
     assert len(maps) == 2
     for weights in maps:
         assert weights.shape == (2, 4, 16, 16)
-        torch.testing.assert_close(weights.sum(-1), torch.ones(2, 4, 16))
+        torch.testing.assert_close(weights.sum(-1), torch.ones(2, 4, 16, device=device))
         assert torch.all(weights.triu(diagonal=1) == 0)
         assert torch.all(weights.diagonal(dim1=-2, dim2=-1) > 0)
 
@@ -83,8 +85,8 @@ def test_dropout_is_active_only_in_training():
     assert not torch.equal(model(x)[0], model(x)[0])
 
 
-def test_cached_generation_matches_recomputation_and_runs_past_the_block():
-    model = small_gpt(block_size=16)
+def test_cached_generation_matches_recomputation_and_runs_past_the_block(device):
+    model = small_gpt(block_size=16).to(device)
     model.tokenizer = gpt.CharTokenizer([chr(32 + i) for i in range(V)])
     greedy = SamplingSettings(temperature=0)
     prompt = [1, 2, 3]

@@ -82,3 +82,36 @@ def test_unseeded_sampling_leaves_the_global_random_state_alone(tiny_gpt):
     b = "".join(gpt.generate(tiny_gpt, "ROMEO:", 30))
     assert torch.equal(torch.rand(3), expected)
     assert a != b, "two unseeded generations should differ"
+
+
+def test_sampling_runs_where_the_model_is(tiny_gpt, device):
+    """Every tensor the sampler makes follows the model's device; greedy text is the same."""
+    import copy
+
+    moved = copy.deepcopy(tiny_gpt).to(device)
+    greedy = "".join(gpt.generate(tiny_gpt, "ROMEO:", 60, temperature=0))
+    assert "".join(gpt.generate(moved, "ROMEO:", 60, temperature=0)) == greedy
+    assert len("".join(gpt.generate(moved, "ROMEO:", 300, temperature=0.8, seed=1))) == 300   # past the block
+
+
+def test_the_sampler_builds_its_inputs_on_the_models_device(tiny_gpt):
+    """On a machine without a GPU: a stand-in model that reports another device and refuses
+    inputs from anywhere else, so a tensor built on the wrong device fails here too."""
+
+    class Elsewhere(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.inner, self.tokenizer, self.run, self.block_size = model, model.tokenizer, model.run, model.block_size
+
+        device = torch.device("meta")
+
+        def new_cache(self):
+            return None
+
+        def forward(self, idx, **kwargs):
+            assert idx.device.type == "meta", f"the sampler built an input on {idx.device}"
+            real = torch.zeros(idx.shape, dtype=torch.long)
+            return self.inner(real)
+
+    steps = list(gpt.sample_ids(Elsewhere(tiny_gpt), [1, 2, 3], 5, SamplingSettings(), seed=0))
+    assert len(steps) == 5

@@ -2,6 +2,7 @@
 from pathlib import Path
 
 import pytest
+import torch
 
 import gpt
 from gpt.publish import SLICE_BATCH_SIZE, SLICE_BATCHES
@@ -51,3 +52,14 @@ def test_the_ladder_fits_in_10_mb_and_its_top_is_far_below_its_bottom():
     assert losses[8] < losses[1] - 0.5
     order = sorted(losses, key=losses.get, reverse=True)
     print("rungs from highest to lowest val loss:", order, {k: round(v, 3) for k, v in losses.items()})
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU here")
+def test_greedy_text_on_cuda_equals_the_cpus():
+    prompt = "ROMEO:\n"
+    cpu = "".join(gpt.generate(gpt.load(CHECKPOINTS / "shakespeare-gpt"), prompt, 200, temperature=0))
+    cuda = "".join(gpt.generate(gpt.load(CHECKPOINTS / "shakespeare-gpt", device="cuda"), prompt, 200,
+                                temperature=0))
+    same = next((i for i, (a, b) in enumerate(zip(cpu, cuda)) if a != b), len(cpu))
+    print(f"greedy CPU and CUDA agree on the first {same} of 200 characters")
+    assert cuda == cpu

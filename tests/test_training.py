@@ -162,3 +162,23 @@ def test_resume_refuses_when_there_is_nothing_to_resume_and_best_is_never_made_w
     fresh.model.history.append({"step": 1, "train_loss": 4.0, "val_loss": 4.1, "lr": 0, "tokens": 0, "elapsed": 0})
     assert not fresh.save(tmp_path)
     assert checkpoint.best_val_loss(tmp_path / "best") == 1.2
+
+
+def test_training_runs_where_the_model_is(shakespeare, device, tmp_path):
+    """Batches, evaluation, samples and the optimizer follow the model's device; a checkpoint
+    saved from there loads on the CPU with the same weights."""
+    ds = shakespeare.dataset(32)
+    torch.manual_seed(0)
+    model = gpt.build_model("gpt", vocab_size=65, block_size=32, n_layer=2, n_head=4, n_embd=64, dropout=0.0)
+    model.to(device)
+    trainer, progress = run(model, ds, max_steps=150, batch_size=32, lr=6e-3, warmup_steps=10, eval_interval=50,
+                            eval_batches=2, sample_chars=20, bf16=device.type == "cuda")
+    assert progress[-1].done and len(progress[-1].sample) == 20
+    assert progress[-1].val_loss < progress[0].val_loss - 1.0
+    trainer.save(tmp_path)
+    on_cpu = checkpoint.load(tmp_path / "last", device="cpu")
+    assert on_cpu.device.type == "cpu"
+    for (name, a), b in zip(model.state_dict().items(), on_cpu.state_dict().values()):
+        assert torch.equal(a.cpu(), b), name
+    assert gpt.split_loss(on_cpu, ds, "val", max_batches=4) == pytest.approx(
+        gpt.split_loss(model, ds, "val", max_batches=4), abs=1e-3)
