@@ -82,11 +82,8 @@ def architecture(args) -> dict:
 def build_trainer(args, device: torch.device) -> Trainer:
     config = train_config(args)
     out = Path(args.out)
-    if args.resume:
-        last = checkpoint.newest_complete(out / "last")
-        if last is None:
-            raise checkpoint.CheckpointError(f"nothing to resume: {out} holds no complete save of a run "
-                                             "(drop --resume to start a new one)")
+    last = checkpoint.newest_complete(out / "last") if args.resume else None
+    if last is not None:
         model = checkpoint.load(last, device=device)
         state = checkpoint.load_training_state(last)
         if state is None:
@@ -96,6 +93,11 @@ def build_trainer(args, device: torch.device) -> Trainer:
         trainer.load_training_state(*state)
         print(f"resuming {last} at step {trainer.step} ({trainer.elapsed / 60:.1f} min trained)", flush=True)
         return trainer
+    if args.resume and checkpoint.newest_complete(out / "best") is not None:
+        raise checkpoint.CheckpointError(f"cannot resume: {out} holds a best checkpoint but no complete last save "
+                                         "to continue from; train into a new folder, or move best away to start over")
+    if args.resume:
+        print(f"nothing to resume in {out}: starting a new run", flush=True)
     corpus = Corpus.load(args.corpus)
     torch.manual_seed(args.seed)            # the initial weights too: the same seed, the same run
     tokenizer = CharTokenizer.from_text(corpus.text)

@@ -149,15 +149,19 @@ def test_the_same_seed_gives_the_same_run_from_the_cli_builder(tmp_path):
     assert a.config.n_layer == 1 and a.config.dropout == gpt.GPTConfig(vocab_size=65).dropout
 
 
-def test_resume_refuses_when_there_is_nothing_to_resume_and_best_is_never_made_worse(shakespeare, tmp_path):
+def test_resume_refuses_without_a_complete_save_and_best_is_never_made_worse(shakespeare, tmp_path):
     from gpt.train import build_trainer, parse_args
 
     flags = ["--out", str(tmp_path), "--n-layer", "1", "--n-embd", "16", "--n-head", "2", "--block-size", "16"]
-    with pytest.raises(checkpoint.CheckpointError, match="nothing to resume"):
-        build_trainer(parse_args(flags + ["--resume"]), torch.device("cpu"))
+    assert build_trainer(parse_args(flags + ["--resume"]), torch.device("cpu")).step == 0    # an empty folder: a new run
     good = build_trainer(parse_args(flags), torch.device("cpu"))
     good.model.history.append({"step": 9, "train_loss": 1.0, "val_loss": 1.2, "lr": 0, "tokens": 0, "elapsed": 0})
     good.save(tmp_path)
+    import shutil
+
+    shutil.rmtree(tmp_path / "last")                                  # best survives, last is gone
+    with pytest.raises(checkpoint.CheckpointError, match="cannot resume"):
+        build_trainer(parse_args(flags + ["--resume"]), torch.device("cpu"))
     fresh = build_trainer(parse_args(flags), torch.device("cpu"))       # a new run into the same folder
     fresh.model.history.append({"step": 1, "train_loss": 4.0, "val_loss": 4.1, "lr": 0, "tokens": 0, "elapsed": 0})
     assert not fresh.save(tmp_path)
