@@ -13,6 +13,8 @@ from .language_model import POSITION_FREE_WINDOW, LanguageModel
 class PositionFreeModel(LanguageModel):
     """Reads a fixed number of previous characters wherever they are in the text."""
 
+    reads_any_length = True
+
     def training_window(self, line_framed: bool) -> int:
         return self.block_size if line_framed else max(self.block_size, POSITION_FREE_WINDOW)
 

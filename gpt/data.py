@@ -276,3 +276,38 @@ class LineDataset(Dataset):
         targets = torch.full((len(next_tokens), self.block_size), IGNORE_INDEX, dtype=torch.long)
         targets[:, -1] = next_tokens
         return targets
+
+
+class RepeatedSpans(Dataset):
+    """Running text in which copying pays: in a `fraction` of the training rows the second
+    half of the window repeats the first half, so "find where this came before and copy
+    what followed" predicts it. Evaluation and everything else read the plain text."""
+
+    def __init__(self, inner: TextDataset, fraction: float = 0.5):
+        super().__init__(inner.corpus, inner.block_size, inner.tokenizer)
+        if not 0 <= fraction <= 1:
+            raise ValueError(f"fraction must be between 0 and 1, not {fraction}")
+        self.inner, self.fraction = inner, fraction
+        self.targets_per_row = inner.targets_per_row
+        self.splits = inner.splits
+
+    def num_tokens(self, split):
+        return self.inner.num_tokens(split)
+
+    def batch(self, split, batch_size, generator=None) -> Batch:
+        x, y = self.inner.batch(split, batch_size, generator)
+        if split != "train":
+            return x, y
+        T = self.block_size
+        half = (T + 1) // 2
+        repeat = torch.rand(batch_size, generator=generator) < self.fraction
+        copied = torch.cat([x[:, :half], x[:, :half], x[:, T - half: T - half + 1]], dim=1)   # span, span again, then
+        x_new = torch.where(repeat[:, None], copied[:, :T], x)                   # what followed the span's copied part
+        y_new = torch.where(repeat[:, None], copied[:, 1:T + 1], y)              # (B, T) next characters
+        return x_new, y_new
+
+    def iter_split(self, split, batch_size):
+        return self.inner.iter_split(split, batch_size)
+
+    def bigram_pairs(self, split):
+        return self.inner.bigram_pairs(split)

@@ -37,10 +37,14 @@ class LanguageModel(nn.Module):
       `has_attention` / `attention_maps(idx)`    mixing weights to look at, or `no_attention_reason`
       `new_cache()`                               a KV cache for decoding, or None
       `training_window(line_framed)`              how many characters one training row holds
+      `reads_any_length`                          inputs may be longer than the block (no position embedding)
+      `has_heads`                                 embed / blocks[i].attn.heads / unembed for the lab
     """
 
     model_type: ClassVar[str]
     has_attention: ClassVar[bool] = False
+    reads_any_length: ClassVar[bool] = False
+    has_heads: ClassVar[bool] = False
     config: Any
 
     def __init__(self):

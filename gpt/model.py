@@ -140,6 +140,7 @@ class Block(nn.Module):
 class GPT(LanguageModel):
     model_type = "gpt"
     has_attention = True
+    has_heads = True
 
     def __init__(self, config: GPTConfig):
         super().__init__()

@@ -1,0 +1,172 @@
+"""The lab's instruments, each checked against an independent computation."""
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import gpt
+from gpt import lab
+
+CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
+V = 65
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return gpt.load(CHECKPOINTS / "shakespeare-gpt")
+
+
+@pytest.fixture(scope="module")
+def val_text(shakespeare):
+    return shakespeare.text[1_003_854:]
+
+
+def small(block_size=32, **overrides):
+    torch.manual_seed(0)
+    model = gpt.build_model("gpt", vocab_size=V, block_size=block_size, n_layer=2, n_head=4, n_embd=32,
+                            dropout=0.0, **overrides).eval()
+    model.tokenizer = gpt.CharTokenizer([chr(32 + i) for i in range(V)])
+    return model
+
+
+@pytest.mark.parametrize("name", ["shakespeare-gpt", "shakespeare-mlp", "shakespeare-bigram"])
+def test_mean_surprisal_over_a_window_is_the_models_own_loss(name, val_text):
+    model = gpt.load(CHECKPOINTS / name)
+    text = val_text[:200]
+    nats = lab.surprisal(model, text)
+    assert nats.shape == (199,)
+    ids = torch.tensor([model.tokenizer.encode(text)])
+    _, loss = model(ids[:, :-1], ids[:, 1:])
+    assert nats.mean() == pytest.approx(loss.item(), abs=1e-5)
+
+
+def test_past_the_block_each_character_is_predicted_once_with_half_to_a_full_block_of_context():
+    model = small(block_size=16)
+    text = "".join(chr(32 + (i * 7) % V) for i in range(100))
+    nats = lab.surprisal(model, text)
+    assert nats.shape == (99,)
+    ids = torch.tensor(model.tokenizer.encode(text))
+    starts = list(range(0, 99 - 16, 8)) + [99 - 16]
+    for j in range(1, 100):          # independently: predict ids[j] from the first window that reaches it
+        start = min(s for s in starts if s + 16 >= j)
+        context = ids[start:j]
+        assert j <= 16 or 8 <= len(context) <= 16
+        with torch.no_grad():
+            expected = F.cross_entropy(model(context[None])[0][0, -1], ids[j]).item()
+        assert nats[j - 1] == pytest.approx(expected, abs=1e-5), j
+
+
+def test_unknown_characters_and_short_texts_are_clear_errors(shipped):
+    with pytest.raises(gpt.UnknownCharactersError, match="'é'"):
+        lab.surprisal(shipped, "Roméo and Juliet")
+    with pytest.raises(ValueError, match="at least two characters"):
+        lab.surprisal(shipped, "R")
+
+
+def test_instruments_that_read_heads_say_they_need_a_gpt():
+    bigram = gpt.load(CHECKPOINTS / "shakespeare-bigram")
+    for instrument in (lambda m: lab.head_knockout(m, "ROMEO: hello"), lambda m: lab.logit_lens(m, "ROMEO:"),
+                       lambda m: lab.induction_scores(m)):
+        with pytest.raises(ValueError, match="needs a GPT.*previous character"):
+            instrument(bigram)
+
+
+@pytest.mark.parametrize("mode", ["zero", "mean"])
+def test_each_knockout_equals_an_independent_ablation(mode):
+    model = small(block_size=16)
+    text = "".join(chr(32 + (i * i) % V) for i in range(40))      # past the block: sliding windows
+    grid = lab.head_knockout(model, text, mode=mode)
+    assert grid.shape == (2, 4) and np.isfinite(grid).all()
+    base = lab.surprisal(model, text).mean()
+    means = lab.head_means(model, text)
+    for layer in range(2):
+        for head in range(4):
+            with lab.ablated(model, [(layer, head)], mode=mode, means=means):
+                ablated = lab.surprisal(model, text).mean()
+            assert grid[layer, head] == pytest.approx(ablated - base, abs=1e-5), (layer, head)
+    with lab.ablated(model, []):
+        assert lab.surprisal(model, text).mean() == pytest.approx(base, abs=0)
+    assert lab.surprisal(model, text).mean() == base           # every hook removed on exit
+    partial = lab.head_knockout(model, text, heads=[(1, 2)], mode=mode)
+    assert np.isnan(partial).sum() == 7 and partial[1, 2] == pytest.approx(grid[1, 2], abs=1e-6)
+
+
+def test_regenerating_without_heads_changes_the_text_and_bad_heads_are_named(shipped):
+    prompt = "ROMEO:\n"
+    intact = "".join(gpt.generate(shipped, prompt, 80, temperature=0.8, seed=0))
+    with lab.ablated(shipped, [(0, h) for h in range(6)]):
+        knocked = "".join(gpt.generate(shipped, prompt, 80, temperature=0.8, seed=0))
+    assert knocked != intact
+    assert "".join(gpt.generate(shipped, prompt, 80, temperature=0.8, seed=0)) == intact
+    with pytest.raises(ValueError, match="no head 6 in layer 0"):
+        with lab.ablated(shipped, [(0, 6)]):
+            pass
+
+
+def test_the_logit_lens_ends_at_the_models_own_output(shipped, val_text):
+    text = val_text[:100]
+    lens = lab.logit_lens(shipped, text)
+    assert lens.shape == (7, 100, 65)
+    ids = torch.tensor([shipped.tokenizer.encode(text)])
+    with torch.no_grad():
+        np.testing.assert_allclose(lens[-1], shipped(ids)[0][0].softmax(-1).numpy(), atol=1e-5)
+    np.testing.assert_allclose(lens.sum(-1), 1, atol=1e-4)
+    # the answer emerges with depth: the true next character is likelier at the top than after the embeddings
+    truth = np.array(shipped.tokenizer.encode(text[1:]))
+    p_true = lens[:, np.arange(99), truth].mean(1)
+    assert p_true[-1] > p_true[0] + 0.2
+
+
+def test_induction_scores_and_the_shipped_gpt_does_not_copy(shipped):
+    result = lab.induction_scores(shipped, length=60, seed=0)
+    assert result.scores.shape == (6, 6) and (0 <= result.scores).all() and (result.scores <= 1).all()
+    assert result.first_copy.shape == (59,) and result.second_copy.shape == (60,)
+    print(f"shipped GPT: random string first copy {result.first_copy.mean():.2f}, second "
+          f"{result.second_copy.mean():.2f} nats; top induction score {result.scores.max():.3f}")
+    assert result.second_copy.mean() > result.first_copy.mean() - 0.5      # no copying
+    assert result.scores.max() < 0.3
+
+
+def test_induction_scores_find_a_planted_induction_head():
+    """A head whose attention is forced onto 'the position after the previous occurrence'
+    scores 1; every other head scores what its own attention puts there."""
+    model = small(block_size=64)
+    text = lab.repeated_random_text(model, 20, seed=3)
+    ids = torch.tensor([model.tokenizer.encode(text)])
+    with torch.no_grad():
+        _, maps = model.attention_maps(ids)
+    rows = torch.arange(20, 40)
+    independent = torch.stack([m[0][:, rows, rows - 19].mean(-1) for m in maps]).numpy()
+    np.testing.assert_allclose(lab.induction_scores(model, text=text).scores, independent, atol=1e-6)
+
+
+@pytest.mark.skipif(not (CHECKPOINTS / "copying-gpt").is_dir(), reason="the copying GPT is not shipped")
+def test_the_copying_gpt_copies_and_its_induction_heads_score_high():
+    model = gpt.load(CHECKPOINTS / "copying-gpt")
+    result = lab.induction_scores(model, length=60, seed=0)
+    print(f"copying GPT: random string first copy {result.first_copy.mean():.2f}, second "
+          f"{result.second_copy.mean():.2f} nats; top induction score {result.scores.max():.3f}")
+    assert result.second_copy.mean() < result.first_copy.mean() - 3.0
+    assert result.scores.max() > 0.5
+
+
+def test_the_verbatim_index_finds_a_planted_copy_and_nothing_in_random_text(shakespeare):
+    train = shakespeare.text[:1_003_854]
+    index = lab.VerbatimIndex(train[:200_000])
+    offset = 123_456
+    planted = "zzqx" + train[offset:offset + 45] + "qxzz"
+    found = index.matches(planted, min_len=20)
+    assert [(m.start, m.end) for m in found] == [(4, 49)]
+    assert train[found[0].train_offset:found[0].train_offset + 45] == train[offset:offset + 45]
+    g = torch.Generator().manual_seed(0)
+    noise = "".join(chr(97 + i) for i in torch.randint(26, (500,), generator=g).tolist())
+    assert index.matches(noise, min_len=12) == []
+    line, speaker = index.locate(offset)
+    assert line == train[:offset].count("\n") + 1 and speaker and speaker.isupper() is not None
+
+
+def test_the_suffix_array_sorts_every_suffix():
+    text = "mississippi banana abracadabra\nto be or not to be"
+    assert lab._suffix_array(text).tolist() == sorted(range(len(text)), key=lambda i: text[i:])
