@@ -22,6 +22,7 @@ from gpt.checkpoint import CheckpointError  # noqa: E402
 from gpt.generation import MAX_TEMPERATURE  # noqa: E402
 from gpt.hardware import pick_device  # noqa: E402
 from gpt.introspect import MAX_ATTENTION_CHARS  # noqa: E402
+from studio import lab as lab_views  # noqa: E402
 from studio import views  # noqa: E402
 from studio.errors import InputError  # noqa: E402
 from studio.generation import generate_stream  # noqa: E402
@@ -39,6 +40,8 @@ ZOO = ModelZoo(ROOT / "checkpoints", SETTINGS.extra_models, device=DEVICE)
 DEFAULT_MODEL = ZOO.names()[0] if ZOO.names() else None
 DEFAULT_PROMPT = "ROMEO:\n"
 MODEL_CHOICES = ZOO.names() + [SESSION_MODEL]   # the session's own model is listed from the start
+DEFAULT_PASSAGE = lab_views.default_passage()
+KNOCKOUT_SOURCES = ["the fixed val slice (measured at publish time)", "the text in the Surprisal box"]
 
 
 def user_errors(fn):
@@ -134,6 +137,131 @@ def train_live(corpus, upload, model_type, n_layer, n_head, n_embd, block_size, 
         yield figure, header + "\n\n" + status_line(p) + done, "\n\n".join(samples), model.history, model
 
 
+
+# --- Lab ---------------------------------------------------------------------------------
+
+NO_COMPARISON = "(no comparison)"
+
+
+def shown(figure):
+    """A plot that hides when there is nothing to draw, rather than leaving an empty box."""
+    return gr.Plot(value=figure, visible=figure is not None)
+
+
+COPYING_MODEL = "copying-gpt"
+
+
+@user_errors
+def lab_surprisal(model_name, text, compare_name, trained=None):
+    model = ZOO.pick(model_name, trained)
+    other = None if compare_name in (None, "", NO_COMPARISON) else ZOO.pick(compare_name, trained)
+    view = lab_views.surprisal_view(model, text, other, compare_name)
+    return view.highlighted, view.note
+
+
+@user_errors
+def lab_predict(model_name, text, position, trained=None):
+    bars, rows, note = lab_views.prediction_view(ZOO.pick(model_name, trained), text, int(position))
+    return shown(bars), shown(rows), note
+
+
+def lab_predict_clicked(model_name, text, trained, evt: gr.SelectData):
+    """A click on a character of the coloured text: inspect that position."""
+    position = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+    return (*lab_predict(model_name, text, position, trained), position)
+
+
+@user_errors
+def lab_knockout(model_name, source, text, mode, trained=None, progress=gr.Progress()):
+    model = ZOO.pick(model_name, trained)
+    precomputed = ZOO.precomputed(model_name) if source == KNOCKOUT_SOURCES[0] else None
+    use_text = None if source == KNOCKOUT_SOURCES[0] else text
+    if use_text is None and precomputed is None:
+        progress(0, desc="no precomputed grid for this model: measuring on a val passage")
+    figure, note, _ = lab_views.knockout_view(model, model_name, use_text, mode, precomputed,
+                                              progress=lambda f: progress(f, desc="knocking heads out, layer by layer"))
+    return shown(figure), note
+
+
+@user_errors
+def lab_regenerate(model_name, heads, prompt, length, seed, trained=None):
+    return lab_views.regenerate_view(ZOO.pick(model_name, trained), heads, prompt, length, seed)
+
+
+def lab_heads(model_name, trained):
+    try:
+        return gr.CheckboxGroup(choices=lab_views.head_choices(ZOO.pick(model_name, trained)), value=[])
+    except InputError:
+        return gr.CheckboxGroup(choices=[], value=[])
+
+
+@user_errors
+def lab_lens(model_name, text, trained=None):
+    figure, note = lab_views.lens_view(ZOO.pick(model_name, trained), text)
+    return shown(figure), note
+
+
+@user_errors
+def lab_lens_position(model_name, text, position, trained=None):
+    return lab_views.lens_position_view(ZOO.pick(model_name, trained), text, int(position))
+
+
+@user_errors
+def lab_induction(model_name, length, seed, trained=None):
+    chosen = [(model_name, ZOO.pick(model_name, trained), ZOO.precomputed(model_name))]
+    if model_name != COPYING_MODEL and COPYING_MODEL in ZOO.sources:
+        chosen.append((COPYING_MODEL, ZOO.get(COPYING_MODEL), ZOO.precomputed(COPYING_MODEL)))
+    copies, heat, note = lab_views.induction_view(chosen, int(length), int(seed))
+    formation = None
+    if COPYING_MODEL in ZOO.sources:
+        formation = lab_views.formation_view(ZOO.get(COPYING_MODEL), COPYING_MODEL)
+    return shown(copies), shown(heat), shown(formation), note
+
+
+@user_errors
+def lab_memorised(model_name, text, min_len, record=None, trained=None):
+    text = text or (record.text if record is not None else "")
+    return lab_views.memorised_view(ZOO.pick(model_name, trained), text, min_len)
+
+
+def lab_open(model_name, trained):
+    """Defaults that show something without any input: a val passage's surprisal with the
+    most surprising character inspected, the knockout grid, the logit lens, induction."""
+    out = {}
+    for key, compute in (
+            ("surprisal", lambda: lab_surprisal(model_name, DEFAULT_PASSAGE, NO_COMPARISON, trained)),
+            ("knockout", lambda: lab_knockout(model_name, KNOCKOUT_SOURCES[0], "", "zero", trained)),
+            ("regenerate", lambda: lab_top_head_regenerated(model_name, trained)),
+            ("lens", lambda: lab_lens(model_name, lab_views.DEFAULT_LENS_TEXT, trained)),
+            ("induction", lambda: lab_induction(model_name, 60, 0, trained))):
+        try:
+            out[key] = compute()
+        except gr.Error as e:
+            out[key] = e.message
+    if not isinstance(out["surprisal"], str):
+        highlighted = out["surprisal"][0]
+        position = 1 + max(range(len(highlighted) - 1), key=lambda i: highlighted[i + 1][1])
+        predicted = (*lab_predict(model_name, DEFAULT_PASSAGE, position, trained), position)
+    else:
+        predicted = (shown(None), shown(None), "", 1)
+    surprisal = out["surprisal"] if not isinstance(out["surprisal"], str) else ([], out["surprisal"])
+    knockout = out["knockout"] if not isinstance(out["knockout"], str) else (shown(None), out["knockout"])
+    lens = out["lens"] if not isinstance(out["lens"], str) else (shown(None), out["lens"])
+    induction = out["induction"] if not isinstance(out["induction"], str) else (
+        shown(None), shown(None), shown(None), out["induction"])
+    regenerated = out["regenerate"] if not isinstance(out["regenerate"], str) else (gr.skip(), "", "", "")
+    return (*surprisal, *predicted, *knockout, *regenerated, *lens, *induction)
+
+
+@user_errors
+def lab_top_head_regenerated(model_name, trained):
+    """The intact model beside the one without the head that matters most, to open with."""
+    model = ZOO.pick(model_name, trained)
+    _, _, top = lab_views.knockout_view(model, model_name, None, "zero", ZOO.precomputed(model_name))
+    intact, knocked, note = lab_views.regenerate_view(model, [top], DEFAULT_PROMPT, 200, 0)
+    return gr.CheckboxGroup(value=[top]), intact, knocked, note
+
+
 # --- Learn -------------------------------------------------------------------------------
 
 def show_learn_views():
@@ -223,6 +351,88 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
                     with gr.Accordion("Training log", open=False):
                         train_log = gr.JSON(label="Evaluations")
 
+        with gr.Tab("Lab", id="lab") as lab_tab:
+            gr.Markdown("Measured answers about the model chosen above: where it is surprised, which heads matter, "
+                        "which layer knows the answer, whether it copies, and what it memorised.")
+            with gr.Tabs():
+                with gr.Tab("Surprisal", id="lab-surprisal"):
+                    gr.Markdown("How surprised the model is by each character, in bits (−log₂ p). Compare two "
+                                "models to see where the extra context pays off.")
+                    lab_text = gr.Textbox(DEFAULT_PASSAGE, lines=6, max_lines=12, label="Text (a val passage: never "
+                                          "trained on)", max_length=lab_views.MAX_LAB_CHARS)
+                    with gr.Row():
+                        compare_dd = gr.Dropdown([NO_COMPARISON] + MODEL_CHOICES, value=NO_COMPARISON,
+                                                 label="Compare with", scale=2)
+                        surprisal_btn = gr.Button("Measure surprisal", variant="primary", scale=1)
+                    surprisal_out = gr.HighlightedText(label="Surprisal per character (click one)", combine_adjacent=False,
+                                                       show_legend=False, elem_id="surprisal-text")
+                    surprisal_note = gr.Markdown()
+                    with gr.Row():
+                        predict_pos = gr.Number(1, precision=0, minimum=1, label="Inspect position", scale=1)
+                        predict_btn = gr.Button("Inspect", scale=1)
+                    predict_note = gr.Markdown()
+                    with gr.Row():
+                        predict_plot = gr.Plot(show_label=False, elem_id="predict-plot")
+                        rows_plot = gr.Plot(show_label=False, elem_id="rows-plot")
+                with gr.Tab("Head knockout", id="lab-knockout"):
+                    gr.Markdown("Remove one attention head at a time (its output zeroed, or replaced by its mean, "
+                                "before the output projection) and measure how much the loss rises.")
+                    with gr.Row():
+                        knockout_source = gr.Radio(KNOCKOUT_SOURCES, value=KNOCKOUT_SOURCES[0], label="Measure on")
+                        knockout_mode = gr.Radio(["zero", "mean"], value="zero", label="Ablation")
+                        knockout_btn = gr.Button("Knock out each head", variant="primary")
+                    knockout_note = gr.Markdown()
+                    knockout_plot = gr.Plot(show_label=False, elem_id="knockout-plot")
+                    knockout_heads = gr.CheckboxGroup(lab_views.head_choices(ZOO.get(DEFAULT_MODEL))
+                                                      if DEFAULT_MODEL else [], label="Heads to remove")
+                    with gr.Row():
+                        regen_prompt = gr.Textbox(DEFAULT_PROMPT, label="Prompt", lines=2)
+                        regen_length = gr.Slider(20, 1000, value=300, step=10, label="Characters")
+                        regen_seed = gr.Number(0, precision=0, minimum=0, label="Seed")
+                        regen_btn = gr.Button("Regenerate without them", variant="primary")
+                    regen_note = gr.Markdown()
+                    with gr.Row():
+                        regen_intact = gr.Textbox(label="Intact model", lines=10, elem_id="regen-intact")
+                        regen_knocked = gr.Textbox(label="With the heads removed", lines=10, elem_id="regen-knocked")
+                with gr.Tab("Logit lens", id="lab-lens"):
+                    gr.Markdown("Read the next-character prediction straight from the residual stream after each "
+                                "layer (final LayerNorm, then the output head): at which layer does the answer appear?")
+                    with gr.Row():
+                        lens_text = gr.Textbox(lab_views.DEFAULT_LENS_TEXT, lines=2, label="Text", scale=3)
+                        lens_btn = gr.Button("Read every layer", variant="primary", scale=1)
+                    lens_note = gr.Markdown()
+                    lens_plot = gr.Plot(show_label=False, elem_id="lens-plot")
+                    with gr.Row():
+                        lens_pos = gr.Number(10, precision=0, minimum=0, label="Position")
+                        lens_pos_btn = gr.Button("Top five per layer")
+                    lens_table = gr.Markdown()
+                with gr.Tab("Induction", id="lab-induction"):
+                    gr.Markdown("Write a random string twice. A model that has learned to copy (with *induction "
+                                "heads*) is far less surprised the second time. The shipped GPT never learned to: "
+                                "Tiny Shakespeare rarely repeats itself within a block. The copying GPT was trained "
+                                "where copying pays.")
+                    with gr.Row():
+                        induction_len = gr.Slider(10, 60, value=60, step=1, label="String length")
+                        induction_seed = gr.Number(0, precision=0, minimum=0, label="Seed")
+                        induction_btn = gr.Button("Compare", variant="primary")
+                    induction_note = gr.Markdown()
+                    with gr.Row():
+                        copies_plot = gr.Plot(show_label=False, elem_id="copies-plot")
+                        induction_plot = gr.Plot(show_label=False, elem_id="induction-plot")
+                    formation_plot = gr.Plot(show_label=False, elem_id="formation-plot")
+                with gr.Tab("Memorisation", id="lab-memorised"):
+                    gr.Markdown("Which spans of a text occur word for word in the model's training split "
+                                "(found with a suffix array over it)? Leave the box empty to check your last "
+                                "generation.")
+                    memo_text = gr.Textbox("", lines=6, label="Text (empty: the last generation)",
+                                           max_length=lab_views.MAX_LAB_CHARS)
+                    with gr.Row():
+                        memo_len = gr.Slider(5, 100, value=20, step=1, label="Shortest span (characters)")
+                        memo_btn = gr.Button("Find verbatim spans", variant="primary")
+                    memo_out = gr.HighlightedText(label="Spans found in the training text", combine_adjacent=False,
+                                                  color_map={"in the training text": "orange"}, elem_id="memo-text")
+                    memo_note = gr.Markdown()
+
         with gr.Tab("Learn", id="learn") as learn_tab:
             gr.Markdown("## The ladder\nThe lecture builds the GPT one idea at a time. Each rung below was "
                         "trained on Tiny Shakespeare with the same budget (3,000 steps of 32×64 characters, "
@@ -254,6 +464,31 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
                 makemore_note = gr.Markdown()
 
     # Events ------------------------------------------------------------------------------
+    lab_outputs = [surprisal_out, surprisal_note, predict_plot, rows_plot, predict_note, predict_pos, knockout_plot,
+                   knockout_note, knockout_heads, regen_intact, regen_knocked, regen_note, lens_plot, lens_note,
+                   copies_plot, induction_plot, formation_plot, induction_note]
+    lab_tab.select(lab_open, [model_dd, trained_state], lab_outputs, api_visibility="private")
+    surprisal_btn.click(lab_surprisal, [model_dd, lab_text, compare_dd, trained_state], [surprisal_out, surprisal_note],
+                        api_name="lab_surprisal", concurrency_id="inference")
+    predict_btn.click(lab_predict, [model_dd, lab_text, predict_pos, trained_state],
+                      [predict_plot, rows_plot, predict_note], api_name="lab_predict", concurrency_id="inference")
+    surprisal_out.select(lab_predict_clicked, [model_dd, lab_text, trained_state],
+                         [predict_plot, rows_plot, predict_note, predict_pos], api_visibility="private")
+    knockout_btn.click(lab_knockout, [model_dd, knockout_source, lab_text, knockout_mode, trained_state],
+                       [knockout_plot, knockout_note], api_name="lab_knockout", concurrency_id="inference")
+    model_dd.change(lab_heads, [model_dd, trained_state], knockout_heads, api_visibility="private")
+    regen_btn.click(lab_regenerate, [model_dd, knockout_heads, regen_prompt, regen_length, regen_seed, trained_state],
+                    [regen_intact, regen_knocked, regen_note], api_name="lab_regenerate", concurrency_id="inference")
+    lens_btn.click(lab_lens, [model_dd, lens_text, trained_state], [lens_plot, lens_note], api_name="lab_lens",
+                   concurrency_id="inference")
+    lens_pos_btn.click(lab_lens_position, [model_dd, lens_text, lens_pos, trained_state], lens_table,
+                       api_name="lab_lens_position", concurrency_id="inference")
+    induction_btn.click(lab_induction, [model_dd, induction_len, induction_seed, trained_state],
+                        [copies_plot, induction_plot, formation_plot, induction_note], api_name="lab_induction",
+                        concurrency_id="inference")
+    memo_btn.click(lab_memorised, [model_dd, memo_text, memo_len, record_state, trained_state], [memo_out, memo_note],
+                   api_name="lab_memorised", concurrency_id="inference")
+
     learn_tab.select(show_learn_views, None, [ladder_plot, ladder_table, ladder_samples, trick_v2, trick_v3, trick_v4,
                                          trick_table, trick_checks, scaling_note, scaling_plot, counts_plot,
                                          neural_plot, embedding_plot, makemore_note], api_visibility="private")
@@ -285,8 +520,20 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
 demo.queue(max_size=SETTINGS.queue_size, default_concurrency_limit=4)
 
 
+# Coloured text reads as text: characters side by side in a monospace font, newlines kept.
+CSS = """
+#surprisal-text .textfield, #memo-text .textfield { font-family: ui-monospace, monospace; line-height: 1.5;
+                                                    display: block !important; }
+#surprisal-text .token, #memo-text .token { font-size: 0; padding: 0 !important; margin: 0 !important;
+                                             border-radius: 0 !important; }
+#surprisal-text .token .text, #memo-text .token .text { font-size: 15px; white-space: pre-wrap;
+                                                         background-color: inherit; }
+#surprisal-text .token-container, #memo-text .token-container { display: inline; }
+"""
+
+
 def launch(**kwargs):
-    return demo.launch(show_error=True, enable_monitoring=False,
+    return demo.launch(show_error=True, enable_monitoring=False, css=CSS,
                        max_file_size=f"{SETTINGS.max_upload_mb:g}mb", **kwargs)
 
 

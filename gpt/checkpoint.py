@@ -36,7 +36,7 @@ CONFIG = "config.json"
 HISTORY = "history.json"
 STATE_TENSORS = "training_state.safetensors"
 STATE_JSON = "training_state.json"
-HUB_FILES = [WEIGHTS, CONFIG, HISTORY, "README.md"]
+HUB_FILES = [WEIGHTS, CONFIG, HISTORY, "README.md", "lab.json"]
 DTYPE_NAMES = {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 

@@ -186,6 +186,10 @@ class Dataset:
         """Every (current character, next character) pair of a split."""
         raise NotImplementedError
 
+    def split_text(self, split: str) -> str:
+        """The text of a split, as the model saw it (one line a name for framed corpora)."""
+        raise NotImplementedError
+
 
 class TextDataset(Dataset):
     """Running text: rows are windows of `block_size` characters, every position predicts."""
@@ -224,6 +228,9 @@ class TextDataset(Dataset):
         data = self.splits[split]
         return data[:-1], data[1:]
 
+    def split_text(self, split):
+        return self.tokenizer.decode(self.splits[split].tolist())
+
 
 class LineDataset(Dataset):
     """makemore's framing: one row per character of a line, its previous `block_size`
@@ -237,7 +244,8 @@ class LineDataset(Dataset):
         lines = [line for line in corpus.text.split("\n") if line]
         random.Random(42).shuffle(lines)
         cut = int(train_fraction * len(lines))
-        self.splits = {"train": self._frame(lines[:cut]), "val": self._frame(lines[cut:])}
+        self.lines = {"train": lines[:cut], "val": lines[cut:]}
+        self.splits = {split: self._frame(chunk) for split, chunk in self.lines.items()}
 
     def _frame(self, lines: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """(contexts (N, block_size), next characters (N,)), one row per character."""
@@ -270,6 +278,9 @@ class LineDataset(Dataset):
     def bigram_pairs(self, split):
         contexts, nexts = self.splits[split]
         return contexts[:, -1], nexts
+
+    def split_text(self, split):
+        return "\n".join(self.lines[split]) + "\n"
 
     def _last_only(self, next_tokens: torch.Tensor) -> torch.Tensor:
         """Targets (N, block_size): only the last position predicts; the rest are ignored."""
@@ -311,3 +322,6 @@ class RepeatedSpans(Dataset):
 
     def bigram_pairs(self, split):
         return self.inner.bigram_pairs(split)
+
+    def split_text(self, split):
+        return self.inner.split_text(split)

@@ -18,7 +18,7 @@ import contextlib
 import math
 import re
 from dataclasses import dataclass
-from typing import Iterator, NamedTuple, Sequence
+from typing import Callable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -27,6 +27,9 @@ import torch.nn.functional as F
 from .language_model import LanguageModel
 
 Head = tuple[int, int]          # (layer, head), both 0-based
+LAB_FILE = "lab.json"
+"""What `precompute` measured for a shipped GPT, kept in its checkpoint folder."""
+KNOCKOUT_CHARS = 4096
 
 
 def _ids(model: LanguageModel, text: str) -> torch.Tensor:
@@ -162,14 +165,15 @@ def ablated(model: LanguageModel, heads: Sequence[Head], mode: str = "zero",
 
 
 @torch.inference_mode()
-def head_knockout(model: LanguageModel, text: str, heads: Sequence[Head] | None = None, mode: str = "zero"
-                  ) -> np.ndarray:
+def head_knockout(model: LanguageModel, text: str, heads: Sequence[Head] | None = None, mode: str = "zero",
+                  progress: Callable[[float], None] | None = None) -> np.ndarray:
     """(n_layer, n_head): how much the mean loss over `text` rises (nats per character) when
     each head alone is removed; NaN for heads not in `heads` when a list is given.
 
     The residual stream before layer l does not depend on heads of layer l or later, so it
     is computed once and reused: each layer's heads are knocked out together as one batch
-    (one copy of the text per head) and only the layers from l on are run again."""
+    (one copy of the text per head) and only the layers from l on are run again.
+    `progress`, if given, is called with the fraction done after each layer."""
     _require_heads(model)
     model.eval()
     n_layer, n_head = _grid(model)
@@ -207,6 +211,8 @@ def head_knockout(model: LanguageModel, text: str, heads: Sequence[Head] | None 
             for k, h in enumerate(listed):
                 grid[layer, h] = float(losses[k].sum() / counted - base_loss)
         x, _ = block(x)
+        if progress is not None:
+            progress((layer + 1) / n_layer)
     return grid
 
 
@@ -379,3 +385,20 @@ def _suffix_array(text: str) -> np.ndarray:
 def bits(nats: np.ndarray | float) -> np.ndarray | float:
     """Nats to bits."""
     return nats / math.log(2)
+
+
+def precompute(model: LanguageModel, val_text: str) -> dict:
+    """The Lab's figures for a shipped GPT, measured once at publish time so the Lab opens
+    instantly: the knockout grid (zero and mean) on the first KNOCKOUT_CHARS characters of
+    the val split, and the induction scores on a random 60-character string written twice."""
+    _require_heads(model)
+    text = val_text[:KNOCKOUT_CHARS]
+    induction = induction_scores(model, length=60, seed=0)
+    return {
+        "knockout": {"text": f"the first {len(text):,} characters of the val split",
+                     "zero": np.round(head_knockout(model, text, mode="zero"), 5).tolist(),
+                     "mean": np.round(head_knockout(model, text, mode="mean"), 5).tolist()},
+        "induction": {"length": 60, "seed": 0, "scores": np.round(induction.scores, 5).tolist(),
+                      "first_copy": np.round(induction.first_copy, 4).tolist(),
+                      "second_copy": np.round(induction.second_copy, 4).tolist()},
+    }

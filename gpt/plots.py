@@ -53,23 +53,33 @@ def attention_figure(chars: Sequence[str], maps: np.ndarray, layer: int, start: 
     return fig
 
 
-def next_char_figure(chars: Sequence[str], sampled_from: np.ndarray, model_probs: np.ndarray,
+def show_text(text: str) -> str:
+    """A short stretch of text on one line, newlines and spaces made visible."""
+    return "".join(show_char(c) for c in text)
+
+
+def next_char_figure(chars: Sequence[str], sampled_from: np.ndarray, model_probs: np.ndarray | None = None,
                      picked: str | None = None, title: str = "Next character", top: int = 15) -> go.Figure:
-    """The top candidates: the model's own probabilities (temperature 1) beside the
-    distribution actually sampled from (after temperature, top-k and top-p)."""
-    order = np.argsort(-(sampled_from + 1e-3 * model_probs))[:top]
-    labels = [repr(chars[i])[1:-1] if chars[i] not in VISIBLE else show_char(chars[i]) for i in order]
-    fig = go.Figure([
-        go.Bar(name="model (temperature 1)", x=labels, y=model_probs[order].astype(np.float32),
-               marker_color="#b0bec5"),
-        go.Bar(name="sampled from (after temperature, top-k, top-p)", x=labels,
-               y=sampled_from[order].astype(np.float32), marker_color="#1f77b4"),
-    ])
+    """The top candidates: the distribution actually sampled from (after temperature, top-k
+    and top-p), beside the model's own probabilities (temperature 1) when they differ. The
+    character that was picked (or that came next) is always shown, in orange."""
+    order = list(np.argsort(-(sampled_from + 1e-3 * (model_probs if model_probs is not None else 0)))[:top])
+    if picked is not None and picked in chars and chars.index(picked) not in order:
+        order[-1] = chars.index(picked)
+    labels = [show_char(chars[i]) if chars[i] in VISIBLE else repr(chars[i])[1:-1] for i in order]
+    colors = ["#ff7f0e" if picked is not None and chars[i] == picked else "#1f77b4" for i in order]
+    bars = []
+    if model_probs is not None:
+        bars.append(go.Bar(name="model (temperature 1)", x=labels, y=model_probs[order].astype(np.float32),
+                           marker_color="#b0bec5"))
+    bars.append(go.Bar(name="sampled from (after temperature, top-k, top-p)" if model_probs is not None else "model",
+                       x=labels, y=sampled_from[order].astype(np.float32), marker_color=colors))
+    fig = go.Figure(bars)
     if picked is not None:
-        title += f" — picked {show_char(picked)!r}"
+        title += f" — picked {show_char(picked)}"
     fig.update_layout(barmode="group", title=title, yaxis_title="probability", yaxis_range=[0, 1],
                       template="plotly_white", height=360, legend=dict(orientation="h", y=-0.2),
-                      xaxis=dict(tickfont=dict(family="monospace", size=14)))
+                      showlegend=model_probs is not None, xaxis=dict(tickfont=dict(family="monospace", size=14)))
     return fig
 
 
@@ -106,16 +116,22 @@ def ladder_figure(labels: Sequence[str], ours: Sequence[float], lecture: Sequenc
 
 
 def matrix_figure(matrix: np.ndarray, title: str, x_labels: Sequence[str] | None = None,
-                  y_labels: Sequence[str] | None = None, text_format: str = ".2f", height: int = 320) -> go.Figure:
+                  y_labels: Sequence[str] | None = None, text_format: str = ".2f", height: int = 320,
+                  value_range: tuple[float, float] | None = None, axis_titles: tuple[str, str] | None = None
+                  ) -> go.Figure:
     """A small annotated heatmap: attention weights of the worked example, or makemore's counts."""
     rows, cols = matrix.shape
     x = [show_char(c) for c in x_labels] if x_labels else list(range(cols))
     y = [show_char(c) for c in y_labels] if y_labels else list(range(rows))
-    fig = go.Figure(go.Heatmap(z=np.asarray(matrix, dtype=np.float32), x=x, y=y, colorscale="Blues",
+    low, high = value_range if value_range else (None, None)
+    fig = go.Figure(go.Heatmap(z=np.asarray(matrix, dtype=np.float32), x=x, y=y, colorscale="Blues", zmin=low, zmax=high,
                                texttemplate="%{z:" + text_format + "}", textfont=dict(size=9), showscale=False,
                                hovertemplate="row %{y}, column %{x}: %{z:" + text_format + "}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(type="category", side="top")
+    if axis_titles:
+        fig.update_xaxes(title_text=axis_titles[0])
+        fig.update_yaxes(title_text=axis_titles[1])
     fig.update_layout(title=title, template="plotly_white", height=height, margin=dict(l=40, r=10, t=80, b=10))
     return fig
 
@@ -139,3 +155,89 @@ def softmax_rows_figure(unscaled: np.ndarray, scaled: np.ndarray, head_size: int
                       yaxis_title="weight", template="plotly_white", height=320, legend=dict(orientation="h", y=-0.25))
     return fig
 
+
+
+# --- the lab -------------------------------------------------------------------------------
+
+def knockout_figure(grid: np.ndarray, title: str) -> go.Figure:
+    """Layer x head heatmap of the change in loss (nats per character) when a head is removed."""
+    n_layer, n_head = grid.shape
+    limit = float(np.nanmax(np.abs(grid))) or 1e-3
+    fig = go.Figure(go.Heatmap(
+        z=grid.astype(np.float32), x=[f"head {h}" for h in range(n_head)], y=[f"layer {l}" for l in range(n_layer)],
+        zmin=-limit, zmax=limit, colorscale="RdBu_r", text=[[f"{v:+.3f}" for v in row] for row in grid],
+        texttemplate="%{text}", textfont=dict(size=12),
+        colorbar=dict(title="Δ loss"),
+        hovertemplate="%{y}, %{x}: loss changes by %{z:+.4f} nats per character<extra></extra>"))
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(title=title, template="plotly_white", height=120 + 48 * n_layer,
+                      margin=dict(l=70, r=20, t=60, b=40))
+    return fig
+
+
+def lens_figure(p_true: np.ndarray, chars: Sequence[str], title: str) -> go.Figure:
+    """(n_layer + 1, T) probability of the true next character read after each layer."""
+    rows = ["embeddings"] + [f"after block {i}" for i in range(1, p_true.shape[0])]
+    labels = [show_char(c) for c in chars]
+    categories = [f"{label!r} @{i}" for i, label in enumerate(labels)]
+    step = max(1, len(labels) // 64)
+    fig = go.Figure(go.Heatmap(
+        z=p_true.astype(np.float32), x=categories, y=rows, zmin=0, zmax=1, colorscale="Viridis",
+        colorbar=dict(title="p(next)"),
+        hovertemplate="%{y}, reading %{x}: p(true next character) = %{z:.3f}<extra></extra>"))
+    fig.update_xaxes(tickmode="array", tickvals=categories[::step], ticktext=labels[::step], tickangle=0,
+                     tickfont=dict(family="monospace", size=12), title_text="position (the character read)")
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(title=title, template="plotly_white", height=140 + 40 * p_true.shape[0],
+                      margin=dict(l=110, r=20, t=60, b=50))
+    return fig
+
+
+def copies_figure(curves: Sequence[tuple[str, np.ndarray, np.ndarray]], title: str) -> go.Figure:
+    """Loss at each position of a string's first and second copy, for one or more models."""
+    fig = go.Figure()
+    palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
+    for k, (name, first, second) in enumerate(curves):
+        color = palette[k % len(palette)]
+        fig.add_trace(go.Scatter(x=list(range(1, len(first) + 1)), y=first.astype(np.float32), mode="lines",
+                                 name=f"{name}: first copy", line=dict(color=color, dash="dot")))
+        fig.add_trace(go.Scatter(x=list(range(len(second))), y=second.astype(np.float32), mode="lines",
+                                 name=f"{name}: second copy", line=dict(color=color)))
+    fig.update_layout(title=title, xaxis_title="position within the copy", yaxis_title="loss (nats)",
+                      template="plotly_white", height=380, legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def formation_figure(history: Sequence[dict], title: str) -> go.Figure:
+    """How a copying circuit forms during training: top induction score and the loss on a
+    random string's second copy, at every evaluation."""
+    steps = [h["step"] for h in history if "induction_max" in h]
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_trace(go.Scatter(x=steps, y=[h["induction_max"] for h in history if "induction_max" in h],
+                             name="top induction score", line=dict(color="#9467bd")), secondary_y=False)
+    fig.add_trace(go.Scatter(x=steps, y=[h["second_copy_loss"] for h in history if "induction_max" in h],
+                             name="random string, second copy (nats)", line=dict(color="#d62728")), secondary_y=True)
+    fig.add_trace(go.Scatter(x=steps, y=[h["first_copy_loss"] for h in history if "induction_max" in h],
+                             name="random string, first copy (nats)", line=dict(color="#d62728", dash="dot")),
+                  secondary_y=True)
+    fig.update_yaxes(title_text="induction score", range=[0, 1], secondary_y=False)
+    fig.update_yaxes(title_text="loss (nats)", secondary_y=True)
+    fig.update_layout(title=title, xaxis_title="training step", template="plotly_white", height=380,
+                      legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def attention_rows_figure(chars: Sequence[str], rows: np.ndarray, labels: Sequence[str], title: str) -> go.Figure:
+    """One query's attention in every head: rows are heads, columns the characters it could read."""
+    labels_x = [show_char(c) for c in chars]
+    categories = [f"{c!r} @{i}" for i, c in enumerate(labels_x)]
+    fig = go.Figure(go.Heatmap(
+        z=rows.astype(np.float32), x=categories, y=list(labels), zmin=0, zmax=1, colorscale="Viridis",
+        colorbar=dict(title="weight"), hovertemplate="%{y} reads %{x} with weight %{z:.3f}<extra></extra>"))
+    step = max(1, len(chars) // 48)
+    fig.update_xaxes(tickmode="array", tickvals=categories[::step], ticktext=labels_x[::step], tickangle=0,
+                     tickfont=dict(family="monospace", size=12))
+    fig.update_yaxes(autorange="reversed", tickfont=dict(family="monospace"))
+    fig.update_layout(title=title, template="plotly_white", height=120 + 18 * len(labels),
+                      margin=dict(l=70, r=20, t=60, b=40))
+    return fig

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from . import checkpoint, hardware
+from . import checkpoint, hardware, lab
 from .data import NAMED_CORPORA, Corpus, CorpusUnavailableError
 from .generation import generate
 from .language_model import LanguageModel
@@ -59,6 +59,9 @@ def publish(model: LanguageModel, out: str | Path, *, title: str, command: str, 
     shipped.run.sample = "".join(generate(shipped, prompt, sample_chars, temperature=0.8, seed=0))
     card = model_card(shipped, command, prompt)
     checkpoint.save(shipped, out, weights_dtype=DTYPES[dtype], card=card)
+    if shipped.has_heads:          # the Lab's knockout grid and induction scores, measured once
+        measured = lab.precompute(shipped, shipped.dataset_for(corpus).split_text("val"))
+        (out / lab.LAB_FILE).write_text(json.dumps(measured) + "\n", encoding="utf-8")
     return shipped
 
 

@@ -17,7 +17,7 @@ def next_char_view(record: GenerationRecord | None, position: int) -> go.Figure 
     i = int(min(max(position, 1), len(record.sampled_from))) - 1
     context = record.text[max(0, record.prompt_chars + i - 20):record.prompt_chars + i]
     return plots.next_char_figure(record.vocab, record.sampled_from[i], record.model_probs[i],
-                                  picked=record.generated[i], title=f"Step {i + 1}, after {context!r}")
+                                  picked=record.generated[i], title=f"Step {i + 1}, after “{plots.show_text(context)}”")
 
 
 def attention_view(model: LanguageModel, text: str, layer: int, n_chars: int, source: str

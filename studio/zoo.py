@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import copy
+import json
 import threading
 from pathlib import Path
 
 import torch
 
 from gpt import checkpoint
+from gpt.lab import LAB_FILE
 from gpt.language_model import LanguageModel
 
 from .errors import InputError
@@ -30,6 +32,7 @@ class ModelZoo:
         for source in extra or []:
             self.sources[Path(source).name] = source
         self._loaded: dict[str, LanguageModel] = {}
+        self._folders: dict[str, Path] = {}
         self._locks = {name: threading.Lock() for name in self.sources}   # one per model: a slow one blocks no other
 
     def names(self) -> list[str]:
@@ -42,10 +45,22 @@ class ModelZoo:
         with self._locks[name]:
             if name not in self._loaded:
                 try:
-                    self._loaded[name] = checkpoint.load(self.sources[name], device=self.device)
+                    self._folders[name] = checkpoint.resolve(self.sources[name])
+                    self._loaded[name] = checkpoint.load(self._folders[name], device=self.device)
                 except checkpoint.CheckpointError as e:
                     raise InputError(f"the model {name!r} could not be loaded: {e}") from None
             return self._loaded[name]
+
+    def precomputed(self, name: str) -> dict | None:
+        """What the Lab measured for a shipped model when it was published (lab.json), if anything."""
+        if name not in self.sources:
+            return None
+        self.get(name)
+        path = self._folders[name] / LAB_FILE
+        try:
+            return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+        except (OSError, json.JSONDecodeError):
+            return None          # a damaged file only costs the Lab its head start
 
     def pick(self, name: str, trained: LanguageModel | None) -> LanguageModel:
         """A shipped model, or a snapshot of the one this browser session trained."""

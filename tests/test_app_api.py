@@ -102,3 +102,68 @@ def test_attention_endpoint_draws_the_prompt(url):
     assert figure["type"] == "plotly" and "12 characters" in note
     figure, note = Client(url, verbose=False).predict("shakespeare-bigram", "To be", 0, 32, api_name="/attention")
     assert figure is None and "no attention" in note
+
+
+# --- the Lab -----------------------------------------------------------------------------
+
+VAL_LINE = "BAPTISTA:\nA thousand thanks, Signior Gremio.\nWelcome, good Cambio."
+
+
+def figure_of(output):
+    """A plot output: the figure itself, or inside an update that also sets its visibility."""
+    return output.get("value") if output and "visible" in output else output
+
+
+def test_lab_surprisal_colours_every_character_and_compares_models(url):
+    client = Client(url, verbose=False)
+    highlighted, note = client.predict("shakespeare-gpt", VAL_LINE, "(no comparison)", api_name="/lab_surprisal")
+    tokens = highlighted if isinstance(highlighted, list) else highlighted["value"]
+    assert "".join(t["token"] for t in tokens) == VAL_LINE
+    assert "bits per character" in note
+    _, note = client.predict("shakespeare-gpt", VAL_LINE, "shakespeare-bigram", api_name="/lab_surprisal")
+    assert "shakespeare-bigram" in note and "saves" in note
+
+
+@pytest.mark.parametrize("args, message", [
+    (("shakespeare-gpt", "", "(no comparison)"), "at least two characters"),
+    (("shakespeare-gpt", "Roméo", "(no comparison)"), "'é' is not in this model's 65-character vocabulary"),
+])
+def test_lab_surprisal_refuses_bad_text_clearly(url, args, message):
+    with pytest.raises(Exception) as err:
+        Client(url, verbose=False).predict(*args, api_name="/lab_surprisal")
+    assert message in str(err.value) and "Traceback" not in str(err.value)
+
+
+def test_lab_knockout_lens_and_induction_draw_the_models_numbers(url):
+    client = Client(url, verbose=False)
+    figure, note = client.predict("shakespeare-gpt", "the fixed val slice (measured at publish time)", "", "zero",
+                                  api_name="/lab_knockout")
+    assert figure_of(figure)["type"] == "plotly" and "layer 0, head 4" in note      # the shipped GPT's most important head
+    figure, note = client.predict("shakespeare-gpt", "First Citizen:\nBefore we proceed", api_name="/lab_lens")
+    assert figure_of(figure)["type"] == "plotly" and "top choice" in note
+    table = client.predict("shakespeare-gpt", "First Citizen:\nBefore we proceed", 3, api_name="/lab_lens_position")
+    assert "after block 6" in table and "embeddings" in table
+    copies, heat, formation, note = client.predict("shakespeare-gpt", 60, 0, api_name="/lab_induction")
+    assert figure_of(copies)["type"] == "plotly" and "shakespeare-gpt" in note and "second copy" in note
+
+
+def test_lab_instruments_that_need_heads_say_so_for_the_bigram(url):
+    with pytest.raises(Exception, match="needs a GPT"):
+        Client(url, verbose=False).predict("shakespeare-bigram", "the text in the Surprisal box", VAL_LINE, "zero",
+                                           api_name="/lab_knockout")
+
+
+def test_lab_regenerates_without_the_chosen_heads(url):
+    intact, knocked, note = Client(url, verbose=False).predict(
+        "shakespeare-gpt", ["L0 H4", "L0 H3"], "ROMEO:\n", 120, 0, api_name="/lab_regenerate")
+    assert intact.startswith("ROMEO:\n") and knocked.startswith("ROMEO:\n") and intact != knocked
+    assert "L0 H4, L0 H3" in note
+
+
+def test_lab_finds_memorised_spans(url):
+    client = Client(url, verbose=False)
+    line = "First Citizen:\nBefore we proceed any further, hear me speak."   # the corpus's first line
+    highlighted, note = client.predict("shakespeare-gpt", "xq" + line + "qx", 20, api_name="/lab_memorised")
+    assert "1 span(s)" in note and "line" in note
+    with pytest.raises(Exception, match="less than minimum value 5"):     # Gradio checks the slider
+        client.predict("shakespeare-gpt", line, 2, api_name="/lab_memorised")

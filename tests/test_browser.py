@@ -120,3 +120,29 @@ def test_learn_tab_shows_the_ladder_and_the_averaging_trick(page):
         page.locator(f"#{elem_id} .js-plotly-plot").wait_for(timeout=30_000)
     assert "v1 == v2 (loop vs tril matmul): True" in page.locator("body").inner_text()
     screenshot(page, "learn")
+
+
+def test_the_lab_opens_with_real_figures_and_a_click_inspects_a_character(page):
+    page.get_by_role("tab", name="Generate").click()
+    page.get_by_label("Model").first.click()
+    page.get_by_role("option", name="shakespeare-gpt", exact=True).click()
+    page.get_by_role("tab", name="Lab", exact=True).click()
+    tokens = page.locator("#surprisal-text .token .text")
+    tokens.first.wait_for(timeout=60_000)
+    assert tokens.count() > 500
+    assert "bits per character" in page.locator("body").inner_text()
+    colours = page.evaluate("""() => Array.from(document.querySelectorAll('#surprisal-text .token'))
+        .slice(1, 200).map(t => getComputedStyle(t.querySelector('.text')).backgroundColor)""")
+    assert len(set(colours)) > 20, "surprisal should colour the characters differently"
+    tokens.nth(40).click()
+    page.wait_for_function("() => document.querySelector('#predict-plot .gtitle') && "
+                           "document.querySelector('#predict-plot .gtitle').textContent.startsWith('Position 40,')",
+                           timeout=30_000)
+    heatmaps = page.evaluate("() => document.querySelector('#rows-plot .js-plotly-plot').data[0].y.length")
+    assert heatmaps == 36        # every head of every layer: what it read for that prediction
+    screenshot(page, "lab")
+    page.get_by_role("tab", name="Head knockout").click()
+    page.locator("#knockout-plot .js-plotly-plot").wait_for(timeout=30_000)
+    cells = page.evaluate("() => document.querySelector('#knockout-plot .js-plotly-plot').data[0].y.length")
+    assert cells == 6
+    assert page.locator("#regen-knocked textarea").input_value().startswith("ROMEO:")

@@ -1,0 +1,307 @@
+"""The Lab tab: the five instruments of `gpt.lab`, as figures, coloured text and notes.
+
+Every view checks its input and says in plain words what it measured; the shipped GPTs'
+knockout grid and induction scores come precomputed from their lab.json.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+
+from gpt import lab, plots
+from gpt.data import NAMED_CORPORA, Corpus
+from gpt.generation import generate
+from gpt.language_model import LanguageModel
+from gpt.report import markdown_table
+from gpt.tokenizer import UnknownCharactersError
+
+from .errors import InputError
+
+MAX_LAB_CHARS = 4000
+MAX_KNOCKOUT_CHARS = 2048
+DEFAULT_PASSAGE_START = 1_003_854 + 2_000      # a passage a little into the val split (never trained on)
+
+
+def default_passage(chars: int = 600) -> str:
+    text = Corpus.load("shakespeare").text
+    start = text.index("\n\n", DEFAULT_PASSAGE_START) + 2                  # begin at a speech
+    return text[start:start + chars]
+
+
+def _checked_text(model: LanguageModel, text: str, limit: int = MAX_LAB_CHARS) -> str:
+    if not text or len(text) < 2:
+        raise InputError("Paste or type at least two characters of text to measure.")
+    if len(text) > limit:
+        raise InputError(f"The text is {len(text):,} characters long; the Lab reads at most {limit:,}.")
+    missing = model.tokenizer.unknown_chars(text)
+    if missing:
+        shown = ", ".join(repr(c) for c in missing[:10])
+        raise InputError(f"{shown} {'is' if len(missing) == 1 else 'are'} not in this model's "
+                         f"{model.tokenizer.vocab_size}-character vocabulary; remove {'it' if len(missing) == 1 else 'them'}.")
+    return text
+
+
+def _needs_heads(model: LanguageModel) -> None:
+    try:
+        lab._require_heads(model)
+    except ValueError as e:
+        raise InputError(str(e)[0].upper() + str(e)[1:]) from None
+
+
+# --- 1. surprisal --------------------------------------------------------------------------
+
+@dataclass
+class SurprisalView:
+    highlighted: list[tuple[str, float]]   # (character, score in [-1, 1]) for gr.HighlightedText
+    note: str
+
+
+def surprisal_view(model: LanguageModel, text: str, other: LanguageModel | None = None,
+                   other_name: str = "") -> SurprisalView:
+    """Each character coloured by its surprisal in bits (darker: more surprising), or by how
+    many bits `model` saves over `other` (red: `model` does worse, blue: better)."""
+    text = _checked_text(model, text)
+    bits = lab.bits(lab.surprisal(model, text))
+    if other is None:
+        scores = np.clip(bits / 8, 0, 1)               # 8 bits (a 1-in-256 surprise) is full colour
+        note = (f"Mean **{bits.mean():.2f} bits per character** over {len(bits):,} predicted characters "
+                f"(loss {bits.mean() * math.log(2):.3f} nats). Darker red: more surprising; the first character "
+                "is not predicted. Click a character to see what the model expected there and what it read.")
+    else:
+        _checked_text(other, text)
+        other_bits = lab.bits(lab.surprisal(other, text))
+        diff = bits - other_bits
+        scores = np.clip(diff / 4, -1, 1)
+        note = (f"This model: **{bits.mean():.2f}** bits per character; {other_name}: **{other_bits.mean():.2f}**. "
+                f"Blue: this model is less surprised than {other_name} (by up to 4 bits at full colour), "
+                f"red: more. It saves {(-diff).mean():.2f} bits per character on average; the largest saving is at "
+                f"position {int(diff.argmin()) + 1} ({text[int(diff.argmin()) + 1]!r}).")
+    highlighted = [(text[0], None)] + [(c, float(s)) for c, s in zip(text[1:], scores)]
+    return SurprisalView(highlighted, note)
+
+
+def prediction_view(model: LanguageModel, text: str, position: int) -> tuple[go.Figure, go.Figure | None, str]:
+    """What the model predicted for the character at `position` (0-based, >= 1) and which
+    earlier characters each of its heads read when it did."""
+    text = _checked_text(model, text)
+    if not 1 <= position < len(text):
+        raise InputError(f"Pick a character after the first (positions 1 to {len(text) - 1}).")
+    context = text[max(0, position - model.block_size):position]
+    ids = torch.tensor([model.tokenizer.encode(context)], device=model.device)
+    with torch.inference_mode():
+        model.eval()
+        if model.has_attention:
+            logits, maps = model.attention_maps(ids)
+        else:
+            logits, maps = model(ids)[0], []
+    probs = logits[0, -1].float().softmax(-1).cpu().numpy()
+    actual = text[position]
+    bars = plots.next_char_figure(model.tokenizer.chars, probs, picked=actual,
+                                  title=f"Position {position}, after “…{plots.show_text(context[-20:])}”")
+    figure = None
+    if maps:
+        rows = np.concatenate([m[0, :, -1].float().cpu().numpy() for m in maps])   # (n_layer * n_head, T)
+        n_head = maps[0].shape[1]
+        labels = [f"L{l} H{h}" for l in range(len(maps)) for h in range(n_head)]
+        shown = min(rows.shape[1], 64)
+        figure = plots.attention_rows_figure(list(context[-shown:]), rows[:, -shown:], labels,
+                                             title=f"What each head read when predicting {actual!r}")
+    p_actual = probs[model.tokenizer.stoi[actual]]
+    note = (f"The character there is **{plots.show_char(actual)}**; the model gave it p = {p_actual:.3f} "
+            f"({-math.log2(max(p_actual, 1e-12)):.2f} bits).")
+    return bars, figure, note
+
+
+# --- 2. head knockout ---------------------------------------------------------------------
+
+def knockout_view(model: LanguageModel, name: str, text: str | None, mode: str,
+                  precomputed: dict | None, progress=None) -> tuple[go.Figure, str, str]:
+    """The grid, a note, and the label of the head that matters most (e.g. "L0 H4")."""
+    _needs_heads(model)
+    if mode not in ("zero", "mean"):
+        raise InputError("Choose zero or mean ablation.")
+    if not text and precomputed:
+        grid = np.asarray(precomputed["knockout"][mode], dtype=float)
+        where = precomputed["knockout"]["text"] + " (measured when the model was published)"
+    else:
+        if not text:
+            text = default_passage(1024)
+        text = _checked_text(model, text, MAX_KNOCKOUT_CHARS)
+        grid = lab.head_knockout(model, text, mode=mode, progress=progress)
+        where = f"the {len(text):,} characters given"
+    layer, head = np.unravel_index(np.nanargmax(grid), grid.shape)
+    figure = plots.knockout_figure(grid, f"{name}: change in loss with one head removed ({mode} ablation)")
+    note = (f"Each cell: how much the mean loss on {where} rises (red) or falls (blue), in nats per character, "
+            f"when that head alone is {'zeroed' if mode == 'zero' else 'replaced by its mean output'}. "
+            f"The head that matters most here: **layer {layer}, head {head}** (+{grid[layer, head]:.3f} nats). "
+            "Pick heads below to regenerate without them.")
+    return figure, note, f"L{layer} H{head}"
+
+
+def head_choices(model: LanguageModel) -> list[str]:
+    if not model.has_heads:
+        return []
+    return [f"L{l} H{h}" for l in range(len(model.blocks)) for h in range(model.blocks[0].attn.n_head)]
+
+
+def parse_heads(model: LanguageModel, chosen: list[str]) -> list[lab.Head]:
+    heads = []
+    for label in chosen or []:
+        try:
+            layer, head = (int(part[1:]) for part in label.split())
+        except ValueError:
+            raise InputError(f"{label!r} is not a head (write it as L<layer> H<head>, e.g. L2 H0).") from None
+        heads.append((layer, head))
+    return heads
+
+
+def regenerate_view(model: LanguageModel, chosen: list[str], prompt: str, length: int, seed: int
+                    ) -> tuple[str, str, str]:
+    """The same prompt and seed from the intact model and with the chosen heads removed."""
+    _needs_heads(model)
+    heads = parse_heads(model, chosen)
+    if not prompt:
+        raise InputError("The prompt is empty.")
+    try:
+        model.tokenizer.encode(prompt)
+    except UnknownCharactersError as e:
+        raise InputError(str(e)) from None
+    length = int(length)
+    if not 1 <= length <= 1000:
+        raise InputError("The length must be between 1 and 1000 characters.")
+    intact = prompt + "".join(generate(model, prompt, length, temperature=0.8, seed=int(seed)))
+    try:
+        with lab.ablated(model, heads):
+            knocked = prompt + "".join(generate(model, prompt, length, temperature=0.8, seed=int(seed)))
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    removed = ", ".join(chosen) if chosen else "none (pick heads above)"
+    return intact, knocked, f"Heads removed: {removed}. Same prompt, seed {int(seed)}, temperature 0.8."
+
+
+# --- 3. logit lens ------------------------------------------------------------------------
+
+DEFAULT_LENS_TEXT = "First Citizen:\nBefore we proceed any further, hear me speak."
+
+
+def lens_view(model: LanguageModel, text: str) -> tuple[go.Figure, str]:
+    _needs_heads(model)
+    text = _checked_text(model, text)[-model.block_size:]
+    if len(text) < 2:
+        raise InputError("The logit lens needs at least two characters.")
+    probs = lab.logit_lens(model, text)                                     # (n_layer + 1, T, V)
+    truth = np.array(model.tokenizer.encode(text[1:]))
+    p_true = probs[:, np.arange(len(truth)), truth]                         # (n_layer + 1, T - 1)
+    top_is_true = probs[:, :-1].argmax(-1) == truth                         # the answer is the top choice
+    share = top_is_true.mean(1)
+    first = next((k for k, s in enumerate(share) if s >= share[-1] * 0.9), len(share) - 1)
+    figure = plots.lens_figure(p_true, list(text[:-1]), "Probability of the true next character, read after each layer")
+    where = "the embeddings alone" if first == 0 else f"block {first}"
+    note = (f"Each row reads the residual stream through the final LayerNorm and the output head. The true next "
+            f"character is the top choice at {share[0]:.0%} of positions straight from the embeddings and "
+            f"{share[-1]:.0%} at the output; it reaches 90% of its final share at **{where}**. "
+            "Pick a position to see the top five per layer.")
+    return figure, note
+
+
+def lens_position_view(model: LanguageModel, text: str, position: int) -> str:
+    _needs_heads(model)
+    text = _checked_text(model, text)[-model.block_size:]
+    if not 0 <= position < len(text) - 1:
+        raise InputError(f"Pick a position from 0 to {len(text) - 2}.")
+    probs = lab.logit_lens(model, text)[:, position]                        # (n_layer + 1, V)
+    rows = []
+    for k, row in enumerate(probs):
+        top = np.argsort(-row)[:5]
+        rows.append(["embeddings" if k == 0 else f"after block {k}",
+                     " · ".join(f"`{plots.show_char(model.tokenizer.chars[i])}` {row[i]:.2f}" for i in top)])
+    return (f"Reading {plots.show_char(text[position])!r} at position {position}; the true next character is "
+            f"`{plots.show_char(text[position + 1])}`.\n\n" + markdown_table(["layer", "top five"], rows))
+
+
+# --- 4. induction -------------------------------------------------------------------------
+
+def induction_view(models: list[tuple[str, LanguageModel, dict | None]], length: int = 60, seed: int = 0
+                   ) -> tuple[go.Figure, go.Figure, str]:
+    """Loss on both copies of a repeated random string, per model, and the first model's
+    induction scores; precomputed results are used for the default string."""
+    curves, notes, first_scores = [], [], None
+    for name, model, precomputed in models:
+        _needs_heads(model)
+        if precomputed and (length, seed) == (precomputed["induction"]["length"], precomputed["induction"]["seed"]):
+            found = precomputed["induction"]
+            scores, a, b = (np.asarray(found[k]) for k in ("scores", "first_copy", "second_copy"))
+        else:
+            try:
+                scores, a, b = lab.induction_scores(model, length=length, seed=seed)
+            except ValueError as e:
+                raise InputError(str(e)) from None
+        first_scores = scores if first_scores is None else first_scores
+        curves.append((name, a, b))
+        layer, head = np.unravel_index(scores.argmax(), scores.shape)
+        notes.append(f"**{name}**: first copy {a.mean():.2f} nats per character, second copy {b.mean():.2f}; "
+                     f"its most induction-like head is layer {layer}, head {head} (score {scores.max():.2f}).")
+    copies = plots.copies_figure(curves, f"A random {length}-character string, written twice")
+    heat = plots.matrix_figure(first_scores, f"{models[0][0]}: induction score per head", text_format=".2f",
+                               height=160 + 40 * first_scores.shape[0], value_range=(0, 1),
+                               axis_titles=("head", "layer"))
+    return copies, heat, ("An induction head attends from a character to whatever followed that same character "
+                          "the last time, so the model can copy; a model that copies scores much lower on the "
+                          "second copy.  \n" + "  \n".join(notes))
+
+
+def formation_view(model: LanguageModel, name: str) -> go.Figure | None:
+    """The copying circuit forming during training, from the evaluations its run recorded."""
+    if not any("induction_max" in h for h in model.history):
+        return None
+    return plots.formation_figure(model.history, f"{name}: the copying circuit forming during training")
+
+
+# --- 5. memorisation ----------------------------------------------------------------------
+
+@lru_cache(maxsize=4)
+def verbatim_index(corpus_name: str) -> tuple[lab.VerbatimIndex, str]:
+    corpus = Corpus.load(corpus_name)
+    dataset = corpus.dataset(8)
+    return lab.VerbatimIndex(dataset.split_text("train")), NAMED_CORPORA[corpus_name].title
+
+
+def memorised_view(model: LanguageModel, text: str, min_len: int) -> tuple[list[tuple[str, str | None]], str]:
+    if model.run.corpus not in NAMED_CORPORA:
+        raise InputError("The memorisation check needs the model's training text; it is known for the models "
+                         "trained on Tiny Shakespeare or names.")
+    if not text:
+        raise InputError("Paste or generate some text to check.")
+    if len(text) > MAX_LAB_CHARS:
+        raise InputError(f"The text is {len(text):,} characters long; the check reads at most {MAX_LAB_CHARS:,}.")
+    min_len = int(min_len)
+    if not 5 <= min_len <= 200:
+        raise InputError("The shortest span must be between 5 and 200 characters.")
+    index, title = verbatim_index(model.run.corpus)
+    found = index.matches(text, min_len)
+    highlighted, at = [], 0
+    for m in found:
+        start = max(m.start, at)
+        if start > at:
+            highlighted.append((text[at:start], None))
+        highlighted.append((text[start:m.end], "in the training text"))
+        at = m.end
+    if at < len(text):
+        highlighted.append((text[at:], None))
+    if not found:
+        return highlighted, (f"No span of {min_len} or more characters occurs verbatim in the {title} training split.")
+    rows = []
+    for m in sorted(found, key=lambda m: m.end - m.start, reverse=True)[:10]:
+        line, speaker = index.locate(m.train_offset)
+        rows.append([m.end - m.start, f"`{text[m.start:m.end][:60].replace(chr(10), '↵')}`", f"{line:,}", speaker or "—"])
+    covered = np.zeros(len(text), dtype=bool)
+    for m in found:
+        covered[m.start:m.end] = True
+    return highlighted, (f"{len(found)} span(s) of at least {min_len} characters occur verbatim in the {title} "
+                         f"training split, covering {covered.mean():.0%} of the text. "
+                         "Longest first:\n\n" + markdown_table(["length", "span", "training line", "speaker"], rows))
