@@ -207,11 +207,11 @@ def lab_lens_position(model_name, text, position, trained=None):
 
 
 @user_errors
-def lab_induction(model_name, length, seed, trained=None):
+def lab_induction(model_name, length, seed, kind=lab_views.STRING_KINDS[0], trained=None):
     chosen = [(model_name, ZOO.pick(model_name, trained), ZOO.precomputed(model_name))]
     if model_name != COPYING_MODEL and COPYING_MODEL in ZOO.sources:
         chosen.append((COPYING_MODEL, ZOO.get(COPYING_MODEL), ZOO.precomputed(COPYING_MODEL)))
-    copies, heat, note = lab_views.induction_view(chosen, int(length), int(seed))
+    copies, heat, note = lab_views.induction_view(chosen, int(length), int(seed), kind)
     formation = None
     if COPYING_MODEL in ZOO.sources:
         formation = lab_views.formation_view(ZOO.get(COPYING_MODEL), COPYING_MODEL)
@@ -233,7 +233,9 @@ def lab_open(model_name, trained):
             ("knockout", lambda: lab_knockout(model_name, KNOCKOUT_SOURCES[0], "", "zero", trained)),
             ("regenerate", lambda: lab_top_head_regenerated(model_name, trained)),
             ("lens", lambda: lab_lens(model_name, lab_views.DEFAULT_LENS_TEXT, trained)),
-            ("induction", lambda: lab_induction(model_name, 60, 0, trained))):
+            ("induction", lambda: lab_induction(model_name, 60, 0, lab_views.STRING_KINDS[0], trained)),
+            ("lens_table", lambda: lab_lens_position(model_name, lab_views.DEFAULT_LENS_TEXT, 10, trained)),
+            ("memorised", lambda: lab_memorised_sample(model_name, trained))):
         try:
             out[key] = compute()
         except gr.Error as e:
@@ -250,7 +252,14 @@ def lab_open(model_name, trained):
     induction = out["induction"] if not isinstance(out["induction"], str) else (
         shown(None), shown(None), shown(None), out["induction"])
     regenerated = out["regenerate"] if not isinstance(out["regenerate"], str) else (gr.skip(), "", "", "")
-    return (*surprisal, *predicted, *knockout, *regenerated, *lens, *induction)
+    memorised = out["memorised"] if not isinstance(out["memorised"], str) else (gr.skip(), [], out["memorised"])
+    return (*surprisal, *predicted, *knockout, *regenerated, *lens, out["lens_table"], *induction, *memorised)
+
+
+@user_errors
+def lab_memorised_sample(model_name, trained):
+    """A fresh sample of the model, checked against its training text, to open with."""
+    return lab_views.memorised_sample_view(ZOO.pick(model_name, trained), DEFAULT_PROMPT)
 
 
 @user_errors
@@ -412,6 +421,8 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
                                 "Tiny Shakespeare rarely repeats itself within a block. The copying GPT was trained "
                                 "where copying pays.")
                     with gr.Row():
+                        induction_kind = gr.Radio(lab_views.STRING_KINDS, value=lab_views.STRING_KINDS[0],
+                                                  label="Written twice")
                         induction_len = gr.Slider(10, 60, value=60, step=1, label="String length")
                         induction_seed = gr.Number(0, precision=0, minimum=0, label="Seed")
                         induction_btn = gr.Button("Compare", variant="primary")
@@ -466,7 +477,8 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
     # Events ------------------------------------------------------------------------------
     lab_outputs = [surprisal_out, surprisal_note, predict_plot, rows_plot, predict_note, predict_pos, knockout_plot,
                    knockout_note, knockout_heads, regen_intact, regen_knocked, regen_note, lens_plot, lens_note,
-                   copies_plot, induction_plot, formation_plot, induction_note]
+                   lens_table, copies_plot, induction_plot, formation_plot, induction_note, memo_text, memo_out,
+                   memo_note]
     lab_tab.select(lab_open, [model_dd, trained_state], lab_outputs, api_visibility="private")
     surprisal_btn.click(lab_surprisal, [model_dd, lab_text, compare_dd, trained_state], [surprisal_out, surprisal_note],
                         api_name="lab_surprisal", concurrency_id="inference")
@@ -483,7 +495,7 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
                    concurrency_id="inference")
     lens_pos_btn.click(lab_lens_position, [model_dd, lens_text, lens_pos, trained_state], lens_table,
                        api_name="lab_lens_position", concurrency_id="inference")
-    induction_btn.click(lab_induction, [model_dd, induction_len, induction_seed, trained_state],
+    induction_btn.click(lab_induction, [model_dd, induction_len, induction_seed, induction_kind, trained_state],
                         [copies_plot, induction_plot, formation_plot, induction_note], api_name="lab_induction",
                         concurrency_id="inference")
     memo_btn.click(lab_memorised, [model_dd, memo_text, memo_len, record_state, trained_state], [memo_out, memo_note],

@@ -299,8 +299,9 @@ class VerbatimIndex:
 
     def __init__(self, text: str):
         self.text = text
-        self.suffixes = _suffix_array(text)
-        self._newlines = [i for i, c in enumerate(text) if c == "\n"]
+        codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+        self.suffixes = _suffix_array(codes)
+        self._newlines = np.flatnonzero(codes == ord("\n")).tolist()
 
     def longest_at(self, query: str, i: int) -> tuple[int, int]:
         """(length, train offset) of the longest prefix of query[i:] found in the training text."""
@@ -361,13 +362,13 @@ def _common_prefix(text: str, start: int, q: str) -> int:
     return lo
 
 
-def _suffix_array(text: str) -> np.ndarray:
-    """Suffix array by prefix doubling: sort by the first 2^k characters, doubling k until
-    every suffix has its own rank."""
-    n = len(text)
+def _suffix_array(codes: np.ndarray) -> np.ndarray:
+    """Suffix array of a text given as its code points, by prefix doubling: sort by the first
+    2^k characters, doubling k until every suffix has its own rank."""
+    n = len(codes)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    rank = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    rank = codes.astype(np.int64)
     k = 1
     while True:
         second = np.full(n, -1, dtype=np.int64)     # rank of the suffix k further on; -1 past the end

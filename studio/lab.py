@@ -226,19 +226,33 @@ def lens_position_view(model: LanguageModel, text: str, position: int) -> str:
 
 # --- 4. induction -------------------------------------------------------------------------
 
-def induction_view(models: list[tuple[str, LanguageModel, dict | None]], length: int = 60, seed: int = 0
-                   ) -> tuple[go.Figure, go.Figure, str]:
-    """Loss on both copies of a repeated random string, per model, and the first model's
-    induction scores; precomputed results are used for the default string."""
+STRING_KINDS = ["random characters", "a val passage"]
+
+
+def induction_view(models: list[tuple[str, LanguageModel, dict | None]], length: int = 60, seed: int = 0,
+                   kind: str = STRING_KINDS[0]) -> tuple[go.Figure, go.Figure, str]:
+    """Loss on both copies of a repeated string (random characters, or a val passage from
+    a seeded place), per model, and the first model's induction scores; precomputed results
+    are used for the default random string."""
+    if kind not in STRING_KINDS:
+        raise InputError(f"Choose the string: {' or '.join(STRING_KINDS)}.")
+    if not 2 <= length <= 120:
+        raise InputError("The string length must be between 2 and 120 characters.")
+    passage = None
+    if kind == STRING_KINDS[1]:
+        val = Corpus.load("shakespeare").text[1_003_854:]
+        start = int(torch.randint(len(val) - length, (1,), generator=torch.Generator().manual_seed(seed)))
+        passage = val[start:start + length]
     curves, notes, first_scores = [], [], None
     for name, model, precomputed in models:
         _needs_heads(model)
-        if precomputed and (length, seed) == (precomputed["induction"]["length"], precomputed["induction"]["seed"]):
-            found = precomputed["induction"]
-            scores, a, b = (np.asarray(found[k]) for k in ("scores", "first_copy", "second_copy"))
+        stored = precomputed["induction"] if precomputed else None
+        if passage is None and stored and (length, seed) == (stored["length"], stored["seed"]):
+            scores, a, b = (np.asarray(stored[k]) for k in ("scores", "first_copy", "second_copy"))
         else:
             try:
-                scores, a, b = lab.induction_scores(model, length=length, seed=seed)
+                text = None if passage is None else _checked_text(model, passage) * 2
+                scores, a, b = lab.induction_scores(model, length=length, seed=seed, text=text)
             except ValueError as e:
                 raise InputError(str(e)) from None
         first_scores = scores if first_scores is None else first_scores
@@ -246,7 +260,8 @@ def induction_view(models: list[tuple[str, LanguageModel, dict | None]], length:
         layer, head = np.unravel_index(scores.argmax(), scores.shape)
         notes.append(f"**{name}**: first copy {a.mean():.2f} nats per character, second copy {b.mean():.2f}; "
                      f"its most induction-like head is layer {layer}, head {head} (score {scores.max():.2f}).")
-    copies = plots.copies_figure(curves, f"A random {length}-character string, written twice")
+    what = f"A random {length}-character string" if passage is None else f"A {length}-character val passage"
+    copies = plots.copies_figure(curves, f"{what}, written twice")
     heat = plots.matrix_figure(first_scores, f"{models[0][0]}: induction score per head", text_format=".2f",
                                height=160 + 40 * first_scores.shape[0], value_range=(0, 1),
                                axis_titles=("head", "layer"))
@@ -305,3 +320,10 @@ def memorised_view(model: LanguageModel, text: str, min_len: int) -> tuple[list[
     return highlighted, (f"{len(found)} span(s) of at least {min_len} characters occur verbatim in the {title} "
                          f"training split, covering {covered.mean():.0%} of the text. "
                          "Longest first:\n\n" + markdown_table(["length", "span", "training line", "speaker"], rows))
+
+
+def memorised_sample_view(model: LanguageModel, prompt: str, chars: int = 1000, min_len: int = 20
+                          ) -> tuple[str, list[tuple[str, str | None]], str]:
+    """A fresh sample (temperature 0.8, seed 0), checked against the model's training text."""
+    sample = prompt + "".join(generate(model, prompt, chars, temperature=0.8, seed=0, unknown="drop"))
+    return (sample, *memorised_view(model, sample, min_len))

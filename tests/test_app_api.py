@@ -143,7 +143,7 @@ def test_lab_knockout_lens_and_induction_draw_the_models_numbers(url):
     assert figure_of(figure)["type"] == "plotly" and "top choice" in note
     table = client.predict("shakespeare-gpt", "First Citizen:\nBefore we proceed", 3, api_name="/lab_lens_position")
     assert "after block 6" in table and "embeddings" in table
-    copies, heat, formation, note = client.predict("shakespeare-gpt", 60, 0, api_name="/lab_induction")
+    copies, heat, formation, note = client.predict("shakespeare-gpt", 60, 0, "random characters", api_name="/lab_induction")
     assert figure_of(copies)["type"] == "plotly" and "shakespeare-gpt" in note and "second copy" in note
 
 

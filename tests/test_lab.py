@@ -142,14 +142,20 @@ def test_induction_scores_find_a_planted_induction_head():
     np.testing.assert_allclose(lab.induction_scores(model, text=text).scores, independent, atol=1e-6)
 
 
-@pytest.mark.skipif(not (CHECKPOINTS / "copying-gpt").is_dir(), reason="the copying GPT is not shipped")
-def test_the_copying_gpt_copies_and_its_induction_heads_score_high():
+def test_the_copying_gpt_copies_and_its_induction_heads_score_high(shipped, val_text):
     model = gpt.load(CHECKPOINTS / "copying-gpt")
-    result = lab.induction_scores(model, length=60, seed=0)
-    print(f"copying GPT: random string first copy {result.first_copy.mean():.2f}, second "
-          f"{result.second_copy.mean():.2f} nats; top induction score {result.scores.max():.3f}")
-    assert result.second_copy.mean() < result.first_copy.mean() - 3.0
-    assert result.scores.max() > 0.5
+    random = lab.induction_scores(model, length=60, seed=0)
+    passage = lab.induction_scores(model, text=val_text[5000:5060] * 2)
+    never = lab.induction_scores(shipped, text=val_text[5000:5060] * 2)
+    print(f"copying GPT: random string {random.first_copy.mean():.2f} -> {random.second_copy.mean():.2f} nats, "
+          f"val passage {passage.first_copy.mean():.2f} -> {passage.second_copy.mean():.2f}, top induction score "
+          f"{random.scores.max():.3f}; shipped GPT on the passage {never.first_copy.mean():.2f} -> "
+          f"{never.second_copy.mean():.2f}")
+    assert random.second_copy.mean() < random.first_copy.mean() - 3.0
+    assert passage.second_copy.mean() < passage.first_copy.mean() / 3
+    assert never.second_copy.mean() > never.first_copy.mean() * 0.8         # the shipped GPT gains little or nothing
+    assert random.scores.max() > 0.3 > 0.1 > lab.induction_scores(shipped).scores.max()
+    assert any("induction_max" in h for h in model.history), "the run records its induction scores as it trains"
 
 
 def test_the_verbatim_index_finds_a_planted_copy_and_nothing_in_random_text(shakespeare):
@@ -169,4 +175,5 @@ def test_the_verbatim_index_finds_a_planted_copy_and_nothing_in_random_text(shak
 
 def test_the_suffix_array_sorts_every_suffix():
     text = "mississippi banana abracadabra\nto be or not to be"
-    assert lab._suffix_array(text).tolist() == sorted(range(len(text)), key=lambda i: text[i:])
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    assert lab._suffix_array(codes).tolist() == sorted(range(len(text)), key=lambda i: text[i:])
