@@ -27,7 +27,7 @@ from studio import views  # noqa: E402
 from studio.errors import InputError  # noqa: E402
 from studio.generation import generate_stream  # noqa: E402
 from studio.learn import learn_views  # noqa: E402
-from studio.training import CORPUS_CHOICES, TrainRequest, build_training  # noqa: E402
+from studio.training import CORPUS_CHOICES, TrainRequest, build_training, defaults_for  # noqa: E402
 from studio.zoo import SESSION_MODEL, ModelZoo, describe  # noqa: E402
 
 # Generation and live training share two cores; one thread per request keeps them from
@@ -105,37 +105,69 @@ def draw_losses(model_name, trained=None):
 
 # --- Train live --------------------------------------------------------------------------
 
-def status_line(p) -> str:
+LOG_COLUMNS = {"step": "step", "train": "train_loss", "val": "val_loss", "lr": "lr", "characters": "tokens",
+               "seconds": "elapsed"}
+
+
+def status_line(p, budget: float) -> str:
     val = f" · val **{p.val_loss:.3f}**" if p.val_loss is not None else ""
-    return (f"step {p.step:,} / {p.max_steps:,} · loss {p.loss:.3f}{val} · {p.tokens_per_sec:,.0f} tokens/s · "
-            f"{p.elapsed:.0f} s elapsed · about {p.time_left:.0f} s left")
+    return (f"step {p.step:,} (at most {p.max_steps:,}) · {p.elapsed:.0f} of {budget:.0f} s · loss {p.loss:.3f}{val} · "
+            f"{p.tokens_per_sec:,.0f} predicted characters/s · about {p.time_left:.0f} s left")
+
+
+def log_rows(history) -> list[list]:
+    """The evaluations as a table: rounded, one row each."""
+    return [[h["step"], round(h["train_loss"], 4), round(h["val_loss"], 4), f"{h['lr']:.2e}", h["tokens"],
+             round(h["elapsed"], 1)] for h in history]
 
 
 @user_errors
 def train_live(corpus, upload, model_type, n_layer, n_head, n_embd, block_size, minutes, max_steps, lr,
-               batch_size, trained=None):
+               batch_size, n_hidden=TrainRequest.n_hidden, trained=None):
     request = TrainRequest(corpus=corpus, upload=upload, model_type=model_type.lower(), n_layer=int(n_layer),
                            n_head=int(n_head), n_embd=int(n_embd), block_size=int(block_size),
-                           minutes=float(minutes), max_steps=int(max_steps), lr=float(lr),
+                           n_hidden=int(n_hidden), minutes=float(minutes), max_steps=int(max_steps), lr=float(lr),
                            batch_size=int(batch_size))
     trainer = build_training(request, DEVICE)
     model = trainer.model
     header = (f"Training a {model.model_type.upper()} with {model.num_params():,} parameters on "
-              f"{trainer.dataset.corpus.name} ({trainer.dataset.num_tokens('train'):,} training characters).")
+              f"{trainer.dataset.corpus.name} ({trainer.dataset.num_tokens('train'):,} training characters). "
+              f"Val loss on the curve: a fixed sample of {trainer.eval_targets:,} characters of the val split.")
+    budget = request.minutes * 60
     # The session's state points at the model from the first update on, so Stop keeps it.
     yield None, header, "", [], model
     samples: list[str] = []
     for p in trainer.run():
         if p.val_loss is None and not p.done:
             if p.step % 25 == 0:
-                yield gr.skip(), header + "\n\n" + status_line(p), gr.skip(), gr.skip(), gr.skip()
+                yield gr.skip(), header + "\n\n" + status_line(p, budget), gr.skip(), gr.skip(), gr.skip()
             continue
         if p.sample is not None:
             samples.insert(0, f"--- step {p.step}, val {p.val_loss:.3f} ---\n{p.sample}")
         figure = views.loss_view(model, "Live training")[0]
-        done = "\n\n**Done.** Pick *" + SESSION_MODEL + "* in Generate or Attention." if p.done else ""
-        yield figure, header + "\n\n" + status_line(p) + done, "\n\n".join(samples), model.history, model
+        done = "\n\n**Done.** Pick *" + SESSION_MODEL + "* in Generate, Attention or the Lab." if p.done else ""
+        yield figure, header + "\n\n" + status_line(p, budget) + done, "\n\n".join(samples), log_rows(model.history), model
 
+
+def clear_training():
+    """Before a new run: no stale curve, status or samples from the last one."""
+    return None, "Preparing…", "", []
+
+
+def training_stopped(trained):
+    if trained is None:
+        return "Stopped before the first step: nothing was trained."
+    return (f"**Stopped** at step {trained.run.step:,} after {trained.run.elapsed:.0f} s. Your model is kept: pick "
+            f"*{SESSION_MODEL}* in Generate, Attention or the Lab.")
+
+
+def train_defaults(model_type, corpus_choice):
+    """The sliders set to what trains this model on this corpus well, showing only its own."""
+    d = defaults_for(model_type.lower(), corpus_choice)
+    gpt_like, mlp = d.model_type == "gpt", d.model_type == "mlp"
+    return (gr.Slider(value=d.n_layer, visible=gpt_like), gr.Slider(value=d.n_head, visible=gpt_like),
+            gr.Slider(value=d.n_embd, visible=gpt_like or mlp), gr.Slider(value=d.block_size, visible=gpt_like or mlp),
+            gr.Slider(value=d.n_hidden, visible=mlp), d.lr, gr.Slider(value=d.batch_size))
 
 
 # --- Lab ---------------------------------------------------------------------------------
@@ -340,8 +372,9 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
                         n_layer = gr.Slider(1, 8, value=d.n_layer, step=1, label="Layers")
                         n_head = gr.Slider(1, 8, value=d.n_head, step=1, label="Heads")
                     with gr.Row():
-                        n_embd = gr.Slider(16, 256, value=d.n_embd, step=16, label="Embedding width")
-                        block_size = gr.Slider(8, 256, value=d.block_size, step=8, label="Block size (context)")
+                        n_embd = gr.Slider(2, 256, value=d.n_embd, step=2, label="Embedding width")
+                        block_size = gr.Slider(1, 256, value=d.block_size, step=1, label="Block size (context)")
+                    n_hidden = gr.Slider(16, 1024, value=d.n_hidden, step=8, label="Hidden units", visible=False)
                     with gr.Row():
                         minutes = gr.Slider(0.25, SETTINGS.max_minutes, value=min(d.minutes, SETTINGS.max_minutes),
                                             step=0.25, label="Minutes")
@@ -358,7 +391,7 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
                     train_plot = gr.Plot(label="Live loss", elem_id="train-plot")
                     train_samples = gr.Textbox(label="Samples (newest first)", lines=10, max_lines=20)
                     with gr.Accordion("Training log", open=False):
-                        train_log = gr.JSON(label="Evaluations")
+                        train_log = gr.Dataframe(headers=list(LOG_COLUMNS), label="Evaluations", interactive=False)
 
         with gr.Tab("Lab", id="lab") as lab_tab:
             gr.Markdown("Measured answers about the model chosen above: where it is surprised, which heads matter, "
@@ -521,13 +554,17 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
     model_dd.change(api_visibility="private", **loss_event)
     demo.load(api_visibility="private", **loss_event)
 
-    training = train_btn.click(
-        train_live, [corpus, upload, model_type, n_layer, n_head, n_embd, block_size, minutes, max_steps, lr,
-                     batch_size, trained_state],
-        [train_plot, train_status, train_samples, train_log, trained_state], api_name="train",
-        concurrency_id="training", concurrency_limit=SETTINGS.training_slots,
-        show_progress="minimal")
-    train_stop.click(None, None, None, cancels=[training])
+    train_inputs = [corpus, upload, model_type, n_layer, n_head, n_embd, block_size, minutes, max_steps, lr,
+                    batch_size, n_hidden, trained_state]
+    training = train_btn.click(clear_training, None, [train_plot, train_status, train_samples, train_log],
+                               api_visibility="private").then(
+        train_live, train_inputs, [train_plot, train_status, train_samples, train_log, trained_state], api_name="train",
+        concurrency_id="training", concurrency_limit=SETTINGS.training_slots, show_progress="minimal")
+    train_stop.click(training_stopped, trained_state, train_status, cancels=[training], api_visibility="private")
+    arch_sliders = [n_layer, n_head, n_embd, block_size, n_hidden, lr, batch_size]
+    model_type.change(train_defaults, [model_type, corpus], arch_sliders, api_visibility="private")
+    corpus.change(train_defaults, [model_type, corpus], arch_sliders, api_visibility="private")
+    upload.upload(lambda: "upload a .txt", None, corpus, api_visibility="private")      # a file attached is a file used
 
 demo.queue(max_size=SETTINGS.queue_size, default_concurrency_limit=4)
 

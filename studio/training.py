@@ -52,18 +52,37 @@ class TrainRequest:
     n_head: int = 4
     n_embd: int = 128
     block_size: int = 64
+    n_hidden: int = 200          # the MLP's hidden units
     minutes: float = 1.0
     max_steps: int = 5000
     lr: float = 6e-3
     batch_size: int = 32
 
 
+DEFAULTS: dict[tuple[str, str], dict] = {
+    # (model, corpus): what differs from TrainRequest's GPT-on-Shakespeare defaults
+    ("gpt", "names"): dict(block_size=16, n_embd=64, lr=3e-3),
+    ("mlp", "names"): dict(block_size=3, n_embd=10, n_hidden=200, lr=1e-2, batch_size=128),    # makemore part 2
+    ("mlp", "shakespeare"): dict(block_size=8, n_embd=16, n_hidden=512, lr=1e-2),             # recipes/small-models.sh
+    ("mlp", "upload"): dict(block_size=8, n_embd=16, n_hidden=512, lr=1e-2),
+    ("bigram", "names"): dict(lr=0.1, batch_size=256),
+    ("bigram", "shakespeare"): dict(lr=0.1),
+    ("bigram", "upload"): dict(lr=0.1),
+}
+
+
+def defaults_for(model_type: str, corpus_choice: str) -> TrainRequest:
+    """The settings that train this model on this corpus well within a minute or two."""
+    source = CORPUS_CHOICES.get(corpus_choice, corpus_choice)
+    return TrainRequest(corpus=corpus_choice, model_type=model_type, **DEFAULTS.get((model_type, source), {}))
+
+
 def architecture(request: TrainRequest, vocab_size: int) -> dict:
     if request.model_type == "bigram":
         return {"vocab_size": vocab_size}
     if request.model_type == "mlp":
-        return {"vocab_size": vocab_size, "block_size": min(request.block_size, 16),
-                "n_embd": min(request.n_embd, 64), "n_hidden": 4 * request.n_embd}
+        return {"vocab_size": vocab_size, "block_size": request.block_size, "n_embd": request.n_embd,
+                "n_hidden": request.n_hidden}
     if request.n_embd % request.n_head:
         raise InputError(f"The embedding width {request.n_embd} must be a multiple of the number of heads "
                          f"{request.n_head}.")

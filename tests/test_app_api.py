@@ -74,12 +74,13 @@ def test_eight_concurrent_generations_all_complete(url):
 
 def test_live_training_reports_falling_loss_and_belongs_to_its_session(url):
     client = Client(url, verbose=False)
-    job = client.submit("Tiny Shakespeare", None, "GPT", 2, 4, 64, 32, 0.5, 300, 6e-3, 32, api_name="/train")
+    job = client.submit("Tiny Shakespeare", None, "GPT", 2, 4, 64, 32, 0.5, 300, 6e-3, 32, 200, api_name="/train")
     outputs = list(job)
-    history = job.outputs()[-1][3]
+    log = job.outputs()[-1][3]
     status = job.outputs()[-1][1]
-    assert "Done" in status and "parameters" in status
-    vals = [h["val_loss"] for h in history]
+    assert "Done" in status and "parameters" in status and "fixed sample of 4,096 characters" in status
+    assert log["headers"] == ["step", "train", "val", "lr", "characters", "seconds"]
+    vals = [row[2] for row in log["data"]]
     assert len(vals) >= 3 and vals[-1] < vals[0] - 1.0 and vals[-1] < 2.6
     assert len(outputs) > 3
     # the trained model is this session's: it generates here, and is unknown to a new session
@@ -94,7 +95,7 @@ def test_training_rejects_a_binary_upload(url, tmp_path):
     fake.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 20)
     with pytest.raises(Exception, match="not a text file"):
         Client(url, verbose=False).predict("upload a .txt", handle_file(str(fake)), "GPT", 2, 4, 64, 32, 0.5,
-                                           100, 3e-3, 16, api_name="/train")
+                                           100, 3e-3, 16, 200, api_name="/train")
 
 
 def test_attention_endpoint_draws_the_prompt(url):
