@@ -27,7 +27,7 @@ from studio import views  # noqa: E402
 from studio.errors import InputError  # noqa: E402
 from studio.generation import generate_stream  # noqa: E402
 from studio.learn import learn_views  # noqa: E402
-from studio.training import CORPUS_CHOICES, TrainRequest, build_training, defaults_for  # noqa: E402
+from studio.training import CORPUS_CHOICES, TrainRequest, build_training, defaults_for, export_zip  # noqa: E402
 from studio.zoo import SESSION_MODEL, ModelZoo, describe  # noqa: E402
 
 # Generation and live training share two cores; one thread per request keeps them from
@@ -42,6 +42,11 @@ DEFAULT_PROMPT = "ROMEO:\n"
 MODEL_CHOICES = ZOO.names() + [SESSION_MODEL]   # the session's own model is listed from the start
 DEFAULT_PASSAGE = lab_views.default_passage()
 KNOCKOUT_SOURCES = ["the fixed val slice (measured at publish time)", "the text in the Surprisal box"]
+
+
+def shown(figure):
+    """A plot that hides when there is nothing to draw, rather than leaving an empty box."""
+    return gr.Plot(value=figure, visible=figure is not None)
 
 
 def user_errors(fn):
@@ -72,12 +77,23 @@ def generate(prompt, model_name, max_new_tokens, temperature, top_k, top_p, seed
     model = ZOO.pick(model_name, trained)
     record, note = None, ""
     for record, note in generate_stream(model, prompt, max_new_tokens, temperature, top_k, top_p, seed, unknown):
-        yield record.text, note, gr.skip(), gr.skip(), gr.skip()
-    steps = len(record.sampled_from)
+        yield record.text, note, record, gr.skip(), gr.skip()      # the state follows the stream, so Stop keeps it
+    yield (record.text, note, record, *inspector(record))
+
+
+def inspector(record):
+    """The step slider and the next-character view, set to the last step of a generation."""
+    steps = record.steps if record is not None else 0
+    if steps == 0:
+        return gr.Slider(interactive=False), None
     # a slider needs two distinct ends; with a single step, position 2 shows that step too
-    yield (record.text, note, record, gr.Slider(minimum=1, maximum=max(steps, 2), value=steps, step=1,
-                                                interactive=steps > 1),
-           views.next_char_view(record, steps))
+    return (gr.Slider(minimum=1, maximum=max(steps, 2), value=steps, step=1, interactive=steps > 1),
+            views.next_char_view(record, steps))
+
+
+def clear_generation():
+    """Before a new generation: no stale text or note beside what comes next."""
+    return "", ""
 
 
 def describe_model(name, trained):
@@ -90,10 +106,24 @@ def describe_model(name, trained):
 # --- Attention ---------------------------------------------------------------------------
 
 @user_errors
-def draw_attention(model_name, record, prompt, layer, n_chars, trained=None):
-    source = "the last generated text" if record is not None else "the prompt (generate to see your text here)"
+def draw_attention(model_name, record, prompt, layer, n_chars, head=views.AVERAGE, trained=None):
+    source = "the text on screen" if record is not None else "the prompt (generate to see your text here)"
     text = record.text if record is not None else prompt
-    return views.attention_view(ZOO.pick(model_name, trained), text, layer, n_chars, source)
+    figure, grid, note = views.attention_view(ZOO.pick(model_name, trained), text, layer, n_chars, source, head)
+    return shown(figure), shown(grid), note
+
+
+def attention_controls(model_name, trained):
+    """The layer slider and the head choice, bound to the chosen model's shape."""
+    try:
+        shape = views.attention_shape(ZOO.pick(model_name, trained))
+    except InputError:
+        shape = None
+    if shape is None:
+        return gr.Slider(interactive=False), gr.Radio(choices=[views.AVERAGE], value=views.AVERAGE)
+    n_layer, n_head = shape
+    return (gr.Slider(minimum=0, maximum=max(n_layer - 1, 1), value=0, step=1, interactive=n_layer > 1),
+            gr.Radio(choices=[views.AVERAGE] + [f"head {h}" for h in range(n_head)], value=views.AVERAGE))
 
 
 # --- Loss curves -------------------------------------------------------------------------
@@ -161,6 +191,11 @@ def training_stopped(trained):
             f"*{SESSION_MODEL}* in Generate, Attention or the Lab.")
 
 
+@user_errors
+def download_model(trained):
+    return gr.File(value=str(export_zip(trained)), visible=True)
+
+
 def train_defaults(model_type, corpus_choice):
     """The sliders set to what trains this model on this corpus well, showing only its own."""
     d = defaults_for(model_type.lower(), corpus_choice)
@@ -173,11 +208,6 @@ def train_defaults(model_type, corpus_choice):
 # --- Lab ---------------------------------------------------------------------------------
 
 NO_COMPARISON = "(no comparison)"
-
-
-def shown(figure):
-    """A plot that hides when there is nothing to draw, rather than leaving an empty box."""
-    return gr.Plot(value=figure, visible=figure is not None)
 
 
 COPYING_MODEL = "copying-gpt"
@@ -335,7 +365,7 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
                     with gr.Row():
                         top_k = gr.Slider(0, 65, value=0, step=1, label="Top-k (0 = off)")
                         top_p = gr.Slider(0.05, 1, value=1, step=0.05, label="Top-p (1 = off)")
-                        seed = gr.Number(0, precision=0, label="Seed (empty = random)", minimum=0)
+                        seed = gr.Number(None, precision=0, label="Seed (empty = random)", minimum=0)
                     unknown = gr.Radio(["replace", "drop", "error"], value="replace",
                                        label="Characters the model does not know")
                     with gr.Row():
@@ -349,12 +379,18 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
             probs_plot = gr.Plot(label="Next-character probabilities", elem_id="probs-plot")
 
         with gr.Tab("Attention", id="attention"):
+            default_shape = views.attention_shape(ZOO.get(DEFAULT_MODEL)) if DEFAULT_MODEL else None
+            n_layers, n_heads = default_shape or (1, 1)
             with gr.Row():
-                layer = gr.Slider(0, 5, value=0, step=1, label="Layer")
-                n_chars = gr.Slider(8, MAX_ATTENTION_CHARS, value=48, step=1, label="Characters to show")
+                layer = gr.Slider(0, max(n_layers - 1, 1), value=0, step=1, label="Layer (0 = first)")
+                head = gr.Radio([views.AVERAGE] + [f"head {h}" for h in range(n_heads)], value=views.AVERAGE,
+                                label="Shown large")
+            with gr.Row():
+                n_chars = gr.Slider(8, MAX_ATTENTION_CHARS, value=32, step=1, label="Characters to show")
                 attention_btn = gr.Button("Draw attention", variant="primary")
             attention_note = gr.Markdown()
             attention_plot = gr.Plot(label="Attention weights", elem_id="attention-plot")
+            attention_grid = gr.Plot(label="Every head of the layer", elem_id="attention-grid")
 
         with gr.Tab("Loss curves", id="loss"):
             losses_note = gr.Markdown()
@@ -386,6 +422,9 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
                     with gr.Row():
                         train_btn = gr.Button("Train", variant="primary")
                         train_stop = gr.Button("Stop", variant="stop")
+                    download_btn = gr.Button("Download my model (.zip)")
+                    download_file = gr.File(label="Your model: unzip, then gpt.load(folder)", visible=False,
+                                            elem_id="model-zip")
                 with gr.Column(scale=3):
                     train_status = gr.Markdown()
                     train_plot = gr.Plot(label="Live loss", elem_id="train-plot")
@@ -428,7 +467,7 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
                     knockout_heads = gr.CheckboxGroup(lab_views.head_choices(ZOO.get(DEFAULT_MODEL))
                                                       if DEFAULT_MODEL else [], label="Heads to remove")
                     with gr.Row():
-                        regen_prompt = gr.Textbox(DEFAULT_PROMPT, label="Prompt", lines=2)
+                        regen_prompt = gr.Textbox(DEFAULT_PROMPT, label="Prompt to regenerate", lines=2)
                         regen_length = gr.Slider(20, 1000, value=300, step=10, label="Characters")
                         regen_seed = gr.Number(0, precision=0, minimum=0, label="Seed")
                         regen_btn = gr.Button("Regenerate without them", variant="primary")
@@ -538,17 +577,23 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
                                          trick_table, trick_checks, scaling_note, scaling_plot, counts_plot,
                                          neural_plot, embedding_plot, makemore_note], api_visibility="private")
     model_dd.change(describe_model, [model_dd, trained_state], model_info, api_visibility="private")
-    generation = generate_btn.click(
+    generation = generate_btn.click(clear_generation, None, [output, note], api_visibility="private").then(
         generate, [prompt, model_dd, length, temperature, top_k, top_p, seed, unknown, trained_state],
         [output, note, record_state, position, probs_plot], api_name="generate",
         concurrency_id="inference", show_progress="minimal")
-    stop_btn.click(None, None, None, cancels=[generation])
-    position.release(views.next_char_view, [record_state, position], probs_plot, api_visibility="private")
+    attention_inputs = [model_dd, record_state, prompt, layer, n_chars, head, trained_state]
+    attention_outputs = [attention_plot, attention_grid, attention_note]
+    stop_btn.click(inspector, record_state, [position, probs_plot], cancels=[generation],
+                   api_visibility="private").then(draw_attention, attention_inputs, attention_outputs,
+                                                  api_visibility="private")
+    position.input(views.next_char_view, [record_state, position], probs_plot, api_visibility="private",
+                   trigger_mode="always_last")          # dragging and the arrow keys alike
 
-    attention_inputs = [model_dd, record_state, prompt, layer, n_chars, trained_state]
-    generation.then(draw_attention, attention_inputs, [attention_plot, attention_note], api_visibility="private")
-    attention_btn.click(draw_attention, attention_inputs, [attention_plot, attention_note], api_name="attention",
+    generation.then(draw_attention, attention_inputs, attention_outputs, api_visibility="private")
+    attention_btn.click(draw_attention, attention_inputs, attention_outputs, api_name="attention",
                         concurrency_id="inference")
+    head.change(draw_attention, attention_inputs, attention_outputs, api_visibility="private")
+    model_dd.change(attention_controls, [model_dd, trained_state], [layer, head], api_visibility="private")
 
     loss_event = dict(fn=draw_losses, inputs=[model_dd, trained_state], outputs=[losses_plot, losses_note])
     model_dd.change(api_visibility="private", **loss_event)
@@ -565,6 +610,7 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
     model_type.change(train_defaults, [model_type, corpus], arch_sliders, api_visibility="private")
     corpus.change(train_defaults, [model_type, corpus], arch_sliders, api_visibility="private")
     upload.upload(lambda: "upload a .txt", None, corpus, api_visibility="private")      # a file attached is a file used
+    download_btn.click(download_model, trained_state, download_file, api_name="download_model")
 
 demo.queue(max_size=SETTINGS.queue_size, default_concurrency_limit=4)
 

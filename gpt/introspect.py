@@ -20,25 +20,23 @@ class AttentionMaps:
 
 @torch.inference_mode()
 def attention_maps(model: LanguageModel, text: str, max_chars: int = MAX_ATTENTION_CHARS) -> AttentionMaps:
-    """The attention weights of every layer and head while reading the end of `text`.
-
-    We read the last `min(max_chars, block_size)` characters in one forward pass: the same
-    computation that produced each of those characters' predictions when the window starts
-    at the beginning of a fresh context (the KV cache gives identical results; tested).
-    """
+    """The attention weights of every layer and head over the last `max_chars` characters
+    of `text`, computed with the context the model really had: up to a full block of the
+    text before them. Rows over the visible characters therefore need not sum to 1: the
+    rest of a row's weight went to earlier characters, out of view."""
     if not model.has_attention:
         raise ValueError(f"a {model.model_type} model has no attention: it {model.no_attention_reason}")
     chars = list(model.tokenizer.clean(text, unknown="drop"))
-    window = min(max_chars, model.block_size)
-    start = max(0, len(chars) - window)
-    chars = chars[start:]
     if not chars:
         raise ValueError("there is no text to look at")
-    idx = torch.tensor([model.tokenizer.encode("".join(chars))], device=model.device)
+    context_start = max(0, len(chars) - model.block_size)
+    shown = min(max_chars, len(chars) - context_start)
+    idx = torch.tensor([model.tokenizer.encode("".join(chars[context_start:]))], device=model.device)
     was_training = model.training
     model.eval()
     try:
         _, maps = model.attention_maps(idx)
     finally:
         model.train(was_training)
-    return AttentionMaps(chars, start, [m[0].float().cpu().numpy() for m in maps])
+    return AttentionMaps(chars[-shown:], len(chars) - shown,
+                         [m[0, :, -shown:, -shown:].float().cpu().numpy() for m in maps])

@@ -17,39 +17,53 @@ def show_char(c: str) -> str:
     return VISIBLE.get(c, c)
 
 
-def attention_figure(chars: Sequence[str], maps: np.ndarray, layer: int, start: int = 0) -> go.Figure:
-    """One heatmap per head of one layer, plus the heads' average.
+def distinct_labels(chars: Sequence[str]) -> list[str]:
+    """Axis categories that look like the characters but never merge when one repeats:
+    each carries its position as invisible zero-width spaces. Plotly then thins the labels
+    by itself where the plot is too narrow for all of them (a phone)."""
+    return [show_char(c) + "\u200b" * i for i, c in enumerate(chars)]
 
-    `maps` is (n_head, T, T): row = query position, column = key position. Positions are
-    the axes (so repeated characters stay apart); the tick labels are the characters.
-    `start` is the position of chars[0] in the whole text, for the hover labels.
-    """
-    n_head, T, _ = maps.shape
-    panels = [(f"head {h}", maps[h]) for h in range(n_head)] + [("average of heads", maps.mean(0))]
-    cols = min(len(panels), 4 if T <= 48 else 2 if T <= 96 else 1)
+
+def attention_figure(chars: Sequence[str], weights: np.ndarray, title: str, start: int = 0) -> go.Figure:
+    """One head's attention, large enough to read: row = the query character, column = the
+    character it reads; square cells, every character on the axes at a legible size.
+    `start` is the position of chars[0] in the text, for the hover."""
+    T = len(chars)
+    labels = distinct_labels(chars)
+    positions = np.broadcast_to(np.arange(start, start + T), (T, T))
+    fig = go.Figure(go.Heatmap(
+        x=labels, y=labels, z=weights.astype(np.float32), zmin=0, zmax=1, colorscale="Viridis",
+        customdata=np.stack([positions.T, positions], -1),
+        colorbar=dict(title="weight", thickness=12),
+        hovertemplate="query %{y} (position %{customdata[0]})<br>reads %{x} (position %{customdata[1]})"
+                      "<br>weight %{z:.3f}<extra></extra>"))
+    font = dict(family="monospace", size=13)
+    fig.update_xaxes(type="category", tickfont=font, tickangle=0, title_text="the character read (key)", side="bottom")
+    fig.update_yaxes(type="category", tickfont=font, autorange="reversed", scaleanchor="x", constrain="domain",
+                     title_text="the character reading (query)")
+    side = int(np.clip(18 * T, 320, 720))
+    fig.update_layout(title=title, height=side + 150, template="plotly_white", margin=dict(l=70, r=10, t=60, b=60))
+    return fig
+
+
+def attention_grid_figure(maps: np.ndarray, layer: int) -> go.Figure:
+    """Every head of one layer and their average as small squares, to compare patterns at a
+    glance (pick one to see it large)."""
+    n_head = maps.shape[0]
+    panels = [(f"head {h}", maps[h]) for h in range(n_head)] + [("average", maps.mean(0))]
+    cols = min(len(panels), 4)
     rows = math.ceil(len(panels) / cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[title for title, _ in panels],
-                        horizontal_spacing=0.06, vertical_spacing=0.12 / rows + 0.02)
-    labels = [show_char(c) for c in chars]
-    # Each axis category names its position too, so repeated characters never merge; the
-    # hover then shows both, and the tick labels show just the characters.
-    categories = [f"{label!r} @{start + i}" for i, label in enumerate(labels)]
-    tick_step = max(1, T // 64)
-    ticks = dict(tickmode="array", tickvals=categories[::tick_step], ticktext=labels[::tick_step],
-                 tickfont=dict(family="monospace", size=11 if T <= 48 else 8), tickangle=0)
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=[t for t, _ in panels], horizontal_spacing=0.04,
+                        vertical_spacing=0.08)
     for k, (title, weights) in enumerate(panels):
-        row, col = k // cols + 1, k % cols + 1
-        fig.add_trace(go.Heatmap(
-            x=categories, y=categories, z=weights.astype(np.float32), zmin=0, zmax=1,
-            colorscale="Viridis", showscale=(k == 0), name=title,
-            hovertemplate="query %{y}<br>key %{x}<br>weight %{z:.3f}<extra>" + title + "</extra>",
-        ), row=row, col=col)
-        fig.update_xaxes(ticks, row=row, col=col, title_text="key (attended to)" if row == rows else None)
-        fig.update_yaxes(ticks, row=row, col=col, autorange="reversed",
-                         title_text="query" if col == 1 else None)
-    side = 300 if cols > 1 else 700
-    fig.update_layout(title=f"Layer {layer}: how much each character (row) attends to each earlier one (column)",
-                      height=side * rows + 90, template="plotly_white", margin=dict(l=60, r=20, t=90, b=40))
+        fig.add_trace(go.Heatmap(z=weights.astype(np.float32), zmin=0, zmax=1, colorscale="Viridis",
+                                 showscale=False, name=title,
+                                 hovertemplate="query %{y}, key %{x}: %{z:.3f}<extra>" + title + "</extra>"),
+                      row=k // cols + 1, col=k % cols + 1)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(showticklabels=False, autorange="reversed")
+    fig.update_layout(title=f"All heads of layer {layer}", height=60 + 190 * rows, template="plotly_white",
+                      margin=dict(l=10, r=10, t=70, b=10))
     return fig
 
 

@@ -18,17 +18,32 @@ from .settings import SETTINGS
 
 @dataclass
 class GenerationRecord:
-    """A finished or running generation: the text and each step's distributions."""
+    """A finished or running generation: the text and each step's distributions.
 
-    text: str                         # prompt (as used) + generated characters
-    prompt_chars: int
+    Another thread may read it while it grows (Stop, then inspect): `steps` counts only the
+    steps whose character and distributions are all in."""
+
+    prompt: str                       # as used, after unknown characters were handled
     vocab: list[str]
+    chars: list[str] = field(default_factory=list)                 # generated, one per step
     sampled_from: list[np.ndarray] = field(default_factory=list)   # per step, after temperature/top-k/top-p
     model_probs: list[np.ndarray] = field(default_factory=list)    # per step, the model at temperature 1
 
     @property
+    def prompt_chars(self) -> int:
+        return len(self.prompt)
+
+    @property
     def generated(self) -> str:
-        return self.text[self.prompt_chars:]
+        return "".join(self.chars)
+
+    @property
+    def text(self) -> str:
+        return self.prompt + self.generated
+
+    @property
+    def steps(self) -> int:
+        return min(len(self.chars), len(self.sampled_from), len(self.model_probs))
 
 
 def prepare_prompt(model: LanguageModel, prompt: str, unknown: str) -> tuple[str, str]:
@@ -87,16 +102,13 @@ def generate_stream(model: LanguageModel, prompt: str, max_new_tokens, temperatu
     if len(prompt) > model.block_size:
         chars = "character" if model.block_size == 1 else f"{model.block_size} characters"
         note += (" " if note else "") + f"The model reads only the last {chars} of the prompt."
-    record = GenerationRecord(prompt, len(prompt), model.tokenizer.chars)
-    pieces: list[str] = []
+    record = GenerationRecord(prompt, model.tokenizer.chars)
     last_flush = time.perf_counter()
     for step in sample_ids(model, model.tokenizer.encode(prompt), n, settings, seed):
-        pieces.append(model.tokenizer.chars[step.token])
         record.sampled_from.append(step.probs.numpy())
         record.model_probs.append(step.logits.float().softmax(-1).numpy())
+        record.chars.append(model.tokenizer.chars[step.token])
         if time.perf_counter() - last_flush >= flush_every:
-            record.text = prompt + "".join(pieces)
             last_flush = time.perf_counter()
             yield record, note
-    record.text = prompt + "".join(pieces)
     yield record, note

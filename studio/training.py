@@ -4,8 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import shutil
+import tempfile
+
 import torch
 
+from gpt import checkpoint
 from gpt.data import NAMED_CORPORA, Corpus, CorpusUnavailableError, read_text_file
 from gpt.hardware import bf16_is_fast
 from gpt.records import TrainConfig
@@ -124,3 +128,15 @@ def build_training(request: TrainRequest, device: torch.device | str = "cpu") ->
                          weight_decay=0.1 if request.model_type == "gpt" else 0.0, sample_chars=120,
                          bf16=request.model_type == "gpt" and bf16_is_fast(model.device))
     return Trainer(model, dataset, config)
+
+
+def export_zip(model, name: str = "my-model") -> Path:
+    """The session's model as a zip of a checkpoint folder (safetensors, config, history),
+    which `gpt.load` reads once unpacked. Written to a fresh temporary folder."""
+    if model is None:
+        raise InputError("Train a model first: there is nothing to download yet.")
+    folder = Path(tempfile.mkdtemp(prefix="tinyshakespeare-gpt-"))
+    checkpoint.save(model, folder / name)
+    archive = shutil.make_archive(str(folder / name), "zip", root_dir=folder, base_dir=name)
+    shutil.rmtree(folder / name, ignore_errors=True)
+    return Path(archive)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import plotly.graph_objects as go
+import torch
 
 from gpt import plots
 from gpt.introspect import attention_maps
@@ -12,28 +13,54 @@ from .generation import GenerationRecord
 
 def next_char_view(record: GenerationRecord | None, position: int) -> go.Figure | None:
     """The distributions at one step (1-based) of a generation."""
-    if record is None or not record.sampled_from:
+    if record is None or record.steps == 0:
         return None
-    i = int(min(max(position, 1), len(record.sampled_from))) - 1
+    i = int(min(max(position, 1), record.steps)) - 1
     context = record.text[max(0, record.prompt_chars + i - 20):record.prompt_chars + i]
     return plots.next_char_figure(record.vocab, record.sampled_from[i], record.model_probs[i],
                                   picked=record.generated[i], title=f"Step {i + 1}, after “{plots.show_text(context)}”")
 
 
-def attention_view(model: LanguageModel, text: str, layer: int, n_chars: int, source: str
-                   ) -> tuple[go.Figure | None, str]:
-    """One layer's heads over the end of `text`, with a note on what is shown."""
+AVERAGE = "average of heads"
+LOOK_FOR = ("What to look for: a bright diagonal is a head reading the current character; a stripe just left of "
+            "it reads the previous one; bright columns under spaces, newlines or a speaker's name gather what a "
+            "word or line started with.")
+
+
+def attention_shape(model: LanguageModel) -> tuple[int, int] | None:
+    """(layers, heads) of a model that has attention, for the controls; None otherwise."""
     if not model.has_attention:
-        return None, (f"**The {model.model_type} model has no attention**: it {model.no_attention_reason}. "
-                      "Pick a GPT to see attention.")
+        return None
+    _, maps = model.attention_maps(torch.zeros(1, 1, dtype=torch.long, device=model.device))
+    return len(maps), maps[0].shape[1]
+
+
+def attention_view(model: LanguageModel, text: str, layer: int, n_chars: int, source: str,
+                   head: str = AVERAGE) -> tuple[go.Figure | None, go.Figure | None, str]:
+    """One head (or the heads' average) of one layer large, every head of it small, a note."""
+    if not model.has_attention:
+        return None, None, (f"**The {model.model_type} model has no attention**: it {model.no_attention_reason}. "
+                            "Pick a GPT to see attention.")
     maps = attention_maps(model, text, int(n_chars))
-    n_layer = len(maps.maps)
+    n_layer, n_head = len(maps.maps), maps.maps[0].shape[0]
     layer = int(min(max(layer, 0), n_layer - 1))
-    n_head = maps.maps[layer].shape[0]
-    figure = plots.attention_figure(maps.chars, maps.maps[layer], layer, maps.start)
-    return figure, (f"Layer {layer} of {n_layer}, {n_head} heads, reading the last {len(maps.chars)} characters of "
-                    f"{source}. Each row is one character's query; it can only attend to itself and earlier "
-                    "characters, so everything above the diagonal is zero.")
+    weights = maps.maps[layer]
+    if head == AVERAGE or head is None:
+        enlarged, which = weights.mean(0), AVERAGE
+    else:
+        h = int(str(head).split()[-1])
+        if not 0 <= h < n_head:
+            raise ValueError(f"there is no head {h}: layer {layer} has heads 0 to {n_head - 1}")
+        enlarged, which = weights[h], f"head {h}"
+    title = f"Layer {layer}, {which}: what each character reads"
+    figure = plots.attention_figure(maps.chars, enlarged, title, maps.start)
+    grid = plots.attention_grid_figure(weights, layer)
+    heads = "1 head" if n_head == 1 else f"{n_head} heads"
+    context = "" if maps.start == 0 else (f" Each row was computed with up to {model.block_size} characters of "
+                                          "context before it, so its visible weights can sum to less than 1.")
+    return figure, grid, (f"Layer {layer} (layers 0 to {n_layer - 1}), {heads}: the last {len(maps.chars)} characters "
+                          f"of {source}. A row is one character's query; it reads only itself and earlier "
+                          f"characters, so everything above the diagonal is zero.{context} {LOOK_FOR}")
 
 
 def loss_view(model: LanguageModel, name: str) -> tuple[go.Figure | None, str]:

@@ -99,10 +99,12 @@ def test_training_rejects_a_binary_upload(url, tmp_path):
 
 
 def test_attention_endpoint_draws_the_prompt(url):
-    figure, note = Client(url, verbose=False).predict("shakespeare-gpt", "To be or not", 0, 32, api_name="/attention")
-    assert figure["type"] == "plotly" and "12 characters" in note
-    figure, note = Client(url, verbose=False).predict("shakespeare-bigram", "To be", 0, 32, api_name="/attention")
-    assert figure is None and "no attention" in note
+    figure, grid, note = Client(url, verbose=False).predict("shakespeare-gpt", "To be or not", 0, 32, "head 1",
+                                                            api_name="/attention")
+    assert figure_of(figure)["type"] == "plotly" and "12 characters" in note
+    figure, grid, note = Client(url, verbose=False).predict("shakespeare-bigram", "To be", 0, 32, "average of heads",
+                                                            api_name="/attention")
+    assert figure_of(figure) is None and "no attention" in note
 
 
 # --- the Lab -----------------------------------------------------------------------------

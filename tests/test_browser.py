@@ -52,21 +52,35 @@ def plot_trace_lengths(page, elem_id):
 
 def test_attention_heatmap_is_labelled_with_the_prompts_characters(page):
     prompt = "To be, or not to be"
-    page.get_by_label("Prompt").fill(prompt)
+    page.get_by_label("Prompt", exact=True).fill(prompt)
     page.get_by_role("tab", name="Attention").click()
     page.get_by_role("button", name="Draw attention").click()
     page.locator("#attention-plot .js-plotly-plot .xtick").first.wait_for(timeout=30_000)
     ticks = page.evaluate("""() => Array.from(document.querySelector('#attention-plot .xaxislayer-above')
-        .querySelectorAll('.xtick text')).map(t => t.textContent)""")
+        .querySelectorAll('.xtick text')).map(t => t.textContent.replaceAll('\u200b', ''))""")
     assert ticks == [{" ": "␣"}.get(c, c) for c in prompt]
-    heatmaps = page.evaluate("() => document.querySelector('#attention-plot .js-plotly-plot').data.length")
-    assert heatmaps == 7     # 6 heads and their average
+    assert_labels_legible(page, "#attention-plot", min_size=12)
+    grid = page.evaluate("() => document.querySelector('#attention-grid .js-plotly-plot').data.length")
+    assert grid == 7     # 6 heads and their average
     screenshot(page, "attention")
+
+
+def assert_labels_legible(page, selector, min_size):
+    """Every tick label of a plot is at least `min_size` px and overlaps no other on its axis."""
+    boxes = page.evaluate(f"""() => ['.xtick text', '.ytick text'].map(q =>
+        Array.from(document.querySelectorAll('{selector} ' + q)).map(t => {{
+            const r = t.getBoundingClientRect();
+            return [r.left, r.right, r.top, r.bottom, parseFloat(getComputedStyle(t).fontSize)]; }}))""")
+    for axis, labels in zip("xy", boxes):
+        assert labels and all(size >= min_size for *_, size in labels), f"{axis} labels smaller than {min_size}px"
+        for a, b in zip(labels, labels[1:]):
+            overlap = min(a[1], b[1]) - max(a[0], b[0]) if axis == "x" else min(a[3], b[3]) - max(a[2], b[2])
+            assert overlap <= 0.5, f"{axis} tick labels overlap: {a} {b}"
 
 
 def test_generate_streams_text(page):
     page.get_by_role("tab", name="Generate").click()
-    page.get_by_label("Prompt").fill("ROMEO:\n")
+    page.get_by_label("Prompt", exact=True).fill("ROMEO:\n")
     page.get_by_role("button", name="Generate", exact=True).click()
     text_box = page.locator("#output-text textarea")
     lengths = []
@@ -146,3 +160,49 @@ def test_the_lab_opens_with_real_figures_and_a_click_inspects_a_character(page):
     cells = page.evaluate("() => document.querySelector('#knockout-plot .js-plotly-plot').data[0].y.length")
     assert cells == 6
     assert page.locator("#regen-knocked textarea").input_value().startswith("ROMEO:")
+
+
+def test_stop_then_inspect_and_attention_reads_the_text_on_screen(page):
+    page.get_by_role("tab", name="Generate").click()
+    page.get_by_label("Model").first.click()
+    page.get_by_role("option", name="shakespeare-gpt", exact=True).click()
+    page.get_by_label("Prompt", exact=True).fill("ROMEO:\n")
+    length = page.locator("input[aria-label='number input for New characters']")
+    length.fill("2000")
+    length.press("Enter")
+    text_box = page.locator("#output-text textarea")
+    before = text_box.input_value()
+    page.get_by_role("button", name="Generate", exact=True).click()
+    deadline = time.time() + 60
+    while time.time() < deadline and (text_box.input_value() == before or len(text_box.input_value()) < 80):
+        time.sleep(0.05)
+    page.locator("button", has_text="Stop").first.click()
+    time.sleep(1.0)
+    shown = text_box.input_value()
+    assert 80 <= len(shown) < 2007, "the generation should have stopped early"
+    slider = page.locator("input[aria-label='range slider for Inspect the choice at step']")
+    page.wait_for_function("(el) => !el.disabled", arg=slider.element_handle(), timeout=15_000)
+    page.locator("#probs-plot .js-plotly-plot").wait_for(timeout=15_000)
+    title = page.locator("#probs-plot .gtitle").text_content()
+    slider.focus()
+    slider.press("ArrowLeft")
+    page.wait_for_function(f"() => document.querySelector('#probs-plot .gtitle').textContent !== {title!r}",
+                           timeout=15_000)              # the arrow key redraws the view
+    page.get_by_role("tab", name="Attention").click()
+    page.wait_for_function("() => document.body.innerText.includes('of the text on screen')", timeout=30_000)
+    screenshot(page, "generate")
+
+
+def test_the_layer_control_follows_the_model(page):
+    page.get_by_label("Model").first.click()
+    page.get_by_role("option", name="ladder/4-heads", exact=True).click()
+    page.get_by_role("tab", name="Attention").click()
+    heads = page.get_by_role("radio", name="head 3")
+    heads.wait_for(timeout=15_000)
+    assert page.get_by_role("radio", name="head 4").count() == 0          # the rung has 4 heads, not 6
+    number = page.locator("input[aria-label='number input for Layer (0 = first)']")
+    assert number.get_attribute("max") == "1" and number.is_disabled()    # one layer: nothing to choose
+    page.get_by_label("Model").first.click()
+    page.get_by_role("option", name="shakespeare-gpt", exact=True).click()
+    page.wait_for_function("() => document.querySelector(\"input[aria-label='number input for Layer (0 = first)']\")"
+                           ".getAttribute('max') === '5'", timeout=15_000)

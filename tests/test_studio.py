@@ -4,6 +4,7 @@ import urllib.error
 
 import numpy as np
 import pytest
+import torch
 
 import gpt
 from gpt import plots
@@ -84,18 +85,45 @@ def test_attention_figure_keeps_repeated_characters_apart(zoo):
     maps = attention_maps(model, text)
     assert maps.chars == list(text) and len(maps.maps) == model.config.n_layer
     assert maps.maps[0].shape == (model.config.n_head, len(text), len(text))
-    fig = plots.attention_figure(maps.chars, maps.maps[1], 1, maps.start)
-    heatmaps = [t for t in fig.data if t.type == "heatmap"]
-    assert len(heatmaps) == model.config.n_head + 1
-    assert len(set(heatmaps[0].x)) == len(text), "repeated characters merged into one column"
-    assert list(fig.layout.xaxis.ticktext) == [plots.show_char(c) for c in text]
-    assert np.allclose(np.asarray(heatmaps[-1].z), maps.maps[1].mean(0), atol=1e-6)
+    fig = plots.attention_figure(maps.chars, maps.maps[1][2], "layer 1, head 2", maps.start)
+    heatmap = fig.data[0]
+    assert len(set(heatmap.x)) == len(text), "repeated characters merged into one column"
+    assert [label.replace("\u200b", "") for label in heatmap.x] == [plots.show_char(c) for c in text]
+    assert fig.layout.yaxis.scaleanchor == "x", "cells are square"
+    grid = plots.attention_grid_figure(maps.maps[1], 1)
+    assert len(grid.data) == model.config.n_head + 1
+    assert np.allclose(np.asarray(grid.data[-1].z), maps.maps[1].mean(0), atol=1e-6)
+
+
+def test_attention_is_computed_with_the_context_the_model_had(zoo):
+    """The last characters of a long text are read with the block of text before them,
+    exactly as when the model produced them, not as a fresh start."""
+    model = zoo.get("shakespeare-gpt")
+    text = gpt.Corpus.load("shakespeare").text[:600]
+    shown = attention_maps(model, text, max_chars=32)
+    ids = torch.tensor([model.tokenizer.encode(text[-model.block_size:])])
+    with torch.no_grad():
+        _, full = model.attention_maps(ids)
+    np.testing.assert_allclose(shown.maps[3], full[3][0, :, -32:, -32:].numpy(), atol=1e-6)
+    assert shown.start == 600 - 32 and shown.maps[3].sum(-1).min() < 0.5   # weight went to earlier text
+    fresh = attention_maps(model, text[-32:], max_chars=32)
+    assert not np.allclose(fresh.maps[3], shown.maps[3], atol=1e-3)
+
+
+def test_the_attention_view_names_layers_and_heads_plainly(zoo):
+    figure, grid, note = views.attention_view(zoo.get("ladder/3-attention"), "ROMEO: hello", 0, 32, "the prompt")
+    assert "1 head:" in note and "1 heads" not in note and "layers 0 to 0" in note
+    figure, grid, note = views.attention_view(zoo.get("shakespeare-gpt"), "ROMEO: hello", 9, 32, "the prompt",
+                                             "head 4")
+    assert "Layer 5 (layers 0 to 5), 6 heads" in note and figure.layout.title.text.startswith("Layer 5, head 4")
+    assert views.attention_shape(zoo.get("shakespeare-gpt")) == (6, 6)
+    assert views.attention_shape(zoo.get("shakespeare-bigram")) is None
 
 
 def test_models_without_attention_say_so(zoo):
     assert not zoo.get("shakespeare-bigram").has_attention and zoo.get("shakespeare-gpt").has_attention
-    figure, note = views.attention_view(zoo.get("shakespeare-mlp"), "ROMEO:", 0, 32, "the prompt")
-    assert figure is None and "no attention" in note and "last 8 characters" in note
+    figure, grid, note = views.attention_view(zoo.get("shakespeare-mlp"), "ROMEO:", 0, 32, "the prompt")
+    assert figure is None and grid is None and "no attention" in note and "last 8 characters" in note
     with pytest.raises(ValueError, match="no attention"):
         attention_maps(zoo.get("shakespeare-mlp"), "ROMEO:")
 
@@ -179,3 +207,20 @@ def test_each_model_and_corpus_gets_its_own_defaults():
     trainer = training.build_training(mlp_names)
     assert trainer.model.num_params() == 11_897 and trainer.model.block_size == 3
     assert training.defaults_for("gpt", "Tiny Shakespeare") == TrainRequest()
+
+
+def test_the_session_model_downloads_as_a_zip_that_loads(tmp_path, shakespeare):
+    import zipfile
+
+    trainer = training.build_training(TrainRequest(model_type="bigram", max_steps=20))
+    for _ in trainer.run():
+        pass
+    archive = training.export_zip(trainer.model)
+    with zipfile.ZipFile(archive) as z:
+        assert sorted(z.namelist()) == ["my-model/", "my-model/config.json", "my-model/history.json",
+                                        "my-model/model.safetensors"]
+        z.extractall(tmp_path)
+    loaded = gpt.load(tmp_path / "my-model")
+    assert loaded.run.step == 20 and loaded.history == trainer.model.history
+    with pytest.raises(InputError, match="Train a model first"):
+        training.export_zip(None)
