@@ -85,10 +85,14 @@ def inspector(record):
     """The step slider and the next-character view, set to the last step of a generation."""
     steps = record.steps if record is not None else 0
     if steps == 0:
-        return gr.Slider(interactive=False), None
+        return gr.Slider(interactive=False), shown(None)
     # a slider needs two distinct ends; with a single step, position 2 shows that step too
     return (gr.Slider(minimum=1, maximum=max(steps, 2), value=steps, step=1, interactive=steps > 1),
-            views.next_char_view(record, steps))
+            shown(views.next_char_view(record, steps)))
+
+
+def inspect_step(record, position):
+    return shown(views.next_char_view(record, position))
 
 
 def clear_generation():
@@ -120,10 +124,10 @@ def attention_controls(model_name, trained):
     except InputError:
         shape = None
     if shape is None:
-        return gr.Slider(interactive=False), gr.Radio(choices=[views.AVERAGE], value=views.AVERAGE)
+        return gr.Slider(interactive=False), gr.Dropdown(choices=[views.AVERAGE], value=views.AVERAGE)
     n_layer, n_head = shape
     return (gr.Slider(minimum=0, maximum=max(n_layer - 1, 1), value=0, step=1, interactive=n_layer > 1),
-            gr.Radio(choices=[views.AVERAGE] + [f"head {h}" for h in range(n_head)], value=views.AVERAGE))
+            gr.Dropdown(choices=[views.AVERAGE] + [f"head {h}" for h in range(n_head)], value=views.AVERAGE))
 
 
 # --- Loss curves -------------------------------------------------------------------------
@@ -165,7 +169,7 @@ def train_live(corpus, upload, model_type, n_layer, n_head, n_embd, block_size, 
               f"Val loss on the curve: a fixed sample of {trainer.eval_targets:,} characters of the val split.")
     budget = request.minutes * 60
     # The session's state points at the model from the first update on, so Stop keeps it.
-    yield None, header, "", [], model
+    yield shown(None), header, "", [], model
     samples: list[str] = []
     for p in trainer.run():
         if p.val_loss is None and not p.done:
@@ -174,14 +178,14 @@ def train_live(corpus, upload, model_type, n_layer, n_head, n_embd, block_size, 
             continue
         if p.sample is not None:
             samples.insert(0, f"--- step {p.step}, val {p.val_loss:.3f} ---\n{p.sample}")
-        figure = views.loss_view(model, "Live training")[0]
+        figure = shown(views.loss_view(model, "Live training")[0])
         done = "\n\n**Done.** Pick *" + SESSION_MODEL + "* in Generate, Attention or the Lab." if p.done else ""
         yield figure, header + "\n\n" + status_line(p, budget) + done, "\n\n".join(samples), log_rows(model.history), model
 
 
 def clear_training():
     """Before a new run: no stale curve, status or samples from the last one."""
-    return None, "Preparing…", "", []
+    return shown(None), "Preparing…", "", []
 
 
 def training_stopped(trained):
@@ -208,6 +212,7 @@ def train_defaults(model_type, corpus_choice):
 # --- Lab ---------------------------------------------------------------------------------
 
 NO_COMPARISON = "(no comparison)"
+LAB_OUTPUTS = 22          # what lab_open fills
 
 
 COPYING_MODEL = "copying-gpt"
@@ -324,6 +329,13 @@ def lab_memorised_sample(model_name, trained):
     return lab_views.memorised_sample_view(ZOO.pick(model_name, trained), DEFAULT_PROMPT)
 
 
+def lab_refresh(model_name, trained, visible):
+    """A new model while the Lab is open: measure it, so no figure shows the last model."""
+    if not visible:
+        return [gr.skip()] * LAB_OUTPUTS
+    return lab_open(model_name, trained)
+
+
 @user_errors
 def lab_top_head_regenerated(model_name, trained):
     """The intact model beside the one without the head that matters most, to open with."""
@@ -346,63 +358,68 @@ def show_learn_views():
 with gr.Blocks(title="tinyshakespeare-gpt") as demo:
     trained_state = gr.State(None)      # the model this browser session trained
     record_state = gr.State(None)       # the last generation: text and per-step distributions
+    lab_visible = gr.State(False)       # whether the Lab is the open tab: a new model then refreshes it
 
     gr.Markdown("# tinyshakespeare-gpt\nA character-level GPT trained on Tiny Shakespeare on two CPU "
                 "cores. Generate text, look at what each attention head reads, and train your own model live. "
                 f"Running on **{DEVICE.type.upper()}**.")
-    with gr.Row():
-        model_dd = gr.Dropdown(MODEL_CHOICES, value=DEFAULT_MODEL, label="Model", scale=1)
-        model_info = gr.Markdown(describe_model(DEFAULT_MODEL, None) if DEFAULT_MODEL else "No checkpoints found.")
+    with gr.Row():                       # side by side on a wide screen, stacked on a phone
+        model_dd = gr.Dropdown(MODEL_CHOICES, value=DEFAULT_MODEL, label="Model", scale=1, min_width=260)
+        with gr.Column(scale=2, min_width=260):
+            model_info = gr.Markdown(describe_model(DEFAULT_MODEL, None) if DEFAULT_MODEL else "No checkpoints found.")
 
     with gr.Tabs():
-        with gr.Tab("Generate", id="generate"):
+        with gr.Tab("Generate", id="generate") as generate_tab:
             with gr.Row():
                 with gr.Column(scale=2):
                     prompt = gr.Textbox(DEFAULT_PROMPT, lines=4, label="Prompt", max_length=SETTINGS.max_prompt_chars)
                     with gr.Row():
+                        generate_btn = gr.Button("Generate", variant="primary")
+                        stop_btn = gr.Button("Stop", variant="stop")
+                    with gr.Row():
                         temperature = gr.Slider(0, MAX_TEMPERATURE, value=0.8, step=0.05, label="Temperature (0 = greedy)")
                         length = gr.Slider(1, SETTINGS.max_new_tokens, value=500, step=1, label="New characters")
                     with gr.Row():
-                        top_k = gr.Slider(0, 65, value=0, step=1, label="Top-k (0 = off)")
-                        top_p = gr.Slider(0.05, 1, value=1, step=0.05, label="Top-p (1 = off)")
-                        seed = gr.Number(None, precision=0, label="Seed (empty = random)", minimum=0)
+                        top_k = gr.Slider(0, 65, value=0, step=1, label="Top-k", info="0 = off")
+                        top_p = gr.Slider(0.05, 1, value=1, step=0.05, label="Top-p", info="1 = off")
+                    seed = gr.Textbox("", label="Seed", placeholder="empty: a new random seed each time", max_length=20)
                     unknown = gr.Radio(["replace", "drop", "error"], value="replace",
                                        label="Characters the model does not know")
-                    with gr.Row():
-                        generate_btn = gr.Button("Generate", variant="primary")
-                        stop_btn = gr.Button("Stop", variant="stop")
                 with gr.Column(scale=3):
                     output = gr.Textbox(label="Text", lines=16, max_lines=30, buttons=["copy"], autoscroll=True,
-                                        elem_id="output-text")
+                                        elem_id="output-text", placeholder="Press Generate: the text streams in here.")
                     note = gr.Markdown()
             position = gr.Slider(1, 2, value=1, step=1, label="Inspect the choice at step", interactive=False)
-            probs_plot = gr.Plot(label="Next-character probabilities", elem_id="probs-plot")
+            probs_plot = gr.Plot(label="Next-character probabilities", elem_id="probs-plot", visible=False)
 
-        with gr.Tab("Attention", id="attention"):
+        with gr.Tab("Attention", id="attention") as attention_tab:
             default_shape = views.attention_shape(ZOO.get(DEFAULT_MODEL)) if DEFAULT_MODEL else None
             n_layers, n_heads = default_shape or (1, 1)
             with gr.Row():
-                layer = gr.Slider(0, max(n_layers - 1, 1), value=0, step=1, label="Layer (0 = first)")
-                head = gr.Radio([views.AVERAGE] + [f"head {h}" for h in range(n_heads)], value=views.AVERAGE,
-                                label="Shown large")
+                layer = gr.Slider(0, max(n_layers - 1, 1), value=0, step=1, label="Layer", info="0 = the first")
+                head = gr.Dropdown([views.AVERAGE] + [f"head {h}" for h in range(n_heads)], value=views.AVERAGE,
+                                   label="Shown large")
             with gr.Row():
                 n_chars = gr.Slider(8, MAX_ATTENTION_CHARS, value=32, step=1, label="Characters to show")
                 attention_btn = gr.Button("Draw attention", variant="primary")
             attention_note = gr.Markdown()
-            attention_plot = gr.Plot(label="Attention weights", elem_id="attention-plot")
-            attention_grid = gr.Plot(label="Every head of the layer", elem_id="attention-grid")
+            attention_plot = gr.Plot(label="Attention weights", elem_id="attention-plot", visible=False)
+            attention_grid = gr.Plot(label="Every head of the layer", elem_id="attention-grid", visible=False)
 
-        with gr.Tab("Loss curves", id="loss"):
+        with gr.Tab("Loss curves", id="loss") as loss_tab:
             losses_note = gr.Markdown()
             losses_plot = gr.Plot(label="Loss curves", elem_id="losses-plot")
 
-        with gr.Tab("Train live", id="train"):
+        with gr.Tab("Train live", id="train") as train_tab:
             with gr.Row():
                 with gr.Column(scale=2):
                     corpus = gr.Radio(list(CORPUS_CHOICES), value="Tiny Shakespeare", label="Corpus")
                     upload = gr.File(label=f"Your .txt (UTF-8, at most {SETTINGS.max_upload_mb:g} MB)",
                                      file_types=[".txt"], type="filepath")
                     model_type = gr.Radio(["GPT", "MLP", "Bigram"], value="GPT", label="Model")
+                    with gr.Row():
+                        train_btn = gr.Button("Train", variant="primary")
+                        train_stop = gr.Button("Stop", variant="stop")
                     d = TrainRequest()
                     with gr.Row():
                         n_layer = gr.Slider(1, 8, value=d.n_layer, step=1, label="Layers")
@@ -418,16 +435,14 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
                                               step=10, label="Max steps")
                     with gr.Row():
                         lr = gr.Number(d.lr, label="Learning rate", minimum=1e-5, maximum=1)
-                        batch_size = gr.Slider(4, 128, value=d.batch_size, step=4, label="Batch size")
-                    with gr.Row():
-                        train_btn = gr.Button("Train", variant="primary")
-                        train_stop = gr.Button("Stop", variant="stop")
+                        batch_size = gr.Slider(4, 256, value=d.batch_size, step=4, label="Batch size")
                     download_btn = gr.Button("Download my model (.zip)")
                     download_file = gr.File(label="Your model: unzip, then gpt.load(folder)", visible=False,
                                             elem_id="model-zip")
                 with gr.Column(scale=3):
-                    train_status = gr.Markdown()
-                    train_plot = gr.Plot(label="Live loss", elem_id="train-plot")
+                    train_status = gr.Markdown("Pick a corpus and a model, then **Train**: the loss curve and "
+                                               "samples appear here as it learns.")
+                    train_plot = gr.Plot(label="Live loss", elem_id="train-plot", visible=False)
                     train_samples = gr.Textbox(label="Samples (newest first)", lines=10, max_lines=20)
                     with gr.Accordion("Training log", open=False):
                         train_log = gr.Dataframe(headers=list(LOG_COLUMNS), label="Evaluations", interactive=False)
@@ -551,7 +566,12 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
                    knockout_note, knockout_heads, regen_intact, regen_knocked, regen_note, lens_plot, lens_note,
                    lens_table, copies_plot, induction_plot, formation_plot, induction_note, memo_text, memo_out,
                    memo_note]
+    assert len(lab_outputs) == LAB_OUTPUTS
     lab_tab.select(lab_open, [model_dd, trained_state], lab_outputs, api_visibility="private")
+    lab_tab.select(lambda: True, None, lab_visible, api_visibility="private")
+    for other in (generate_tab, attention_tab, loss_tab, train_tab, learn_tab):
+        other.select(lambda: False, None, lab_visible, api_visibility="private")
+    model_dd.change(lab_refresh, [model_dd, trained_state, lab_visible], lab_outputs, api_visibility="private")
     surprisal_btn.click(lab_surprisal, [model_dd, lab_text, compare_dd, trained_state], [surprisal_out, surprisal_note],
                         api_name="lab_surprisal", concurrency_id="inference")
     predict_btn.click(lab_predict, [model_dd, lab_text, predict_pos, trained_state],
@@ -586,14 +606,16 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
     stop_btn.click(inspector, record_state, [position, probs_plot], cancels=[generation],
                    api_visibility="private").then(draw_attention, attention_inputs, attention_outputs,
                                                   api_visibility="private")
-    position.input(views.next_char_view, [record_state, position], probs_plot, api_visibility="private",
+    position.input(inspect_step, [record_state, position], probs_plot, api_visibility="private",
                    trigger_mode="always_last")          # dragging and the arrow keys alike
 
     generation.then(draw_attention, attention_inputs, attention_outputs, api_visibility="private")
     attention_btn.click(draw_attention, attention_inputs, attention_outputs, api_name="attention",
                         concurrency_id="inference")
     head.change(draw_attention, attention_inputs, attention_outputs, api_visibility="private")
-    model_dd.change(attention_controls, [model_dd, trained_state], [layer, head], api_visibility="private")
+    attention_tab.select(draw_attention, attention_inputs, attention_outputs, api_visibility="private")
+    model_dd.change(attention_controls, [model_dd, trained_state], [layer, head], api_visibility="private").then(
+        draw_attention, attention_inputs, attention_outputs, api_visibility="private")
 
     loss_event = dict(fn=draw_losses, inputs=[model_dd, trained_state], outputs=[losses_plot, losses_note])
     model_dd.change(api_visibility="private", **loss_event)

@@ -17,7 +17,7 @@ def url():
 
 
 def generate_args(prompt="ROMEO:\n", model="shakespeare-gpt", length=300, temperature=0.8, top_k=0, top_p=1.0,
-                  seed=0, unknown="replace"):
+                  seed="0", unknown="replace"):
     return prompt, model, length, temperature, top_k, top_p, seed, unknown
 
 
@@ -35,10 +35,16 @@ def test_a_single_character_is_a_valid_length(url):
     assert text.startswith("ROMEO:\n") and len(text) == len("ROMEO:\n") + 1
 
 
+def test_an_empty_seed_is_a_new_random_seed(url):
+    client = Client(url, verbose=False)
+    texts = {client.predict(*generate_args(length=60, seed=""), **GEN)[0] for _ in range(3)}
+    assert len(texts) == 3
+
+
 def test_same_seed_same_text(url):
     client = Client(url, verbose=False)
-    a = client.predict(*generate_args(length=80, seed=5), **GEN)[0]
-    b = client.predict(*generate_args(length=80, seed=5), **GEN)[0]
+    a = client.predict(*generate_args(length=80, seed="5"), **GEN)[0]
+    b = client.predict(*generate_args(length=80, seed="5"), **GEN)[0]
     assert a == b
 
 
@@ -64,7 +70,7 @@ def test_unknown_characters_are_reported_and_replaced(url):
 
 def test_eight_concurrent_generations_all_complete(url):
     def one(seed):
-        return Client(url, verbose=False).predict(*generate_args(length=200, seed=seed), **GEN)[0]
+        return Client(url, verbose=False).predict(*generate_args(length=200, seed=str(seed)), **GEN)[0]
 
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         results = list(pool.map(one, range(8)))
