@@ -133,8 +133,10 @@ def attention_controls(model_name, trained):
 # --- Loss curves -------------------------------------------------------------------------
 
 @user_errors
-def draw_losses(model_name, trained=None):
-    return views.loss_view(ZOO.pick(model_name, trained), model_name)
+def draw_losses(model_name, compare=(), x="step", log_x=False, log_y=False, trained=None):
+    others = [(other, ZOO.pick(other, trained)) for other in compare or []]
+    figure, note = views.loss_view(ZOO.pick(model_name, trained), model_name, others, x, bool(log_x), bool(log_y))
+    return shown(figure), note
 
 
 # --- Train live --------------------------------------------------------------------------
@@ -396,9 +398,9 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
             default_shape = views.attention_shape(ZOO.get(DEFAULT_MODEL)) if DEFAULT_MODEL else None
             n_layers, n_heads = default_shape or (1, 1)
             with gr.Row():
-                layer = gr.Slider(0, max(n_layers - 1, 1), value=0, step=1, label="Layer", info="0 = the first")
+                layer = gr.Slider(0, max(n_layers - 1, 1), value=0, step=1, label="Layer", min_width=240)
                 head = gr.Dropdown([views.AVERAGE] + [f"head {h}" for h in range(n_heads)], value=views.AVERAGE,
-                                   label="Shown large")
+                                   label="Shown large", min_width=200)
             with gr.Row():
                 n_chars = gr.Slider(8, MAX_ATTENTION_CHARS, value=32, step=1, label="Characters to show")
                 attention_btn = gr.Button("Draw attention", variant="primary")
@@ -407,6 +409,13 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
             attention_grid = gr.Plot(label="Every head of the layer", elem_id="attention-grid", visible=False)
 
         with gr.Tab("Loss curves", id="loss") as loss_tab:
+            with gr.Row():
+                loss_compare = gr.Dropdown(MODEL_CHOICES, value=[], multiselect=True, label="Compare with (val curves)",
+                                           scale=3, min_width=260)
+                loss_x = gr.Radio(["step", "tokens"], value="step", label="Along", min_width=160)
+                with gr.Column(min_width=160):
+                    loss_log_x = gr.Checkbox(False, label="log scale: steps")
+                    loss_log_y = gr.Checkbox(False, label="log scale: loss")
             losses_note = gr.Markdown()
             losses_plot = gr.Plot(label="Loss curves", elem_id="losses-plot")
 
@@ -537,7 +546,7 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
                         "the same schedule), so the differences come from the architecture. Every rung can be "
                         "picked in the model list above, for Generate and Attention.")
             ladder_plot = gr.Plot(label="Ladder", elem_id="ladder-plot")
-            ladder_table = gr.Markdown()
+            ladder_table = gr.Markdown(elem_id="ladder-table")
             with gr.Accordion("A sample from each rung (prompt ROMEO:, seed 0)", open=False):
                 ladder_samples = gr.Markdown()
             gr.Markdown("## The mathematical trick\nFour ways for each of T=8 positions (C=2 channels, seeded) to "
@@ -554,9 +563,8 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
             scaling_note = gr.Markdown()
             scaling_plot = gr.Plot(show_label=False)
             gr.Markdown("## makemore: names")
-            with gr.Row():
-                counts_plot = gr.Plot(show_label=False)
-                neural_plot = gr.Plot(show_label=False)
+            counts_plot = gr.Plot(show_label=False, elem_id="counts-plot")
+            neural_plot = gr.Plot(show_label=False, elem_id="neural-plot")
             with gr.Row():
                 embedding_plot = gr.Plot(show_label=False)
                 makemore_note = gr.Markdown()
@@ -617,9 +625,12 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
     model_dd.change(attention_controls, [model_dd, trained_state], [layer, head], api_visibility="private").then(
         draw_attention, attention_inputs, attention_outputs, api_visibility="private")
 
-    loss_event = dict(fn=draw_losses, inputs=[model_dd, trained_state], outputs=[losses_plot, losses_note])
+    loss_event = dict(fn=draw_losses, inputs=[model_dd, loss_compare, loss_x, loss_log_x, loss_log_y, trained_state],
+                      outputs=[losses_plot, losses_note])
     model_dd.change(api_visibility="private", **loss_event)
     demo.load(api_visibility="private", **loss_event)
+    for control in (loss_compare, loss_x, loss_log_x, loss_log_y):
+        control.change(api_visibility="private", **loss_event)
 
     train_inputs = [corpus, upload, model_type, n_layer, n_head, n_embd, block_size, minutes, max_steps, lr,
                     batch_size, n_hidden, trained_state]
@@ -646,6 +657,9 @@ CSS = """
 #surprisal-text .token .text, #memo-text .token .text { font-size: 15px; white-space: pre-wrap;
                                                          background-color: inherit; }
 #surprisal-text .token-container, #memo-text .token-container { display: inline; }
+/* Tables break between words, never inside a number or a header */
+#ladder-table td, #ladder-table th { word-break: normal !important; overflow-wrap: normal !important; }
+#ladder-table th, #ladder-table td:not(:last-child) { white-space: nowrap; }
 """
 
 

@@ -68,6 +68,9 @@ def scaling_demo(head_size: int = 64, T: int = 8, samples: int = 64, seed: int =
     k = torch.randn(samples, T, head_size, generator=g)
     raw = q @ k.transpose(-2, -1)
     scaled = raw * head_size**-0.5
+    # the row to show: the one whose largest unscaled weight is the median's, a typical row
+    peaks = F.softmax(raw[:, -1], -1).amax(-1)
+    typical = int(peaks.argsort()[len(peaks) // 2])
     return ScalingDemo(head_size, raw.var().item(), scaled.var().item(),
-                       F.softmax(raw[0, -1], -1), F.softmax(scaled[0, -1], -1),
+                       F.softmax(raw[typical, -1], -1), F.softmax(scaled[typical, -1], -1),
                        F.softmax(raw, -1).amax(-1).mean().item(), F.softmax(scaled, -1).amax(-1).mean().item())

@@ -98,34 +98,68 @@ def next_char_figure(chars: Sequence[str], sampled_from: np.ndarray, model_probs
 
 
 def loss_figure(history: Sequence[dict], vocab_size: int | None = None, bigram_val: float | None = None,
-                title: str = "Loss") -> go.Figure:
-    """Train and val loss against step, with the uniform guess ln(V) and the bigram as references."""
-    steps = [h["step"] for h in history]
+                title: str = "Loss", others: Sequence[tuple[str, Sequence[dict]]] = (), x: str = "step",
+                log_x: bool = False, log_y: bool = False) -> go.Figure:
+    """Train and val loss of a run, with the uniform guess ln(V) and the counting bigram as
+    references; `others` adds the val curves of more runs (name, history) to compare.
+    `x` is "step" or "tokens" (characters seen, comparable across batch sizes)."""
     fig = go.Figure()
+
+    def xs(h):
+        return [e["step" if x == "step" else "tokens"] for e in h]
     for key, name, color in (("train_loss", "train", "#1f77b4"), ("val_loss", "val", "#d62728")):
-        fig.add_trace(go.Scatter(x=steps, y=[h[key] for h in history], mode="lines+markers", name=name,
+        fig.add_trace(go.Scatter(x=xs(history), y=[h[key] for h in history], mode="lines+markers", name=name,
                                  line=dict(color=color), marker=dict(size=4)))
+    palette = ["#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#ff7f0e", "#2ca02c"]
+    for k, (name, other) in enumerate(others):
+        fig.add_trace(go.Scatter(x=xs(other), y=[h["val_loss"] for h in other], mode="lines", name=f"{name}: val",
+                                 line=dict(color=palette[k % len(palette)])))
     if vocab_size:
         fig.add_hline(y=math.log(vocab_size), line_dash="dot", line_color="gray",
                       annotation_text=f"uniform guess ln({vocab_size}) = {math.log(vocab_size):.2f}")
     if bigram_val:
         fig.add_hline(y=bigram_val, line_dash="dash", line_color="#2ca02c",
-                      annotation_text=f"bigram val {bigram_val:.2f}", annotation_position="bottom right")
-    fig.update_layout(title=title, xaxis_title="step", yaxis_title="loss (nats per character)",
-                      template="plotly_white", height=380, legend=dict(orientation="h", y=-0.2))
+                      annotation_text=f"counting bigram, val {bigram_val:.2f}", annotation_position="bottom right")
+    fig.update_xaxes(type="log" if log_x else "linear", title_text="step" if x == "step" else "characters seen")
+    fig.update_yaxes(type="log" if log_y else "linear", title_text="loss (nats per character)")
+    fig.update_layout(title=title, template="plotly_white", height=420 if others else 380,
+                      legend=dict(orientation="h", y=-0.22))
     return fig
 
 
-def ladder_figure(labels: Sequence[str], ours: Sequence[float], lecture: Sequence[float | None]) -> go.Figure:
-    """Val loss of each rung of the ladder, ours as bars, the lecture's reported values as markers."""
+def ladder_figure(labels: Sequence[str], ours: Sequence[float], lecture: Sequence[float | None],
+                  titles: Sequence[str] | None = None) -> go.Figure:
+    """Val loss of each rung of the ladder, ours as bars, the lecture's reported values as
+    markers. `labels` are short (they sit on the axis); `titles` say what each rung adds."""
+    titles = list(titles or labels)
     fig = go.Figure([go.Bar(name="ours (same budget for every rung)", x=list(labels), y=list(ours),
-                            marker_color="#1f77b4", text=[f"{v:.3f}" for v in ours], textposition="outside")])
+                            marker_color="#1f77b4", text=[f"{v:.3f}" for v in ours], textposition="inside",
+                            insidetextanchor="end", textfont=dict(color="white"), customdata=titles,
+                            hovertemplate="%{customdata}: val %{y:.3f}<extra></extra>")])
     points = [(label, value) for label, value in zip(labels, lecture) if value is not None]
     fig.add_trace(go.Scatter(name="the lecture reports", x=[p[0] for p in points], y=[p[1] for p in points],
-                             mode="markers", marker=dict(symbol="diamond", size=12, color="#d62728")))
+                             mode="markers", marker=dict(symbol="diamond", size=12, color="#d62728"),
+                             hovertemplate="the lecture: %{y:.2f}<extra></extra>"))
+    fig.update_xaxes(tickangle=0, tickfont=dict(size=12))
     fig.update_layout(title="Val loss as the transformer is assembled, one idea at a time",
-                      yaxis_title="val loss (nats per character)", yaxis_range=[1.0, max(ours) + 0.3],
-                      template="plotly_white", height=420, legend=dict(orientation="h", y=-0.3))
+                      yaxis_title="val loss (nats per character)", yaxis_range=[1.0, max(ours) + 0.2],
+                      template="plotly_white", height=440, legend=dict(orientation="h", y=-0.18, x=0),
+                      margin=dict(l=60, r=20, t=60, b=90))
+    return fig
+
+
+def count_matrix_figure(counts: np.ndarray, chars: Sequence[str], title: str, text_format: str = "d") -> go.Figure:
+    """makemore's big table as the lecture draws it: each cell shows its pair and its value."""
+    labels = [show_char(c) for c in chars]
+    value = (lambda v: f"{int(v)}") if text_format == "d" else (lambda v: f"{v:{text_format}}")
+    text = [[f"{a}{b}<br>{value(v)}" for b, v in zip(labels, row)] for a, row in zip(labels, counts)]
+    fig = go.Figure(go.Heatmap(z=np.asarray(counts, dtype=np.float32), x=labels, y=labels, colorscale="Blues",
+                               text=text, texttemplate="%{text}", textfont=dict(size=9), showscale=False,
+                               hovertemplate="%{y} then %{x}: %{z}<extra></extra>"))
+    fig.update_yaxes(autorange="reversed", type="category", scaleanchor="x", constrain="domain",
+                     title_text="current character")
+    fig.update_xaxes(type="category", side="top", title_text="next character")
+    fig.update_layout(title=title, template="plotly_white", height=1000, margin=dict(l=60, r=10, t=110, b=10))
     return fig
 
 

@@ -108,10 +108,11 @@ class LearnViews:
 def learn_views(zoo: ModelZoo) -> LearnViews:
     """The Learn tab's figures and tables."""
     rungs = ladder_results(zoo)
-    ladder_plot = plots.ladder_figure([f"{r.number}. {r.title}" for r in rungs], [r.val_loss for r in rungs],
-                                      [r.lecture_val for r in rungs]) if rungs else None
+    ladder_plot = plots.ladder_figure([f"{r.number} {r.name.split('-', 1)[-1]}" for r in rungs],
+                                      [r.val_loss for r in rungs], [r.lecture_val for r in rungs],
+                                      [f"{r.number}. {r.title}" for r in rungs]) if rungs else None
     ladder_table = markdown_table(
-        ["rung", "what changes", "parameters", "val loss", "lecture", "why ours differ"],
+        ["#", "what changes", "weights", "val", "lecture", "why ours differ"],
         [[r.number, r.title, f"{r.params:,}", f"{r.val_loss:.3f}", f"{r.lecture_val:.2f}" if r.lecture_val else "—",
           r.note] for r in rungs])
     ladder_samples = "\n\n".join(f"**{r.number}. {r.title}**\n```text\n{r.sample[:200]}\n```" for r in rungs)
@@ -141,10 +142,9 @@ def learn_views(zoo: ModelZoo) -> LearnViews:
     except InputError as e:
         views.makemore_note = f"makemore checkpoints missing: {e}"
         return views
-    views.counts_plot = plots.matrix_figure(mm.counts, "makemore: bigram counts (row = current, column = next)",
-                                            mm.chars, mm.chars, text_format="d", height=620)
-    views.neural_plot = plots.matrix_figure(mm.neural_probs, "trained neural bigram: P(next | current)",
-                                            mm.chars, mm.chars, text_format=".2f", height=620)
+    views.counts_plot = plots.count_matrix_figure(mm.counts, mm.chars, "makemore: how often each pair occurs")
+    views.neural_plot = plots.count_matrix_figure(mm.neural_probs, mm.chars,
+                                                  "the trained neural bigram: P(next | current)", text_format=".2f")
     views.embedding_plot = (plots.embedding_figure(mm.chars, mm.embedding, "the MLP's 2-D character embeddings")
                             if mm.embedding is not None else None)
     views.makemore_note = (

@@ -52,7 +52,7 @@ def attention_view(model: LanguageModel, text: str, layer: int, n_chars: int, so
         if not 0 <= h < n_head:
             raise ValueError(f"there is no head {h}: layer {layer} has heads 0 to {n_head - 1}")
         enlarged, which = weights[h], f"head {h}"
-    title = f"Layer {layer}, {which}: what each character reads"
+    title = f"Layer {layer}, {which}"
     figure = plots.attention_figure(maps.chars, enlarged, title, maps.start)
     grid = plots.attention_grid_figure(weights, layer)
     heads = "1 head" if n_head == 1 else f"{n_head} heads"
@@ -63,11 +63,17 @@ def attention_view(model: LanguageModel, text: str, layer: int, n_chars: int, so
                           f"characters, so everything above the diagonal is zero.{context} {LOOK_FOR}")
 
 
-def loss_view(model: LanguageModel, name: str) -> tuple[go.Figure | None, str]:
+def loss_view(model: LanguageModel, name: str, others: list[tuple[str, LanguageModel]] = (), x: str = "step",
+              log_x: bool = False, log_y: bool = False) -> tuple[go.Figure | None, str]:
+    """A run's loss curves, optionally beside the val curves of other models."""
     if not model.history:
         return None, "This model has no training history."
+    compared = [(other_name, other.history) for other_name, other in others if other.history and other_name != name]
     figure = plots.loss_figure(model.history, model.tokenizer.vocab_size, model.run.bigram_val_loss,
-                               title=f"{name}: loss")
+                               title=f"{name}: loss", others=compared, x=x, log_x=log_x, log_y=log_y)
     last = model.history[-1]
-    return figure, (f"{len(model.history)} evaluations on fixed batches; last at step {last['step']:,}: "
-                    f"train {last['train_loss']:.3f}, val {last['val_loss']:.3f}.")
+    whole = (f" The whole val split, measured on the shipped weights: **{model.run.evaluation.val_loss:.3f}**."
+             if model.run.evaluation else "")
+    return figure, (f"The curves: {len(model.history)} evaluations on a fixed random sample of the train and val "
+                    f"splits; the last, at step {last['step']:,}: train {last['train_loss']:.3f}, val "
+                    f"{last['val_loss']:.3f}.{whole}")

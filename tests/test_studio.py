@@ -134,7 +134,7 @@ def test_loss_figure_has_references(zoo):
     assert [t.name for t in fig.data] == ["train", "val"]
     assert len(fig.data[0].x) == len(model.history) > 1
     annotations = " ".join(a.text for a in fig.layout.annotations)
-    assert "ln(65) = 4.17" in annotations and "bigram val 2.48" in annotations
+    assert "ln(65) = 4.17" in annotations and "counting bigram, val 2.48" in annotations
 
 
 def test_next_char_figure_shows_both_distributions():
@@ -224,3 +224,13 @@ def test_the_session_model_downloads_as_a_zip_that_loads(tmp_path, shakespeare):
     assert loaded.run.step == 20 and loaded.history == trainer.model.history
     with pytest.raises(InputError, match="Train a model first"):
         training.export_zip(None)
+
+
+def test_loss_curves_overlay_other_models_on_log_axes(zoo):
+    rungs = [(name, zoo.get(name)) for name in ("ladder/1-bigram", "ladder/4-heads")]
+    figure, note = views.loss_view(zoo.get("ladder/8-full"), "ladder/8-full", rungs, x="tokens", log_x=True,
+                                   log_y=True)
+    assert [t.name for t in figure.data] == ["train", "val", "ladder/1-bigram: val", "ladder/4-heads: val"]
+    assert figure.layout.xaxis.type == "log" and figure.layout.yaxis.type == "log"
+    assert list(figure.data[2].x) == [h["tokens"] for h in zoo.get("ladder/1-bigram").history]
+    assert "fixed random sample" in note and "whole val split" in note
