@@ -379,7 +379,7 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
                         generate_btn = gr.Button("Generate", variant="primary")
                         stop_btn = gr.Button("Stop", variant="stop")
                     with gr.Row():
-                        temperature = gr.Slider(0, MAX_TEMPERATURE, value=0.8, step=0.05, label="Temperature (0 = greedy)")
+                        temperature = gr.Slider(0, MAX_TEMPERATURE, value=0.8, step=0.05, label="Temperature", info="0 = greedy")
                         length = gr.Slider(1, SETTINGS.max_new_tokens, value=500, step=1, label="New characters")
                     with gr.Row():
                         top_k = gr.Slider(0, 65, value=0, step=1, label="Top-k", info="0 = off")

@@ -38,8 +38,9 @@ def attention_figure(chars: Sequence[str], weights: np.ndarray, title: str, star
         hovertemplate="query %{y} (position %{customdata[0]})<br>reads %{x} (position %{customdata[1]})"
                       "<br>weight %{z:.3f}<extra></extra>"))
     font = dict(family="monospace", size=13)
-    fig.update_xaxes(type="category", tickfont=font, tickangle=0, title_text="the character read (key)", side="bottom")
-    fig.update_yaxes(type="category", tickfont=font, autorange="reversed", scaleanchor="x", constrain="domain",
+    fig.update_xaxes(type="category", tickfont=font, tickangle=0, title_text="the character read (key)", side="bottom",
+                     constrain="domain")
+    fig.update_yaxes(type="category", tickfont=font, autorange="reversed", scaleanchor="x",
                      title_text="the character reading (query)")
     side = int(np.clip(18 * T, 320, 720))
     fig.update_layout(title=title, height=side + 150, template="plotly_white", margin=dict(l=70, r=10, t=60, b=60))

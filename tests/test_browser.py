@@ -192,7 +192,6 @@ def test_stop_then_inspect_and_attention_reads_the_text_on_screen(page):
                            timeout=15_000)              # the arrow key redraws the view
     page.get_by_role("tab", name="Attention").click()
     page.wait_for_function("() => document.body.innerText.includes('of the text on screen')", timeout=30_000)
-    screenshot(page, "generate")
 
 
 def test_the_layer_control_follows_the_model(page):
