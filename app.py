@@ -357,9 +357,11 @@ def show_learn_views():
 
 # --- Layout ------------------------------------------------------------------------------
 
-with gr.Blocks(title="tinyshakespeare-gpt") as demo:
-    trained_state = gr.State(None)      # the model this browser session trained
-    record_state = gr.State(None)       # the last generation: text and per-step distributions
+# Files Gradio keeps (downloads, plots) are deleted every hour once an hour old.
+with gr.Blocks(title="tinyshakespeare-gpt", delete_cache=(3600, 3600)) as demo:
+    # Per browser session, forgotten GPT_APP_SESSION_TTL seconds after the session ends
+    trained_state = gr.State(None, time_to_live=SETTINGS.session_ttl)   # the model this session trained
+    record_state = gr.State(None, time_to_live=SETTINGS.session_ttl)    # the last generation, step by step
     lab_visible = gr.State(False)       # whether the Lab is the open tab: a new model then refreshes it
 
     gr.Markdown("# tinyshakespeare-gpt\nA character-level GPT trained on Tiny Shakespeare on two CPU "
@@ -379,7 +381,8 @@ with gr.Blocks(title="tinyshakespeare-gpt") as demo:
                         generate_btn = gr.Button("Generate", variant="primary")
                         stop_btn = gr.Button("Stop", variant="stop")
                     with gr.Row():
-                        temperature = gr.Slider(0, MAX_TEMPERATURE, value=0.8, step=0.05, label="Temperature", info="0 = greedy")
+                        temperature = gr.Slider(0, MAX_TEMPERATURE, value=0.8, step=0.05, label="Temperature",
+                                                info="0 = greedy")
                         length = gr.Slider(1, SETTINGS.max_new_tokens, value=500, step=1, label="New characters")
                     with gr.Row():
                         top_k = gr.Slider(0, 65, value=0, step=1, label="Top-k", info="0 = off")

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -128,8 +129,13 @@ def best_val_loss(folder: str | Path) -> float:
     return history[-1].get("val_loss", float("inf")) if history else float("inf")
 
 
-def resolve(path_or_repo_id: str | Path) -> Path:
-    """A local checkpoint folder: the path itself, or a download of a Hub repo's files."""
+HUB_TIMEOUT = 60.0
+"""Seconds a Hub download may take before `load` gives up (the download itself is left to finish)."""
+
+
+def resolve(path_or_repo_id: str | Path, timeout: float = HUB_TIMEOUT) -> Path:
+    """A local checkpoint folder: the path itself, or a download of a Hub repo's files,
+    given up after `timeout` seconds so that a Hub that never answers blocks nobody for long."""
     path = Path(path_or_repo_id).expanduser()
     if path.is_dir():
         return path
@@ -141,8 +147,24 @@ def resolve(path_or_repo_id: str | Path) -> Path:
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
 
+    result: dict = {}
+
+    def download() -> None:
+        try:
+            result["path"] = snapshot_download(name, allow_patterns=HUB_FILES)
+        except BaseException as e:          # handed to the caller below
+            result["error"] = e
+
+    worker = threading.Thread(target=download, daemon=True, name=f"hub-download {name}")
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        raise CheckpointError(f"the Hugging Face Hub did not deliver {name!r} within {timeout:g} s; try again later, "
+                              "or pass a local checkpoint folder")
     try:
-        return Path(snapshot_download(name, allow_patterns=HUB_FILES))
+        if "error" in result:
+            raise result["error"]
+        return Path(result["path"])
     except RepositoryNotFoundError:
         raise CheckpointError(f"no Hugging Face Hub model repo {name!r} (or it is private)") from None
     except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as e:
@@ -183,10 +205,11 @@ def read_run_record(config: dict) -> RunRecord:
     return RunRecord.from_v1_info(config.get("info", {}))
 
 
-def load(path_or_repo_id: str | Path, device: str | torch.device = "cpu") -> LanguageModel:
+def load(path_or_repo_id: str | Path, device: str | torch.device = "cpu", timeout: float = HUB_TIMEOUT
+         ) -> LanguageModel:
     """Load a checkpoint folder or Hub repo id onto `device` ("cpu", "cuda", "mps"): an fp32
     model in eval mode, with `.tokenizer`, `.run` (what its run knows) and `.history`."""
-    folder = resolve(path_or_repo_id)
+    folder = resolve(path_or_repo_id, timeout)
     config = read_config(folder)
     weights = folder / WEIGHTS
     try:

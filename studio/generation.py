@@ -26,8 +26,8 @@ class GenerationRecord:
     prompt: str                       # as used, after unknown characters were handled
     vocab: list[str]
     chars: list[str] = field(default_factory=list)                 # generated, one per step
-    sampled_from: list[np.ndarray] = field(default_factory=list)   # per step, after temperature/top-k/top-p
-    model_probs: list[np.ndarray] = field(default_factory=list)    # per step, the model at temperature 1
+    sampled_from: list[np.ndarray] = field(default_factory=list)   # per step, after temperature/top-k/top-p (fp16)
+    model_probs: list[np.ndarray] = field(default_factory=list)    # per step, the model at temperature 1 (fp16)
 
     @property
     def prompt_chars(self) -> int:
@@ -105,8 +105,8 @@ def generate_stream(model: LanguageModel, prompt: str, max_new_tokens, temperatu
     record = GenerationRecord(prompt, model.tokenizer.chars)
     last_flush = time.perf_counter()
     for step in sample_ids(model, model.tokenizer.encode(prompt), n, settings, seed):
-        record.sampled_from.append(step.probs.numpy())
-        record.model_probs.append(step.logits.float().softmax(-1).numpy())
+        record.sampled_from.append(step.probs.numpy().astype(np.float16))       # half the memory a session holds
+        record.model_probs.append(step.logits.float().softmax(-1).numpy().astype(np.float16))
         record.chars.append(model.tokenizer.chars[step.token])
         if time.perf_counter() - last_flush >= flush_every:
             last_flush = time.perf_counter()

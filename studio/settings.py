@@ -32,6 +32,8 @@ class Settings:
     max_steps: int = 5_000               # GPT_APP_MAX_STEPS
     max_minutes: float = 5.0             # GPT_APP_MAX_MINUTES: time budget of one live training
     max_upload_mb: float = 2.0           # GPT_APP_MAX_UPLOAD_MB
+    max_vocab: int = 1000                # GPT_APP_MAX_VOCAB: distinct characters an upload may hold
+    session_ttl: float = 1800.0          # GPT_APP_SESSION_TTL: seconds a browser session's models and records live
     training_slots: int = 1              # GPT_APP_TRAINING_SLOTS: live trainings at once
     queue_size: int = 64                 # GPT_APP_QUEUE: requests waiting at most
     threads: int = 1                     # GPT_APP_THREADS: torch threads (generation and training share cores)
@@ -46,6 +48,8 @@ class Settings:
             max_steps=int(_number("GPT_APP_MAX_STEPS", cls.max_steps, int, 1)),
             max_minutes=_number("GPT_APP_MAX_MINUTES", cls.max_minutes, float, 0.1),
             max_upload_mb=_number("GPT_APP_MAX_UPLOAD_MB", cls.max_upload_mb, float, 0.01),
+            max_vocab=int(_number("GPT_APP_MAX_VOCAB", cls.max_vocab, int, 2)),
+            session_ttl=_number("GPT_APP_SESSION_TTL", cls.session_ttl, float, 10),
             training_slots=int(_number("GPT_APP_TRAINING_SLOTS", cls.training_slots, int, 1)),
             queue_size=int(_number("GPT_APP_QUEUE", cls.queue_size, int, 1)),
             threads=int(_number("GPT_APP_THREADS", cls.threads, int, 1)),

@@ -32,10 +32,17 @@ def load_corpus_choice(choice: str, upload_path: str | None) -> Corpus:
             raise InputError("Choose a .txt file to upload first.")
         try:
             text = read_text_file(upload_path, max_bytes=int(SETTINGS.max_upload_mb * 1e6))
-        except ValueError as e:
-            raise InputError(f"That upload cannot be used: {e}.") from None
+        except (ValueError, OSError) as e:
+            raise InputError(f"That upload cannot be used: {e}." if isinstance(e, ValueError) else
+                             "That upload could not be read; please attach it again.") from None
+        finally:
+            Path(upload_path).unlink(missing_ok=True)        # read once, then gone: never served back to anyone
         if len(text) < 2000:
             raise InputError(f"The uploaded text has {len(text):,} characters; at least 2,000 are needed to train.")
+        distinct = len(set(text))
+        if distinct > SETTINGS.max_vocab:
+            raise InputError(f"The uploaded text has {distinct:,} distinct characters; a character-level model here "
+                             f"takes at most {SETTINGS.max_vocab:,}. Upload text in one or two alphabets.")
         return Corpus.from_text(text, name=Path(upload_path).stem)
     if source not in NAMED_CORPORA:
         raise InputError(f"Unknown corpus {choice!r}.")

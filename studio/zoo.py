@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import threading
 from pathlib import Path
 
@@ -48,7 +49,7 @@ class ModelZoo:
                     self._folders[name] = checkpoint.resolve(self.sources[name])
                     self._loaded[name] = checkpoint.load(self._folders[name], device=self.device)
                 except checkpoint.CheckpointError as e:
-                    raise InputError(f"the model {name!r} could not be loaded: {e}") from None
+                    raise InputError(f"the model {name!r} could not be loaded: {without_paths(str(e))}") from None
             return self._loaded[name]
 
     def precomputed(self, name: str) -> dict | None:
@@ -69,6 +70,11 @@ class ModelZoo:
                 raise InputError("This session has not trained a model yet: use the Train live tab first.")
             return snapshot(trained)
         return self.get(name)
+
+
+def without_paths(message: str) -> str:
+    """A message for people: folders on the server shortened to their last part."""
+    return re.sub(r"(?:/[^/\s:'\"]+)+/([^/\s:'\"]+)", r"\1", message)
 
 
 def snapshot(model: LanguageModel) -> LanguageModel:

@@ -176,3 +176,13 @@ def test_lab_finds_memorised_spans(url):
     assert "1 span(s)" in note and "line" in note
     with pytest.raises(Exception, match="less than minimum value 5"):     # Gradio checks the slider
         client.predict("shakespeare-gpt", line, 2, api_name="/lab_memorised")
+
+
+def test_an_upload_with_thousands_of_characters_is_refused_and_the_server_lives_on(url, tmp_path):
+    upload = tmp_path / "cjk.txt"
+    upload.write_text("".join(chr(0x4E00 + i) for i in range(16_000)) * 4)
+    client = Client(url, verbose=False)
+    with pytest.raises(Exception, match="distinct characters"):
+        client.predict("upload a .txt", handle_file(str(upload)), "GPT", 2, 4, 64, 32, 0.5, 100, 3e-3, 16, 200,
+                       api_name="/train")
+    assert client.predict(*generate_args(length=10), **GEN)[0].startswith("ROMEO:\n")

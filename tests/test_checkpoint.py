@@ -164,3 +164,15 @@ def test_a_save_killed_between_its_renames_is_found(tmp_path):
     assert checkpoint.newest_complete(tmp_path / "last") == tmp_path / ".last.old"
     assert not (tmp_path / ".last.abc123").exists()
     assert checkpoint.newest_complete(tmp_path / "nothing") is None
+
+
+def test_a_hub_that_never_answers_is_given_up_on(monkeypatch):
+    import time
+
+    import huggingface_hub
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", lambda *a, **k: time.sleep(30))
+    start = time.perf_counter()
+    with pytest.raises(gpt.CheckpointError, match="did not deliver 'someone/slow' within 0.3 s"):
+        gpt.load("someone/slow", timeout=0.3)
+    assert time.perf_counter() - start < 2

@@ -72,9 +72,9 @@ def test_generation_records_each_step(zoo):
     assert len(record.sampled_from) == len(record.model_probs) == 60
     for i, char in enumerate(record.generated):
         sampled = record.sampled_from[i]
-        assert np.isclose(sampled.sum(), 1, atol=1e-4) and (sampled > 0).sum() <= 10
+        assert sampled.dtype == np.float16 and np.isclose(sampled.sum(), 1, atol=2e-3) and (sampled > 0).sum() <= 10
         assert sampled[model.tokenizer.stoi[char]] > 0
-        assert np.isclose(record.model_probs[i].sum(), 1, atol=1e-4)
+        assert np.isclose(record.model_probs[i].sum(), 1, atol=2e-3)
     again = list(generation.generate_stream(model, "ROMEO:\n", 60, temperature=0.8, top_k=10, seed=3))[-1][0]
     assert again.text == record.text
 
@@ -234,3 +234,22 @@ def test_loss_curves_overlay_other_models_on_log_axes(zoo):
     assert figure.layout.xaxis.type == "log" and figure.layout.yaxis.type == "log"
     assert list(figure.data[2].x) == [h["tokens"] for h in zoo.get("ladder/1-bigram").history]
     assert "fixed random sample" in note and "whole val split" in note
+
+
+def test_uploads_are_bounded_before_anything_is_built_and_deleted_after_reading(tmp_path):
+    many = tmp_path / "unicode.txt"
+    many.write_text("".join(chr(0x4E00 + i) for i in range(16_000)) * 2)      # 16,000 distinct characters
+    with pytest.raises(InputError, match="16,000 distinct characters; a character-level model here takes at most 1,000"):
+        training.load_corpus_choice("upload a .txt", str(many))
+    assert not many.exists(), "an upload is deleted once read"
+    good = tmp_path / "sonnets.txt"
+    good.write_text("Shall I compare thee to a summer's day?\n" * 100)
+    assert training.load_corpus_choice("upload a .txt", str(good)).name == "sonnets" and not good.exists()
+
+
+def test_messages_for_people_carry_no_server_paths(tmp_path):
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "config.json").write_text("{oops")
+    with pytest.raises(InputError) as err:
+        ModelZoo(tmp_path).get("broken")
+    assert str(tmp_path) not in str(err.value) and "could not be loaded" in str(err.value)
