@@ -75,8 +75,10 @@ def user_errors(fn):
 @user_errors
 def generate(prompt, model_name, max_new_tokens, temperature, top_k, top_p, seed, unknown, trained=None):
     model = ZOO.pick(model_name, trained)
+    decoder = ZOO.decoder(model_name) if model_name != SESSION_MODEL and SETTINGS.batched_decoding else None
     record, note = None, ""
-    for record, note in generate_stream(model, prompt, max_new_tokens, temperature, top_k, top_p, seed, unknown):
+    for record, note in generate_stream(model, prompt, max_new_tokens, temperature, top_k, top_p, seed, unknown,
+                                        decoder=decoder):
         yield record.text, note, record, gr.skip(), gr.skip()      # the state follows the stream, so Stop keeps it
     yield (record.text, note, record, *inspector(record))
 

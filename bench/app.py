@@ -1,10 +1,13 @@
-"""The app as a visitor meets it: cold start, and /generate latency with 1 and 8 clients.
+"""The app as a visitor meets it: cold start, and /generate latency for a classroom.
 
-    python bench/app.py [--repeats 5] [--length 200]
+    python bench/app.py [--repeats 5] [--length 200] [--clients 1,8,32] [--skip-cold-start]
 
 Cold start is the wall time from `python app.py` to the first successful /generate reply.
 Latency is measured through gradio_client: time to the first streamed chunk and to the
-whole reply; with 8 clients, all 8 start at once and every request must succeed.
+whole reply (medians and 95th percentiles); N clients all start at once and every request
+must succeed. The server runs twice in the same run: decoding every stream in one batch
+(as shipped) and each request alone (GPT_APP_BATCHED_DECODING=0, the baseline). With
+--trainings N, that many live trainings run beside the generations.
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -47,9 +51,10 @@ def request(url: str, length: int, seed: int) -> tuple[float, float, bool]:
     return first or float("nan"), time.perf_counter() - start, ok
 
 
-def cold_start(port: int, fast_start: bool = True) -> tuple[float, subprocess.Popen]:
+def cold_start(port: int, fast_start: bool = True, batched: bool = True) -> tuple[float, subprocess.Popen]:
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
-           "GPT_APP_FAST_START": "1" if fast_start else "0"}
+           "GPT_APP_FAST_START": "1" if fast_start else "0", "GPT_APP_BATCHED_DECODING": "1" if batched else "0",
+           "GPT_APP_TRAINING_SLOTS": "4", "GRADIO_DEFAULT_CONCURRENCY_LIMIT": "64"}
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -65,47 +70,90 @@ def cold_start(port: int, fast_start: bool = True) -> tuple[float, subprocess.Po
     raise RuntimeError("the app did not answer within 120 s")
 
 
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def train_in_background(url: str, stop: threading.Event) -> None:
+    """A live training of the app's default GPT, restarted until `stop` (a student training)."""
+    while not stop.is_set():
+        try:
+            job = Client(url, verbose=False).submit("Tiny Shakespeare", None, "GPT", 2, 4, 128, 64, 1.0, 5000, 6e-3,
+                                                    32, 200, api_name="/train")
+            while not job.done() and not stop.is_set():
+                time.sleep(0.2)
+            job.cancel()
+        except Exception:
+            time.sleep(1)
+
+
+def latency_rows(url: str, clients_list: list[int], repeats: int, length: int, label: str) -> tuple[list, dict]:
+    rows, wholes_by = [], {}
+    for clients in clients_list:
+        results, started = [], time.perf_counter()
+        for r in range(repeats if clients < 32 else max(1, repeats // 2)):
+            with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+                seeds = range(r * clients, (r + 1) * clients)
+                results += list(pool.map(lambda s: request(url, length, s), seeds))
+        elapsed = time.perf_counter() - started
+        firsts = [f for f, _, ok in results if ok]
+        wholes = [w for _, w, ok in results if ok]
+        failed = sum(not ok for *_, ok in results)
+        wholes_by[clients] = wholes
+        rows.append([label, clients, f"{1000 * statistics.median(firsts):.0f} ms", f"{percentile(firsts, 0.95):.2f} s",
+                     f"{statistics.median(wholes):.2f} s", f"{percentile(wholes, 0.95):.2f} s",
+                     f"{len(wholes) * length / elapsed:,.0f}", f"{failed} of {len(results)}"])
+    return rows, wholes_by
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--length", type=int, default=200)
+    p.add_argument("--clients", default="1,8,32")
+    p.add_argument("--trainings", type=int, default=0, help="live trainings running beside the generations")
+    p.add_argument("--skip-cold-start", action="store_true")
     args = p.parse_args(argv)
     print(f"# App benchmark\nmachine: {machine()}\n")
-    starts = {True: [], False: []}
-    for _ in range(args.repeats):
-        for fast_start in (False, True):      # interleaved, so both see the same machine
-            seconds, proc = cold_start(free_port(), fast_start)
-            starts[fast_start].append(seconds)
+    if not args.skip_cold_start:
+        starts = {True: [], False: []}
+        for _ in range(args.repeats):
+            for fast_start in (False, True):      # interleaved, so both see the same machine
+                seconds, proc = cold_start(free_port(), fast_start)
+                starts[fast_start].append(seconds)
+                proc.terminate()
+                proc.wait()
+        baseline = statistics.median(starts[False])
+        print(table(["cold start: python app.py → first /generate reply", "median", "range", "speed-up"], [
+            [label, f"{statistics.median(starts[f]):.1f} s", f"{min(starts[f]):.1f}–{max(starts[f]):.1f} s",
+             f"{baseline / statistics.median(starts[f]):.2f}×"]
+            for label, f in (("gradio imported as it comes (GPT_APP_FAST_START=0)", False),
+                             ("as shipped: stub generation and IPython probe skipped", True))]))
+        print()
+    rows = []
+    clients_list = [int(c) for c in args.clients.split(",")]
+    for batched, label in ((False, "each request alone"), (True, "one batch for all (as shipped)")):
+        port = free_port()
+        _, proc = cold_start(port, batched=batched)
+        url = f"http://127.0.0.1:{port}/"
+        stop = threading.Event()
+        trainers = [threading.Thread(target=train_in_background, args=(url, stop), daemon=True)
+                    for _ in range(args.trainings)]
+        for t in trainers:
+            t.start()
+        if trainers:
+            time.sleep(5)                        # the trainings are under way before anyone generates
+        try:
+            found, _ = latency_rows(url, clients_list, args.repeats, args.length, label)
+            rows += found
+        finally:
+            stop.set()
             proc.terminate()
             proc.wait()
-    baseline = statistics.median(starts[False])
-    print(table(["cold start: python app.py → first /generate reply", "median", "range", "speed-up"], [
-        [label, f"{statistics.median(starts[f]):.1f} s", f"{min(starts[f]):.1f}–{max(starts[f]):.1f} s",
-         f"{baseline / statistics.median(starts[f]):.2f}×"]
-        for label, f in (("gradio imported as it comes (GPT_APP_FAST_START=0)", False),
-                         ("as shipped: stub generation and IPython probe skipped", True))]))
-    print()
-    rows = []
-    port = free_port()
-    _, proc = cold_start(port)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        for clients in (1, 8):
-            results = []
-            for r in range(args.repeats):
-                with concurrent.futures.ThreadPoolExecutor(clients) as pool:
-                    seeds = range(r * clients, (r + 1) * clients)
-                    results += list(pool.map(lambda s: request(url, args.length, s), seeds))
-            firsts = [f for f, _, ok in results if ok]
-            wholes = [w for _, w, ok in results if ok]
-            failed = sum(not ok for *_, ok in results)
-            rows.append([f"{args.length} chars, {clients} concurrent client(s)",
-                         f"{1000 * statistics.median(firsts):.0f} ms", f"{statistics.median(wholes):.2f} s",
-                         f"{failed} of {len(results)} failed"])
-    finally:
-        proc.terminate()
-        proc.wait()
-    print(table(["/generate through gradio_client", "first chunk", "whole reply", "failures"], rows))
+    trainings = f", {args.trainings} live training(s) beside" if args.trainings else ""
+    print(table([f"/generate, {args.length} chars{trainings}", "clients", "first chunk (median)", "first chunk p95",
+                 "whole reply (median)", "whole reply p95", "chars/s, all clients", "failures"], rows))
 
 
 if __name__ == "__main__":

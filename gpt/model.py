@@ -60,6 +60,53 @@ class KVCache:
     def reset(self) -> None:
         self.length = 0
 
+    def row_mask(self) -> torch.Tensor | None:
+        """Every row holds the same positions: no mask beyond causality."""
+        return None
+
+
+class RowCache(KVCache):
+    """A KV cache whose rows are independent texts of different lengths, for decoding many
+    streams in one batch: each `decode_rows` step appends one position to every active row.
+
+    Rows 0..active-1 are in use; a row is filled from a one-row `KVCache` (`load_row`) and
+    freed by moving the last active row into its place (`drop_row`), so the active rows
+    always form one dense batch."""
+
+    def __init__(self, config: GPTConfig, capacity: int, dtype: torch.dtype = torch.float32,
+                 device: torch.device | str = "cpu"):
+        super().__init__(config, capacity, dtype, device)
+        self.lengths = torch.zeros(capacity, dtype=torch.long, device=device)
+        self.active = 0
+
+    def store(self, layer, k, v):
+        """This step's keys/values (active, nh, 1, hs), each row at its own next position."""
+        rows = torch.arange(self.active, device=k.device)
+        at = self.lengths[:self.active]
+        self.keys[layer, rows, :, at] = k[:, :, 0]
+        self.values[layer, rows, :, at] = v[:, :, 0]
+        end = int(at.max()) + 1
+        return self.keys[layer, :self.active, :, :end], self.values[layer, :self.active, :, :end]
+
+    def row_mask(self) -> torch.Tensor:
+        """(active, 1, 1, S): a row sees its own positions up to the one just written."""
+        at = self.lengths[:self.active]
+        return (torch.arange(int(at.max()) + 1, device=at.device) <= at[:, None])[:, None, None, :]
+
+    def load_row(self, row: int, single: KVCache) -> None:
+        n = single.length
+        self.keys[:, row, :, :n] = single.keys[:, 0, :, :n]
+        self.values[:, row, :, :n] = single.values[:, 0, :, :n]
+        self.lengths[row] = n
+
+    def drop_row(self, row: int) -> None:
+        last = self.active - 1
+        if row != last:
+            self.keys[:, row] = self.keys[:, last]
+            self.values[:, row] = self.values[:, last]
+            self.lengths[row] = self.lengths[last]
+        self.active -= 1
+
 
 class CausalSelfAttention(nn.Module):
     """Multi-head attention in which position t may only look at positions <= t.
@@ -84,8 +131,10 @@ class CausalSelfAttention(nn.Module):
         nh, hs = self.n_head, C // self.n_head   # heads, head size
         # one matmul makes the queries, keys and values of every head: (B, T, 3 * C) ->
         q, k, v = self.qkv(x).view(B, T, 3, nh, hs).permute(2, 0, 3, 1, 4)   # each (B, nh, T, hs)
+        rows = None
         if cache is not None:
             k, v = cache.store(layer, k, v)      # (B, nh, S, hs), S = cached + T positions
+            rows = cache.row_mask()              # rows of different lengths: (B, 1, 1, S), else None
         past = k.size(2) - T                     # cached positions before this chunk's first query
         dropout = self.dropout if self.training else 0.0
         weights = None
@@ -95,6 +144,8 @@ class CausalSelfAttention(nn.Module):
             visible = torch.ones(T, k.size(2), dtype=torch.bool, device=x.device).tril(past)
             weights = scores.masked_fill(~visible, float("-inf")).softmax(dim=-1)   # rows sum to 1
             y = F.dropout(weights, dropout, self.training) @ v                # (B, nh, T, hs)
+        elif rows is not None:
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=rows, dropout_p=dropout)
         elif past == 0:
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout, is_causal=True)
         elif T == 1:
@@ -203,6 +254,18 @@ class GPT(LanguageModel):
         if cache is not None:
             cache.length += idx.size(1)
         return self.unembed(x), maps
+
+    def decode_rows(self, tokens: torch.Tensor, cache: RowCache) -> torch.Tensor:
+        """One step for every active row of a RowCache: `tokens` (active,) continue each
+        row's own text; returns the next-character logits (active, V)."""
+        at = cache.lengths[:cache.active]
+        if int(at.max()) >= self.config.block_size:
+            raise ValueError(f"a row is full: {self.config.block_size} positions is the block size")
+        x = self.token_embedding(tokens)[:, None] + self.position_embedding(at)[:, None]   # (active, 1, C)
+        for layer, block in enumerate(self.blocks):
+            x, _ = block(x, cache, layer)
+        cache.lengths[:cache.active] += 1
+        return self.unembed(x)[:, 0]
 
     def new_cache(self, batch_size: int = 1) -> KVCache:
         p = self.token_embedding.weight

@@ -12,6 +12,7 @@ import numpy as np
 from gpt.generation import SamplingSettings, check_seed, sample_ids
 from gpt.language_model import LanguageModel
 
+from .decoding import BatchDecoder
 from .errors import InputError
 from .settings import SETTINGS
 
@@ -94,9 +95,10 @@ def check_settings(max_new_tokens, temperature, top_k, top_p, seed) -> tuple[int
 
 
 def generate_stream(model: LanguageModel, prompt: str, max_new_tokens, temperature=0.8, top_k=None,
-                    top_p=None, seed=None, unknown: str = "replace", flush_every: float = 0.05
-                    ) -> Iterator[tuple[GenerationRecord, str]]:
-    """Yield (record so far, note) every `flush_every` seconds and once at the end."""
+                    top_p=None, seed=None, unknown: str = "replace", flush_every: float = 0.05,
+                    decoder: BatchDecoder | None = None) -> Iterator[tuple[GenerationRecord, str]]:
+    """Yield (record so far, note) every `flush_every` seconds and once at the end. With a
+    `decoder`, the steps come from the batch shared with everyone else using that model."""
     n, settings, seed = check_settings(max_new_tokens, temperature, top_k, top_p, seed)
     prompt, note = prepare_prompt(model, prompt, unknown)
     if len(prompt) > model.block_size:
@@ -104,7 +106,9 @@ def generate_stream(model: LanguageModel, prompt: str, max_new_tokens, temperatu
         note += (" " if note else "") + f"The model reads only the last {chars} of the prompt."
     record = GenerationRecord(prompt, model.tokenizer.chars)
     last_flush = time.perf_counter()
-    for step in sample_ids(model, model.tokenizer.encode(prompt), n, settings, seed):
+    ids = model.tokenizer.encode(prompt)
+    steps = decoder.stream(ids, n, settings, seed) if decoder else sample_ids(model, ids, n, settings, seed)
+    for step in steps:
         record.sampled_from.append(step.probs.numpy().astype(np.float16))       # half the memory a session holds
         record.model_probs.append(step.logits.float().softmax(-1).numpy().astype(np.float16))
         record.chars.append(model.tokenizer.chars[step.token])

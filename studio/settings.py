@@ -39,6 +39,7 @@ class Settings:
     threads: int = 1                     # GPT_APP_THREADS: torch threads (generation and training share cores)
     device: str = "auto"                 # GPT_APP_DEVICE: auto, cpu, cuda or mps
     fast_start: bool = True              # GPT_APP_FAST_START=0 imports Gradio unchanged
+    batched_decoding: bool = True        # GPT_APP_BATCHED_DECODING=0: every request decodes alone (bench baseline)
     extra_models: list[str] = field(default_factory=list)   # GPT_APP_MODELS: folders or Hub ids, comma-separated
 
     @classmethod
@@ -55,6 +56,7 @@ class Settings:
             threads=int(_number("GPT_APP_THREADS", cls.threads, int, 1)),
             device=os.environ.get("GPT_APP_DEVICE", cls.device) or cls.device,
             fast_start=os.environ.get("GPT_APP_FAST_START", "1") != "0",
+            batched_decoding=os.environ.get("GPT_APP_BATCHED_DECODING", "1") != "0",
             extra_models=[s.strip() for s in os.environ.get("GPT_APP_MODELS", "").split(",") if s.strip()],
         )
 

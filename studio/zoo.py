@@ -13,6 +13,7 @@ from gpt import checkpoint
 from gpt.lab import LAB_FILE
 from gpt.language_model import LanguageModel
 
+from .decoding import BatchDecoder
 from .errors import InputError
 
 SESSION_MODEL = "your model (trained here)"
@@ -34,6 +35,7 @@ class ModelZoo:
             self.sources[Path(source).name] = source
         self._loaded: dict[str, LanguageModel] = {}
         self._folders: dict[str, Path] = {}
+        self._decoders: dict[str, BatchDecoder] = {}
         self._locks = {name: threading.Lock() for name in self.sources}   # one per model: a slow one blocks no other
 
     def names(self) -> list[str]:
@@ -51,6 +53,17 @@ class ModelZoo:
                 except checkpoint.CheckpointError as e:
                     raise InputError(f"the model {name!r} could not be loaded: {without_paths(str(e))}") from None
             return self._loaded[name]
+
+    def decoder(self, name: str) -> BatchDecoder | None:
+        """The batch that decodes every stream of a shipped GPT together; None for models
+        that decode without a cache or restart at every line (they sample alone)."""
+        model = self.get(name)
+        if model.new_cache() is None or model.run.line_framed:
+            return None
+        with self._locks[name]:
+            if name not in self._decoders:
+                self._decoders[name] = BatchDecoder(model)
+            return self._decoders[name]
 
     def precomputed(self, name: str) -> dict | None:
         """What the Lab measured for a shipped model when it was published (lab.json), if anything."""

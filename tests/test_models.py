@@ -168,3 +168,28 @@ def test_parameters_are_counted_without_allocating():
     assert gpt.count_params("gpt", vocab_size=V, n_layer=2, n_head=4, n_embd=32, block_size=16) == \
         small_gpt().num_params()
     assert gpt.count_params("gpt", vocab_size=V, n_layer=48, n_embd=8192, n_head=64) > 3e10   # instant, no memory
+
+
+def test_rows_of_different_lengths_decode_together_as_each_would_alone(device):
+    """A RowCache holds texts of different lengths; one decode_rows step for all of them
+    gives each the logits it would get alone, and dropping a row keeps the others intact."""
+    from gpt.model import RowCache
+
+    model = small_gpt(block_size=32).to(device)
+    texts = [torch.randint(V, (n,), device=device) for n in (5, 12, 1, 20)]
+    rows = RowCache(model.config, capacity=8, device=device)
+    for i, ids in enumerate(texts):
+        single = model.new_cache()
+        model(ids[None], cache=single)
+        rows.load_row(i, single)
+        rows.active += 1
+    nxt = torch.randint(V, (4,), device=device)
+    batched = model.decode_rows(nxt, rows)
+    for i, ids in enumerate(texts):
+        alone = model(torch.cat([ids, nxt[i:i + 1]])[None])[0][0, -1]
+        torch.testing.assert_close(batched[i], alone, atol=1e-4, rtol=0)
+    rows.drop_row(1)                                        # the last row moves into slot 1
+    again = model.decode_rows(nxt[[0, 3, 2]], rows)
+    alone = model(torch.cat([texts[3], nxt[3:4], nxt[3:4]])[None])[0][0, -1]
+    torch.testing.assert_close(again[1], alone, atol=1e-4, rtol=0)
+    assert rows.lengths[:3].tolist() == [7, 22, 3]

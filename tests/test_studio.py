@@ -253,3 +253,37 @@ def test_messages_for_people_carry_no_server_paths(tmp_path):
     with pytest.raises(InputError) as err:
         ModelZoo(tmp_path).get("broken")
     assert str(tmp_path) not in str(err.value) and "could not be loaded" in str(err.value)
+
+
+def test_batched_decoding_gives_each_seed_its_own_text(zoo):
+    """Streams decoded together, joining and leaving at different times, past the block:
+    each seeded stream writes exactly what it writes alone."""
+    import threading
+
+    from gpt.generation import SamplingSettings, sample_ids
+
+    model = zoo.get("shakespeare-gpt")
+    decoder = zoo.decoder("shakespeare-gpt")
+    assert zoo.decoder("names-mlp") is None                     # no cache: it samples alone
+    settings = SamplingSettings(0.8, top_k=20)
+    prompts = ["ROMEO:\n", "JULIET:\nO Romeo", "First Citizen:\n"]
+    out = {}
+
+    def run(k):
+        ids = model.tokenizer.encode(prompts[k % 3])
+        out[k] = [s.token for s in decoder.stream(ids, 150 + 40 * k, settings, seed=k)]
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k in range(6):
+        alone = [s.token for s in sample_ids(model, model.tokenizer.encode(prompts[k % 3]), 150 + 40 * k, settings,
+                                             seed=k)]
+        assert out[k] == alone, k
+    stopped = decoder.stream(model.tokenizer.encode("ROMEO:\n"), 1000, settings, seed=1)
+    first = [next(stopped).token for _ in range(5)]
+    stopped.close()                                             # Stop: the row is freed at the next step
+    assert len(first) == 5 and len(list(decoder.stream([1, 2], 3, settings, seed=0))) == 3
+    assert decoder.cache.active == 0
