@@ -40,6 +40,7 @@ ZOO = ModelZoo(ROOT / "checkpoints", SETTINGS.extra_models, device=DEVICE)
 DEFAULT_MODEL = ZOO.names()[0] if ZOO.names() else None
 DEFAULT_PROMPT = "ROMEO:\n"
 MODEL_CHOICES = ZOO.names() + [SESSION_MODEL]   # the session's own model is listed from the start
+GENERATE_SLOTS = 64 if SETTINGS.batched_decoding else 4      # requests decoding at once
 DEFAULT_PASSAGE = lab_views.default_passage()
 KNOCKOUT_SOURCES = ["the fixed val slice (measured at publish time)", "the text in the Surprisal box"]
 
@@ -613,7 +614,8 @@ with gr.Blocks(title="tinyshakespeare-gpt", delete_cache=(3600, 3600)) as demo:
     generation = generate_btn.click(clear_generation, None, [output, note], api_visibility="private").then(
         generate, [prompt, model_dd, length, temperature, top_k, top_p, seed, unknown, trained_state],
         [output, note, record_state, position, probs_plot], api_name="generate",
-        concurrency_id="inference", show_progress="minimal")
+        # with batched decoding a request mostly waits for its characters: let a whole class in at once
+        concurrency_id="generate", concurrency_limit=GENERATE_SLOTS, show_progress="minimal")
     attention_inputs = [model_dd, record_state, prompt, layer, n_chars, head, trained_state]
     attention_outputs = [attention_plot, attention_grid, attention_note]
     stop_btn.click(inspector, record_state, [position, probs_plot], cancels=[generation],

@@ -56,6 +56,8 @@ def check_seed(seed: int | None) -> int | None:
 def next_token_probs(logits: torch.Tensor, settings: SamplingSettings) -> torch.Tensor:
     """The distribution the sampler draws from, given the last position's logits (..., V)."""
     logits = logits.float()
+    if not torch.isfinite(logits).any(-1).all() or torch.isnan(logits).any():
+        raise ValueError("the model's output is not a number (NaN or infinite everywhere): its weights are broken")
     if settings.temperature == 0:
         return torch.nn.functional.one_hot(logits.argmax(-1), logits.size(-1)).float()
     logits = logits / settings.temperature

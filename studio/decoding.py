@@ -67,12 +67,15 @@ class BatchDecoder:
         self.waiting.put(s)
         try:
             while True:
-                item = s.steps.get()
-                if item is DONE:
-                    return
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
+                items = [s.steps.get()]                   # wait for one, then take all that are ready
+                while not s.steps.empty():
+                    items.append(s.steps.get_nowait())
+                for item in items:
+                    if item is DONE:
+                        return
+                    if isinstance(item, BaseException):
+                        raise item
+                    yield item
         finally:
             s.cancelled = True
 

@@ -95,7 +95,7 @@ def check_settings(max_new_tokens, temperature, top_k, top_p, seed) -> tuple[int
 
 
 def generate_stream(model: LanguageModel, prompt: str, max_new_tokens, temperature=0.8, top_k=None,
-                    top_p=None, seed=None, unknown: str = "replace", flush_every: float = 0.05,
+                    top_p=None, seed=None, unknown: str = "replace", flush_every: float = 0.2,
                     decoder: BatchDecoder | None = None) -> Iterator[tuple[GenerationRecord, str]]:
     """Yield (record so far, note) every `flush_every` seconds and once at the end. With a
     `decoder`, the steps come from the batch shared with everyone else using that model."""

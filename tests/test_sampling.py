@@ -115,3 +115,13 @@ def test_the_sampler_builds_its_inputs_on_the_models_device(tiny_gpt):
 
     steps = list(gpt.sample_ids(Elsewhere(tiny_gpt), [1, 2, 3], 5, SamplingSettings(), seed=0))
     assert len(steps) == 5
+
+
+def test_a_model_with_broken_weights_is_a_clear_error_not_a_crash(tiny_gpt):
+    import copy
+
+    broken = copy.deepcopy(tiny_gpt)
+    with torch.no_grad():
+        broken.blocks[0].mlp.up.weight.fill_(float("nan"))
+    with pytest.raises(ValueError, match="weights are broken"):
+        list(gpt.generate(broken, "ROMEO:", 5, seed=0))
