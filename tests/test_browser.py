@@ -206,3 +206,30 @@ def test_the_layer_control_follows_the_model(page):
     page.get_by_role("option", name="shakespeare-gpt", exact=True).click()
     page.wait_for_function("() => document.querySelector(\"input[aria-label='number input for Layer']\")"
                            ".getAttribute('max') === '5'", timeout=15_000)
+
+
+@pytest.fixture(scope="module")
+def phone(page):
+    """The same server, seen on a 390-px-wide phone."""
+    context = page.context.browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone = context.new_page()
+    phone.goto(page.url)
+    phone.get_by_role("heading", name="tinyshakespeare-gpt").wait_for(timeout=30_000)
+    yield phone
+    context.close()
+
+
+def test_a_phone_can_generate_and_read_attention(phone):
+    width = phone.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 392, f"the page is {width} px wide on a 390-px screen"
+    button = phone.get_by_role("button", name="Generate", exact=True)
+    assert button.bounding_box()["y"] < 844, "Generate should be on the first screen"
+    text_box = phone.locator("#output-text textarea")
+    before = text_box.input_value()
+    button.click()
+    phone.wait_for_function("(b) => { const v = document.querySelector('#output-text textarea').value;"
+                            " return v !== b && v.length >= 200; }", arg=before, timeout=60_000)
+    phone.get_by_role("tab", name="Attention").click()
+    phone.locator("#attention-plot .js-plotly-plot .xtick").first.wait_for(timeout=60_000)
+    assert_labels_legible(phone, "#attention-plot", min_size=12)
+    screenshot(phone, "phone-attention")
