@@ -185,7 +185,8 @@ def train_live(corpus, upload, model_type, n_layer, n_head, n_embd, block_size, 
             samples.insert(0, f"--- step {p.step}, val {p.val_loss:.3f} ---\n{p.sample}")
         figure = shown(views.loss_view(model, "Live training")[0])
         done = "\n\n**Done.** Pick *" + SESSION_MODEL + "* in Generate, Attention or the Lab." if p.done else ""
-        yield figure, header + "\n\n" + status_line(p, budget) + done, "\n\n".join(samples), log_rows(model.history), model
+        status = header + "\n\n" + status_line(p, budget) + done
+        yield figure, status, "\n\n".join(samples), log_rows(model.history), model
 
 
 def clear_training():
@@ -475,7 +476,8 @@ with gr.Blocks(title="tinyshakespeare-gpt", delete_cache=(3600, 3600)) as demo:
                         compare_dd = gr.Dropdown([NO_COMPARISON] + MODEL_CHOICES, value=NO_COMPARISON,
                                                  label="Compare with", scale=2)
                         surprisal_btn = gr.Button("Measure surprisal", variant="primary", scale=1)
-                    surprisal_out = gr.HighlightedText(label="Surprisal per character (click one)", combine_adjacent=False,
+                    surprisal_out = gr.HighlightedText(label="Surprisal per character (click one)",
+                                                       combine_adjacent=False,
                                                        show_legend=False, elem_id="surprisal-text")
                     surprisal_note = gr.Markdown()
                     with gr.Row():

@@ -41,7 +41,8 @@ def request(url: str, length: int, seed: int) -> tuple[float, float, bool]:
     start = time.perf_counter()
     first = None
     try:
-        job = client.submit("ROMEO:\n", "shakespeare-gpt", length, 0.8, 0, 1.0, str(seed), "replace", api_name="/generate")
+        job = client.submit("ROMEO:\n", "shakespeare-gpt", length, 0.8, 0, 1.0, str(seed), "replace",
+                            api_name="/generate")
         for _ in job:
             first = first or time.perf_counter() - start
         text = job.outputs()[-1][0]

@@ -51,7 +51,8 @@ def main(argv=None) -> None:
 
     text = val[:2000]
     lab.surprisal(model, text)                                  # warm-up
-    rows = [["surprisal, 2,000 characters, fp32", f"{median_time(lambda: lab.surprisal(model, text), args.repeats):.2f} s"]]
+    seconds = median_time(lambda: lab.surprisal(model, text), args.repeats)
+    rows = [["surprisal, 2,000 characters, fp32", f"{seconds:.2f} s"]]
     if bf16_is_fast():
         with torch.autocast("cpu", dtype=torch.bfloat16):
             seconds = median_time(lambda: lab.surprisal(model, text), args.repeats)
@@ -67,7 +68,8 @@ def main(argv=None) -> None:
     train = dataset.split_text("train")
     start = time.perf_counter()
     index = lab.VerbatimIndex(train)
-    rows.append([f"verbatim index over the training split ({len(train):,} characters), built", f"{time.perf_counter() - start:.2f} s"])
+    rows.append([f"verbatim index over the training split ({len(train):,} characters), built",
+                 f"{time.perf_counter() - start:.2f} s"])
     sample = "".join(gpt.generate(model, "ROMEO:\n", 2000, temperature=0.8, seed=0))
     seconds = median_time(lambda: index.matches(sample, 20), args.repeats)
     rows.append(["2,000 generated characters queried (spans of 20 or more)", f"{1000 * seconds:.0f} ms"])

@@ -173,7 +173,8 @@ def matrix_figure(matrix: np.ndarray, title: str, x_labels: Sequence[str] | None
     x = [show_char(c) for c in x_labels] if x_labels else list(range(cols))
     y = [show_char(c) for c in y_labels] if y_labels else list(range(rows))
     low, high = value_range if value_range else (None, None)
-    fig = go.Figure(go.Heatmap(z=np.asarray(matrix, dtype=np.float32), x=x, y=y, colorscale="Blues", zmin=low, zmax=high,
+    fig = go.Figure(go.Heatmap(z=np.asarray(matrix, dtype=np.float32), x=x, y=y, colorscale="Blues",
+                               zmin=low, zmax=high,
                                texttemplate="%{z:" + text_format + "}", textfont=dict(size=9), showscale=False,
                                hovertemplate="row %{y}, column %{x}: %{z:" + text_format + "}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", type="category")

@@ -51,8 +51,9 @@ def _checked_text(model: LanguageModel, text: str, limit: int = MAX_LAB_CHARS) -
     missing = model.tokenizer.unknown_chars(text)
     if missing:
         shown = ", ".join(repr(c) for c in missing[:10])
-        raise InputError(f"{shown} {'is' if len(missing) == 1 else 'are'} not in this model's "
-                         f"{model.tokenizer.vocab_size}-character vocabulary; remove {'it' if len(missing) == 1 else 'them'}.")
+        one = len(missing) == 1
+        raise InputError(f"{shown} {'is' if one else 'are'} not in this model's "
+                         f"{model.tokenizer.vocab_size}-character vocabulary; remove {'it' if one else 'them'}.")
     return text
 
 
@@ -325,7 +326,8 @@ def memorised_view(model: LanguageModel, text: str, min_len: int) -> tuple[list[
     rows = []
     for m in sorted(found, key=lambda m: m.end - m.start, reverse=True)[:10]:
         line, speaker = index.locate(m.train_offset)
-        rows.append([m.end - m.start, f"`{text[m.start:m.end][:60].replace(chr(10), '↵')}`", f"{line:,}", speaker or "—"])
+        span = text[m.start:m.end][:60].replace("\n", "↵")
+        rows.append([m.end - m.start, f"`{span}`", f"{line:,}", speaker or "—"])
     covered = np.zeros(len(text), dtype=bool)
     for m in found:
         covered[m.start:m.end] = True

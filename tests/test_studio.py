@@ -1,6 +1,5 @@
 """The app's computations, without a browser."""
 import json
-import urllib.error
 
 import numpy as np
 import pytest
