@@ -19,6 +19,7 @@ from .data import Corpus, CorpusUnavailableError
 from .distributed import init_from_env, shutdown
 from .records import TrainConfig
 from .registry import build_model, config_class
+from .snapshots import DiskSnapshots
 from .tokenizer import CharTokenizer
 from .trainer import Trainer
 
@@ -32,6 +33,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--model", default="gpt", choices=TRAINABLE)
     p.add_argument("--out", required=True, help="run folder: OUT/last and OUT/best are written")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last if it exists")
+    p.add_argument("--snapshots", action="store_true",
+                   help="keep the weights at every evaluation as OUT/snapshots/step-NNNNNN checkpoints")
     p.add_argument("--device", default="auto", choices=hardware.DEVICE_CHOICES,
                    help="auto: CUDA, then MPS, then CPU (under torchrun: this process's GPU)")
     arch = p.add_argument_group("architecture (defaults: the chosen model's config)")
@@ -89,7 +92,7 @@ def build_trainer(args, device: torch.device) -> Trainer:
         if state is None:
             raise checkpoint.CheckpointError(f"{last} holds no training state to resume from")
         dataset = model.dataset_for(Corpus.load(args.corpus, line_framed=model.run.line_framed))
-        trainer = Trainer(model, dataset, config)
+        trainer = Trainer(model, dataset, config, snapshots=snapshot_store(args))
         trainer.load_training_state(*state)
         print(f"resuming {last} at step {trainer.step} ({trainer.elapsed / 60:.1f} min trained)", flush=True)
         return trainer
@@ -103,9 +106,13 @@ def build_trainer(args, device: torch.device) -> Trainer:
     tokenizer = CharTokenizer.from_text(corpus.text)
     model = build_model(args.model, vocab_size=tokenizer.vocab_size, **architecture(args)).to(device)
     model.tokenizer = tokenizer
-    trainer = Trainer(model, model.dataset_for(corpus), config)
+    trainer = Trainer(model, model.dataset_for(corpus), config, snapshots=snapshot_store(args))
     trainer.best_val = checkpoint.best_val_loss(out / "best")    # never replace a better best
     return trainer
+
+
+def snapshot_store(args) -> DiskSnapshots | None:
+    return DiskSnapshots(Path(args.out) / "snapshots") if args.snapshots else None
 
 
 def report(p, is_main: bool) -> None:

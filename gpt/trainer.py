@@ -79,8 +79,11 @@ class Trainer:
     The model may live on any device; batches are moved to it. Under torchrun each process
     holds one replica (see gpt.distributed)."""
 
-    def __init__(self, model: LanguageModel, dataset: Dataset, config: TrainConfig):
+    def __init__(self, model: LanguageModel, dataset: Dataset, config: TrainConfig, snapshots=None):
+        """`snapshots` (gpt.snapshots.MemorySnapshots or DiskSnapshots), if given, receives the
+        model at the start and at every evaluation."""
         self.model = model
+        self.snapshots = snapshots
         self.dataset = dataset
         self.config = config
         if model.tokenizer is None:
@@ -133,15 +136,18 @@ class Trainer:
         return torch.autocast(self.device.type, dtype=torch.bfloat16)
 
     @torch.inference_mode()
-    def evaluate(self) -> dict[str, float]:
-        """Mean loss over the fixed evaluation batches of each split."""
-        self.model.eval()
+    def evaluate(self, model: LanguageModel | None = None) -> dict[str, float]:
+        """Mean loss over the fixed evaluation batches of each split, for the model being
+        trained or another (a snapshot of it) on the same device."""
+        model = model or self.model
+        was_training = model.training
+        model.eval()
         losses = {}
         with self._autocast():
             for split, batches in self.eval_set.items():
-                total = sum(self.model(x.to(self.device), y.to(self.device))[1] for x, y in batches)
+                total = sum(model(x.to(self.device), y.to(self.device))[1] for x, y in batches)
                 losses[split] = float(total) / len(batches)
-        self.model.train()
+        model.train(was_training)
         return losses
 
     def sample(self) -> str:
@@ -157,6 +163,8 @@ class Trainer:
         tokens_per_step = config.batch_size * self.dataset.targets_per_row * self.world_size
         started = time.perf_counter() - self.elapsed
         step_times: list[float] = []
+        if self.snapshots is not None and self.step == 0 and self.is_main:
+            self.snapshots.add(model, 0)              # the untrained model: where the timeline starts
         while not self._finished():
             if self._stop_requested(should_stop):
                 break
@@ -189,6 +197,8 @@ class Trainer:
                 last = self._finished()      # the budget may run out during the evaluation itself
             progress.done = last
             self._record()
+            if progress.val_loss is not None and self.snapshots is not None and self.is_main:
+                self.snapshots.add(model, self.step)
             yield progress
 
     def _finished(self) -> bool:

@@ -186,3 +186,29 @@ def test_training_runs_where_the_model_is(shakespeare, device, tmp_path):
         assert torch.equal(a.cpu(), b), name
     assert gpt.split_loss(on_cpu, ds, "val", max_batches=4) == pytest.approx(
         gpt.split_loss(model, ds, "val", max_batches=4), abs=1e-3)
+
+
+def test_snapshots_follow_the_run_and_reproduce_their_val_loss(shakespeare, tmp_path):
+    from gpt.snapshots import DiskSnapshots, MemorySnapshots
+
+    ds = shakespeare.dataset(16)
+    torch.manual_seed(0)
+    model = gpt.build_model("gpt", vocab_size=65, block_size=16, n_layer=1, n_head=2, n_embd=16, dropout=0.0)
+    memory = MemorySnapshots(max_count=4, dtype=torch.float32)
+    trainer = gpt.Trainer(model, ds, gpt.TrainConfig(max_steps=60, batch_size=8, eval_interval=10, eval_batches=2),
+                          snapshots=memory)
+    list(trainer.run())
+    assert memory.steps[0] == 0 and memory.steps[-1] == 60 and len(memory.steps) <= 4   # thinned, spread out
+    for step in memory.steps[1:]:
+        at = memory.model_at(model, step)
+        recorded = next(h["val_loss"] for h in at.history if h["step"] == step)
+        assert trainer.evaluate(at)["val"] == pytest.approx(recorded, abs=1e-5)
+    seeded = "".join(gpt.generate(memory.model_at(model, 60), "ROMEO:", 40, seed=3))
+    assert seeded == "".join(gpt.generate(model, "ROMEO:", 40, seed=3))      # the last snapshot is the model
+    disk = DiskSnapshots(tmp_path / "snapshots")
+    torch.manual_seed(0)
+    again = gpt.build_model("gpt", vocab_size=65, block_size=16, n_layer=1, n_head=2, n_embd=16, dropout=0.0)
+    list(gpt.Trainer(again, ds, gpt.TrainConfig(max_steps=20, batch_size=8, eval_interval=10, eval_batches=2),
+                     snapshots=disk).run())
+    assert disk.steps == [0, 1, 10, 20]
+    assert gpt.load(tmp_path / "snapshots" / "step-000010").run.step == 10
