@@ -95,6 +95,28 @@ def variants(repeats: int, device: str = "cpu") -> str:
     return table(["configuration", "variant", "ms/step", "speed vs foreach", "first step"], rows)
 
 
+def diagnostics_overhead(steps: int = 300, every: int = 50, rounds: int = 3) -> str:
+    """ms per step of the live-training defaults with and without diagnostics every `every`
+    steps (rounds interleaved, so both see the same machine)."""
+    from gpt.diagnostics import Diagnostics
+
+    times = {False: [], True: []}
+    for _ in range(rounds):
+        for watched in (False, True):
+            trainer = build_training(TrainRequest(max_steps=steps, minutes=5))
+            if watched:
+                trainer.diagnostics = Diagnostics(trainer.model, every=every)
+            trainer.config.eval_interval = steps + 1               # time the training steps alone
+            start = time.perf_counter()
+            for _ in trainer.run():
+                pass
+            times[watched].append((time.perf_counter() - start) / steps)
+    plain, watched = (1000 * sorted(times[k])[rounds // 2] for k in (False, True))
+    return table(["live-training defaults", "ms/step", "overhead"],
+                 [["without diagnostics", f"{plain:.1f}", ""],
+                  [f"diagnostics every {every} steps", f"{watched:.1f}", f"{100 * (watched / plain - 1):+.1f}%"]])
+
+
 def train_for(seconds: float, corpus, app_defaults: bool) -> tuple[float, int]:
     """Val loss over the whole split after `seconds` of training; and the steps taken."""
     torch.manual_seed(0)
@@ -133,6 +155,7 @@ def main(argv=None) -> None:
     p.add_argument("--skip-throughput", action="store_true")
     p.add_argument("--variants", action="store_true", help="also time fused AdamW and torch.compile")
     p.add_argument("--device", default="cpu", help="cpu, cuda or mps: where the throughput table runs")
+    p.add_argument("--diagnostics", action="store_true", help="also time the activation/gradient diagnostics")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     device = gpt.pick_device(args.device)
@@ -141,6 +164,8 @@ def main(argv=None) -> None:
     print(f"# Training benchmark\nmachine: {machine(device)}\n")
     if not args.skip_throughput:
         print(throughput(args.repeats, device) + "\n", flush=True)
+    if args.diagnostics:
+        print(diagnostics_overhead() + "\n", flush=True)
     if args.variants:
         os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="inductor-")
         print(variants(args.repeats, device) + "\n", flush=True)

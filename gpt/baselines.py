@@ -71,6 +71,7 @@ class MLP(PositionFreeModel):
         self.config = config
         self.embedding = nn.Embedding(config.vocab_size, config.n_embd)
         self.hidden = nn.Linear(config.block_size * config.n_embd, config.n_hidden)
+        self.act = nn.Tanh()                    # a module, so diagnostics can watch it
         self.output = nn.Linear(config.n_hidden, config.vocab_size)
         with torch.no_grad():
             nn.init.normal_(self.embedding.weight)
@@ -89,5 +90,5 @@ class MLP(PositionFreeModel):
         padded = F.pad(idx, (self.config.block_size - 1, 0), value=0)
         contexts = padded.unfold(1, self.config.block_size, 1)   # (B, T, block_size)
         emb = self.embedding(contexts).flatten(2)                 # (B, T, block_size * n_embd)
-        logits = self.output(torch.tanh(self.hidden(emb)))        # (B, T, V)
+        logits = self.output(self.act(self.hidden(emb)))          # (B, T, V)
         return logits, self.loss(logits, targets)

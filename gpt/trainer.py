@@ -79,11 +79,14 @@ class Trainer:
     The model may live on any device; batches are moved to it. Under torchrun each process
     holds one replica (see gpt.distributed)."""
 
-    def __init__(self, model: LanguageModel, dataset: Dataset, config: TrainConfig, snapshots=None):
+    def __init__(self, model: LanguageModel, dataset: Dataset, config: TrainConfig, snapshots=None,
+                 diagnostics=None):
         """`snapshots` (gpt.snapshots.MemorySnapshots or DiskSnapshots), if given, receives the
-        model at the start and at every evaluation."""
+        model at the start and at every evaluation; `diagnostics` (gpt.diagnostics.Diagnostics)
+        watches every N-th training step."""
         self.model = model
         self.snapshots = snapshots
+        self.diagnostics = diagnostics
         self.dataset = dataset
         self.config = config
         if model.tokenizer is None:
@@ -173,13 +176,18 @@ class Trainer:
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
             x, y = self.dataset.batch("train", config.batch_size, self.batch_rng)
+            watched = self.diagnostics is not None and self.diagnostics.begin(self.step + 1)
             with self._autocast():
                 _, loss = self.replica(x.to(self.device), y.to(self.device))
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            if watched:
+                self.diagnostics.after_backward()
             self.optimizer.step()
+            if watched:
+                self.diagnostics.after_update()
             self.step += 1
             self.tokens_seen += tokens_per_step
             step_times = (step_times + [time.perf_counter() - t0])[-50:]
