@@ -306,7 +306,8 @@ def lab_open(model_name, trained):
             ("knockout", lambda: lab_knockout(model_name, KNOCKOUT_SOURCES[0], "", "zero", trained)),
             ("regenerate", lambda: lab_top_head_regenerated(model_name, trained)),
             ("lens", lambda: lab_lens(model_name, lab_views.DEFAULT_LENS_TEXT, trained)),
-            ("induction", lambda: lab_induction(model_name, 60, 0, lab_views.STRING_KINDS[0], trained)),
+            ("induction", lambda: lab_induction(model_name, default_induction_length(model_name, trained), 0,
+                                                lab_views.STRING_KINDS[0], trained)),
             ("lens_table", lambda: lab_lens_position(model_name, lab_views.DEFAULT_LENS_TEXT, 10, trained)),
             ("memorised", lambda: lab_memorised_sample(model_name, trained))):
         try:
@@ -333,6 +334,14 @@ def lab_open(model_name, trained):
 def lab_memorised_sample(model_name, trained):
     """A fresh sample of the model, checked against its training text, to open with."""
     return lab_views.memorised_sample_view(ZOO.pick(model_name, trained), DEFAULT_PROMPT)
+
+
+def default_induction_length(model_name, trained) -> int:
+    """60 characters, or as many as fit twice in a smaller model's block."""
+    try:
+        return max(2, min(60, ZOO.pick(model_name, trained).block_size // 2))
+    except InputError:
+        return 60
 
 
 def lab_refresh(model_name, trained, visible):

@@ -142,11 +142,11 @@ def knockout_view(model: LanguageModel, name: str, text: str | None, mode: str,
         grid = np.asarray(precomputed["knockout"][mode], dtype=float)
         where = precomputed["knockout"]["text"] + " (measured when the model was published)"
     else:
-        if not text:
-            text = default_passage(1024)
-        text = _checked_text(model, text, MAX_KNOCKOUT_CHARS)
+        given = bool(text)
+        text = _checked_text(model, text if given else default_passage(1024), MAX_KNOCKOUT_CHARS)
         grid = lab.head_knockout(model, text, mode=mode, progress=progress)
-        where = f"the {len(text):,} characters given"
+        where = (f"the {len(text):,} characters given" if given else
+                 f"a {len(text):,}-character val passage (nothing was measured for this model in advance)")
     layer, head = np.unravel_index(np.nanargmax(grid), grid.shape)
     figure = plots.knockout_figure(grid, f"{name}: change in loss with one head removed ({mode} ablation)")
     note = (f"Each cell: how much the mean loss on {where} rises (red) or falls (blue), in nats per character, "

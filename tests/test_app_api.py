@@ -92,6 +92,13 @@ def test_live_training_reports_falling_loss_and_belongs_to_its_session(url):
     # the trained model is this session's: it generates here, and is unknown to a new session
     text = client.predict(*generate_args(model="your model (trained here)", length=30), **GEN)[0]
     assert text.startswith("ROMEO:\n") and len(text) == 37
+    # the Lab measures the session's own model too (no precomputed grid: measured live)
+    _, note = client.predict("your model (trained here)", "To be, or not to be, that is the question.",
+                             "(no comparison)", api_name="/lab_surprisal")
+    assert "bits per character" in note
+    figure, note = client.predict("your model (trained here)", "the fixed val slice (measured at publish time)", "",
+                                  "zero", api_name="/lab_knockout")
+    assert "1,024-character val passage" in note
     with pytest.raises(Exception, match="not trained a model yet"):
         Client(url, verbose=False).predict(*generate_args(model="your model (trained here)"), **GEN)
 
