@@ -279,9 +279,9 @@ def lab_lens_position(model_name, text, position, trained=None):
     return lab_views.lens_position_view(ZOO.pick(model_name, trained), text, int(position))
 
 
-@user_errors
-def lab_induction(model_name, length, seed, kind=lab_views.STRING_KINDS[0], trained=None):
-    chosen = [(model_name, ZOO.pick(model_name, trained), ZOO.precomputed(model_name))]
+def induction_outputs(model_name, model, length, seed, kind):
+    """The chosen model's copies and scores beside the copying GPT, and that GPT's formation."""
+    chosen = [(model_name, model, ZOO.precomputed(model_name))]
     if model_name != COPYING_MODEL and COPYING_MODEL in ZOO.sources:
         chosen.append((COPYING_MODEL, ZOO.get(COPYING_MODEL), ZOO.precomputed(COPYING_MODEL)))
     copies, heat, note = lab_views.induction_view(chosen, int(length), int(seed), kind)
@@ -292,56 +292,59 @@ def lab_induction(model_name, length, seed, kind=lab_views.STRING_KINDS[0], trai
 
 
 @user_errors
+def lab_induction(model_name, length, seed, kind=lab_views.STRING_KINDS[0], trained=None):
+    return induction_outputs(model_name, ZOO.pick(model_name, trained), length, seed, kind)
+
+
+@user_errors
 def lab_memorised(model_name, text, min_len, record=None, trained=None):
     text = text or (record.text if record is not None else "")
     return lab_views.memorised_view(ZOO.pick(model_name, trained), text, min_len)
 
 
 def lab_open(model_name, trained):
-    """Defaults that show something without any input: a val passage's surprisal with the
-    most surprising character inspected, the knockout grid, the logit lens, induction."""
-    out = {}
-    for key, compute in (
-            ("surprisal", lambda: lab_surprisal(model_name, DEFAULT_PASSAGE, NO_COMPARISON, trained)),
-            ("knockout", lambda: lab_knockout(model_name, KNOCKOUT_SOURCES[0], "", "zero", trained)),
-            ("regenerate", lambda: lab_top_head_regenerated(model_name, trained)),
-            ("lens", lambda: lab_lens(model_name, lab_views.DEFAULT_LENS_TEXT, trained)),
-            ("induction", lambda: lab_induction(model_name, default_induction_length(model_name, trained), 0,
-                                                lab_views.STRING_KINDS[0], trained)),
-            ("lens_table", lambda: lab_lens_position(model_name, lab_views.DEFAULT_LENS_TEXT, 10, trained)),
-            ("memorised", lambda: lab_memorised_sample(model_name, trained))):
-        try:
-            out[key] = compute()
-        except gr.Error as e:
-            out[key] = e.message
-    if not isinstance(out["surprisal"], str):
-        highlighted = out["surprisal"][0]
-        position = 1 + max(range(len(highlighted) - 1), key=lambda i: highlighted[i + 1][1])
-        predicted = (*lab_predict(model_name, DEFAULT_PASSAGE, position, trained), position)
-    else:
-        predicted = (shown(None), shown(None), "", 1)
-    surprisal = out["surprisal"] if not isinstance(out["surprisal"], str) else ([], out["surprisal"])
-    knockout = out["knockout"] if not isinstance(out["knockout"], str) else (shown(None), out["knockout"])
-    lens = out["lens"] if not isinstance(out["lens"], str) else (shown(None), out["lens"])
-    induction = out["induction"] if not isinstance(out["induction"], str) else (
-        shown(None), shown(None), shown(None), out["induction"])
-    regenerated = out["regenerate"] if not isinstance(out["regenerate"], str) else (gr.skip(), "", "", "")
-    memorised = out["memorised"] if not isinstance(out["memorised"], str) else (gr.skip(), [], out["memorised"])
-    return (*surprisal, *predicted, *knockout, *regenerated, *lens, out["lens_table"], *induction, *memorised)
-
-
-@user_errors
-def lab_memorised_sample(model_name, trained):
-    """A fresh sample of the model, checked against its training text, to open with."""
-    return lab_views.memorised_sample_view(ZOO.pick(model_name, trained), DEFAULT_PROMPT)
-
-
-def default_induction_length(model_name, trained) -> int:
-    """60 characters, or as many as fit twice in a smaller model's block."""
+    """Defaults that show something without any input: a val passage's surprisal with its
+    most surprising character inspected, the knockout grid and the intact model beside the
+    one without its most important head, the logit lens, induction, and a fresh sample
+    checked for memorised spans. The model is picked, and the grid measured, once."""
+    expected = (InputError, CheckpointError, ValueError)
     try:
-        return max(2, min(60, ZOO.pick(model_name, trained).block_size // 2))
-    except InputError:
-        return 60
+        model = ZOO.pick(model_name, trained)
+    except expected as e:
+        return ([], str(e), shown(None), shown(None), "", 1, shown(None), "", gr.skip(), "", "", "",
+                shown(None), "", "", shown(None), shown(None), shown(None), "", gr.skip(), [], "")
+
+    def attempt(compute, on_error):
+        try:
+            return compute()
+        except expected as e:
+            return on_error(str(e))
+
+    def surprisal():
+        view = lab_views.surprisal_view(model, DEFAULT_PASSAGE)
+        scores = [score for _, score in view.highlighted[1:]]
+        position = 1 + max(range(len(scores)), key=scores.__getitem__)
+        bars, rows, note = lab_views.prediction_view(model, DEFAULT_PASSAGE, position)
+        return view.highlighted, view.note, shown(bars), shown(rows), note, position
+
+    def knockout():
+        figure, note, top = lab_views.knockout_view(model, model_name, None, "zero", ZOO.precomputed(model_name))
+        intact, knocked, regen_note = lab_views.regenerate_view(model, [top], DEFAULT_PROMPT, 200, 0)
+        return shown(figure), note, gr.CheckboxGroup(value=[top]), intact, knocked, regen_note
+
+    def lens():
+        figure, note = lab_views.lens_view(model, lab_views.DEFAULT_LENS_TEXT)
+        return shown(figure), note, lab_views.lens_position_view(model, lab_views.DEFAULT_LENS_TEXT, 10)
+
+    length = max(2, min(60, model.block_size // 2))         # 60 characters, or as many as fit twice
+    return (
+        *attempt(surprisal, lambda e: ([], e, shown(None), shown(None), "", 1)),
+        *attempt(knockout, lambda e: (shown(None), e, gr.skip(), "", "", "")),
+        *attempt(lens, lambda e: (shown(None), e, "")),
+        *attempt(lambda: induction_outputs(model_name, model, length, 0, lab_views.STRING_KINDS[0]),
+                 lambda e: (shown(None), shown(None), shown(None), e)),
+        *attempt(lambda: lab_views.memorised_sample_view(model, DEFAULT_PROMPT), lambda e: (gr.skip(), [], e)),
+    )
 
 
 def lab_refresh(model_name, trained, visible):
@@ -349,15 +352,6 @@ def lab_refresh(model_name, trained, visible):
     if not visible:
         return [gr.skip()] * LAB_OUTPUTS
     return lab_open(model_name, trained)
-
-
-@user_errors
-def lab_top_head_regenerated(model_name, trained):
-    """The intact model beside the one without the head that matters most, to open with."""
-    model = ZOO.pick(model_name, trained)
-    _, _, top = lab_views.knockout_view(model, model_name, None, "zero", ZOO.precomputed(model_name))
-    intact, knocked, note = lab_views.regenerate_view(model, [top], DEFAULT_PROMPT, 200, 0)
-    return gr.CheckboxGroup(value=[top]), intact, knocked, note
 
 
 # --- Learn -------------------------------------------------------------------------------

@@ -94,7 +94,8 @@ def surprisal(model: LanguageModel, text: str) -> np.ndarray:
 
 # --- heads ------------------------------------------------------------------------------
 
-def _require_heads(model: LanguageModel) -> None:
+def require_heads(model: LanguageModel) -> None:
+    """Refuse a model whose attention heads the instruments cannot reach, saying why."""
     if not model.has_heads:
         why = (f"it {model.no_attention_reason}" if model.no_attention_reason else
                "the ladder's rungs keep their heads in a simplified block")
@@ -110,7 +111,7 @@ def _grid(model: LanguageModel) -> tuple[int, int]:
 def head_means(model: LanguageModel, text: str) -> torch.Tensor:
     """Each head's mean output over a text, (n_layer, n_head, head_size): what mean-ablation
     puts in place of a head."""
-    _require_heads(model)
+    require_heads(model)
     win = windows(model, _ids(model, text))
     means = []
     handles = [block.attn.heads.register_forward_hook(
@@ -134,7 +135,7 @@ def ablated(model: LanguageModel, heads: Sequence[Head], mode: str = "zero",
         with ablated(model, [(2, 0), (4, 5)]):
             text = "".join(gpt.generate(model, "ROMEO:", 200, seed=0))
     """
-    _require_heads(model)
+    require_heads(model)
     n_layer, n_head = _grid(model)
     if mode not in ("zero", "mean"):
         raise ValueError(f"mode must be 'zero' or 'mean', not {mode!r}")
@@ -174,7 +175,7 @@ def head_knockout(model: LanguageModel, text: str, heads: Sequence[Head] | None 
     is computed once and reused: each layer's heads are knocked out together as one batch
     (one copy of the text per head) and only the layers from l on are run again.
     `progress`, if given, is called with the fraction done after each layer."""
-    _require_heads(model)
+    require_heads(model)
     model.eval()
     n_layer, n_head = _grid(model)
     wanted = {(l, h) for l in range(n_layer) for h in range(n_head)} if heads is None else set(heads)
@@ -224,7 +225,7 @@ def logit_lens(model: LanguageModel, text: str) -> np.ndarray:
     residual stream: after the embeddings, then after each block, each through the final
     LayerNorm and the output head. The last row is the model's own output. Reads the last
     `block_size` characters of the text."""
-    _require_heads(model)
+    require_heads(model)
     model.eval()
     ids = torch.tensor([model.tokenizer.encode(text)[-model.block_size:]], device=model.device)
     if ids.size(1) == 0:
@@ -262,7 +263,7 @@ def induction_scores(model: LanguageModel, length: int = 60, seed: int = 0, text
     t - length, and what followed it then is at t - length + 1: an induction head attends
     there, to predict that the same character follows again. A head's score is its mean
     attention weight on that position over the second copy (1: it always looks there)."""
-    _require_heads(model)
+    require_heads(model)
     model.eval()
     text = text if text is not None else repeated_random_text(model, length, seed)
     length = len(text) // 2
@@ -392,7 +393,7 @@ def precompute(model: LanguageModel, val_text: str) -> dict:
     """The Lab's figures for a shipped GPT, measured once at publish time so the Lab opens
     instantly: the knockout grid (zero and mean) on the first KNOCKOUT_CHARS characters of
     the val split, and the induction scores on a random 60-character string written twice."""
-    _require_heads(model)
+    require_heads(model)
     text = val_text[:KNOCKOUT_CHARS]
     induction = induction_scores(model, length=60, seed=0)
     return {

@@ -91,7 +91,6 @@ class Trainer:
         self.config = config
         if model.tokenizer is None:
             model.tokenizer = dataset.tokenizer
-        self.history = model.history        # the trainer appends to the model's own log
         run = model.run
         run.corpus, run.line_framed, run.train_config = dataset.corpus.name, dataset.corpus.line_framed, config
         if run.bigram_val_loss is None:
@@ -122,6 +121,11 @@ class Trainer:
             self.replica = DistributedDataParallel(model)
         if config.compile:
             self.replica = torch.compile(self.replica)
+
+    @property
+    def history(self) -> list[dict]:
+        """The run's evaluations: the model's own log, which the trainer appends to."""
+        return self.model.history
 
     @property
     def is_main(self) -> bool:

@@ -59,7 +59,7 @@ def _checked_text(model: LanguageModel, text: str, limit: int = MAX_LAB_CHARS) -
 
 def _needs_heads(model: LanguageModel) -> None:
     try:
-        lab._require_heads(model)
+        lab.require_heads(model)
     except ValueError as e:
         raise InputError(str(e)[0].upper() + str(e)[1:]) from None
 
