@@ -392,8 +392,8 @@ with gr.Blocks(title="tinyshakespeare-gpt", delete_cache=(3600, 3600)) as demo:
                                                 info="0 = greedy")
                         length = gr.Slider(1, SETTINGS.max_new_tokens, value=500, step=1, label="New characters")
                     with gr.Row():
-                        top_k = gr.Slider(0, 65, value=0, step=1, label="Top-k", info="0 = off")
-                        top_p = gr.Slider(0.05, 1, value=1, step=0.05, label="Top-p", info="1 = off")
+                        top_k = gr.Slider(0, 65, value=0, step=1, label="Top-k", info="0 = off", min_width=170)
+                        top_p = gr.Slider(0.05, 1, value=1, step=0.05, label="Top-p", info="1 = off", min_width=170)
                     seed = gr.Textbox("", label="Seed", placeholder="empty: a new random seed each time", max_length=20)
                     unknown = gr.Radio(["replace", "drop", "error"], value="replace",
                                        label="Characters the model does not know")
