@@ -14,7 +14,7 @@ is dead when it is saturated for every example of the batch.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import torch
@@ -33,7 +33,7 @@ class ActivationStats:
     saturated: float           # fraction of unit-examples whose gradient all but vanished
     dead: int                  # units saturated on every example of the batch
     units: int
-    histogram: tuple[list[int], list[float]]   # counts, bin edges
+    histogram: tuple[list[int], list[float]] | None   # counts, bin edges (None where a record keeps none)
 
 
 @dataclass
@@ -48,6 +48,22 @@ class StepDiagnostics:
     step: int
     activations: list[ActivationStats] = field(default_factory=list)
     parameters: list[ParameterStats] = field(default_factory=list)
+
+    def to_json(self, histograms: bool = True) -> dict:
+        record = asdict(self)
+        for a in record["activations"]:
+            a["mean"], a["std"], a["saturated"] = (round(a[k], 5) for k in ("mean", "std", "saturated"))
+            a["histogram"] = ([a["histogram"][0], [round(e, 4) for e in a["histogram"][1]]]
+                              if histograms and a["histogram"] else None)
+        for p in record["parameters"]:
+            p["grad_std"] = float(f"{p['grad_std']:.4g}")
+            p["update_ratio"] = None if p["update_ratio"] is None else round(p["update_ratio"], 4)
+        return record
+
+    @classmethod
+    def from_json(cls, record: dict) -> "StepDiagnostics":
+        return cls(record["step"], [ActivationStats(**a) for a in record["activations"]],
+                   [ParameterStats(**p) for p in record["parameters"]])
 
 
 def activation_stats(layer: str, kind: str, values: torch.Tensor, bins: int = 40) -> ActivationStats:

@@ -1,6 +1,7 @@
 """The model lab: measured, causal answers to "what does this head / layer / model do?".
 
     surprisal(model, text)            nats per predicted character, for every model
+    next_char_probs(model, text)      the distribution after each character, for every model
     head_knockout(model, text)        change in loss when each head is removed, (n_layer, n_head)
     ablated(model, heads)             a context in which those heads are removed (generate inside it)
     logit_lens(model, text)           the next-character distribution read after each layer
@@ -90,6 +91,21 @@ def surprisal(model: LanguageModel, text: str) -> np.ndarray:
     win = windows(model, _ids(model, text))
     logits, _ = model(win.idx.to(model.device))
     return _per_position(model, win, logits)
+
+
+@torch.inference_mode()
+def next_char_probs(model: LanguageModel, text: str) -> np.ndarray:
+    """The model's next-character distribution after each character of `text`, (len(text), V),
+    each with the same context `surprisal` gives it."""
+    model.eval()
+    ids = _ids(model, text)
+    win = windows(model, ids)
+    logits, _ = model(win.idx.to(model.device))
+    probs = torch.softmax(logits.float(), -1).cpu()
+    rows = [probs[w][win.targets[w] != -1] for w in range(len(win.first))]
+    tail = ids if model.reads_any_length else ids[-model.block_size:]      # after the last character
+    last, _ = model(tail[None].to(model.device))
+    return torch.cat(rows + [torch.softmax(last[0, -1:].float(), -1).cpu()]).numpy()
 
 
 # --- heads ------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .diagnostics import StepDiagnostics
+
 VISIBLE = {"\n": "↵", " ": "␣", "\t": "⇥"}
 
 
@@ -100,10 +102,11 @@ def next_char_figure(chars: Sequence[str], sampled_from: np.ndarray, model_probs
 
 def loss_figure(history: Sequence[dict], vocab_size: int | None = None, bigram_val: float | None = None,
                 title: str = "Loss", others: Sequence[tuple[str, Sequence[dict]]] = (), x: str = "step",
-                log_x: bool = False, log_y: bool = False) -> go.Figure:
+                log_x: bool = False, log_y: bool = False, marker_step: int | None = None) -> go.Figure:
     """Train and val loss of a run, with the uniform guess ln(V) and the counting bigram as
     references; `others` adds the val curves of more runs (name, history) to compare.
-    `x` is "step" or "tokens" (characters seen, comparable across batch sizes)."""
+    `x` is "step" or "tokens" (characters seen, comparable across batch sizes);
+    `marker_step` draws a line at that step (the timeline's current snapshot)."""
     fig = go.Figure()
 
     def xs(h):
@@ -121,6 +124,13 @@ def loss_figure(history: Sequence[dict], vocab_size: int | None = None, bigram_v
     if bigram_val:
         fig.add_hline(y=bigram_val, line_dash="dash", line_color="#2ca02c",
                       annotation_text=f"counting bigram, val {bigram_val:.2f}", annotation_position="bottom right")
+    if marker_step is not None:
+        at = next((e for e in history if e["step"] == marker_step), None)
+        fig.add_vline(x=marker_step if x == "step" or at is None else at["tokens"], line_color="#ff7f0e", line_width=2)
+        if at is not None:
+            fig.add_trace(go.Scatter(x=[marker_step if x == "step" else at["tokens"]], y=[at["val_loss"]],
+                                     mode="markers", marker=dict(size=11, color="#ff7f0e", symbol="diamond"),
+                                     name=f"step {marker_step:,}: val {at['val_loss']:.3f}"))
     fig.update_xaxes(type="log" if log_x else "linear", title_text="step" if x == "step" else "characters seen")
     fig.update_yaxes(type="log" if log_y else "linear", title_text="loss (nats per character)")
     fig.update_layout(title=title, template="plotly_white", height=420 if others else 380,
@@ -290,4 +300,67 @@ def attention_rows_figure(chars: Sequence[str], rows: np.ndarray, labels: Sequen
     fig.update_yaxes(autorange="reversed", tickfont=dict(family="monospace"))
     fig.update_layout(title=title, template="plotly_white", height=120 + 18 * len(labels),
                       margin=dict(l=70, r=20, t=60, b=40))
+    return fig
+
+
+# --- diagnostics (the lecture's "activations and gradients" plots) ------------------------
+
+def _short(name: str) -> str:
+    """A parameter or module name short enough for a legend: blocks.0.mlp.fc.weight -> 0.mlp.fc."""
+    return name.replace("blocks.", "").replace(".weight", "")
+
+
+def activations_figure(record: StepDiagnostics, title: str | None = None) -> go.Figure:
+    """Each nonlinearity's activation histogram at one step, with its saturated fraction and
+    dead units in the legend (what "saturated" means is in gpt.diagnostics)."""
+    fig = go.Figure()
+    for a in record.activations:
+        if not a.histogram:
+            continue
+        counts, edges = np.asarray(a.histogram[0], float), np.asarray(a.histogram[1])
+        centres = (edges[1:] + edges[:-1]) / 2
+        density = counts / max(counts.sum(), 1) / np.diff(edges)
+        what = "output" if a.kind == "tanh" else "input"
+        fig.add_trace(go.Scatter(x=centres, y=density, mode="lines", name=(
+            f"{_short(a.layer)} ({a.kind} {what}): mean {a.mean:+.2f}, std {a.std:.2f}, "
+            f"saturated {100 * a.saturated:.1f}%, dead {a.dead}/{a.units}")))
+    fig.update_layout(title=title or f"Activations at step {record.step:,}", template="plotly_white", height=360,
+                      xaxis_title="activation value", yaxis_title="density",
+                      legend=dict(orientation="h", y=-0.25, font=dict(size=11)), margin=dict(l=60, r=20, t=50, b=40))
+    return fig
+
+
+def update_ratio_figure(records: Sequence[StepDiagnostics], marker_step: int | None = None) -> go.Figure:
+    """log10 of std(update) / std(weight) for every weight matrix over training, with the
+    lecture's guide line at -3 (each step changes a weight by about a thousandth of its size)."""
+    fig = go.Figure()
+    names = [p.name for p in records[0].parameters if "weight" in p.name and "ln" not in p.name] if records else []
+    for name in names:
+        points = [(r.step, next((p.update_ratio for p in r.parameters if p.name == name), None)) for r in records]
+        points = [(s, v) for s, v in points if v is not None]
+        fig.add_trace(go.Scatter(x=[s for s, _ in points], y=[v for _, v in points], mode="lines", name=_short(name)))
+    fig.add_hline(y=-3, line_dash="dash", line_color="black", annotation_text="1e-3: the lecture's guide",
+                  annotation_position="bottom right")
+    if marker_step is not None:
+        fig.add_vline(x=marker_step, line_color="#ff7f0e", line_width=2)
+    fig.update_layout(title="Update-to-data ratio per weight matrix, log10", template="plotly_white", height=360,
+                      xaxis_title="step", yaxis_title="log10(std(update) / std(weight))",
+                      legend=dict(font=dict(size=10)), margin=dict(l=60, r=20, t=50, b=40))
+    return fig
+
+
+def gradient_figure(records: Sequence[StepDiagnostics], marker_step: int | None = None) -> go.Figure:
+    """The standard deviation of each weight matrix's gradient over training (log scale)."""
+    fig = go.Figure()
+    names = [p.name for p in records[0].parameters if "weight" in p.name and "ln" not in p.name] if records else []
+    for name in names:
+        points = [(r.step, next((p.grad_std for p in r.parameters if p.name == name), None)) for r in records]
+        fig.add_trace(go.Scatter(x=[s for s, v in points if v], y=[v for _, v in points if v], mode="lines",
+                                 name=_short(name)))
+    if marker_step is not None:
+        fig.add_vline(x=marker_step, line_color="#ff7f0e", line_width=2)
+    fig.update_yaxes(type="log")
+    fig.update_layout(title="Gradient standard deviation per weight matrix", template="plotly_white", height=360,
+                      xaxis_title="step", yaxis_title="std of the gradient", legend=dict(font=dict(size=10)),
+                      margin=dict(l=60, r=20, t=50, b=40))
     return fig

@@ -5,18 +5,21 @@ evaluation by default). `MemorySnapshots` keeps at most `max_count` of them in m
 live training: bf16 copies, so a 0.4M-parameter model costs 0.8 MB a snapshot); when full
 it drops every other one but the first and the newest, so the kept steps stay spread from
 the start to now. `DiskSnapshots` writes each as an ordinary checkpoint folder,
-`OUT/snapshots/step-000250`, loadable with `gpt.load`.
+`OUT/snapshots/step-000250`, loadable with `gpt.load`, optionally only at chosen steps and
+in a compact dtype (a shipped timeline: see gpt.timeline).
 """
 from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 import torch
 
 from . import checkpoint
 from .language_model import LanguageModel
+from .registry import build_model, model_config_dict
 
 
 @dataclass
@@ -55,21 +58,30 @@ class MemorySnapshots:
         found = next((s for s in self.snapshots if s.step == step), None)
         if found is None:
             raise ValueError(f"no snapshot at step {step}; there are snapshots at {self.steps}")
-        at = copy.deepcopy(model).float()
+        at = build_model(model.model_type, **model_config_dict(model))      # a fresh module: no hooks, no grads
         at.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in found.weights.items()})
-        at.history = list(found.history)
+        at.tokenizer, at.run, at.history = model.tokenizer, copy.copy(model.run), list(found.history)
         at.run.step = found.step
-        return at.eval()
+        return at.to(model.device).eval()
+
+
+def snapshot_folder(folder: str | Path, step: int) -> Path:
+    return Path(folder) / f"step-{step:06d}"
 
 
 class DiskSnapshots:
-    """Each snapshot an ordinary checkpoint folder under `folder`."""
+    """Each snapshot an ordinary checkpoint folder under `folder`: at every evaluation, or
+    only at `steps` (which must then be evaluation steps); weights in `weights_dtype`."""
 
-    def __init__(self, folder: str | Path):
+    def __init__(self, folder: str | Path, steps: Iterable[int] | None = None,
+                 weights_dtype: torch.dtype | None = None):
         self.folder = Path(folder)
+        self.only = None if steps is None else set(steps)
+        self.weights_dtype = weights_dtype
 
     def add(self, model: LanguageModel, step: int) -> None:
-        checkpoint.save(model, self.folder / f"step-{step:06d}")
+        if self.only is None or step in self.only:
+            checkpoint.save(model, snapshot_folder(self.folder, step), weights_dtype=self.weights_dtype)
 
     @property
     def steps(self) -> list[int]:

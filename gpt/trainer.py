@@ -170,8 +170,8 @@ class Trainer:
         tokens_per_step = config.batch_size * self.dataset.targets_per_row * self.world_size
         started = time.perf_counter() - self.elapsed
         step_times: list[float] = []
-        if self.snapshots is not None and self.step == 0 and self.is_main:
-            self.snapshots.add(model, 0)              # the untrained model: where the timeline starts
+        if self.snapshots is not None and self.step == 0:
+            self._evaluate_at_start()                 # the untrained model: where the timeline starts
         while not self._finished():
             if self._stop_requested(should_stop):
                 break
@@ -239,6 +239,14 @@ class Trainer:
         self.history.append({"step": self.step, "train_loss": losses["train"], "val_loss": losses["val"],
                              "lr": progress.lr, "tokens": self.tokens_seen,
                              "elapsed": round(self.elapsed, 3)})
+
+    def _evaluate_at_start(self) -> None:
+        """Step 0 in the history (and a snapshot of it): the loss of the untrained model."""
+        losses = self.evaluate()
+        self.history.append({"step": 0, "train_loss": losses["train"], "val_loss": losses["val"], "lr": 0.0,
+                             "tokens": 0, "elapsed": 0.0})
+        if self.is_main:
+            self.snapshots.add(self.model, 0)
 
     def _time_left(self, step_times: list[float]) -> float:
         by_steps = (self.config.max_steps - self.step) * sum(step_times) / len(step_times)

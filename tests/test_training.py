@@ -199,7 +199,8 @@ def test_snapshots_follow_the_run_and_reproduce_their_val_loss(shakespeare, tmp_
                           snapshots=memory)
     list(trainer.run())
     assert memory.steps[0] == 0 and memory.steps[-1] == 60 and len(memory.steps) <= 4   # thinned, spread out
-    for step in memory.steps[1:]:
+    assert model.history[0]["step"] == 0 and model.history[0]["val_loss"] > 4.0     # the untrained model, ~ln 65
+    for step in memory.steps:
         at = memory.model_at(model, step)
         recorded = next(h["val_loss"] for h in at.history if h["step"] == step)
         assert trainer.evaluate(at)["val"] == pytest.approx(recorded, abs=1e-5)
@@ -212,3 +213,10 @@ def test_snapshots_follow_the_run_and_reproduce_their_val_loss(shakespeare, tmp_
                      snapshots=disk).run())
     assert disk.steps == [0, 1, 10, 20]
     assert gpt.load(tmp_path / "snapshots" / "step-000010").run.step == 10
+    chosen = DiskSnapshots(tmp_path / "chosen", steps=[0, 20], weights_dtype=torch.bfloat16)
+    torch.manual_seed(0)
+    third = gpt.build_model("gpt", vocab_size=65, block_size=16, n_layer=1, n_head=2, n_embd=16, dropout=0.0)
+    list(gpt.Trainer(third, ds, gpt.TrainConfig(max_steps=20, batch_size=8, eval_interval=10, eval_batches=2),
+                     snapshots=chosen).run())
+    assert chosen.steps == [0, 20]
+    assert gpt.load(tmp_path / "chosen" / "step-000020").run.weights_dtype == "bf16"
