@@ -11,6 +11,7 @@ import torch
 
 from gpt import checkpoint
 from gpt.lab import LAB_FILE
+from gpt.timeline import TIMELINE_FILE
 from gpt.language_model import LanguageModel
 
 from .decoding import BatchDecoder
@@ -30,6 +31,8 @@ class ModelZoo:
         self.sources: dict[str, str] = {}
         if root.is_dir():
             for config in sorted([*root.glob(f"*/{checkpoint.CONFIG}"), *root.glob(f"*/*/{checkpoint.CONFIG}")]):
+                if (config.parent.parent / TIMELINE_FILE).is_file():
+                    continue            # a timeline's snapshots are scrubbed in the Timeline tab, not listed
                 self.sources[config.parent.relative_to(root).as_posix()] = str(config.parent)
         for source in extra or []:
             self.sources[Path(source).name] = source

@@ -8,8 +8,10 @@ import gpt
 from gpt.publish import SLICE_BATCH_SIZE, SLICE_BATCHES
 
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "checkpoints"
+TIMELINE = CHECKPOINTS / "shakespeare-timeline"
 SHIPPED = sorted(p.parent.relative_to(CHECKPOINTS).as_posix()
-                 for p in [*CHECKPOINTS.glob("*/config.json"), *CHECKPOINTS.glob("*/*/config.json")])
+                 for p in [*CHECKPOINTS.glob("*/config.json"), *CHECKPOINTS.glob("*/*/config.json")]
+                 if p.parent.parent != TIMELINE)       # its snapshots have a test of their own
 
 
 def test_the_lectures_models_are_shipped():
@@ -63,3 +65,30 @@ def test_greedy_text_on_cuda_equals_the_cpus():
     same = next((i for i, (a, b) in enumerate(zip(cpu, cuda)) if a != b), len(cpu))
     print(f"greedy CPU and CUDA agree on the first {same} of 200 characters")
     assert cuda == cpu
+
+
+def test_the_shipped_timeline_runs_from_init_to_the_end_in_10_mb():
+    from gpt.timeline import Timeline
+
+    timeline = Timeline.load(TIMELINE)
+    steps = timeline.steps
+    assert len(steps) >= 12 and steps[0] == 0
+    size = sum(f.stat().st_size for f in TIMELINE.rglob("*") if f.is_file())
+    assert size < 10e6, f"the timeline is {size / 1e6:.2f} MB"
+    corpus = gpt.Corpus.load("shakespeare")
+    first = gpt.load(TIMELINE / f"step-{steps[0]:06d}")
+    trainer = gpt.Trainer(first, first.dataset_for(corpus), first.run.train_config)   # the run's own eval batches
+    recorded = []
+    for step in steps:
+        model = gpt.load(TIMELINE / f"step-{step:06d}")
+        assert model.run.step == step and model.run.weights_dtype == "bf16"
+        val = next(h["val_loss"] for h in model.history if h["step"] == step)
+        assert trainer.evaluate(model)["val"] == pytest.approx(val, abs=0.01)     # bf16 weights: within 0.01
+        recorded.append(val)
+    assert recorded[0] > 4.0 and recorded[-1] < 1.75
+    assert all(b < a + 0.02 for a, b in zip(recorded, recorded[1:])), f"val should fall along the timeline: {recorded}"
+    last = gpt.load(TIMELINE / f"step-{steps[-1]:06d}")
+    probe = timeline.probe
+    sample = "".join(gpt.generate(last, probe.prompt, probe.sample_chars, temperature=probe.temperature,
+                                  seed=probe.seed))
+    assert sample == timeline.frame(steps[-1]).sample
