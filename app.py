@@ -23,9 +23,11 @@ from gpt.generation import MAX_TEMPERATURE  # noqa: E402
 from gpt.hardware import pick_device  # noqa: E402
 from gpt.introspect import MAX_ATTENTION_CHARS  # noqa: E402
 from studio import lab as lab_views  # noqa: E402
+from studio import timeline as timeline_views  # noqa: E402
 from studio import views  # noqa: E402
 from studio.errors import InputError  # noqa: E402
 from studio.generation import generate_stream  # noqa: E402
+from studio.hub import DEFAULT_REPO_NAME, LOCAL_INSTRUCTIONS, push_session_model  # noqa: E402
 from studio.learn import learn_views  # noqa: E402
 from studio.training import CORPUS_CHOICES, TrainRequest, build_training, defaults_for, export_zip  # noqa: E402
 from studio.zoo import SESSION_MODEL, ModelZoo, describe  # noqa: E402
@@ -43,6 +45,8 @@ MODEL_CHOICES = ZOO.names() + [SESSION_MODEL]   # the session's own model is lis
 GENERATE_SLOTS = 64 if SETTINGS.batched_decoding else 4      # requests decoding at once
 DEFAULT_PASSAGE = lab_views.default_passage()
 KNOCKOUT_SOURCES = ["the fixed val slice (measured at publish time)", "the text in the Surprisal box"]
+SHIPPED_TIMELINE = timeline_views.ShippedTimeline(ROOT / "checkpoints" / "shakespeare-timeline")
+TIMELINE_SOURCES = ["the shipped run: a 2-layer GPT on Tiny Shakespeare", "your live training (Train live)"]
 
 
 def shown(figure):
@@ -168,30 +172,33 @@ def train_live(corpus, upload, model_type, n_layer, n_head, n_embd, block_size, 
                            n_hidden=int(n_hidden), minutes=float(minutes), max_steps=int(max_steps), lr=float(lr),
                            batch_size=int(batch_size))
     trainer = build_training(request, DEVICE)
+    timeline = timeline_views.attach_timeline(trainer)         # snapshots and diagnostics at every evaluation
     model = trainer.model
     header = (f"Training a {model.model_type.upper()} with {model.num_params():,} parameters on "
               f"{trainer.dataset.corpus.name} ({trainer.dataset.num_tokens('train'):,} training characters). "
               f"Val loss on the curve: a fixed sample of {trainer.eval_targets:,} characters of the val split.")
     budget = request.minutes * 60
     # The session's state points at the model from the first update on, so Stop keeps it.
-    yield shown(None), header, "", [], model
+    yield shown(None), header, "", [], model, timeline, shown(None), shown(None)
     samples: list[str] = []
     for p in trainer.run():
         if p.val_loss is None and not p.done:
             if p.step % 25 == 0:
-                yield gr.skip(), header + "\n\n" + status_line(p, budget), gr.skip(), gr.skip(), gr.skip()
+                yield (gr.skip(), header + "\n\n" + status_line(p, budget), *[gr.skip()] * 6)
             continue
         if p.sample is not None:
             samples.insert(0, f"--- step {p.step}, val {p.val_loss:.3f} ---\n{p.sample}")
         figure = shown(views.loss_view(model, "Live training")[0])
         done = "\n\n**Done.** Pick *" + SESSION_MODEL + "* in Generate, Attention or the Lab." if p.done else ""
         status = header + "\n\n" + status_line(p, budget) + done
-        yield figure, status, "\n\n".join(samples), log_rows(model.history), model
+        activations, ratios, _ = timeline_views.diagnostics_view(timeline, len(timeline.steps) - 1)
+        yield (figure, status, "\n\n".join(samples), log_rows(model.history), model, timeline, shown(activations),
+               shown(ratios))
 
 
 def clear_training():
-    """Before a new run: no stale curve, status or samples from the last one."""
-    return shown(None), "Preparing…", "", []
+    """Before a new run: no stale curve, status, samples or diagnostics from the last one."""
+    return shown(None), "Preparing…", "", [], shown(None), shown(None)
 
 
 def training_stopped(trained):
@@ -206,6 +213,15 @@ def download_model(trained):
     return gr.File(value=str(export_zip(trained)), visible=True)
 
 
+@user_errors
+def push_model(trained, repo_name, private, profile: gr.OAuthProfile | None, token: gr.OAuthToken | None):
+    """Push the session's model to the signed-in student's own account."""
+    url = push_session_model(trained, profile.username if profile else None, repo_name, private,
+                             token.token if token else None)
+    return (f"**Pushed** to [{url}]({url}). Load it anywhere with `gpt.load(\"{url.rstrip('/').split('/', 3)[-1]}\")`"
+            f"{' (private: sign in to see it)' if private else ''}.")
+
+
 def train_defaults(model_type, corpus_choice):
     """The sliders set to what trains this model on this corpus well, showing only its own."""
     d = defaults_for(model_type.lower(), corpus_choice)
@@ -213,6 +229,58 @@ def train_defaults(model_type, corpus_choice):
     return (gr.Slider(value=d.n_layer, visible=gpt_like), gr.Slider(value=d.n_head, visible=gpt_like),
             gr.Slider(value=d.n_embd, visible=gpt_like or mlp), gr.Slider(value=d.block_size, visible=gpt_like or mlp),
             gr.Slider(value=d.n_hidden, visible=mlp), d.lr, gr.Slider(value=d.batch_size))
+
+
+# --- Timeline ----------------------------------------------------------------------------
+
+def pick_timeline(source, live):
+    if source == TIMELINE_SOURCES[1]:
+        if live is None:
+            raise InputError("Train a model in *Train live* first: its run appears here, one snapshot per evaluation.")
+        return live
+    if not SHIPPED_TIMELINE.available:
+        raise InputError("This copy of the app has no shipped timeline (checkpoints/shakespeare-timeline): "
+                         "train a model live and scrub your own run.")
+    return SHIPPED_TIMELINE.get()
+
+
+@user_errors
+def timeline_show(source, index, layer, head, position, live=None):
+    """Every view at one snapshot: the loss marker, sample, attention, next character, surprisal, diagnostics."""
+    timeline = pick_timeline(source, live)
+    view = timeline_views.frame_view(timeline, int(index))
+    attention, attention_note = timeline_views.attention_view(timeline, int(index), int(layer), head)
+    activations, ratios, diagnostics_note = timeline_views.diagnostics_view(timeline, int(index))
+    return (view.note, shown(view.loss), view.sample, shown(attention), attention_note,
+            shown(timeline_views.next_char_view(timeline, int(index), int(position))), view.surprisal,
+            view.surprisal_note, shown(activations), shown(ratios), diagnostics_note)
+
+
+@user_errors
+def timeline_attention(source, index, layer, head, live=None):
+    figure, note = timeline_views.attention_view(pick_timeline(source, live), int(index), int(layer), head)
+    return shown(figure), note
+
+
+@user_errors
+def timeline_next_char(source, index, position, live=None):
+    return shown(timeline_views.next_char_view(pick_timeline(source, live), int(index), int(position)))
+
+
+def timeline_open(source, live):
+    """The controls bound to the chosen run (snapshots, layers, heads, text length), at its first snapshot."""
+    try:
+        timeline = pick_timeline(source, live)
+        controls = timeline_views.controls(timeline)
+    except InputError as e:
+        return (gr.Slider(interactive=False), gr.Slider(interactive=False), gr.Dropdown(), gr.Slider(),
+                str(e), *[gr.skip()] * 10)
+    n_snapshots, n_layer, n_head, text_chars = controls
+    return (gr.Slider(minimum=0, maximum=max(n_snapshots - 1, 1), value=0, step=1, interactive=n_snapshots > 1),
+            gr.Slider(minimum=0, maximum=max(n_layer - 1, 1), value=0, step=1, interactive=n_layer > 1),
+            gr.Dropdown(choices=[views.AVERAGE] + [f"head {h}" for h in range(n_head)], value=views.AVERAGE),
+            gr.Slider(minimum=1, maximum=text_chars, value=min(10, text_chars), step=1),
+            *timeline_show(source, 0, 0, views.AVERAGE, min(10, text_chars), live))
 
 
 # --- Lab ---------------------------------------------------------------------------------
@@ -368,6 +436,7 @@ def show_learn_views():
 with gr.Blocks(title="tinyshakespeare-gpt", delete_cache=(3600, 3600)) as demo:
     # Per browser session, forgotten GPT_APP_SESSION_TTL seconds after the session ends
     trained_state = gr.State(None, time_to_live=SETTINGS.session_ttl)   # the model this session trained
+    timeline_state = gr.State(None, time_to_live=SETTINGS.session_ttl)  # its run: snapshots and diagnostics
     record_state = gr.State(None, time_to_live=SETTINGS.session_ttl)    # the last generation, step by step
     lab_visible = gr.State(False)       # whether the Lab is the open tab: a new model then refreshes it
 
@@ -408,7 +477,8 @@ with gr.Blocks(title="tinyshakespeare-gpt", delete_cache=(3600, 3600)) as demo:
             default_shape = views.attention_shape(ZOO.get(DEFAULT_MODEL)) if DEFAULT_MODEL else None
             n_layers, n_heads = default_shape or (1, 1)
             with gr.Row():
-                layer = gr.Slider(0, max(n_layers - 1, 1), value=0, step=1, label="Layer", min_width=240)
+                layer = gr.Slider(0, max(n_layers - 1, 1), value=0, step=1, label="Layer", min_width=240,
+                                  elem_id="attention-layer")
                 head = gr.Dropdown([views.AVERAGE] + [f"head {h}" for h in range(n_heads)], value=views.AVERAGE,
                                    label="Shown large", min_width=200)
             with gr.Row():
@@ -458,6 +528,17 @@ with gr.Blocks(title="tinyshakespeare-gpt", delete_cache=(3600, 3600)) as demo:
                     download_btn = gr.Button("Download my model (.zip)")
                     download_file = gr.File(label="Your model: unzip, then gpt.load(folder)", visible=False,
                                             elem_id="model-zip")
+                    with gr.Accordion("Keep it on the Hugging Face Hub", open=False, elem_id="hub-push"):
+                        if SETTINGS.hub_sign_in:         # a Space with OAuth: the student's own account
+                            gr.LoginButton()
+                            with gr.Row():
+                                push_name = gr.Textbox(DEFAULT_REPO_NAME, label="Repository name (under your "
+                                                       "account)", max_length=96, scale=2)
+                                push_private = gr.Checkbox(True, label="Private", scale=1)
+                            push_btn = gr.Button("Push my model")
+                            push_note = gr.Markdown()
+                        else:
+                            gr.Markdown(LOCAL_INSTRUCTIONS)
                 with gr.Column(scale=3):
                     train_status = gr.Markdown("Pick a corpus and a model, then **Train**: the loss curve and "
                                                "samples appear here as it learns.")
@@ -465,6 +546,45 @@ with gr.Blocks(title="tinyshakespeare-gpt", delete_cache=(3600, 3600)) as demo:
                     train_samples = gr.Textbox(label="Samples (newest first)", lines=10, max_lines=20)
                     with gr.Accordion("Training log", open=False):
                         train_log = gr.Dataframe(headers=list(LOG_COLUMNS), label="Evaluations", interactive=False)
+            with gr.Row():
+                train_activations = gr.Plot(show_label=False, elem_id="train-activations", visible=False,
+                                            min_width=320)
+                train_ratios = gr.Plot(show_label=False, elem_id="train-ratios", visible=False, min_width=320)
+
+        with gr.Tab("Timeline", id="timeline") as timeline_tab:
+            gr.Markdown("Scrub through a training run: every view below shows the same snapshot of the weights. "
+                        "Watch the sample go from noise to spelling, to words, to speaker names, and the attention "
+                        "heads settle into their jobs.")
+            # the controls start bound to the shipped run (read in ~10 ms); opening the tab rebinds them
+            n_snapshots, tl_layers, tl_heads, tl_chars = (timeline_views.controls(SHIPPED_TIMELINE.get())
+                                                          if SHIPPED_TIMELINE.available else (2, 1, 1, 2))
+            with gr.Row():
+                timeline_source = gr.Radio(TIMELINE_SOURCES, value=TIMELINE_SOURCES[0], label="Run", scale=2)
+                timeline_step = gr.Slider(0, n_snapshots - 1, value=0, step=1, scale=3, min_width=260,
+                                          label="Snapshot (drag, or use the arrow keys)", elem_id="timeline-step")
+            timeline_note = gr.Markdown(elem_id="timeline-note")
+            with gr.Row():
+                timeline_loss = gr.Plot(show_label=False, elem_id="timeline-loss", min_width=320)
+                timeline_sample = gr.Textbox(label="A sample at this step (the same seed at every step)", lines=12,
+                                             max_lines=14, elem_id="timeline-sample", min_width=280)
+            with gr.Row():
+                timeline_layer = gr.Slider(0, max(tl_layers - 1, 1), value=0, step=1, label="Layer", min_width=200)
+                timeline_head = gr.Dropdown([views.AVERAGE] + [f"head {h}" for h in range(tl_heads)],
+                                            value=views.AVERAGE, label="Head", min_width=200)
+            timeline_attention_note = gr.Markdown()
+            timeline_attention_plot = gr.Plot(show_label=False, elem_id="timeline-attention")
+            timeline_position = gr.Slider(1, tl_chars, value=min(10, tl_chars), step=1,
+                                          label="Next character after position")
+            timeline_next = gr.Plot(show_label=False, elem_id="timeline-next")
+            timeline_surprisal = gr.HighlightedText(label="Surprisal of a val passage at this step",
+                                                    combine_adjacent=False, show_legend=False,
+                                                    elem_id="timeline-surprisal")
+            timeline_surprisal_note = gr.Markdown()
+            gr.Markdown("### Activations and gradients")
+            with gr.Row():
+                timeline_activations = gr.Plot(show_label=False, elem_id="timeline-activations", min_width=320)
+                timeline_ratios = gr.Plot(show_label=False, elem_id="timeline-ratios", min_width=320)
+            timeline_diagnostics_note = gr.Markdown()
 
         with gr.Tab("Lab", id="lab") as lab_tab:
             gr.Markdown("Measured answers about the model chosen above: where it is surprised, which heads matter, "
@@ -588,7 +708,7 @@ with gr.Blocks(title="tinyshakespeare-gpt", delete_cache=(3600, 3600)) as demo:
     assert len(lab_outputs) == LAB_OUTPUTS
     lab_tab.select(lab_open, [model_dd, trained_state], lab_outputs, api_visibility="private")
     lab_tab.select(lambda: True, None, lab_visible, api_visibility="private")
-    for other in (generate_tab, attention_tab, loss_tab, train_tab, learn_tab):
+    for other in (generate_tab, attention_tab, loss_tab, train_tab, timeline_tab, learn_tab):
         other.select(lambda: False, None, lab_visible, api_visibility="private")
     model_dd.change(lab_refresh, [model_dd, trained_state, lab_visible], lab_outputs, api_visibility="private")
     surprisal_btn.click(lab_surprisal, [model_dd, lab_text, compare_dd, trained_state], [surprisal_out, surprisal_note],
@@ -646,9 +766,10 @@ with gr.Blocks(title="tinyshakespeare-gpt", delete_cache=(3600, 3600)) as demo:
 
     train_inputs = [corpus, upload, model_type, n_layer, n_head, n_embd, block_size, minutes, max_steps, lr,
                     batch_size, n_hidden, trained_state]
-    training = train_btn.click(clear_training, None, [train_plot, train_status, train_samples, train_log],
-                               api_visibility="private").then(
-        train_live, train_inputs, [train_plot, train_status, train_samples, train_log, trained_state], api_name="train",
+    training = train_btn.click(clear_training, None, [train_plot, train_status, train_samples, train_log,
+                                                      train_activations, train_ratios], api_visibility="private").then(
+        train_live, train_inputs, [train_plot, train_status, train_samples, train_log, trained_state, timeline_state,
+                                   train_activations, train_ratios], api_name="train",
         concurrency_id="training", concurrency_limit=SETTINGS.training_slots, show_progress="minimal")
     train_stop.click(training_stopped, trained_state, train_status, cancels=[training], api_visibility="private")
     arch_sliders = [n_layer, n_head, n_embd, block_size, n_hidden, lr, batch_size]
@@ -656,19 +777,40 @@ with gr.Blocks(title="tinyshakespeare-gpt", delete_cache=(3600, 3600)) as demo:
     corpus.change(train_defaults, [model_type, corpus], arch_sliders, api_visibility="private")
     upload.upload(lambda: "upload a .txt", None, corpus, api_visibility="private")      # a file attached is a file used
     download_btn.click(download_model, trained_state, download_file, api_name="download_model")
+    if SETTINGS.hub_sign_in:
+        push_btn.click(push_model, [trained_state, push_name, push_private], push_note, api_visibility="private")
+
+    timeline_views_out = [timeline_note, timeline_loss, timeline_sample, timeline_attention_plot,
+                          timeline_attention_note, timeline_next, timeline_surprisal, timeline_surprisal_note,
+                          timeline_activations, timeline_ratios, timeline_diagnostics_note]
+    timeline_controls = [timeline_step, timeline_layer, timeline_head, timeline_position]
+    for opened in (timeline_tab.select, timeline_source.change):
+        opened(timeline_open, [timeline_source, timeline_state], timeline_controls + timeline_views_out,
+               api_visibility="private", show_progress="minimal")
+    timeline_step.input(timeline_show, [timeline_source, timeline_step, timeline_layer, timeline_head,
+                                        timeline_position, timeline_state], timeline_views_out,
+                        api_name="timeline", trigger_mode="always_last", show_progress="hidden")
+    for control in (timeline_layer, timeline_head):
+        control.input(timeline_attention, [timeline_source, timeline_step, timeline_layer, timeline_head,
+                                           timeline_state], [timeline_attention_plot, timeline_attention_note],
+                      api_visibility="private", trigger_mode="always_last", show_progress="hidden")
+    timeline_position.input(timeline_next_char, [timeline_source, timeline_step, timeline_position, timeline_state],
+                            timeline_next, api_visibility="private", trigger_mode="always_last",
+                            show_progress="hidden")
 
 demo.queue(max_size=SETTINGS.queue_size, default_concurrency_limit=4)
 
 
 # Coloured text reads as text: characters side by side in a monospace font, newlines kept.
 CSS = """
-#surprisal-text .textfield, #memo-text .textfield { font-family: ui-monospace, monospace; line-height: 1.5;
-                                                    display: block !important; }
-#surprisal-text .token, #memo-text .token { font-size: 0; padding: 0 !important; margin: 0 !important;
-                                             border-radius: 0 !important; }
-#surprisal-text .token .text, #memo-text .token .text { font-size: 15px; white-space: pre-wrap;
-                                                         background-color: inherit; }
-#surprisal-text .token-container, #memo-text .token-container { display: inline; }
+#surprisal-text .textfield, #memo-text .textfield, #timeline-surprisal .textfield {
+    font-family: ui-monospace, monospace; line-height: 1.5; display: block !important; }
+#surprisal-text .token, #memo-text .token, #timeline-surprisal .token {
+    font-size: 0; padding: 0 !important; margin: 0 !important; border-radius: 0 !important; }
+#surprisal-text .token .text, #memo-text .token .text, #timeline-surprisal .token .text {
+    font-size: 15px; white-space: pre-wrap; background-color: inherit; }
+#surprisal-text .token-container, #memo-text .token-container, #timeline-surprisal .token-container {
+    display: inline; }
 /* Tables break between words, never inside a number or a header */
 #ladder-table td, #ladder-table th { word-break: normal !important; overflow-wrap: normal !important; }
 #ladder-table th, #ladder-table td:not(:last-child) { white-space: nowrap; }

@@ -262,11 +262,12 @@ def load_training_state(folder: str | Path) -> tuple[dict[str, torch.Tensor], di
         raise CheckpointError(f"the training state in {folder} is corrupt: {e}") from None
 
 
-def push_to_hub(folder: str | Path, repo_id: str, private: bool = False) -> str:
-    """Upload a checkpoint folder's shippable files to a Hub model repo; returns its URL."""
+def push_to_hub(folder: str | Path, repo_id: str, private: bool = False, token: str | None = None) -> str:
+    """Upload a checkpoint folder's shippable files to a Hub model repo; returns its URL.
+    `token` defaults to the one `hf auth login` stored."""
     from huggingface_hub import HfApi
 
-    api = HfApi()
+    api = HfApi(token=token)
     url = api.create_repo(repo_id, private=private, exist_ok=True, repo_type="model")
     api.upload_folder(folder_path=str(folder), repo_id=repo_id, allow_patterns=HUB_FILES)
     return str(url)

@@ -1,4 +1,5 @@
-"""The app's settings: every GPT_APP_* environment variable is read here, once, and nowhere else.
+"""The app's settings: every GPT_APP_* environment variable is read here, once, and nowhere else
+(and those a Hugging Face Space sets, to know whether it runs on one with sign-in).
 
 A value that is set but not a number in range stops the app at start-up with a message
 naming the variable, rather than being silently replaced by the default.
@@ -41,6 +42,7 @@ class Settings:
     fast_start: bool = True              # GPT_APP_FAST_START=0 imports Gradio unchanged
     batched_decoding: bool = True        # GPT_APP_BATCHED_DECODING=0: every request decodes alone (bench baseline)
     extra_models: list[str] = field(default_factory=list)   # GPT_APP_MODELS: folders or Hub ids, comma-separated
+    hub_sign_in: bool = False            # on a Space with `hf_oauth: true` (SYSTEM=spaces, SPACE_ID, OAUTH_CLIENT_ID)
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -58,6 +60,8 @@ class Settings:
             fast_start=os.environ.get("GPT_APP_FAST_START", "1") != "0",
             batched_decoding=os.environ.get("GPT_APP_BATCHED_DECODING", "1") != "0",
             extra_models=[s.strip() for s in os.environ.get("GPT_APP_MODELS", "").split(",") if s.strip()],
+            hub_sign_in=bool(os.environ.get("SYSTEM") == "spaces" and os.environ.get("SPACE_ID")
+                             and os.environ.get("OAUTH_CLIENT_ID")),
         )
 
 

@@ -193,3 +193,16 @@ def test_an_upload_with_thousands_of_characters_is_refused_and_the_server_lives_
         client.predict("upload a .txt", handle_file(str(upload)), "GPT", 2, 4, 64, 32, 0.5, 100, 3e-3, 16, 200,
                        api_name="/train")
     assert client.predict(*generate_args(length=10), **GEN)[0].startswith("ROMEO:\n")
+
+
+def test_the_timeline_answers_for_any_snapshot(url):
+    import app
+
+    client = Client(url, verbose=False)
+    note, loss, sample, *_ = client.predict(app.TIMELINE_SOURCES[0], 5, 1, "head 0", 10, api_name="/timeline")
+    shipped = app.SHIPPED_TIMELINE.get()
+    step = shipped.steps[5]
+    assert f"Snapshot 6 of {len(shipped.steps)}: **step {step:,}**" in note
+    assert sample == shipped.frame(step).sample
+    with pytest.raises(Exception, match="Train a model in"):
+        client.predict(app.TIMELINE_SOURCES[1], 0, 0, "head 0", 10, api_name="/timeline")

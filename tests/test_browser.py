@@ -108,8 +108,38 @@ def test_training_curve_gains_points(page):
     while time.time() < deadline and plot_trace_lengths(page, "train-plot")[0] <= first:
         time.sleep(0.2)
     assert plot_trace_lengths(page, "train-plot")[0] > first
+    page.locator("#train-ratios .js-plotly-plot").wait_for(timeout=30_000)     # the update-to-data ratios, live
     screenshot(page, "train")
     page.get_by_role("button", name="Stop").last.click()
+
+
+def test_the_timeline_slider_moves_the_sample_and_the_loss_marker(page):
+    page.get_by_role("tab", name="Timeline").click()
+    sample = page.locator("#timeline-sample textarea")
+    page.locator("#timeline-loss .js-plotly-plot").wait_for(timeout=60_000)
+    page.wait_for_function("() => document.querySelector('#timeline-sample textarea').value.length > 0",
+                           timeout=30_000)
+
+    def marker():
+        return page.evaluate("""() => document.querySelector('#timeline-loss .js-plotly-plot').layout.shapes
+            .filter(s => s.line && s.line.color === '#ff7f0e').map(s => s.x0)""")
+    first_sample, first_marker = sample.input_value(), marker()
+    assert first_marker == [0] and "step 0" in page.locator("#timeline-note").inner_text()
+    slider = page.locator("#timeline-step input[type=range]")
+    slider.focus()
+    for _ in range(9):
+        slider.press("ArrowRight")
+    page.wait_for_function("() => document.querySelector('#timeline-note').innerText.includes('Snapshot 10 of')",
+                           timeout=30_000)
+    deadline = time.time() + 30
+    while time.time() < deadline and (sample.input_value() == first_sample or marker() == first_marker):
+        time.sleep(0.1)
+    assert sample.input_value() != first_sample
+    assert marker() and marker()[0] > first_marker[0]
+    page.locator("#timeline-attention .js-plotly-plot").wait_for(timeout=30_000)
+    page.locator("#timeline-ratios .js-plotly-plot").wait_for(timeout=30_000)
+    assert page.locator("#timeline-surprisal .token").count() > 100
+    screenshot(page, "timeline")
 
 
 def test_the_model_trained_so_far_is_kept_after_stop(page):
@@ -200,12 +230,12 @@ def test_the_layer_control_follows_the_model(page):
     page.get_by_role("tab", name="Attention").click()
     page.wait_for_function("() => { const g = document.querySelector('#attention-grid .js-plotly-plot');"
                            " return g && g.data && g.data.length === 5; }", timeout=30_000)   # 4 heads and their average
-    number = page.locator("input[aria-label='number input for Layer']")
+    number = page.locator("#attention-layer input[aria-label='number input for Layer']")
     assert number.get_attribute("max") == "1" and number.is_disabled()    # one layer: nothing to choose
     page.get_by_label("Model").first.click()
     page.get_by_role("option", name="shakespeare-gpt", exact=True).click()
-    page.wait_for_function("() => document.querySelector(\"input[aria-label='number input for Layer']\")"
-                           ".getAttribute('max') === '5'", timeout=15_000)
+    page.wait_for_function("() => document.querySelector(\"#attention-layer input[aria-label='number input for "
+                           "Layer']\").getAttribute('max') === '5'", timeout=15_000)
 
 
 @pytest.fixture(scope="module")
