@@ -179,26 +179,26 @@ def train_live(corpus, upload, model_type, n_layer, n_head, n_embd, block_size, 
               f"Val loss on the curve: a fixed sample of {trainer.eval_targets:,} characters of the val split.")
     budget = request.minutes * 60
     # The session's state points at the model from the first update on, so Stop keeps it.
-    yield shown(None), header, "", [], model, timeline, shown(None), shown(None)
+    yield shown(None), header, "", [], model, timeline, shown(None), shown(None), shown(None)
     samples: list[str] = []
     for p in trainer.run():
         if p.val_loss is None and not p.done:
             if p.step % 25 == 0:
-                yield (gr.skip(), header + "\n\n" + status_line(p, budget), *[gr.skip()] * 6)
+                yield (gr.skip(), header + "\n\n" + status_line(p, budget), *[gr.skip()] * 7)
             continue
         if p.sample is not None:
             samples.insert(0, f"--- step {p.step}, val {p.val_loss:.3f} ---\n{p.sample}")
         figure = shown(views.loss_view(model, "Live training")[0])
         done = "\n\n**Done.** Pick *" + SESSION_MODEL + "* in Generate, Attention or the Lab." if p.done else ""
         status = header + "\n\n" + status_line(p, budget) + done
-        activations, ratios, _ = timeline_views.diagnostics_view(timeline, len(timeline.steps) - 1)
+        activations, ratios, gradients, _ = timeline_views.diagnostics_view(timeline, len(timeline.steps) - 1)
         yield (figure, status, "\n\n".join(samples), log_rows(model.history), model, timeline, shown(activations),
-               shown(ratios))
+               shown(ratios), shown(gradients))
 
 
 def clear_training():
     """Before a new run: no stale curve, status, samples or diagnostics from the last one."""
-    return shown(None), "Preparing…", "", [], shown(None), shown(None)
+    return shown(None), "Preparing…", "", [], shown(None), shown(None), shown(None)
 
 
 def training_stopped(trained):
@@ -250,10 +250,10 @@ def timeline_show(source, index, layer, head, position, live=None):
     timeline = pick_timeline(source, live)
     view = timeline_views.frame_view(timeline, int(index))
     attention, attention_note = timeline_views.attention_view(timeline, int(index), int(layer), head)
-    activations, ratios, diagnostics_note = timeline_views.diagnostics_view(timeline, int(index))
+    activations, ratios, gradients, diagnostics_note = timeline_views.diagnostics_view(timeline, int(index))
     return (view.note, shown(view.loss), view.sample, shown(attention), attention_note,
             shown(timeline_views.next_char_view(timeline, int(index), int(position))), view.surprisal,
-            view.surprisal_note, shown(activations), shown(ratios), diagnostics_note)
+            view.surprisal_note, shown(activations), shown(ratios), shown(gradients), diagnostics_note)
 
 
 @user_errors
@@ -274,7 +274,7 @@ def timeline_open(source, live):
         controls = timeline_views.controls(timeline)
     except InputError as e:
         return (gr.Slider(interactive=False), gr.Slider(interactive=False), gr.Dropdown(), gr.Slider(),
-                str(e), *[gr.skip()] * 10)
+                str(e), *[gr.skip()] * 11)
     n_snapshots, n_layer, n_head, text_chars = controls
     return (gr.Slider(minimum=0, maximum=max(n_snapshots - 1, 1), value=0, step=1, interactive=n_snapshots > 1),
             gr.Slider(minimum=0, maximum=max(n_layer - 1, 1), value=0, step=1, interactive=n_layer > 1),
@@ -548,8 +548,9 @@ with gr.Blocks(title="tinyshakespeare-gpt", delete_cache=(3600, 3600)) as demo:
                         train_log = gr.Dataframe(headers=list(LOG_COLUMNS), label="Evaluations", interactive=False)
             with gr.Row():
                 train_activations = gr.Plot(show_label=False, elem_id="train-activations", visible=False,
-                                            min_width=320)
-                train_ratios = gr.Plot(show_label=False, elem_id="train-ratios", visible=False, min_width=320)
+                                            min_width=300)
+                train_ratios = gr.Plot(show_label=False, elem_id="train-ratios", visible=False, min_width=300)
+                train_gradients = gr.Plot(show_label=False, elem_id="train-gradients", visible=False, min_width=300)
 
         with gr.Tab("Timeline", id="timeline") as timeline_tab:
             gr.Markdown("Scrub through a training run: every view below shows the same snapshot of the weights. "
@@ -582,8 +583,9 @@ with gr.Blocks(title="tinyshakespeare-gpt", delete_cache=(3600, 3600)) as demo:
             timeline_surprisal_note = gr.Markdown()
             gr.Markdown("### Activations and gradients")
             with gr.Row():
-                timeline_activations = gr.Plot(show_label=False, elem_id="timeline-activations", min_width=320)
-                timeline_ratios = gr.Plot(show_label=False, elem_id="timeline-ratios", min_width=320)
+                timeline_activations = gr.Plot(show_label=False, elem_id="timeline-activations", min_width=300)
+                timeline_ratios = gr.Plot(show_label=False, elem_id="timeline-ratios", min_width=300)
+                timeline_gradients = gr.Plot(show_label=False, elem_id="timeline-gradients", min_width=300)
             timeline_diagnostics_note = gr.Markdown()
 
         with gr.Tab("Lab", id="lab") as lab_tab:
@@ -766,10 +768,11 @@ with gr.Blocks(title="tinyshakespeare-gpt", delete_cache=(3600, 3600)) as demo:
 
     train_inputs = [corpus, upload, model_type, n_layer, n_head, n_embd, block_size, minutes, max_steps, lr,
                     batch_size, n_hidden, trained_state]
+    train_diagnostics = [train_activations, train_ratios, train_gradients]
     training = train_btn.click(clear_training, None, [train_plot, train_status, train_samples, train_log,
-                                                      train_activations, train_ratios], api_visibility="private").then(
+                                                      *train_diagnostics], api_visibility="private").then(
         train_live, train_inputs, [train_plot, train_status, train_samples, train_log, trained_state, timeline_state,
-                                   train_activations, train_ratios], api_name="train",
+                                   *train_diagnostics], api_name="train",
         concurrency_id="training", concurrency_limit=SETTINGS.training_slots, show_progress="minimal")
     train_stop.click(training_stopped, trained_state, train_status, cancels=[training], api_visibility="private")
     arch_sliders = [n_layer, n_head, n_embd, block_size, n_hidden, lr, batch_size]
@@ -782,7 +785,7 @@ with gr.Blocks(title="tinyshakespeare-gpt", delete_cache=(3600, 3600)) as demo:
 
     timeline_views_out = [timeline_note, timeline_loss, timeline_sample, timeline_attention_plot,
                           timeline_attention_note, timeline_next, timeline_surprisal, timeline_surprisal_note,
-                          timeline_activations, timeline_ratios, timeline_diagnostics_note]
+                          timeline_activations, timeline_ratios, timeline_gradients, timeline_diagnostics_note]
     timeline_controls = [timeline_step, timeline_layer, timeline_head, timeline_position]
     for opened in (timeline_tab.select, timeline_source.change):
         opened(timeline_open, [timeline_source, timeline_state], timeline_controls + timeline_views_out,

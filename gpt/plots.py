@@ -322,9 +322,9 @@ def activations_figure(record: StepDiagnostics, title: str | None = None) -> go.
         density = counts / max(counts.sum(), 1) / np.diff(edges)
         what = "output" if a.kind == "tanh" else "input"
         fig.add_trace(go.Scatter(x=centres, y=density, mode="lines", name=(
-            f"{_short(a.layer)} ({a.kind} {what}): mean {a.mean:+.2f}, std {a.std:.2f}, "
+            f"{_short(a.layer)} ({a.kind} {what})<br>mean {a.mean:+.2f}, std {a.std:.2f}, "
             f"saturated {100 * a.saturated:.1f}%, dead {a.dead}/{a.units}")))
-    fig.update_layout(title=title or f"Activations at step {record.step:,}", template="plotly_white", height=360,
+    fig.update_layout(title=title or f"Activations at step {record.step:,}", template="plotly_white", height=440,
                       xaxis_title="activation value", yaxis_title="density",
                       legend=dict(orientation="h", y=-0.25, font=dict(size=11)), margin=dict(l=60, r=20, t=50, b=40))
     return fig
@@ -343,9 +343,9 @@ def update_ratio_figure(records: Sequence[StepDiagnostics], marker_step: int | N
                   annotation_position="bottom right")
     if marker_step is not None:
         fig.add_vline(x=marker_step, line_color="#ff7f0e", line_width=2)
-    fig.update_layout(title="Update-to-data ratio per weight matrix, log10", template="plotly_white", height=360,
+    fig.update_layout(title="Update-to-data ratio (log10)", template="plotly_white", height=440,
                       xaxis_title="step", yaxis_title="log10(std(update) / std(weight))",
-                      legend=dict(font=dict(size=10)), margin=dict(l=60, r=20, t=50, b=40))
+                      legend=dict(orientation="h", y=-0.3, font=dict(size=10)), margin=dict(l=60, r=20, t=50, b=40))
     return fig
 
 
@@ -360,7 +360,7 @@ def gradient_figure(records: Sequence[StepDiagnostics], marker_step: int | None 
     if marker_step is not None:
         fig.add_vline(x=marker_step, line_color="#ff7f0e", line_width=2)
     fig.update_yaxes(type="log")
-    fig.update_layout(title="Gradient standard deviation per weight matrix", template="plotly_white", height=360,
-                      xaxis_title="step", yaxis_title="std of the gradient", legend=dict(font=dict(size=10)),
-                      margin=dict(l=60, r=20, t=50, b=40))
+    fig.update_layout(title="Gradient std per weight matrix", template="plotly_white", height=440,
+                      xaxis_title="step", yaxis_title="std of the gradient",
+                      legend=dict(orientation="h", y=-0.3, font=dict(size=10)), margin=dict(l=60, r=20, t=50, b=40))
     return fig

@@ -130,17 +130,19 @@ def next_char_view(timeline: Timeline, index: int, position: int) -> go.Figure:
                                   title=f"Step {step:,}, after “{context}”" + ("" if actual else " (end of text)"))
 
 
-def diagnostics_view(timeline: Timeline, index: int) -> tuple[go.Figure | None, go.Figure | None, str]:
-    """The activation histograms nearest the snapshot and the update ratios over the run."""
+def diagnostics_view(timeline: Timeline, index: int
+                     ) -> tuple[go.Figure | None, go.Figure | None, go.Figure | None, str]:
+    """The activation histograms nearest the snapshot; the update ratios and gradient spread over the run."""
     step = step_at(timeline, index)
     record = timeline.diagnostics_at(step)
     if record is None:
-        return None, None, "No diagnostics were recorded for this run."
+        return None, None, None, "No diagnostics were recorded for this run."
     with_histograms = [r for r in timeline.diagnostics if r.step <= max(step, 1) and any(a.histogram for a in
                                                                                          r.activations)]
     shown = with_histograms[-1] if with_histograms else record
     activations = plots.activations_figure(shown, f"Activations at step {shown.step:,}") if shown.activations else None
     ratios = plots.update_ratio_figure(timeline.diagnostics, marker_step=step)
+    gradients = plots.gradient_figure(timeline.diagnostics, marker_step=step)
     kinds = {a.kind for a in shown.activations}
     meaning = []
     if "gelu" in kinds:
@@ -148,7 +150,7 @@ def diagnostics_view(timeline: Timeline, index: int) -> tuple[go.Figure | None, 
                        "0.012) and passes almost no gradient")
     if "tanh" in kinds:
         meaning.append("a tanh unit is *saturated* beyond ±0.97, where its gradient 1 - tanh² is under 0.06")
-    return activations, ratios, (
+    return activations, ratios, gradients, (
         f"Measured on the training batch of step {shown.step:,}, not an extra pass. {'; '.join(meaning).capitalize()}"
         f"{'.' if meaning else ''} A unit is *dead* when it is saturated for every example of the batch. The "
         "update ratio says how much each step changes a weight matrix relative to its size: the lecture's rule of "

@@ -89,6 +89,13 @@ def test_live_training_reports_falling_loss_and_belongs_to_its_session(url):
     vals = [row[2] for row in log["data"]]
     assert len(vals) >= 3 and vals[-1] < vals[0] - 1.0 and vals[-1] < 2.6
     assert len(outputs) > 3
+    activations, ratios, gradients = job.outputs()[-1][4:7]     # the lecture's diagnostics, live
+    assert all(figure_of(f)["type"] == "plotly" for f in (activations, ratios, gradients))
+    # the run is this session's timeline: its last snapshot is the model as trained
+    import app
+
+    note, _, sample, *_ = client.predict(app.TIMELINE_SOURCES[1], 15, 0, "head 1", 5, api_name="/timeline")
+    assert "Your live GPT" in note and f"step {log['data'][-1][0]:,}" in note
     # the trained model is this session's: it generates here, and is unknown to a new session
     text = client.predict(*generate_args(model="your model (trained here)", length=30), **GEN)[0]
     assert text.startswith("ROMEO:\n") and len(text) == 37
