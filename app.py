@@ -22,6 +22,7 @@ from gpt.checkpoint import CheckpointError  # noqa: E402
 from gpt.generation import MAX_TEMPERATURE  # noqa: E402
 from gpt.hardware import pick_device  # noqa: E402
 from gpt.introspect import MAX_ATTENTION_CHARS  # noqa: E402
+from gpt.snapshots import MemorySnapshots  # noqa: E402
 from studio import lab as lab_views  # noqa: E402
 from studio import timeline as timeline_views  # noqa: E402
 from studio import views  # noqa: E402
@@ -29,7 +30,9 @@ from studio.errors import InputError  # noqa: E402
 from studio.generation import generate_stream  # noqa: E402
 from studio.hub import DEFAULT_REPO_NAME, LOCAL_INSTRUCTIONS, push_session_model  # noqa: E402
 from studio.learn import learn_views  # noqa: E402
+from studio.slots import TrainingSlots  # noqa: E402
 from studio.training import CORPUS_CHOICES, TrainRequest, build_training, defaults_for, export_zip  # noqa: E402
+from studio.worker import RemoteTraining  # noqa: E402
 from studio.zoo import SESSION_MODEL, ModelZoo, describe  # noqa: E402
 
 # Generation and live training share two cores; one thread per request keeps them from
@@ -45,6 +48,7 @@ MODEL_CHOICES = ZOO.names() + [SESSION_MODEL]   # the session's own model is lis
 GENERATE_SLOTS = 64 if SETTINGS.batched_decoding else 4      # requests decoding at once
 DEFAULT_PASSAGE = lab_views.default_passage()
 KNOCKOUT_SOURCES = ["the fixed val slice (measured at publish time)", "the text in the Surprisal box"]
+TRAINING_SLOTS = TrainingSlots(SETTINGS.training_slots)     # live trainings take turns, told their place
 SHIPPED_TIMELINE = timeline_views.ShippedTimeline(ROOT / "checkpoints" / "shakespeare-timeline")
 TIMELINE_SOURCES = ["the shipped run: a 2-layer GPT on Tiny Shakespeare", "your live training (Train live)"]
 
@@ -171,20 +175,33 @@ def train_live(corpus, upload, model_type, n_layer, n_head, n_embd, block_size, 
                            n_head=int(n_head), n_embd=int(n_embd), block_size=int(block_size),
                            n_hidden=int(n_hidden), minutes=float(minutes), max_steps=int(max_steps), lr=float(lr),
                            batch_size=int(batch_size))
-    trainer = build_training(request, DEVICE)
-    timeline = timeline_views.attach_timeline(trainer)         # snapshots and diagnostics at every evaluation
+    trainer = build_training(request, DEVICE)                  # checked and built here; trained in a worker
+    snapshots = MemorySnapshots(max_count=timeline_views.LIVE_SNAPSHOTS)
+    remote = RemoteTraining(trainer, snapshots, threads=SETTINGS.threads)
+    timeline = timeline_views.live_timeline(trainer, snapshots, remote.diagnostics)
     model = trainer.model
     header = (f"Training a {model.model_type.upper()} with {model.num_params():,} parameters on "
               f"{trainer.dataset.corpus.name} ({trainer.dataset.num_tokens('train'):,} training characters). "
               f"Val loss on the curve: a fixed sample of {trainer.eval_targets:,} characters of the val split.")
     budget = request.minutes * 60
     # The session's state points at the model from the first update on, so Stop keeps it.
-    yield shown(None), header, "", [], model, timeline, shown(None), shown(None), shown(None)
+    ticket = TRAINING_SLOTS.join(budget)
+    try:
+        while not TRAINING_SLOTS.try_start(ticket):
+            yield (shown(None), TRAINING_SLOTS.message(ticket), "", [], gr.skip(), gr.skip(), shown(None), shown(None),
+                   shown(None))                # the session keeps its last model while it waits
+            TRAINING_SLOTS.wait_turn(timeout=1.0)
+        yield shown(None), header + "\n\nStarting…", "", [], model, timeline, shown(None), shown(None), shown(None)
+        yield from _train_updates(remote, model, timeline, header, budget)
+    finally:
+        TRAINING_SLOTS.leave(ticket)
+
+
+def _train_updates(remote, model, timeline, header, budget):
     samples: list[str] = []
-    for p in trainer.run():
-        if p.val_loss is None and not p.done:
-            if p.step % 25 == 0:
-                yield (gr.skip(), header + "\n\n" + status_line(p, budget), *[gr.skip()] * 7)
+    for p in remote.run():
+        if p.val_loss is None and not p.done:           # a progress line (every few steps)
+            yield (gr.skip(), header + "\n\n" + status_line(p, budget), *[gr.skip()] * 7)
             continue
         if p.sample is not None:
             samples.insert(0, f"--- step {p.step}, val {p.val_loss:.3f} ---\n{p.sample}")
@@ -773,7 +790,8 @@ with gr.Blocks(title="tinyshakespeare-gpt", delete_cache=(3600, 3600)) as demo:
                                                       *train_diagnostics], api_visibility="private").then(
         train_live, train_inputs, [train_plot, train_status, train_samples, train_log, trained_state, timeline_state,
                                    *train_diagnostics], api_name="train",
-        concurrency_id="training", concurrency_limit=SETTINGS.training_slots, show_progress="minimal")
+        # the line is TRAINING_SLOTS' (it tells each student their place), not Gradio's raw counter
+        concurrency_id="training", concurrency_limit=SETTINGS.queue_size, show_progress="minimal")
     train_stop.click(training_stopped, trained_state, train_status, cancels=[training], api_visibility="private")
     arch_sliders = [n_layer, n_head, n_embd, block_size, n_hidden, lr, batch_size]
     model_type.change(train_defaults, [model_type, corpus], arch_sliders, api_visibility="private")

@@ -67,12 +67,16 @@ def api_times(app, url: str, moves: int) -> list[float]:
 
 
 def live_times() -> tuple[list[float], list[float]]:
-    from studio.timeline import attach_timeline, frame_view
+    from gpt.snapshots import MemorySnapshots
+    from studio.timeline import LIVE_SNAPSHOTS, frame_view, live_timeline
     from studio.training import TrainRequest, build_training
+    from studio.worker import RemoteTraining
 
     trainer = build_training(TrainRequest(max_steps=200))
-    timeline = attach_timeline(trainer)
-    list(trainer.run())
+    snapshots = MemorySnapshots(LIVE_SNAPSHOTS)
+    remote = RemoteTraining(trainer, snapshots)              # as the app trains: in a worker process
+    timeline = live_timeline(trainer, snapshots, remote.diagnostics)
+    list(remote.run())
     first, again = [], []
     for index in range(len(timeline.steps)):
         start = time.perf_counter()

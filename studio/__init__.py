@@ -4,6 +4,12 @@
     zoo          the checkpoints offered, loaded on first use
     generation   prompt and settings checks, streamed generation with every step's distribution
     training     live training for one browser session, within the limits
+    worker       that training run in a worker process, mirrored back into the session's model
+    slots        live trainings take turns; the waiting are told their place and the wait
+    decoding     one batched decoder per shipped GPT, stepping every stream together
+    timeline     the Timeline tab: a run scrubbed snapshot by snapshot
+    lab          the Lab tab's views
+    hub          pushing a session's model to the student's own Hub account
     views        the figures and notes of the Generate, Attention and Loss tabs
     learn        the Learn tab: the ladder, the lecture's worked examples, makemore
     fast_start   skips work `import gradio` does for IDEs, before app.py imports it

@@ -50,11 +50,8 @@ class ShippedTimeline:
             return self._timeline
 
 
-def attach_timeline(trainer: Trainer) -> Timeline:
-    """Keep snapshots and diagnostics of a live run (at every evaluation) and return its timeline."""
-    snapshots = MemorySnapshots(max_count=LIVE_SNAPSHOTS)
-    diagnostics = Diagnostics(trainer.model, every=trainer.config.eval_interval)
-    trainer.snapshots, trainer.diagnostics = snapshots, diagnostics
+def live_timeline(trainer: Trainer, snapshots: MemorySnapshots, diagnostics: Diagnostics) -> Timeline:
+    """The timeline of a live run, following its snapshots and diagnostics as they arrive."""
     model = trainer.model
     return Timeline.live(model, snapshots, Probe.for_run(model, trainer.dataset), diagnostics,
                          f"Your live {model.model_type.upper()} ({model.num_params():,} parameters) on "

@@ -1,5 +1,6 @@
 """The app through its public API, as gradio_client (or another program) would use it."""
 import concurrent.futures
+import time
 
 import pytest
 from gradio_client import Client, handle_file
@@ -213,3 +214,15 @@ def test_the_timeline_answers_for_any_snapshot(url):
     assert sample == shipped.frame(step).sample
     with pytest.raises(Exception, match="Train a model in"):
         client.predict(app.TIMELINE_SOURCES[1], 0, 0, "head 0", 10, api_name="/timeline")
+
+
+def test_a_second_training_waits_in_line_and_is_told_its_place(url):
+    args = ("names", None, "Bigram", 2, 4, 64, 32, 0.25, 150, 0.1, 32, 200)
+    first = Client(url, verbose=False).submit(*args, api_name="/train")
+    deadline = time.time() + 60
+    while time.time() < deadline and not any("Training a" in (out[1] or "") for out in first.outputs()):
+        time.sleep(0.1)
+    second = Client(url, verbose=False).submit(*args, api_name="/train")
+    statuses = [out[1] for out in second]
+    assert any("1 training ahead of you, about" in s for s in statuses), statuses[:3]
+    assert "Done" in statuses[-1] and "Done" in first.outputs()[-1][1]

@@ -1,0 +1,73 @@
+"""Live trainings take turns: at most N at once, the rest wait in line and are told where they stand."""
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+
+STARTUP_SECONDS = 5.0
+"""Added to a run's time budget for its estimate: the worker's start and the final evaluation."""
+
+
+class TrainingSlots:
+    """A line for live training: `slots` run at once, in the order they asked.
+
+    Each training states its time budget, so the line can say how long the wait will be:
+    the runs ahead finish when their budgets are spent (or sooner, when they stop early)."""
+
+    def __init__(self, slots: int):
+        self.slots = slots
+        self._changed = threading.Condition()
+        self._running: dict[int, float] = {}              # ticket -> when it is expected to end (monotonic)
+        self._waiting: list[tuple[int, float]] = []       # (ticket, budget in seconds), first in line first
+        self._tickets = itertools.count()
+
+    def join(self, budget: float) -> int:
+        """Take a place at the back of the line; returns the ticket."""
+        with self._changed:
+            ticket = next(self._tickets)
+            self._waiting.append((ticket, budget + STARTUP_SECONDS))
+            return ticket
+
+    def try_start(self, ticket: int) -> bool:
+        """Start if this ticket is first in line and a slot is free."""
+        with self._changed:
+            if len(self._running) < self.slots and self._waiting and self._waiting[0][0] == ticket:
+                _, budget = self._waiting.pop(0)
+                self._running[ticket] = time.monotonic() + budget
+                self._changed.notify_all()
+                return True
+            return False
+
+    def wait_turn(self, timeout: float) -> None:
+        with self._changed:
+            self._changed.wait(timeout)
+
+    def leave(self, ticket: int) -> None:
+        """Finished, stopped or gone: free the slot (or the place in line)."""
+        with self._changed:
+            self._running.pop(ticket, None)
+            self._waiting = [(t, b) for t, b in self._waiting if t != ticket]
+            self._changed.notify_all()
+
+    def ahead_of(self, ticket: int) -> tuple[int, float]:
+        """(trainings ahead of this ticket, seconds until it should start)."""
+        with self._changed:
+            now = time.monotonic()
+            free_at = [max(0.0, end - now) for end in self._running.values()]
+            free_at += [0.0] * (self.slots - len(free_at))
+            heapq.heapify(free_at)
+            ahead = len(self._running)
+            for t, budget in self._waiting:
+                if t == ticket:
+                    break
+                ahead += 1
+                heapq.heappush(free_at, heapq.heappop(free_at) + budget)
+            return ahead, free_at[0]
+
+    def message(self, ticket: int) -> str:
+        ahead, seconds = self.ahead_of(ticket)
+        runs = "1 training" if ahead == 1 else f"{ahead} trainings"
+        return (f"**Waiting for a training slot**: {runs} ahead of you, about {max(1, round(seconds)):,} s. "
+                "This page keeps your place; Stop leaves the line.")
