@@ -115,6 +115,7 @@ def main(argv=None) -> None:
     p.add_argument("--clients", default="1,8,32")
     p.add_argument("--trainings", type=int, default=0, help="live trainings running beside the generations")
     p.add_argument("--skip-cold-start", action="store_true")
+    p.add_argument("--modes", default="alone,batched", help="which servers to measure: alone, batched or both")
     args = p.parse_args(argv)
     print(f"# App benchmark\nmachine: {machine()}\n")
     if not args.skip_cold_start:
@@ -134,7 +135,9 @@ def main(argv=None) -> None:
         print()
     rows = []
     clients_list = [int(c) for c in args.clients.split(",")]
-    for batched, label in ((False, "each request alone"), (True, "one batch for all (as shipped)")):
+    modes = [m for m in ((False, "each request alone"), (True, "one batch for all (as shipped)"))
+             if ("batched" if m[0] else "alone") in args.modes.split(",")]
+    for batched, label in modes:
         port = free_port()
         _, proc = cold_start(port, batched=batched)
         url = f"http://127.0.0.1:{port}/"

@@ -6,9 +6,10 @@ It sends the worker the model's initial weights, the corpus and the settings; th
 and reports back: a progress line every few steps, and at the start and at every evaluation
 the weights, the run's history and the diagnostics so far. The app process mirrors each of
 those into the session's model and its timeline, so everything that reads the model stays in
-one process. Stop is SIGTERM, which the worker notices between two steps; it then sends the
-weights it has. A worker that dies (killed, out of memory) ends that run with a message; the
-server and every other run go on.
+one process. The worker runs at a lower CPU priority (nice 10), so that on a busy machine the
+scheduler serves the decoding every student waits on first. Stop is SIGTERM, which the worker
+notices between two steps; it then sends the weights it has. A worker that dies (killed, out
+of memory) ends that run with a message; the server and every other run go on.
 
 On the pipe, each message is a JSON header and an optional blob (weights as safetensors, or
 the corpus as UTF-8), each preceded by its length: nothing is ever unpickled.
@@ -43,6 +44,7 @@ from .errors import InputError
 
 PROGRESS_EVERY = 10          # steps between progress lines
 STOP_GRACE = 5.0             # seconds a stopped worker has to send its last weights
+NICENESS = 10                # training yields the CPU to the app process, whose threads decode for everyone
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -92,6 +94,8 @@ def main() -> None:
     """`python -m studio.worker`: read one job on stdin, train, report on stdout."""
     channel = os.fdopen(os.dup(1), "wb")       # the protocol's own stdout; stray prints go to stderr
     os.dup2(2, 1)
+    if hasattr(os, "nice"):
+        os.nice(NICENESS)                      # generation, in the app process, comes first for the CPU
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     try:
