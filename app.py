@@ -85,10 +85,13 @@ def user_errors(fn):
 def generate(prompt, model_name, max_new_tokens, temperature, top_k, top_p, seed, unknown, trained=None):
     model = ZOO.pick(model_name, trained)
     decoder = ZOO.decoder(model_name) if model_name != SESSION_MODEL and SETTINGS.batched_decoding else None
-    record, note = None, ""
+    record, note, first = None, "", True
     for record, note in generate_stream(model, prompt, max_new_tokens, temperature, top_k, top_p, seed, unknown,
                                         decoder=decoder):
-        yield record.text, note, record, gr.skip(), gr.skip()      # the state follows the stream, so Stop keeps it
+        # The state holds this very record (Gradio keeps a reference), so it follows the stream and Stop
+        # keeps it: set once, then skipped, which spares Gradio re-storing it at every chunk.
+        yield record.text, note, record if first else gr.skip(), gr.skip(), gr.skip()
+        first = False
     yield (record.text, note, record, *inspector(record))
 
 

@@ -51,6 +51,11 @@ class BatchDecoder:
         self._thread = threading.Thread(target=self._run, daemon=True, name="batch-decoder")
         self._thread.start()
 
+    @property
+    def load(self) -> int:
+        """Streams decoding now or waiting to join."""
+        return len(self.rows) + self.waiting.qsize()
+
     def stream(self, prompt_ids: list[int], max_new_tokens: int, settings: SamplingSettings,
                seed: int | None = None) -> Iterator[Step]:
         """Yield `max_new_tokens` steps continuing `prompt_ids`, decoded with everyone else's.
