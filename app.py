@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 from pathlib import Path
 
 from studio.fast_start import skip_gradio_dev_work
@@ -40,6 +41,7 @@ from studio.zoo import SESSION_MODEL, ModelZoo, describe  # noqa: E402
 torch.set_num_threads(SETTINGS.threads)
 
 ROOT = Path(__file__).resolve().parent
+LOG = logging.getLogger("tinyshakespeare-gpt")
 DEVICE = pick_device(SETTINGS.device)
 ZOO = ModelZoo(ROOT / "checkpoints", SETTINGS.extra_models, device=DEVICE)
 DEFAULT_MODEL = ZOO.names()[0] if ZOO.names() else None
@@ -58,6 +60,12 @@ def shown(figure):
     return gr.Plot(value=figure, visible=figure is not None)
 
 
+def refused(fn_name: str, error: Exception) -> gr.Error:
+    """The message a person sees; the server log gets one line, not a traceback per refused input."""
+    LOG.info("%s refused: %s", fn_name, error)
+    return gr.Error(str(error), print_exception=False)
+
+
 def user_errors(fn):
     """Show the app's own refusals (bad input, missing corpus) as messages, never tracebacks."""
     expected = (InputError, CheckpointError, ValueError)
@@ -67,7 +75,7 @@ def user_errors(fn):
             try:
                 yield from fn(*args, **kwargs)
             except expected as e:
-                raise gr.Error(str(e)) from None
+                raise refused(fn.__name__, e) from None
         return generator
 
     @functools.wraps(fn)
@@ -75,7 +83,7 @@ def user_errors(fn):
         try:
             return fn(*args, **kwargs)
         except expected as e:
-            raise gr.Error(str(e)) from None
+            raise refused(fn.__name__, e) from None
     return function
 
 

@@ -226,3 +226,10 @@ def test_a_second_training_waits_in_line_and_is_told_its_place(url):
     statuses = [out[1] for out in second]
     assert any("1 training ahead of you, about" in s for s in statuses), statuses[:3]
     assert "Done" in statuses[-1] and "Done" in first.outputs()[-1][1]
+
+
+def test_a_refused_input_leaves_no_traceback_in_the_server_log(url, capfd):
+    capfd.readouterr()
+    with pytest.raises(Exception, match="prompt is empty"):
+        Client(url, verbose=False).predict(*generate_args(prompt=""), **GEN)
+    assert "Traceback" not in capfd.readouterr().err
