@@ -31,6 +31,7 @@ from studio.errors import InputError  # noqa: E402
 from studio.generation import generate_stream  # noqa: E402
 from studio.hub import DEFAULT_REPO_NAME, LOCAL_INSTRUCTIONS, push_session_model  # noqa: E402
 from studio.learn import learn_views  # noqa: E402
+from studio.sessions import start_sweeper  # noqa: E402
 from studio.slots import TrainingSlots  # noqa: E402
 from studio.training import CORPUS_CHOICES, TrainRequest, build_training, defaults_for, export_zip  # noqa: E402
 from studio.worker import RemoteTraining  # noqa: E402
@@ -850,6 +851,7 @@ CSS = """
 
 
 def launch(**kwargs):
+    start_sweeper(lambda: getattr(demo, "state_holder", None), SETTINGS.session_ttl)
     return demo.launch(show_error=True, enable_monitoring=False, css=CSS,
                        max_file_size=f"{SETTINGS.max_upload_mb:g}mb", **kwargs)
 

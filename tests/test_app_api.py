@@ -233,3 +233,21 @@ def test_a_refused_input_leaves_no_traceback_in_the_server_log(url, capfd):
     with pytest.raises(Exception, match="prompt is empty"):
         Client(url, verbose=False).predict(*generate_args(prompt=""), **GEN)
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_idle_sessions_are_forgotten_whole(url):
+    """Gradio keeps every output's last value per session; the sweeper drops a session idle past the TTL."""
+    import datetime
+
+    import app
+    from studio.sessions import forget_idle_sessions
+
+    client = Client(url, verbose=False)
+    client.predict(*generate_args(length=50), **GEN)
+    holder = app.demo.state_holder
+    assert client.session_hash in holder.session_data
+    forget_idle_sessions(holder, ttl=3600)
+    assert client.session_hash in holder.session_data          # used a moment ago: kept
+    later = datetime.datetime.now() + datetime.timedelta(hours=2)
+    assert forget_idle_sessions(holder, ttl=3600, now=later) >= 1
+    assert client.session_hash not in holder.session_data

@@ -1,0 +1,89 @@
+"""Memory of a classroom's sessions: does the server give it back once they are abandoned?
+
+    python bench/sessions.py [--sessions 30] [--ttl 15]
+
+Starts `python app.py` with GPT_APP_SESSION_TTL=--ttl, warms it up (the shipped GPT loaded,
+one generation), then opens --sessions gradio_client sessions at once: each generates 2,000
+characters (every step's two distributions kept for the step inspector) and draws attention,
+and every tenth also trains a bigram live (its model and timeline kept in the session). The
+clients then close, and the server's resident memory (VmRSS) is read again after the
+time-to-live has passed.
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.app import free_port  # noqa: E402
+from bench.common import machine, table  # noqa: E402
+from gradio_client import Client  # noqa: E402
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def session(url: str, index: int) -> bool:
+    client = Client(url, verbose=False)
+    try:
+        text = client.predict("ROMEO:\n", "shakespeare-gpt", 2000, 0.8, 0, 1.0, str(index), "replace",
+                              api_name="/generate")[0]
+        client.predict("shakespeare-gpt", text, 0, 64, "average of heads", api_name="/attention")
+        if index % 10 == 0:
+            client.predict("names", None, "Bigram", 2, 4, 64, 32, 0.25, 100, 0.1, 32, 200, api_name="/train")
+        return len(text) == len("ROMEO:\n") + 2000
+    finally:
+        client.close()
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sessions", type=int, default=30)
+    p.add_argument("--ttl", type=float, default=15)
+    args = p.parse_args(argv)
+    port = free_port()
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
+           "GPT_APP_SESSION_TTL": str(args.ttl)}
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                session(url, 1)
+                break
+            except Exception:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.5)
+        time.sleep(args.ttl + 3)
+        warm = rss_mb(proc.pid)
+        with concurrent.futures.ThreadPoolExecutor(args.sessions) as pool:
+            ok = list(pool.map(lambda i: session(url, i), range(args.sessions)))
+        loaded = rss_mb(proc.pid)
+        time.sleep(args.ttl + 5)
+        after = rss_mb(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait()
+    print(f"{args.sessions} sessions, time-to-live {args.ttl:g} s; {machine()}\n")
+    print(table(["server memory (VmRSS)", "MB", "vs warmed up"], [
+        ["warmed up (models loaded, one generation)", f"{warm:,.0f}", ""],
+        [f"{sum(ok)} of {args.sessions} sessions done, clients closed", f"{loaded:,.0f}", f"{loaded - warm:+,.0f}"],
+        [f"{args.ttl + 5:g} s later (past the time-to-live)", f"{after:,.0f}", f"{after - warm:+,.0f}"]]))
+
+
+if __name__ == "__main__":
+    main()
