@@ -850,9 +850,34 @@ CSS = """
 """
 
 
+# Gradio's Textbox autoscroll (6.31) follows a stream only until one chunk adds more than ~100 px,
+# then stops for good (measured: scrollTop stayed 0 while 1,500 characters streamed in). This keeps
+# the newest text in view instead, unless the reader has scrolled up to read; scrolling back to the
+# bottom (or a new text) follows again.
+FOLLOW_STREAM = """<script>
+(() => {
+  const followed = new WeakMap();
+  setInterval(() => {
+    for (const box of document.querySelectorAll('#output-text textarea, #timeline-sample textarea')) {
+      let state = followed.get(box);
+      if (!state) {
+        state = {length: box.value.length, pinned: true};
+        followed.set(box, state);
+        box.addEventListener('scroll', () => {
+          state.pinned = box.scrollTop + box.clientHeight >= box.scrollHeight - 8; });
+      }
+      if (box.value.length < state.length) state.pinned = true;       // a new text: follow it
+      if (box.value.length > state.length && state.pinned) box.scrollTop = box.scrollHeight;
+      state.length = box.value.length;
+    }
+  }, 150);
+})();
+</script>"""
+
+
 def launch(**kwargs):
     start_sweeper(lambda: getattr(demo, "state_holder", None), SETTINGS.session_ttl)
-    return demo.launch(show_error=True, enable_monitoring=False, css=CSS,
+    return demo.launch(show_error=True, enable_monitoring=False, css=CSS, head=FOLLOW_STREAM,
                        max_file_size=f"{SETTINGS.max_upload_mb:g}mb", **kwargs)
 
 

@@ -263,3 +263,30 @@ def test_a_phone_can_generate_and_read_attention(phone):
     phone.locator("#attention-plot .js-plotly-plot .xtick").first.wait_for(timeout=60_000)
     assert_labels_legible(phone, "#attention-plot", min_size=12)
     screenshot(phone, "phone-attention")
+
+
+def test_a_projector_shows_generate_above_the_fold_and_the_stream_stays_in_view(page):
+    context = page.context.browser.new_context(viewport={"width": 1024, "height": 768})
+    projector = context.new_page()
+    try:
+        projector.goto(page.url)
+        projector.get_by_role("heading", name="tinyshakespeare-gpt").wait_for(timeout=30_000)
+        button = projector.get_by_role("button", name="Generate", exact=True)
+        box = button.bounding_box()
+        assert box["y"] + box["height"] <= 768, f"Generate ends at {box['y'] + box['height']:.0f} px on a 768-px screen"
+        projector.get_by_label("New characters").last.fill("1500")
+        projector.get_by_label("New characters").last.press("Enter")
+        button.click()
+        # while it streams, the newest characters come into view: the box follows the text
+        projector.wait_for_function("""() => { const t = document.querySelector('#output-text textarea');
+            return t.value.length > 900 && t.value.length < 1500 && t.scrollHeight > t.clientHeight + 100
+                   && t.scrollHeight - t.scrollTop - t.clientHeight < 40; }""", timeout=60_000)
+        projector.wait_for_function("() => document.querySelector('#output-text textarea').value.length >= 1507",
+                                    timeout=60_000)
+        time.sleep(0.5)
+        gap = projector.evaluate("""() => { const t = document.querySelector('#output-text textarea');
+            return t.scrollHeight - t.scrollTop - t.clientHeight; }""")
+        assert gap < 10, f"the last text is {gap:.0f} px below the visible part of the box"
+        screenshot(projector, "projector-generate")
+    finally:
+        context.close()
