@@ -94,8 +94,6 @@ def main() -> None:
     """`python -m studio.worker`: read one job on stdin, train, report on stdout."""
     channel = os.fdopen(os.dup(1), "wb")       # the protocol's own stdout; stray prints go to stderr
     os.dup2(2, 1)
-    if hasattr(os, "nice"):
-        os.nice(NICENESS)                      # generation, in the app process, comes first for the CPU
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     try:
@@ -160,6 +158,8 @@ class RemoteTraining:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
         self.process = subprocess.Popen([sys.executable, "-m", "studio.worker"], cwd=ROOT, env=env, bufsize=0,
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        if hasattr(os, "setpriority"):         # from its first instruction (its imports included), decoding comes first
+            os.setpriority(os.PRIO_PROCESS, self.process.pid, NICENESS)
         finished = False
         try:
             header, blob = self._job()
