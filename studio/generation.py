@@ -112,7 +112,7 @@ def generate_stream(model: LanguageModel, prompt: str, max_new_tokens, temperatu
         chars = "character" if model.block_size == 1 else f"{model.block_size} characters"
         note += (" " if note else "") + f"The model reads only the last {chars} of the prompt."
     record = GenerationRecord(prompt, model.tokenizer.chars)
-    last_flush = time.perf_counter()
+    last_flush = float("-inf")         # the first character goes out at once: the student sees it started
     ids = model.tokenizer.encode(prompt)
     steps = decoder.stream(ids, n, settings, seed) if decoder else sample_ids(model, ids, n, settings, seed)
     for step in steps:
