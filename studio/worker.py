@@ -184,7 +184,8 @@ class RemoteTraining:
         finally:
             if not finished and self.process.poll() is None:      # Stop, or the page went away
                 self.process.send_signal(signal.SIGTERM)
-                self._collect_last_weights()
+                if os.name == "posix":        # elsewhere SIGTERM ends it at once: the last evaluation's weights stay
+                    self._collect_last_weights()
             self.process.stdout.close()
             try:
                 self.process.wait(timeout=STOP_GRACE)
