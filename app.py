@@ -147,10 +147,14 @@ def attention_controls(model_name, trained):
     except InputError:
         shape = None
     if shape is None:
-        return gr.Slider(interactive=False), gr.Dropdown(choices=[views.AVERAGE], value=views.AVERAGE)
-    n_layer, n_head = shape
+        return gr.Slider(interactive=False), gr.Dropdown(choices=views.head_options(0), value=views.AVERAGE)
+    return layer_and_head(*shape)
+
+
+def layer_and_head(n_layer: int, n_head: int):
+    """A layer slider and a head choice bound to a model's shape (layers and heads 0-based)."""
     return (gr.Slider(minimum=0, maximum=max(n_layer - 1, 1), value=0, step=1, interactive=n_layer > 1),
-            gr.Dropdown(choices=[views.AVERAGE] + [f"head {h}" for h in range(n_head)], value=views.AVERAGE))
+            gr.Dropdown(choices=views.head_options(n_head), value=views.AVERAGE))
 
 
 # --- Loss curves -------------------------------------------------------------------------
@@ -306,8 +310,7 @@ def timeline_open(source, live):
                 str(e), *[gr.skip()] * 11)
     n_snapshots, n_layer, n_head, text_chars = controls
     return (gr.Slider(minimum=0, maximum=max(n_snapshots - 1, 1), value=0, step=1, interactive=n_snapshots > 1),
-            gr.Slider(minimum=0, maximum=max(n_layer - 1, 1), value=0, step=1, interactive=n_layer > 1),
-            gr.Dropdown(choices=[views.AVERAGE] + [f"head {h}" for h in range(n_head)], value=views.AVERAGE),
+            *layer_and_head(n_layer, n_head),
             gr.Slider(minimum=1, maximum=text_chars, value=min(10, text_chars), step=1),
             *timeline_show(source, 0, 0, views.AVERAGE, min(10, text_chars), live))
 
@@ -508,7 +511,7 @@ with gr.Blocks(title="tinyshakespeare-gpt", delete_cache=(3600, 3600)) as demo:
             with gr.Row():
                 layer = gr.Slider(0, max(n_layers - 1, 1), value=0, step=1, label="Layer", min_width=240,
                                   elem_id="attention-layer")
-                head = gr.Dropdown([views.AVERAGE] + [f"head {h}" for h in range(n_heads)], value=views.AVERAGE,
+                head = gr.Dropdown(views.head_options(n_heads), value=views.AVERAGE,
                                    label="Shown large", min_width=200)
             with gr.Row():
                 n_chars = gr.Slider(8, MAX_ATTENTION_CHARS, value=32, step=1, label="Characters to show")
@@ -599,8 +602,8 @@ with gr.Blocks(title="tinyshakespeare-gpt", delete_cache=(3600, 3600)) as demo:
                                              max_lines=14, elem_id="timeline-sample", min_width=280)
             with gr.Row():
                 timeline_layer = gr.Slider(0, max(tl_layers - 1, 1), value=0, step=1, label="Layer", min_width=200)
-                timeline_head = gr.Dropdown([views.AVERAGE] + [f"head {h}" for h in range(tl_heads)],
-                                            value=views.AVERAGE, label="Head", min_width=200)
+                timeline_head = gr.Dropdown(views.head_options(tl_heads), value=views.AVERAGE, label="Head",
+                                            min_width=200)
             timeline_attention_note = gr.Markdown()
             timeline_attention_plot = gr.Plot(show_label=False, elem_id="timeline-attention")
             timeline_position = gr.Slider(1, tl_chars, value=min(10, tl_chars), step=1,

@@ -72,6 +72,16 @@ class SurprisalView:
     note: str
 
 
+def surprisal_highlights(text: str, scores: np.ndarray) -> list[tuple[str, float | None]]:
+    """Each character with its colour score for gr.HighlightedText; the first is not predicted."""
+    return [(text[0], None)] + [(c, float(s)) for c, s in zip(text[1:], scores)]
+
+
+def bits_scores(bits: np.ndarray) -> np.ndarray:
+    """Surprisal in bits as a colour score: 8 bits (a 1-in-256 surprise) is full colour."""
+    return np.clip(bits / 8, 0, 1)
+
+
 def surprisal_view(model: LanguageModel, text: str, other: LanguageModel | None = None,
                    other_name: str = "") -> SurprisalView:
     """Each character coloured by its surprisal in bits (darker: more surprising), or by how
@@ -80,7 +90,7 @@ def surprisal_view(model: LanguageModel, text: str, other: LanguageModel | None 
     with fast_math(model):
         bits = lab.bits(lab.surprisal(model, text))
     if other is None:
-        scores = np.clip(bits / 8, 0, 1)               # 8 bits (a 1-in-256 surprise) is full colour
+        scores = bits_scores(bits)
         note = (f"Mean **{bits.mean():.2f} bits per character** over {len(bits):,} predicted characters "
                 f"(loss {bits.mean() * math.log(2):.3f} nats). Darker red: more surprising; the first character "
                 "is not predicted. Click a character to see what the model expected there and what it read.")
@@ -94,8 +104,7 @@ def surprisal_view(model: LanguageModel, text: str, other: LanguageModel | None 
                 f"Blue: this model is less surprised than {other_name} (by up to 4 bits at full colour), "
                 f"red: more. It saves {(-diff).mean():.2f} bits per character on average; the largest saving is at "
                 f"position {int(diff.argmin()) + 1} ({text[int(diff.argmin()) + 1]!r}).")
-    highlighted = [(text[0], None)] + [(c, float(s)) for c, s in zip(text[1:], scores)]
-    return SurprisalView(highlighted, note)
+    return SurprisalView(surprisal_highlights(text, scores), note)
 
 
 def prediction_view(model: LanguageModel, text: str, position: int) -> tuple[go.Figure, go.Figure | None, str]:

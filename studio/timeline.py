@@ -10,7 +10,6 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import plotly.graph_objects as go
 
 from gpt import plots
@@ -22,6 +21,8 @@ from gpt.timeline import TIMELINE_FILE, Probe, Timeline
 from gpt.trainer import Trainer
 
 from .errors import InputError
+from .lab import bits_scores, surprisal_highlights
+from .views import pick_head
 
 LIVE_SNAPSHOTS = 16
 """Snapshots a live run keeps: 16 bf16 copies of the 0.41M-parameter default GPT are 13 MB."""
@@ -83,12 +84,10 @@ def frame_view(timeline: Timeline, index: int) -> FrameView:
     train = f" · train **{frame.train_loss:.3f}**" if frame.train_loss is not None else ""
     note = (f"Snapshot {steps.index(step) + 1} of {len(steps)}: **step {step:,}**"
             f"{' (the untrained model)' if step == 0 else ''}{val}{train}. {timeline.description}")
-    history = timeline.history
-    vocab = len(frame.next_char[0])
-    loss = plots.loss_figure(history, vocab, None, title="Loss: the marker is the snapshot shown", marker_step=step)
+    loss = plots.loss_figure(timeline.history, len(timeline.vocab), None,
+                             title="Loss: the marker is the snapshot shown", marker_step=step)
     surprise = bits(frame.surprisal)
-    passage = timeline.probe.passage
-    highlighted = [(passage[0], None)] + [(c, float(s)) for c, s in zip(passage[1:], np.clip(surprise / 8, 0, 1))]
+    highlighted = surprisal_highlights(timeline.probe.passage, bits_scores(surprise))
     surprisal_note = (f"Mean **{surprise.mean():.2f} bits per character** on this val passage at step {step:,} "
                       f"(loss {surprise.mean() * math.log(2):.3f} nats); darker red: more surprising.")
     return FrameView(note, loss, frame.sample, highlighted, surprisal_note)
@@ -100,15 +99,9 @@ def attention_view(timeline: Timeline, index: int, layer: int, head: str) -> tup
     frame = timeline.frame(step)
     if frame.attention is None:
         return None, "This model has no attention to show."
-    n_layer, n_head = frame.attention.shape[:2]
+    n_layer = len(frame.attention)
     layer = int(min(max(layer, 0), n_layer - 1))
-    if head in (None, "", "average of heads"):
-        weights, which = frame.attention[layer].mean(0), "average of heads"
-    else:
-        h = int(str(head).split()[-1])
-        if not 0 <= h < n_head:
-            raise InputError(f"There is no head {h}: layer {layer} has heads 0 to {n_head - 1}.")
-        weights, which = frame.attention[layer, h], f"head {h}"
+    weights, which = pick_head(frame.attention[layer], head, layer)
     figure = plots.attention_figure(list(timeline.probe.text), weights, f"Step {step:,}: layer {layer}, {which}")
     return figure, (f"Layer {layer} (0 to {n_layer - 1}), {which}, over a val text the model never trained on. "
                     "Watch the early snapshots spread their weight evenly, then heads settle on the previous "
@@ -156,9 +149,6 @@ def diagnostics_view(timeline: Timeline, index: int
 
 def controls(timeline: Timeline) -> tuple[int, int, int, int]:
     """(snapshots, layers, heads, characters of the probe text) for the tab's sliders."""
-    steps = timeline.steps
-    if not steps:
-        raise InputError("This run has no snapshots yet: they are taken at every evaluation.")
-    attention = timeline.frame(steps[0]).attention
+    attention = timeline.frame(step_at(timeline, 0)).attention
     n_layer, n_head = attention.shape[:2] if attention is not None else (1, 1)
-    return len(steps), n_layer, n_head, len(timeline.probe.text)
+    return len(timeline.steps), n_layer, n_head, len(timeline.probe.text)

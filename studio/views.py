@@ -1,6 +1,7 @@
 """The figures and notes of the Generate, Attention and Loss tabs."""
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 import torch
 
@@ -8,6 +9,7 @@ from gpt import plots
 from gpt.introspect import attention_maps
 from gpt.language_model import LanguageModel
 
+from .errors import InputError
 from .generation import GenerationRecord
 
 
@@ -25,6 +27,21 @@ AVERAGE = "average of heads"
 LOOK_FOR = ("What to look for: a bright diagonal is a head reading the current character; a stripe just left of "
             "it reads the previous one; bright columns under spaces, newlines or a speaker's name gather what a "
             "word or line started with.")
+
+
+def head_options(n_head: int) -> list[str]:
+    """The choices of the "which head" control: the heads' average, then each head."""
+    return [AVERAGE] + [f"head {h}" for h in range(n_head)]
+
+
+def pick_head(weights: np.ndarray, head: str | None, layer: int) -> tuple[np.ndarray, str]:
+    """One head's map from a layer's (n_head, T, T) weights, or their average; and its name."""
+    if head == AVERAGE or head in (None, ""):
+        return weights.mean(0), AVERAGE
+    h = int(str(head).split()[-1])
+    if not 0 <= h < weights.shape[0]:
+        raise InputError(f"There is no head {h}: layer {layer} has heads 0 to {weights.shape[0] - 1}.")
+    return weights[h], f"head {h}"
 
 
 def attention_shape(model: LanguageModel) -> tuple[int, int] | None:
@@ -45,13 +62,7 @@ def attention_view(model: LanguageModel, text: str, layer: int, n_chars: int, so
     n_layer, n_head = len(maps.maps), maps.maps[0].shape[0]
     layer = int(min(max(layer, 0), n_layer - 1))
     weights = maps.maps[layer]
-    if head == AVERAGE or head is None:
-        enlarged, which = weights.mean(0), AVERAGE
-    else:
-        h = int(str(head).split()[-1])
-        if not 0 <= h < n_head:
-            raise ValueError(f"there is no head {h}: layer {layer} has heads 0 to {n_head - 1}")
-        enlarged, which = weights[h], f"head {h}"
+    enlarged, which = pick_head(weights, head, layer)
     title = f"Layer {layer}, {which}"
     figure = plots.attention_figure(maps.chars, enlarged, title, maps.start)
     grid = plots.attention_grid_figure(weights, layer)
