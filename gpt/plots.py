@@ -330,37 +330,34 @@ def activations_figure(record: StepDiagnostics, title: str | None = None) -> go.
     return fig
 
 
-def update_ratio_figure(records: Sequence[StepDiagnostics], marker_step: int | None = None) -> go.Figure:
-    """log10 of std(update) / std(weight) for every weight matrix over training, with the
-    lecture's guide line at -3 (each step changes a weight by about a thousandth of its size)."""
+def _per_matrix_figure(records: Sequence[StepDiagnostics], field: str, title: str, y_title: str,
+                       marker_step: int | None, log_y: bool = False) -> go.Figure:
+    """One line per weight matrix (LayerNorm gains left out) of a ParameterStats field over the steps."""
     fig = go.Figure()
     names = [p.name for p in records[0].parameters if "weight" in p.name and "ln" not in p.name] if records else []
     for name in names:
-        points = [(r.step, next((p.update_ratio for p in r.parameters if p.name == name), None)) for r in records]
-        points = [(s, v) for s, v in points if v is not None]
+        values = [(r.step, next((getattr(p, field) for p in r.parameters if p.name == name), None)) for r in records]
+        points = [(s, v) for s, v in values if v is not None and (v > 0 or not log_y)]
         fig.add_trace(go.Scatter(x=[s for s, _ in points], y=[v for _, v in points], mode="lines", name=_short(name)))
-    fig.add_hline(y=-3, line_dash="dash", line_color="black", annotation_text="1e-3: the lecture's guide",
-                  annotation_position="bottom right")
     if marker_step is not None:
         fig.add_vline(x=marker_step, line_color="#ff7f0e", line_width=2)
-    fig.update_layout(title="Update-to-data ratio (log10)", template="plotly_white", height=440,
-                      xaxis_title="step", yaxis_title="log10(std(update) / std(weight))",
+    fig.update_yaxes(type="log" if log_y else "linear")
+    fig.update_layout(title=title, template="plotly_white", height=440, xaxis_title="step", yaxis_title=y_title,
                       legend=dict(orientation="h", y=-0.3, font=dict(size=10)), margin=dict(l=60, r=20, t=50, b=40))
+    return fig
+
+
+def update_ratio_figure(records: Sequence[StepDiagnostics], marker_step: int | None = None) -> go.Figure:
+    """log10 of std(update) / std(weight) for every weight matrix over training, with the
+    lecture's guide line at -3 (each step changes a weight by about a thousandth of its size)."""
+    fig = _per_matrix_figure(records, "update_ratio", "Update-to-data ratio (log10)",
+                             "log10(std(update) / std(weight))", marker_step)
+    fig.add_hline(y=-3, line_dash="dash", line_color="black", annotation_text="1e-3: the lecture's guide",
+                  annotation_position="bottom right")
     return fig
 
 
 def gradient_figure(records: Sequence[StepDiagnostics], marker_step: int | None = None) -> go.Figure:
     """The standard deviation of each weight matrix's gradient over training (log scale)."""
-    fig = go.Figure()
-    names = [p.name for p in records[0].parameters if "weight" in p.name and "ln" not in p.name] if records else []
-    for name in names:
-        points = [(r.step, next((p.grad_std for p in r.parameters if p.name == name), None)) for r in records]
-        fig.add_trace(go.Scatter(x=[s for s, v in points if v], y=[v for _, v in points if v], mode="lines",
-                                 name=_short(name)))
-    if marker_step is not None:
-        fig.add_vline(x=marker_step, line_color="#ff7f0e", line_width=2)
-    fig.update_yaxes(type="log")
-    fig.update_layout(title="Gradient std per weight matrix", template="plotly_white", height=440,
-                      xaxis_title="step", yaxis_title="std of the gradient",
-                      legend=dict(orientation="h", y=-0.3, font=dict(size=10)), margin=dict(l=60, r=20, t=50, b=40))
-    return fig
+    return _per_matrix_figure(records, "grad_std", "Gradient std per weight matrix", "std of the gradient",
+                              marker_step, log_y=True)
