@@ -50,9 +50,6 @@ class MemorySnapshots:
     def steps(self) -> list[int]:
         return [s.step for s in self.snapshots]
 
-    def nbytes(self) -> int:
-        return sum(t.numel() * t.element_size() for s in self.snapshots for t in s.weights.values())
-
     def model_at(self, model: LanguageModel, step: int) -> LanguageModel:
         """A copy of `model` (same architecture and tokenizer) with the weights it had at `step`."""
         found = next((s for s in self.snapshots if s.step == step), None)

@@ -231,20 +231,22 @@ class Trainer:
             stop = bool(flag.item())
         return stop
 
-    def _evaluate_into(self, progress: Progress) -> None:
+    def _evaluate_and_log(self, lr: float) -> dict[str, float]:
+        """Evaluate the model as it is now and append the result to the run's history."""
         losses = self.evaluate()
+        self.history.append({"step": self.step, "train_loss": losses["train"], "val_loss": losses["val"],
+                             "lr": lr, "tokens": self.tokens_seen, "elapsed": round(self.elapsed, 3)})
+        return losses
+
+    def _evaluate_into(self, progress: Progress) -> None:
+        losses = self._evaluate_and_log(progress.lr)
         progress.train_loss, progress.val_loss = losses["train"], losses["val"]
         if self.config.sample_chars:
             progress.sample = self.sample()
-        self.history.append({"step": self.step, "train_loss": losses["train"], "val_loss": losses["val"],
-                             "lr": progress.lr, "tokens": self.tokens_seen,
-                             "elapsed": round(self.elapsed, 3)})
 
     def _evaluate_at_start(self) -> None:
         """Step 0 in the history (and a snapshot of it): the loss of the untrained model."""
-        losses = self.evaluate()
-        self.history.append({"step": 0, "train_loss": losses["train"], "val_loss": losses["val"], "lr": 0.0,
-                             "tokens": 0, "elapsed": 0.0})
+        self._evaluate_and_log(lr=0.0)
         if self.is_main:
             self.snapshots.add(self.model, 0)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import datetime
+import functools
 import gc
 import threading
 from typing import Callable
@@ -29,14 +30,21 @@ def forget_idle_sessions(holder, ttl: float, now: datetime.datetime | None = Non
     return len(idle)
 
 
+@functools.lru_cache(maxsize=1)
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's malloc_trim, looked up once (finding the C library may run ldconfig); None elsewhere."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return None                           # not glibc (macOS, Windows, musl): nothing to ask
+
+
 def release_freed_memory() -> None:
     """Collect cycles, then return free heap pages to the system where the C library can (glibc)."""
     gc.collect()
-    name = ctypes.util.find_library("c")
-    try:
-        ctypes.CDLL(name).malloc_trim(0)
-    except (OSError, AttributeError, TypeError):
-        pass                                  # not glibc (macOS, Windows, musl): nothing to ask
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
 
 
 def start_sweeper(find_holder: Callable[[], object | None], ttl: float) -> threading.Thread:

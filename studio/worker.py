@@ -40,7 +40,7 @@ from gpt.snapshots import MemorySnapshots
 from gpt.tokenizer import CharTokenizer
 from gpt.trainer import Progress, Trainer
 
-from .errors import InputError
+from .errors import InputError, first_line
 
 PROGRESS_EVERY = 10          # steps between progress lines
 STOP_GRACE = 5.0             # seconds a stopped worker has to send its last weights
@@ -72,6 +72,11 @@ def read_message(stream: BinaryIO) -> tuple[dict, bytes]:
     return json.loads(_read_exact(stream, head_len)), _read_exact(stream, blob_len)
 
 
+def weights_bytes(model) -> bytes:
+    """A model's weights as safetensors bytes (tied weights copied apart, as safetensors needs)."""
+    return save_tensors({k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
+
+
 # --- the worker process --------------------------------------------------------------------
 
 class _Reporter:
@@ -84,10 +89,9 @@ class _Reporter:
         records = self.diagnostics.records[self.sent:]
         self.sent = len(self.diagnostics.records)
         run = model.run
-        weights = save_tensors({k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
         write_message(self.channel, {"kind": "snapshot", "step": step, "history": model.history,
                                      "diagnostics": [r.to_json() for r in records],
-                                     "run": [run.step, run.tokens_seen, run.elapsed]}, weights)
+                                     "run": [run.step, run.tokens_seen, run.elapsed]}, weights_bytes(model))
 
 
 def main() -> None:
@@ -118,8 +122,8 @@ def main() -> None:
     except BrokenPipeError:
         pass                          # the app went away: nothing to report to
     except Exception as e:            # noqa: BLE001 - reported as a message, never a traceback to users
-        first_line = str(e).splitlines()[0] if str(e).strip() else ""
-        write_message(channel, {"kind": "error", "message": f"{type(e).__name__}: {first_line}"})
+        said = f": {first_line(e)}" if str(e).strip() else ""
+        write_message(channel, {"kind": "error", "message": type(e).__name__ + said})
 
 
 # --- the app's side ------------------------------------------------------------------------
@@ -138,7 +142,7 @@ class RemoteTraining:
 
     def _job(self) -> tuple[dict, bytes]:
         model, corpus = self.model, self.trainer.dataset.corpus
-        weights = save_tensors({k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
+        weights = weights_bytes(model)
         header = {"model_type": model.model_type, "arch": model_config_dict(model), "device": str(model.device),
                   "vocab": model.tokenizer.to_json(), "bigram_val_loss": model.run.bigram_val_loss,
                   "corpus": corpus.name, "line_framed": corpus.line_framed,

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 import threading
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from gpt.timeline import TIMELINE_FILE
 from gpt.language_model import LanguageModel
 
 from .decoding import BatchDecoder
-from .errors import InputError
+from .errors import InputError, without_paths
 
 SESSION_MODEL = "your model (trained here)"
 
@@ -86,11 +85,6 @@ class ModelZoo:
                 raise InputError("This session has not trained a model yet: use the Train live tab first.")
             return snapshot(trained)
         return self.get(name)
-
-
-def without_paths(message: str) -> str:
-    """A message for people: folders on the server shortened to their last part."""
-    return re.sub(r"(?:/[^/\s:'\"]+)+/([^/\s:'\"]+)", r"\1", message)
 
 
 def snapshot(model: LanguageModel) -> LanguageModel:
