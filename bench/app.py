@@ -3,16 +3,21 @@
     python bench/app.py [--repeats 5] [--length 200] [--clients 1,8,32] [--skip-cold-start]
 
 Cold start is the wall time from `python app.py` to the first successful /generate reply.
-Latency is measured through gradio_client: time to the first streamed chunk and to the
-whole reply (medians and 95th percentiles); N clients all start at once and every request
-must succeed. The server runs twice in the same run: decoding every stream in one batch
+Latency is the time to the first streamed chunk and to the whole reply (medians and 95th
+percentiles); N clients all start at once and every request must succeed. The clients speak
+either Gradio's HTTP API as a browser or curl would, all from one event loop (`--client http`,
+the default: on this shared machine the clients' own CPU should stay small beside the
+server's, as it is when students run them on their own laptops), or through gradio_client,
+a thread and a Python client each (`--client gradio`: about as much CPU as the server). The server runs twice in the same run: decoding every stream in one batch
 (as shipped) and each request alone (GPT_APP_BATCHED_DECODING=0, the baseline). With
 --trainings N, that many live trainings run beside the generations.
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
 import concurrent.futures
+import json
 import os
 import socket
 import statistics
@@ -20,7 +25,10 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
+
+import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -35,6 +43,57 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+PROMPT = "ROMEO:\n"
+
+
+def arguments(length: int, seed: int) -> list:
+    """/generate's inputs: prompt, model, length, temperature, top-k, top-p, seed, unknown characters."""
+    return [PROMPT, "shakespeare-gpt", length, 0.8, 0, 1.0, str(seed), "replace"]
+
+
+async def http_request(http: httpx.AsyncClient, url: str, length: int, seed: int,
+                       session: str | None) -> tuple[float, float, bool]:
+    """One /generate through Gradio's HTTP API (POST the inputs, then read the event stream):
+    (seconds to the first chunk, seconds to the whole reply, succeeded). `session` is an open
+    page's session; None starts a new one, as the first press after a page load does."""
+    start = time.perf_counter()
+    first, text = None, None
+    try:
+        posted = await http.post(f"{url}gradio_api/call/generate",
+                                 json={"data": arguments(length, seed), "session_hash": session})
+        event_id = posted.raise_for_status().json()["event_id"]
+        async with http.stream("GET", f"{url}gradio_api/call/generate/{event_id}") as reply:
+            event = None
+            async for line in reply.aiter_lines():
+                if line.startswith("event:"):
+                    event = line[6:].strip()
+                elif line.startswith("data:") and event in ("generating", "complete", "error"):
+                    if event == "error":
+                        break
+                    first = first or time.perf_counter() - start
+                    if event == "complete":
+                        text = json.loads(line[5:])[0]
+                        break
+    except httpx.HTTPError:
+        pass
+    ok = text is not None and len(text) == len(PROMPT) + length
+    return first or float("nan"), time.perf_counter() - start, ok
+
+
+async def http_round(url: str, clients: int, length: int, seeds: range,
+                     open_pages: bool) -> tuple[list[tuple[float, float, bool]], float]:
+    """`clients` requests at once; (their results, seconds from the first start to the last end).
+    Every client loads the page's config first, outside the timing."""
+    limits = httpx.Limits(max_connections=4 * clients, max_keepalive_connections=2 * clients)
+    async with httpx.AsyncClient(timeout=300, limits=limits) as http:
+        await asyncio.gather(*(http.get(f"{url}config") for _ in range(clients)))
+        sessions = [uuid.uuid4().hex if open_pages else None for _ in range(clients)]
+        started = time.perf_counter()
+        results = await asyncio.gather(*(http_request(http, url, length, seed, session)
+                                         for seed, session in zip(seeds, sessions)))
+        return list(results), time.perf_counter() - started
+
+
 def request(url_or_client, length: int, seed: int) -> tuple[float, float, bool]:
     """(seconds to the first chunk, seconds to the whole reply, succeeded). Given a URL it
     opens a new session first, outside the timing, as a page loaded a moment before."""
@@ -42,23 +101,23 @@ def request(url_or_client, length: int, seed: int) -> tuple[float, float, bool]:
     start = time.perf_counter()
     first = None
     try:
-        job = client.submit("ROMEO:\n", "shakespeare-gpt", length, 0.8, 0, 1.0, str(seed), "replace",
-                            api_name="/generate")
+        job = client.submit(*arguments(length, seed), api_name="/generate")
         for _ in job:
             first = first or time.perf_counter() - start
         text = job.outputs()[-1][0]
-        ok = len(text) == len("ROMEO:\n") + length
+        ok = len(text) == len(PROMPT) + length
     except Exception:
         ok = False
     return first or float("nan"), time.perf_counter() - start, ok
 
 
-def cold_start(port: int, fast_start: bool = True, batched: bool = True) -> tuple[float, subprocess.Popen]:
+def cold_start(port: int, fast_start: bool = True, batched: bool = True,
+               app_dir: Path = ROOT) -> tuple[float, subprocess.Popen]:
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
            "GPT_APP_FAST_START": "1" if fast_start else "0", "GPT_APP_BATCHED_DECODING": "1" if batched else "0",
            "GPT_APP_TRAINING_SLOTS": "4", "GRADIO_DEFAULT_CONCURRENCY_LIMIT": "64"}
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=app_dir, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/"
     while time.perf_counter() - start < 120:
@@ -91,11 +150,17 @@ def train_in_background(url: str, stop: threading.Event) -> None:
 
 
 def latency_rows(url: str, clients_list: list[int], repeats: int, length: int, label: str,
-                 reuse: bool = False) -> tuple[list, dict]:
+                 reuse: bool = False, client: str = "http") -> tuple[list, dict]:
     rows, wholes_by = [], {}
     for clients in clients_list:
         results, elapsed = [], 0.0
         for r in range(repeats if clients < 32 else max(1, repeats // 2)):
+            if client == "http":
+                found, seconds = asyncio.run(http_round(url, clients, length, range(r * clients, (r + 1) * clients),
+                                                        reuse))
+                results += found
+                elapsed += seconds
+                continue
             with concurrent.futures.ThreadPoolExecutor(clients) as pool:
                 # with reuse, each student's page is open before anyone presses Generate
                 pages = (list(pool.map(lambda _: Client(url, verbose=False), range(clients))) if reuse
@@ -125,6 +190,10 @@ def main(argv=None) -> None:
     p.add_argument("--open-pages", action="store_true",
                    help="open every client's session before the timing (a class with the page already loaded); "
                         "by default each request opens its own, as the first press after a page load does")
+    p.add_argument("--client", choices=("http", "gradio"), default="http",
+                   help="http: Gradio's HTTP API from one event loop (light); gradio: a gradio_client each")
+    p.add_argument("--app-dir", type=Path, default=ROOT,
+                   help="measure the app.py of another checkout (e.g. a worktree of an older commit) the same way")
     args = p.parse_args(argv)
     print(f"# App benchmark\nmachine: {machine()}\n")
     if not args.skip_cold_start:
@@ -148,7 +217,11 @@ def main(argv=None) -> None:
              if ("batched" if m[0] else "alone") in args.modes.split(",")]
     for batched, label in modes:
         port = free_port()
-        _, proc = cold_start(port, batched=batched)
+        _, proc = cold_start(port, batched=batched, app_dir=args.app_dir)
+        if args.app_dir != ROOT:
+            commit = subprocess.run(["git", "log", "-1", "--format=%h"], cwd=args.app_dir, capture_output=True,
+                                    text=True).stdout.strip()
+            label = f"app.py at {commit or args.app_dir}"
         url = f"http://127.0.0.1:{port}/"
         stop = threading.Event()
         trainers = [threading.Thread(target=train_in_background, args=(url, stop), daemon=True)
@@ -158,13 +231,15 @@ def main(argv=None) -> None:
         if trainers:
             time.sleep(5)                        # the trainings are under way before anyone generates
         try:
-            found, _ = latency_rows(url, clients_list, args.repeats, args.length, label, reuse=args.open_pages)
+            found, _ = latency_rows(url, clients_list, args.repeats, args.length, label, reuse=args.open_pages,
+                                    client=args.client)
             rows += found
         finally:
             stop.set()
             proc.terminate()
             proc.wait()
     trainings = f", {args.trainings} live training(s) beside" if args.trainings else ""
+    trainings += f", clients: {args.client}" + (", pages open" if args.open_pages else "")
     print(table([f"/generate, {args.length} chars{trainings}", "clients", "first chunk (median)", "first chunk p95",
                  "whole reply (median)", "whole reply p95", "chars/s, all clients", "failures"], rows))
 

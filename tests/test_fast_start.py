@@ -1,4 +1,5 @@
-"""studio.fast_start: `import gradio` without stub generation or the IPython probe, and nothing else changed.
+"""studio.fast_start: `import gradio` without stub generation, the IPython probe or re-read signatures,
+and nothing else changed.
 
 Each case runs in a fresh interpreter, because the shim only acts before Gradio's first import.
 """
@@ -48,24 +49,40 @@ def import_gadget_and_build(skip: bool, cwd: Path) -> dict:
             box = gr.Textbox("hello")
             out = gr.Textbox()
             box.submit(lambda s: s.upper(), box, out)
+        import inspect
+        from gradio.state_holder import SessionState
+        SessionState(demo)                     # a visitor's session: every block's config
         print(json.dumps({{"ipython": sys.modules.get("IPython", "absent") is None,
-                          "events": len(demo.fns), "gadget_events": [e.event_name for e in gadget.Gadget.EVENTS]}}))
+                          "events": len(demo.fns), "gadget_events": [e.event_name for e in gadget.Gadget.EVENTS],
+                          "signatures_cached": gr.blocks.inspect is not inspect,
+                          "session_config": json.dumps(SessionState(demo).config_values, sort_keys=True, default=str)}}))
     """, cwd)
 
 
-def test_gradio_writes_a_stub_without_the_shim(tmp_path):
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory) -> dict:
+    """The same app built in a fresh interpreter without and with the shim: {shim: (folder, result)}."""
+    folders = {shim: tmp_path_factory.mktemp(f"shim-{shim}") for shim in (False, True)}
+    return {shim: (folder, import_gadget_and_build(shim, folder)) for shim, folder in folders.items()}
+
+
+def test_gradio_writes_a_stub_without_the_shim(builds):
     """The control: plain `import gradio` writes a .pyi stub for a newly defined component."""
-    result = import_gadget_and_build(False, tmp_path)
-    assert (tmp_path / "gadget.pyi").exists()
+    folder, result = builds[False]
+    assert (folder / "gadget.pyi").exists()
     assert result["events"] == 1
+    assert result["signatures_cached"] is False
+    assert '"value": "hello"' in result["session_config"]
 
 
-def test_the_shim_skips_stub_writing_and_the_ipython_probe_only(tmp_path):
-    result = import_gadget_and_build(True, tmp_path)
-    assert not (tmp_path / "gadget.pyi").exists()
+def test_the_shim_skips_stub_writing_and_the_ipython_probe_only(builds):
+    folder, result = builds[True]
+    assert not (folder / "gadget.pyi").exists()
     assert result["ipython"] is True              # blocked: `import IPython` fails fast
     assert result["events"] == 1                   # Blocks, components and events work as before
     assert result["gadget_events"] == ["change"]   # component classes still get their event listeners
+    assert result["signatures_cached"] is True
+    assert result["session_config"] == builds[False][1]["session_config"]   # a session's block configs as before
 
 
 def test_the_shim_leaves_a_notebook_and_an_imported_gradio_alone(tmp_path):

@@ -143,6 +143,21 @@ def test_next_char_figure_shows_both_distributions():
     assert list(fig.data[0].x) == ["a", "b", "↵"]
 
 
+def test_every_figure_is_drawn_in_plotlys_white_template_and_stays_its_own():
+    """plots.white sets the registered template without validating it again: what a browser
+    receives is plotly_white exactly, and changing one figure's layout touches no other."""
+    import plotly.graph_objects as go
+    stock = go.Figure().update_layout(template="plotly_white").to_plotly_json()["layout"]["template"]
+    one = plots.next_char_figure(["a", "b"], np.array([0.3, 0.7]))
+    grid = plots.attention_grid_figure(np.full((2, 3, 3), 1 / 3), 0)
+    assert one.to_plotly_json()["layout"]["template"] == stock == grid.to_plotly_json()["layout"]["template"]
+    one.update_layout(title="changed", height=100)
+    assert plots.next_char_figure(["a", "b"], np.array([0.3, 0.7])).layout.height == 360
+    assert one.layout._validate and grid.layout._validate        # later updates are validated as usual
+    with pytest.raises(ValueError):
+        one.update_layout(height="tall")
+
+
 def test_counted_bigram_matches_the_lecture(shakespeare, names):
     assert 2.4 < counted_bigram_loss(shakespeare.dataset(8)) < 2.55
     assert 2.4 < counted_bigram_loss(names.dataset(3)) < 2.5
