@@ -8,8 +8,9 @@ percentiles); N clients all start at once and every request must succeed. The cl
 either Gradio's HTTP API as a browser or curl would, all from one event loop (`--client http`,
 the default: on this shared machine the clients' own CPU should stay small beside the
 server's, as it is when students run them on their own laptops), or through gradio_client,
-a thread and a Python client each (`--client gradio`: about as much CPU as the server). The server runs twice in the same run: decoding every stream in one batch
-(as shipped) and each request alone (GPT_APP_BATCHED_DECODING=0, the baseline). With
+a thread and a Python client each (`--client gradio`: about as much CPU as the server).
+The server runs twice in the same run: decoding every stream in one batch (as shipped) and
+each request alone (GPT_APP_BATCHED_DECODING=0, the baseline). With
 --trainings N, that many live trainings run beside the generations.
 """
 from __future__ import annotations

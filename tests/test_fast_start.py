@@ -55,7 +55,8 @@ def import_gadget_and_build(skip: bool, cwd: Path) -> dict:
         print(json.dumps({{"ipython": sys.modules.get("IPython", "absent") is None,
                           "events": len(demo.fns), "gadget_events": [e.event_name for e in gadget.Gadget.EVENTS],
                           "signatures_cached": gr.blocks.inspect is not inspect,
-                          "session_config": json.dumps(SessionState(demo).config_values, sort_keys=True, default=str)}}))
+                          "session_config": json.dumps(SessionState(demo).config_values, sort_keys=True,
+                                                       default=str)}}))
     """, cwd)
 
 
