@@ -9,32 +9,48 @@ steps. Each stream keeps its own random generator and sampling settings, and re-
 half a block when its row is full exactly as `gpt.generation.sample_ids` does, so a seeded
 stream writes the text it would write alone (float differences between batch sizes could in
 principle flip a draw; bench/app.py measures how often).
+
+The decoding thread does a class's per-step work once for all: the distributions of every
+stream with the same sampling settings come from one call, and a stream's reader is woken
+only when it asked to be (`chunks(every=...)`), not at every character: with thirty streams,
+thirty thread wake-ups per step cost the server more than the step's forward pass.
 """
 from __future__ import annotations
 
 import queue
 import threading
+import time
+from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Iterator
 
 import torch
 
 from gpt.generation import SamplingSettings, Step, check_seed, next_token_probs
 from gpt.model import GPT, RowCache
 
-DONE = object()
-
 
 @dataclass
 class Stream:
-    """One request: its text so far, how to sample, and where its steps go."""
+    """One request: its text so far, how to sample, and the steps decoded for its reader.
+
+    The decoding thread appends to `steps` and wakes the reader (`ready`) once the reader's
+    `wake_at` has passed, or when the stream ends (`finished`, `error`)."""
 
     context: list[int]
     remaining: int
     settings: SamplingSettings
     generator: torch.Generator
-    steps: queue.Queue = field(default_factory=queue.Queue)
+    steps: list[Step] = field(default_factory=list)
+    ready: threading.Condition = field(default_factory=threading.Condition)
+    wake_at: float = 0.0                  # time.monotonic() after which a new step wakes the reader
+    finished: bool = False
+    error: BaseException | None = None
     cancelled: bool = False
+
+    def wake(self) -> None:
+        with self.ready:
+            self.ready.notify()
 
 
 class BatchDecoder:
@@ -58,8 +74,16 @@ class BatchDecoder:
 
     def stream(self, prompt_ids: list[int], max_new_tokens: int, settings: SamplingSettings,
                seed: int | None = None) -> Iterator[Step]:
-        """Yield `max_new_tokens` steps continuing `prompt_ids`, decoded with everyone else's.
-        Closing the generator early (Stop) frees its row at the next step."""
+        """Yield `max_new_tokens` steps continuing `prompt_ids`, decoded with everyone else's,
+        each as soon as it is decoded. Closing the generator early (Stop) frees its row at the
+        next step."""
+        for chunk in self.chunks(prompt_ids, max_new_tokens, settings, seed):
+            yield from chunk
+
+    def chunks(self, prompt_ids: list[int], max_new_tokens: int, settings: SamplingSettings,
+               seed: int | None = None, every: Callable[[], float] = lambda: 0.0) -> Iterator[list[Step]]:
+        """Like `stream`, but the steps come in lists: the first as soon as it is decoded, then
+        what was decoded in the next `every()` seconds, until the last step, which comes at once."""
         generator = torch.Generator()
         if check_seed(seed) is None:
             generator.seed()
@@ -70,17 +94,22 @@ class BatchDecoder:
         if max_new_tokens <= 0:
             return
         self.waiting.put(s)
+        taken = 0
         try:
             while True:
-                items = [s.steps.get()]                   # wait for one, then take all that are ready
-                while not s.steps.empty():
-                    items.append(s.steps.get_nowait())
-                for item in items:
-                    if item is DONE:
-                        return
-                    if isinstance(item, BaseException):
-                        raise item
-                    yield item
+                with s.ready:
+                    while not s.finished and (len(s.steps) == taken or time.monotonic() < s.wake_at):
+                        pending = len(s.steps) > taken      # then only the time is missing
+                        s.ready.wait(max(0.0, s.wake_at - time.monotonic()) if pending else None)
+                    chunk, finished = s.steps[taken:], s.finished
+                taken += len(chunk)
+                s.wake_at = time.monotonic() + every()
+                if chunk:
+                    yield chunk
+                if finished:
+                    if s.error is not None:
+                        raise s.error
+                    return
         finally:
             s.cancelled = True
 
@@ -93,7 +122,7 @@ class BatchDecoder:
                 self._step()
             except Exception as e:                      # never leave a client waiting forever
                 for s in self.rows:
-                    s.steps.put(e)
+                    self._finish(s, e)
                 self.rows.clear()
                 self.cache.active = 0
 
@@ -110,7 +139,7 @@ class BatchDecoder:
             row = len(self.rows)
             self.rows.append(s)
             self.cache.active += 1
-            self._emit(row, self._prefill(row, s.context[-self.block:]))
+            self._emit({row: self._prefill(row, s.context[-self.block:])})
 
     @torch.inference_mode()
     def _prefill(self, row: int, ids: list[int]) -> torch.Tensor:
@@ -141,8 +170,7 @@ class BatchDecoder:
             self.cache.active = everyone
         for i in range(end, len(self.rows)):
             logits[i] = self._prefill(i, self.rows[i].context[-(self.block // 2):])
-        for i, row_logits in logits.items():
-            self._emit(i, row_logits)
+        self._emit(logits)
         self._drop_finished()
 
     def _drop_finished(self) -> None:
@@ -153,7 +181,7 @@ class BatchDecoder:
                 self.cache.drop_row(i)
                 self.rows[i] = self.rows[-1]
                 self.rows.pop()
-                s.steps.put(DONE)
+                self._finish(s)
 
     def _swap(self, a: int, b: int) -> None:
         if a == b:
@@ -164,14 +192,30 @@ class BatchDecoder:
         c.lengths[[a, b]] = c.lengths[[b, a]]
         self.rows[a], self.rows[b] = self.rows[b], self.rows[a]
 
-    def _emit(self, row: int, logits: torch.Tensor) -> None:
-        s = self.rows[row]
-        logits = logits.float().cpu()
-        probs = next_token_probs(logits, s.settings)
-        if s.settings.temperature == 0:
-            token = int(probs.argmax())
-        else:
-            token = int(torch.multinomial(probs, 1, generator=s.generator))
-        s.context.append(token)
-        s.remaining -= 1
-        s.steps.put(Step(token, probs, logits))
+    def _emit(self, logits: dict[int, torch.Tensor]) -> None:
+        """Draw each row's next character from its logits; rows with the same sampling
+        settings get their distributions from one call (per row, the same numbers)."""
+        by_settings: dict[SamplingSettings, list[int]] = defaultdict(list)
+        for row in logits:
+            by_settings[self.rows[row].settings].append(row)
+        now = time.monotonic()
+        for settings, rows in by_settings.items():
+            group_logits = torch.stack([logits[row] for row in rows]).float().cpu()     # (rows, V)
+            group_probs = next_token_probs(group_logits, settings)
+            for row, row_logits, probs in zip(rows, group_logits, group_probs):
+                s = self.rows[row]
+                if settings.temperature == 0:
+                    token = int(probs.argmax())
+                else:
+                    token = int(torch.multinomial(probs, 1, generator=s.generator))
+                s.context.append(token)
+                s.remaining -= 1
+                s.steps.append(Step(token, probs, row_logits))
+                if now >= s.wake_at:
+                    s.wake()
+
+    @staticmethod
+    def _finish(s: Stream, error: BaseException | None = None) -> None:
+        s.error = error
+        s.finished = True
+        s.wake()

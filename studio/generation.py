@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 import numpy as np
+import torch
 
-from gpt.generation import SamplingSettings, check_seed, sample_ids
+from gpt.generation import SamplingSettings, Step, check_seed, sample_ids
 from gpt.language_model import LanguageModel
 
 from .decoding import BatchDecoder
@@ -101,26 +102,45 @@ FLUSH_PER_STREAM = 0.025
 def generate_stream(model: LanguageModel, prompt: str, max_new_tokens, temperature=0.8, top_k=None,
                     top_p=None, seed=None, unknown: str = "replace", flush_every: float = 0.2,
                     decoder: BatchDecoder | None = None) -> Iterator[tuple[GenerationRecord, str]]:
-    """Yield (record so far, note) every `flush_every` seconds and once at the end. With a
-    `decoder`, the steps come from the batch shared with everyone else using that model, and
-    when many streams share it each flushes less often (FLUSH_PER_STREAM seconds per stream):
-    every update costs the server the same whatever its size, so a full class gets fewer,
-    larger chunks instead of a slower batch."""
+    """Yield (record so far, note) at the first character, then every `flush_every` seconds,
+    the last time with the last character. With a `decoder`, the steps come from the batch shared with everyone
+    else using that model, and when many streams share it each flushes less often
+    (FLUSH_PER_STREAM seconds per stream): every update costs the server the same whatever its
+    size, so a full class gets fewer, larger chunks instead of a slower batch."""
     n, settings, seed = check_settings(max_new_tokens, temperature, top_k, top_p, seed)
     prompt, note = prepare_prompt(model, prompt, unknown)
     if len(prompt) > model.block_size:
         chars = "character" if model.block_size == 1 else f"{model.block_size} characters"
         note += (" " if note else "") + f"The model reads only the last {chars} of the prompt."
     record = GenerationRecord(prompt, model.tokenizer.chars)
-    last_flush = float("-inf")         # the first character goes out at once: the student sees it started
     ids = model.tokenizer.encode(prompt)
-    steps = decoder.stream(ids, n, settings, seed) if decoder else sample_ids(model, ids, n, settings, seed)
+    if decoder is not None:
+        chunks = decoder.chunks(ids, n, settings, seed,
+                                every=lambda: max(flush_every, FLUSH_PER_STREAM * decoder.load))
+    else:
+        chunks = paced(sample_ids(model, ids, n, settings, seed), flush_every)
+    for chunk in chunks:
+        record_steps(record, chunk)
+        yield record, note
+
+
+def record_steps(record: GenerationRecord, steps: list[Step]) -> None:
+    """Append steps to a record, their distributions as float16 (half the memory a session holds)."""
+    sampled = torch.stack([s.probs for s in steps]).numpy().astype(np.float16)                 # (steps, V)
+    model = torch.stack([s.logits for s in steps]).float().softmax(-1).numpy().astype(np.float16)
+    record.sampled_from.extend(sampled)
+    record.model_probs.extend(model)
+    record.chars.extend(record.vocab[s.token] for s in steps)
+
+
+def paced(steps: Iterator[Step], every: float) -> Iterator[list[Step]]:
+    """Group steps into lists: the first step alone, then whatever came in each `every` seconds."""
+    chunk, last = [], float("-inf")
     for step in steps:
-        record.sampled_from.append(step.probs.numpy().astype(np.float16))       # half the memory a session holds
-        record.model_probs.append(step.logits.float().softmax(-1).numpy().astype(np.float16))
-        record.chars.append(model.tokenizer.chars[step.token])
-        interval = flush_every if decoder is None else max(flush_every, FLUSH_PER_STREAM * decoder.load)
-        if time.perf_counter() - last_flush >= interval:
-            last_flush = time.perf_counter()
-            yield record, note
-    yield record, note
+        chunk.append(step)
+        if time.perf_counter() - last >= every:
+            last = time.perf_counter()
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

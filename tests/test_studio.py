@@ -270,8 +270,9 @@ def test_messages_for_people_carry_no_server_paths(tmp_path):
 
 
 def test_batched_decoding_gives_each_seed_its_own_text(zoo):
-    """Streams decoded together, joining and leaving at different times, past the block:
-    each seeded stream writes exactly what it writes alone."""
+    """Streams decoded together, joining and leaving at different times, past the block, with
+    different sampling settings: each seeded stream writes exactly what it writes alone, from
+    the same distributions, whether its reader takes every step or chunks of them."""
     import threading
 
     from gpt.generation import SamplingSettings, sample_ids
@@ -280,24 +281,46 @@ def test_batched_decoding_gives_each_seed_its_own_text(zoo):
     decoder = zoo.decoder("shakespeare-gpt")
     assert zoo.decoder("names-mlp") is None                     # no cache: it samples alone
     settings = SamplingSettings(0.8, top_k=20)
+    mixed = [settings, SamplingSettings(0.8, top_k=20), SamplingSettings(1.0, top_p=0.9), SamplingSettings(0.0)]
     prompts = ["ROMEO:\n", "JULIET:\nO Romeo", "First Citizen:\n"]
     out = {}
 
     def run(k):
         ids = model.tokenizer.encode(prompts[k % 3])
-        out[k] = [s.token for s in decoder.stream(ids, 150 + 40 * k, settings, seed=k)]
+        if k % 2:
+            out[k] = [s for chunk in decoder.chunks(ids, 150 + 40 * k, mixed[k % 4], seed=k, every=lambda: 0.05)
+                      for s in chunk]
+        else:
+            out[k] = list(decoder.stream(ids, 150 + 40 * k, mixed[k % 4], seed=k))
 
-    threads = [threading.Thread(target=run, args=(k,)) for k in range(6)]
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    for k in range(6):
-        alone = [s.token for s in sample_ids(model, model.tokenizer.encode(prompts[k % 3]), 150 + 40 * k, settings,
-                                             seed=k)]
-        assert out[k] == alone, k
+    for k in range(8):
+        alone = list(sample_ids(model, model.tokenizer.encode(prompts[k % 3]), 150 + 40 * k, mixed[k % 4], seed=k))
+        assert [s.token for s in out[k]] == [s.token for s in alone], k
+        for together, by_itself in zip(out[k], alone):
+            torch.testing.assert_close(together.probs, by_itself.probs, rtol=0, atol=1e-5)
     stopped = decoder.stream(model.tokenizer.encode("ROMEO:\n"), 1000, settings, seed=1)
     first = [next(stopped).token for _ in range(5)]
     stopped.close()                                             # Stop: the row is freed at the next step
     assert len(first) == 5 and len(list(decoder.stream([1, 2], 3, settings, seed=0))) == 3
+    assert decoder.cache.active == 0
+
+
+def test_a_chunked_reader_is_woken_for_its_first_step_and_its_last_not_in_between(zoo):
+    """`chunks(every=...)`: the first step at once, nothing until `every` has passed, and the
+    end at once (never held back for the timer)."""
+    import time
+
+    from gpt.generation import SamplingSettings
+
+    decoder = zoo.decoder("shakespeare-gpt")
+    ids = zoo.get("shakespeare-gpt").tokenizer.encode("ROMEO:\n")
+    start = time.monotonic()
+    chunks = list(decoder.chunks(ids, 40, SamplingSettings(0.8), seed=3, every=lambda: 60.0))
+    assert time.monotonic() - start < 30                        # the end did not wait for the 60 s timer
+    assert 1 <= len(chunks) <= 2 and sum(map(len, chunks)) == 40
     assert decoder.cache.active == 0
