@@ -94,14 +94,13 @@ def user_errors(fn):
 def generate(prompt, model_name, max_new_tokens, temperature, top_k, top_p, seed, unknown, trained=None):
     model = ZOO.pick(model_name, trained)
     decoder = ZOO.decoder(model_name) if model_name != SESSION_MODEL and SETTINGS.batched_decoding else None
-    record, note, first = None, "", True
+    first = True
     for record, note in generate_stream(model, prompt, max_new_tokens, temperature, top_k, top_p, seed, unknown,
                                         decoder=decoder):
         # The state holds this very record (Gradio keeps a reference), so it follows the stream and Stop
         # keeps it: set once, then skipped, which spares Gradio re-storing it at every chunk.
-        yield record.text, note, record if first else gr.skip(), gr.skip(), gr.skip()
+        yield record.text, note, record if first else gr.skip()
         first = False
-    yield (record.text, note, record, *inspector(record))
 
 
 def inspector(record):
@@ -772,7 +771,7 @@ with gr.Blocks(title="tinyshakespeare-gpt", delete_cache=(3600, 3600)) as demo:
     model_dd.change(describe_model, [model_dd, trained_state], model_info, api_visibility="private")
     generation = generate_btn.click(clear_generation, None, [output, note], api_visibility="private").then(
         generate, [prompt, model_dd, length, temperature, top_k, top_p, seed, unknown, trained_state],
-        [output, note, record_state, position, probs_plot], api_name="generate",
+        [output, note, record_state], api_name="generate",
         # with batched decoding a request mostly waits for its characters: let a whole class in at once
         concurrency_id="generate", concurrency_limit=GENERATE_SLOTS, show_progress="minimal")
     attention_inputs = [model_dd, record_state, prompt, layer, n_chars, head, trained_state]
@@ -783,7 +782,9 @@ with gr.Blocks(title="tinyshakespeare-gpt", delete_cache=(3600, 3600)) as demo:
     position.input(inspect_step, [record_state, position], probs_plot, api_visibility="private",
                    trigger_mode="always_last")          # dragging and the arrow keys alike
 
-    generation.then(draw_attention, attention_inputs, attention_outputs, api_visibility="private")
+    # the views of a finished text follow it, so that the text itself ends as soon as its last character
+    generation.then(inspector, record_state, [position, probs_plot], api_visibility="private").then(
+        draw_attention, attention_inputs, attention_outputs, api_visibility="private")
     attention_btn.click(draw_attention, attention_inputs, attention_outputs, api_name="attention",
                         concurrency_id="inference")
     head.change(draw_attention, attention_inputs, attention_outputs, api_visibility="private")

@@ -180,6 +180,12 @@ def latency_rows(url: str, clients_list: list[int], repeats: int, length: int, l
     return rows, wholes_by
 
 
+def checkout_label(checkout: Path) -> str:
+    commit = subprocess.run(["git", "log", "-1", "--format=%h %ad", "--date=short"], cwd=checkout,
+                            capture_output=True, text=True).stdout.strip()
+    return f"app.py at {commit or checkout}"
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--repeats", type=int, default=5)
@@ -193,8 +199,9 @@ def main(argv=None) -> None:
                         "by default each request opens its own, as the first press after a page load does")
     p.add_argument("--client", choices=("http", "gradio"), default="http",
                    help="http: Gradio's HTTP API from one event loop (light); gradio: a gradio_client each")
-    p.add_argument("--app-dir", type=Path, default=ROOT,
-                   help="measure the app.py of another checkout (e.g. a worktree of an older commit) the same way")
+    p.add_argument("--compare-with", type=Path, action="append", default=[], metavar="CHECKOUT",
+                   help="also measure the app.py of another checkout the same way (e.g. a git worktree of the "
+                        "commit before batched decoding); may be given more than once")
     args = p.parse_args(argv)
     print(f"# App benchmark\nmachine: {machine()}\n")
     if not args.skip_cold_start:
@@ -214,15 +221,12 @@ def main(argv=None) -> None:
         print()
     rows = []
     clients_list = [int(c) for c in args.clients.split(",")]
-    modes = [m for m in ((False, "each request alone"), (True, "one batch for all (as shipped)"))
-             if ("batched" if m[0] else "alone") in args.modes.split(",")]
-    for batched, label in modes:
+    modes = [(checkout, True, checkout_label(checkout)) for checkout in args.compare_with]
+    modes += [m for m in ((ROOT, False, "each request alone"), (ROOT, True, "one batch for all (as shipped)"))
+              if ("batched" if m[1] else "alone") in args.modes.split(",")]
+    for checkout, batched, label in modes:
         port = free_port()
-        _, proc = cold_start(port, batched=batched, app_dir=args.app_dir)
-        if args.app_dir != ROOT:
-            commit = subprocess.run(["git", "log", "-1", "--format=%h"], cwd=args.app_dir, capture_output=True,
-                                    text=True).stdout.strip()
-            label = f"app.py at {commit or args.app_dir}"
+        _, proc = cold_start(port, batched=batched, app_dir=checkout)
         url = f"http://127.0.0.1:{port}/"
         stop = threading.Event()
         trainers = [threading.Thread(target=train_in_background, args=(url, stop), daemon=True)
