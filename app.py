@@ -5,6 +5,7 @@ browser) on top of the `gpt` library.
 """
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import logging
@@ -28,7 +29,7 @@ from studio import lab as lab_views  # noqa: E402
 from studio import timeline as timeline_views  # noqa: E402
 from studio import views  # noqa: E402
 from studio.errors import InputError  # noqa: E402
-from studio.generation import generate_stream  # noqa: E402
+from studio.generation import agenerate_stream  # noqa: E402
 from studio.hub import DEFAULT_REPO_NAME, LOCAL_INSTRUCTIONS, push_session_model  # noqa: E402
 from studio.learn import learn_views  # noqa: E402
 from studio.sessions import start_sweeper  # noqa: E402
@@ -70,6 +71,15 @@ def refused(fn_name: str, error: Exception) -> gr.Error:
 def user_errors(fn):
     """Show the app's own refusals (bad input, missing corpus) as messages, never tracebacks."""
     expected = (InputError, CheckpointError, ValueError)
+    if inspect.isasyncgenfunction(fn):
+        @functools.wraps(fn)
+        async def async_generator(*args, **kwargs):
+            try:
+                async for item in fn(*args, **kwargs):
+                    yield item
+            except expected as e:
+                raise refused(fn.__name__, e) from None
+        return async_generator
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def generator(*args, **kwargs):
@@ -91,16 +101,23 @@ def user_errors(fn):
 # --- Generate ----------------------------------------------------------------------------
 
 @user_errors
-def generate(prompt, model_name, max_new_tokens, temperature, top_k, top_p, seed, unknown, trained=None):
-    model = ZOO.pick(model_name, trained)
-    decoder = ZOO.decoder(model_name) if model_name != SESSION_MODEL and SETTINGS.batched_decoding else None
+async def generate(prompt, model_name, max_new_tokens, temperature, top_k, top_p, seed, unknown, trained=None):
+    # a coroutine: a class's streams wait for their characters on the event loop, not in 32 threads;
+    # finding the model may load it (from disk or the Hub), so that happens in a worker thread
+    model, decoder = await asyncio.to_thread(model_and_decoder, model_name, trained)
     first = True
-    for record, note in generate_stream(model, prompt, max_new_tokens, temperature, top_k, top_p, seed, unknown,
-                                        decoder=decoder):
+    async for record, note in agenerate_stream(model, prompt, max_new_tokens, temperature, top_k, top_p, seed,
+                                               unknown, decoder=decoder):
         # The state holds this very record (Gradio keeps a reference), so it follows the stream and Stop
         # keeps it: set once, then skipped, which spares Gradio re-storing it at every chunk.
         yield record.text, note, record if first else gr.skip()
         first = False
+
+
+def model_and_decoder(model_name, trained):
+    """The model to sample from, and the batch decoder its streams share (None: each samples alone)."""
+    model = ZOO.pick(model_name, trained)
+    return model, ZOO.decoder(model_name) if model_name != SESSION_MODEL and SETTINGS.batched_decoding else None
 
 
 def inspector(record):

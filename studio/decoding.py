@@ -12,17 +12,18 @@ principle flip a draw; bench/app.py measures how often).
 
 The decoding thread does a class's per-step work once for all: the distributions of every
 stream with the same sampling settings come from one call, and a stream's reader is woken
-only when it asked to be (`chunks(every=...)`), not at every character: with thirty streams,
+only when it asked to be (`chunks` and, for a coroutine, `achunks`, with `every=...`), not at every character: with thirty streams,
 thirty thread wake-ups per step cost the server more than the step's forward pass.
 """
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from typing import AsyncIterator, Callable, Iterator
 
 import torch
 
@@ -34,8 +35,9 @@ from gpt.model import GPT, RowCache
 class Stream:
     """One request: its text so far, how to sample, and the steps decoded for its reader.
 
-    The decoding thread appends to `steps` and wakes the reader (`ready`) once the reader's
-    `wake_at` has passed, or when the stream ends (`finished`, `error`)."""
+    The decoding thread appends to `steps` and wakes the reader once the reader's `wake_at`
+    has passed, or when the stream ends (`finished`, `error`): a thread through `ready`, a
+    coroutine through `event` on its `loop`."""
 
     context: list[int]
     remaining: int
@@ -47,10 +49,40 @@ class Stream:
     finished: bool = False
     error: BaseException | None = None
     cancelled: bool = False
+    loop: asyncio.AbstractEventLoop | None = None
+    event: asyncio.Event | None = None
 
     def wake(self) -> None:
-        with self.ready:
-            self.ready.notify()
+        if self.loop is None:
+            with self.ready:
+                self.ready.notify()
+            return
+        try:
+            self.loop.call_soon_threadsafe(self.event.set)
+        except RuntimeError:              # the reader's event loop has closed: nobody to wake
+            pass
+
+    def due(self, taken: int) -> bool:
+        """Whether a reader that has taken `taken` steps should take what is there now."""
+        return self.finished or (len(self.steps) > taken and time.monotonic() >= self.wake_at)
+
+    def wait_for(self, taken: int) -> float | None:
+        """How long to wait before the next look: until `wake_at` if steps are pending, else
+        until woken (None)."""
+        return max(0.0, self.wake_at - time.monotonic()) if len(self.steps) > taken else None
+
+    def take(self, taken: int, every: float) -> tuple[list[Step], bool]:
+        """The steps after the first `taken`, and whether they are the last."""
+        finished = self.finished          # read first: once set, every step is in
+        chunk = self.steps[taken:]
+        self.wake_at = time.monotonic() + every
+        return chunk, finished
+
+    def result(self, finished: bool) -> bool:
+        """True once the stream has ended; raises the decoder's error if it ended with one."""
+        if finished and self.error is not None:
+            raise self.error
+        return finished
 
 
 class BatchDecoder:
@@ -84,34 +116,66 @@ class BatchDecoder:
                seed: int | None = None, every: Callable[[], float] = lambda: 0.0) -> Iterator[list[Step]]:
         """Like `stream`, but the steps come in lists: the first as soon as it is decoded, then
         what was decoded in the next `every()` seconds, until the last step, which comes at once."""
-        generator = torch.Generator()
-        if check_seed(seed) is None:
-            generator.seed()
-        else:
-            generator.manual_seed(seed)
-        boundary = self.model.tokenizer.stoi.get("\n", 0)
-        s = Stream(list(prompt_ids) or [boundary], max_new_tokens, settings, generator)
-        if max_new_tokens <= 0:
+        s = self._open(prompt_ids, max_new_tokens, settings, seed)
+        if s is None:
             return
         self.waiting.put(s)
         taken = 0
         try:
             while True:
                 with s.ready:
-                    while not s.finished and (len(s.steps) == taken or time.monotonic() < s.wake_at):
-                        pending = len(s.steps) > taken      # then only the time is missing
-                        s.ready.wait(max(0.0, s.wake_at - time.monotonic()) if pending else None)
-                    chunk, finished = s.steps[taken:], s.finished
+                    while not s.due(taken):
+                        s.ready.wait(s.wait_for(taken))
+                    chunk, finished = s.take(taken, every())
                 taken += len(chunk)
-                s.wake_at = time.monotonic() + every()
                 if chunk:
                     yield chunk
-                if finished:
-                    if s.error is not None:
-                        raise s.error
+                if s.result(finished):
                     return
         finally:
             s.cancelled = True
+
+    async def achunks(self, prompt_ids: list[int], max_new_tokens: int, settings: SamplingSettings,
+                      seed: int | None = None, every: Callable[[], float] = lambda: 0.0
+                      ) -> AsyncIterator[list[Step]]:
+        """`chunks` for a coroutine: waiting costs the event loop nothing, and no thread is
+        woken to hand each chunk over. Cancelling it (Stop) frees the row at the next step."""
+        s = self._open(prompt_ids, max_new_tokens, settings, seed)
+        if s is None:
+            return
+        s.loop, s.event = asyncio.get_running_loop(), asyncio.Event()
+        self.waiting.put(s)
+        taken = 0
+        try:
+            while True:
+                s.event.clear()                   # before looking, so that a wake-up after the look is kept
+                if not s.due(taken):
+                    try:
+                        await asyncio.wait_for(s.event.wait(), s.wait_for(taken))
+                    except asyncio.TimeoutError:
+                        pass
+                    continue
+                chunk, finished = s.take(taken, every())
+                taken += len(chunk)
+                if chunk:
+                    yield chunk
+                if s.result(finished):
+                    return
+        finally:
+            s.cancelled = True
+
+    def _open(self, prompt_ids: list[int], max_new_tokens: int, settings: SamplingSettings,
+              seed: int | None) -> Stream | None:
+        """A stream with its own random generator (seeded, or fresh); None when there is nothing to decode."""
+        if max_new_tokens <= 0:
+            return None
+        generator = torch.Generator()
+        if check_seed(seed) is None:
+            generator.seed()
+        else:
+            generator.manual_seed(seed)
+        boundary = self.model.tokenizer.stoi.get("\n", 0)
+        return Stream(list(prompt_ids) or [boundary], max_new_tokens, settings, generator)
 
     # --- the decoding thread ----------------------------------------------------------
 

@@ -2,10 +2,11 @@
 every step's distributions for the next-character view."""
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import AsyncIterator, Callable, Iterator
 
 import numpy as np
 import torch
@@ -99,29 +100,79 @@ FLUSH_PER_STREAM = 0.025
 """Seconds between a stream's updates per stream sharing the decoder: 0.2 s up to 8, 0.8 s at 32."""
 
 
-def generate_stream(model: LanguageModel, prompt: str, max_new_tokens, temperature=0.8, top_k=None,
-                    top_p=None, seed=None, unknown: str = "replace", flush_every: float = 0.2,
-                    decoder: BatchDecoder | None = None) -> Iterator[tuple[GenerationRecord, str]]:
-    """Yield (record so far, note) at the first character, then every `flush_every` seconds,
-    the last time with the last character. With a `decoder`, the steps come from the batch shared with everyone
-    else using that model, and when many streams share it each flushes less often
-    (FLUSH_PER_STREAM seconds per stream): every update costs the server the same whatever its
-    size, so a full class gets fewer, larger chunks instead of a slower batch."""
+@dataclass
+class Plan:
+    """A checked request: the record to fill, the note to show, and what to decode."""
+
+    record: GenerationRecord
+    note: str
+    ids: list[int]
+    length: int
+    settings: SamplingSettings
+    seed: int | None
+
+
+def plan(model: LanguageModel, prompt: str, max_new_tokens, temperature, top_k, top_p, seed,
+         unknown: str) -> Plan:
+    """Check what a person asked for and say what will be decoded."""
     n, settings, seed = check_settings(max_new_tokens, temperature, top_k, top_p, seed)
     prompt, note = prepare_prompt(model, prompt, unknown)
     if len(prompt) > model.block_size:
         chars = "character" if model.block_size == 1 else f"{model.block_size} characters"
         note += (" " if note else "") + f"The model reads only the last {chars} of the prompt."
-    record = GenerationRecord(prompt, model.tokenizer.chars)
-    ids = model.tokenizer.encode(prompt)
+    return Plan(GenerationRecord(prompt, model.tokenizer.chars), note, model.tokenizer.encode(prompt), n, settings,
+                seed)
+
+
+def flush_interval(flush_every: float, decoder: BatchDecoder) -> Callable[[], float]:
+    """Seconds between a stream's updates: FLUSH_PER_STREAM for each stream sharing the decoder."""
+    return lambda: max(flush_every, FLUSH_PER_STREAM * decoder.load)
+
+
+def generate_stream(model: LanguageModel, prompt: str, max_new_tokens, temperature=0.8, top_k=None,
+                    top_p=None, seed=None, unknown: str = "replace", flush_every: float = 0.2,
+                    decoder: BatchDecoder | None = None) -> Iterator[tuple[GenerationRecord, str]]:
+    """Yield (record so far, note) at the first character, then every `flush_every` seconds,
+    the last time with the last character. With a `decoder`, the steps come from the batch
+    shared with everyone else using that model, and when many streams share it each flushes
+    less often (FLUSH_PER_STREAM seconds per stream): every update costs the server the same
+    whatever its size, so a full class gets fewer, larger chunks instead of a slower batch."""
+    p = plan(model, prompt, max_new_tokens, temperature, top_k, top_p, seed, unknown)
     if decoder is not None:
-        chunks = decoder.chunks(ids, n, settings, seed,
-                                every=lambda: max(flush_every, FLUSH_PER_STREAM * decoder.load))
+        chunks = decoder.chunks(p.ids, p.length, p.settings, p.seed, every=flush_interval(flush_every, decoder))
     else:
-        chunks = paced(sample_ids(model, ids, n, settings, seed), flush_every)
+        chunks = paced(sample_ids(model, p.ids, p.length, p.settings, p.seed), flush_every)
     for chunk in chunks:
-        record_steps(record, chunk)
-        yield record, note
+        record_steps(p.record, chunk)
+        yield p.record, p.note
+
+
+async def agenerate_stream(model: LanguageModel, prompt: str, max_new_tokens, temperature=0.8, top_k=None,
+                           top_p=None, seed=None, unknown: str = "replace", flush_every: float = 0.2,
+                           decoder: BatchDecoder | None = None) -> AsyncIterator[tuple[GenerationRecord, str]]:
+    """`generate_stream` for an event loop. With a decoder, waiting for characters holds no
+    thread; without one (a session's own model) the sampler runs in a worker thread."""
+    p = plan(model, prompt, max_new_tokens, temperature, top_k, top_p, seed, unknown)
+    if decoder is not None:
+        chunks = decoder.achunks(p.ids, p.length, p.settings, p.seed, every=flush_interval(flush_every, decoder))
+    else:
+        chunks = in_a_thread(paced(sample_ids(model, p.ids, p.length, p.settings, p.seed), flush_every))
+    async for chunk in chunks:
+        record_steps(p.record, chunk)
+        yield p.record, p.note
+
+
+async def in_a_thread(items: Iterator) -> AsyncIterator:
+    """Iterate a blocking iterator from a coroutine, each item fetched in a worker thread."""
+    done = object()
+    try:
+        while (item := await asyncio.to_thread(next, items, done)) is not done:
+            yield item
+    finally:
+        try:
+            items.close()
+        except ValueError:                 # still running in its thread: it ends with that thread
+            pass
 
 
 def record_steps(record: GenerationRecord, steps: list[Step]) -> None:

@@ -324,3 +324,38 @@ def test_a_chunked_reader_is_woken_for_its_first_step_and_its_last_not_in_betwee
     assert time.monotonic() - start < 30                        # the end did not wait for the 60 s timer
     assert 1 <= len(chunks) <= 2 and sum(map(len, chunks)) == 40
     assert decoder.cache.active == 0
+
+
+def test_the_event_loop_stream_writes_what_the_threaded_one_writes_and_stop_frees_its_row(zoo):
+    """agenerate_stream (the app's) against generate_stream: the same text and distributions
+    for a seed, through the batch decoder and alone (a session's own model); cancelling it
+    mid-stream, as Stop does, frees the decoder's row."""
+    import asyncio
+
+    model = zoo.get("shakespeare-gpt")
+    decoder = zoo.decoder("shakespeare-gpt")
+
+    async def collect(**kw):
+        record = None
+        async for record, _ in generation.agenerate_stream(model, "ROMEO:\n", 120, 0.8, 0, 0.9, 4, **kw):
+            pass
+        return record
+
+    for kw in ({"decoder": decoder}, {}):
+        threaded = list(generation.generate_stream(model, "ROMEO:\n", 120, 0.8, 0, 0.9, 4, **kw))[-1][0]
+        looped = asyncio.run(collect(**kw))
+        assert looped.text == threaded.text and looped.steps == threaded.steps == 120
+        np.testing.assert_array_equal(np.stack(looped.sampled_from), np.stack(threaded.sampled_from))
+
+    async def stop_early():
+        stream = generation.agenerate_stream(model, "ROMEO:\n", 2000, decoder=decoder, seed=1)
+        task = asyncio.ensure_future(stream.__anext__())
+        await task
+        await stream.aclose()                                  # what cancelling the event does
+        for _ in range(100):
+            if decoder.cache.active == 0:
+                return True
+            await asyncio.sleep(0.05)
+        return False
+
+    assert asyncio.run(stop_early())
