@@ -120,7 +120,7 @@ def next_char_figure(chars: Sequence[str], sampled_from: np.ndarray, model_probs
                        x=labels, y=sampled_from[order].astype(np.float32), marker_color=colors))
     fig = figure(bars)
     if picked is not None:
-        title += f" — picked {show_char(picked)}"
+        title += f"<br>picked {show_char(picked)}"      # a line of its own: long contexts fit on a phone
     fig.update_layout(barmode="group", title=title, yaxis_title="probability", yaxis_range=[0, 1],
                       height=360, legend=dict(orientation="h", y=-0.2),
                       showlegend=model_probs is not None, xaxis=dict(tickfont=dict(family="monospace", size=14)))
