@@ -78,20 +78,26 @@ class RowCache(KVCache):
         super().__init__(config, capacity, dtype, device)
         self.lengths = torch.zeros(capacity, dtype=torch.long, device=device)
         self.active = 0
+        self._step: tuple | None = None       # (rows, positions, visible length, mask) of the step under way
+
+    def begin_step(self) -> None:
+        """Before a step's layers: where each active row writes, and what it may see, found
+        once for all layers."""
+        at = self.lengths[:self.active]
+        end = int(at.max()) + 1
+        self._step = (torch.arange(self.active, device=at.device), at, end,
+                      (torch.arange(end, device=at.device) <= at[:, None])[:, None, None, :])
 
     def store(self, layer, k, v):
         """This step's keys/values (active, nh, 1, hs), each row at its own next position."""
-        rows = torch.arange(self.active, device=k.device)
-        at = self.lengths[:self.active]
+        rows, at, end, _ = self._step
         self.keys[layer, rows, :, at] = k[:, :, 0]
         self.values[layer, rows, :, at] = v[:, :, 0]
-        end = int(at.max()) + 1
         return self.keys[layer, :self.active, :, :end], self.values[layer, :self.active, :, :end]
 
     def row_mask(self) -> torch.Tensor:
         """(active, 1, 1, S): a row sees its own positions up to the one just written."""
-        at = self.lengths[:self.active]
-        return (torch.arange(int(at.max()) + 1, device=at.device) <= at[:, None])[:, None, None, :]
+        return self._step[3]
 
     def load_row(self, row: int, single: KVCache) -> None:
         n = single.length
@@ -262,6 +268,7 @@ class GPT(LanguageModel):
         if int(at.max()) >= self.config.block_size:
             raise ValueError(f"a row is full: {self.config.block_size} positions is the block size")
         x = self.token_embedding(tokens)[:, None] + self.position_embedding(at)[:, None]   # (active, 1, C)
+        cache.begin_step()
         for layer, block in enumerate(self.blocks):
             x, _ = block(x, cache, layer)
         cache.lengths[:cache.active] += 1
