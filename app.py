@@ -873,22 +873,31 @@ CSS = """
 
 # Gradio's Textbox autoscroll (6.31) follows a stream only until one chunk adds more than ~100 px,
 # then stops for good (measured: scrollTop stayed 0 while 1,500 characters streamed in). This keeps
-# the newest text in view instead, unless the reader has scrolled up to read; scrolling back to the
-# bottom (or a new text) follows again.
+# the newest text in view instead, unless the reader has scrolled up to read (a scroll that moves up:
+# text arriving or the box resizing never does); scrolling back to the bottom (or a new text) follows again.
 FOLLOW_STREAM = """<script>
 (() => {
   const followed = new WeakMap();
   setInterval(() => {
     for (const box of document.querySelectorAll('#output-text textarea, #timeline-sample textarea')) {
       let state = followed.get(box);
+      const atEnd = () => box.scrollTop + box.clientHeight >= box.scrollHeight - 8;
       if (!state) {
-        state = {length: box.value.length, pinned: true};
+        state = {length: box.value.length, pinned: atEnd(), top: box.scrollTop};
         followed.set(box, state);
         box.addEventListener('scroll', () => {
-          state.pinned = box.scrollTop + box.clientHeight >= box.scrollHeight - 8; });
+          // only the reader scrolls up; text arriving or the box resizing never does
+          if (box.scrollTop < state.top - 2) state.pinned = false;
+          else if (atEnd()) state.pinned = true;
+          state.top = box.scrollTop;
+        });
       }
       if (box.value.length < state.length) state.pinned = true;       // a new text: follow it
-      if (box.value.length > state.length && state.pinned) box.scrollTop = box.scrollHeight;
+      // keep a followed box at its end, also when the page around it moves after the last chunk
+      if (state.pinned && box.scrollHeight - box.scrollTop - box.clientHeight > 1) {
+        box.scrollTop = box.scrollHeight;
+        state.top = box.scrollTop;
+      }
       state.length = box.value.length;
     }
   }, 150);
