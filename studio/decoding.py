@@ -12,8 +12,9 @@ principle flip a draw; bench/decoding.py measures how often: 0 of 320 texts here
 
 The decoding thread does a class's per-step work once for all: the distributions of every
 stream with the same sampling settings come from one call, and a stream's reader is woken
-only when it asked to be (`chunks` and, for a coroutine, `achunks`, with `every=...`), not at every character: with thirty streams,
-thirty thread wake-ups per step cost the server more than the step's forward pass.
+only when it asked to be (`chunks`, or `achunks` for a coroutine, with `every=...`), not at
+every character: with thirty streams, thirty thread wake-ups per step cost the server more
+than the step's forward pass.
 """
 from __future__ import annotations
 
@@ -45,6 +46,7 @@ class Stream:
     generator: torch.Generator
     steps: list[Step] = field(default_factory=list)
     ready: threading.Condition = field(default_factory=threading.Condition)
+    taken: int = 0                        # steps the reader has taken
     wake_at: float = 0.0                  # time.monotonic() after which a new step wakes the reader
     finished: bool = False
     error: BaseException | None = None
@@ -62,27 +64,27 @@ class Stream:
         except RuntimeError:              # the reader's event loop has closed: nobody to wake
             pass
 
-    def due(self, taken: int) -> bool:
-        """Whether a reader that has taken `taken` steps should take what is there now."""
-        return self.finished or (len(self.steps) > taken and time.monotonic() >= self.wake_at)
+    def due(self) -> bool:
+        """Whether the reader should take what is there now."""
+        return self.finished or (len(self.steps) > self.taken and time.monotonic() >= self.wake_at)
 
-    def wait_for(self, taken: int) -> float | None:
+    def wait_for(self) -> float | None:
         """How long to wait before the next look: until `wake_at` if steps are pending, else
         until woken (None)."""
-        return max(0.0, self.wake_at - time.monotonic()) if len(self.steps) > taken else None
+        return max(0.0, self.wake_at - time.monotonic()) if len(self.steps) > self.taken else None
 
-    def take(self, taken: int, every: float) -> tuple[list[Step], bool]:
-        """The steps after the first `taken`, and whether they are the last."""
+    def take(self, every: float) -> list[Step] | None:
+        """Once `due`: the steps not taken yet, or None when every step has been taken (raising
+        the decoder's error if the stream ended with one). The reader is next woken in `every` s."""
         finished = self.finished          # read first: once set, every step is in
-        chunk = self.steps[taken:]
+        chunk = self.steps[self.taken:]
+        self.taken += len(chunk)
         self.wake_at = time.monotonic() + every
-        return chunk, finished
-
-    def result(self, finished: bool) -> bool:
-        """True once the stream has ended; raises the decoder's error if it ended with one."""
-        if finished and self.error is not None:
+        if chunk or not finished:
+            return chunk
+        if self.error is not None:
             raise self.error
-        return finished
+        return None
 
 
 class BatchDecoder:
@@ -120,18 +122,14 @@ class BatchDecoder:
         if s is None:
             return
         self.waiting.put(s)
-        taken = 0
         try:
             while True:
                 with s.ready:
-                    while not s.due(taken):
-                        s.ready.wait(s.wait_for(taken))
-                    chunk, finished = s.take(taken, every())
-                taken += len(chunk)
-                if chunk:
-                    yield chunk
-                if s.result(finished):
+                    while not s.due():
+                        s.ready.wait(s.wait_for())
+                if (chunk := s.take(every())) is None:
                     return
+                yield chunk
         finally:
             s.cancelled = True
 
@@ -145,22 +143,18 @@ class BatchDecoder:
             return
         s.loop, s.event = asyncio.get_running_loop(), asyncio.Event()
         self.waiting.put(s)
-        taken = 0
         try:
             while True:
                 s.event.clear()                   # before looking, so that a wake-up after the look is kept
-                if not s.due(taken):
+                if not s.due():
                     try:
-                        await asyncio.wait_for(s.event.wait(), s.wait_for(taken))
+                        await asyncio.wait_for(s.event.wait(), s.wait_for())
                     except asyncio.TimeoutError:
                         pass
-                    continue
-                chunk, finished = s.take(taken, every())
-                taken += len(chunk)
-                if chunk:
-                    yield chunk
-                if s.result(finished):
+                elif (chunk := s.take(every())) is None:
                     return
+                else:
+                    yield chunk
         finally:
             s.cancelled = True
 
