@@ -62,6 +62,9 @@ def shown(figure):
     return gr.Plot(value=figure, visible=figure is not None)
 
 
+REFUSALS = (InputError, CheckpointError, ValueError)    # the app's own refusals: shown as messages
+
+
 def refused(fn_name: str, error: Exception) -> gr.Error:
     """The message a person sees; the server log gets one line, not a traceback per refused input."""
     LOG.info("%s refused: %s", fn_name, error)
@@ -70,14 +73,13 @@ def refused(fn_name: str, error: Exception) -> gr.Error:
 
 def user_errors(fn):
     """Show the app's own refusals (bad input, missing corpus) as messages, never tracebacks."""
-    expected = (InputError, CheckpointError, ValueError)
     if inspect.isasyncgenfunction(fn):
         @functools.wraps(fn)
         async def async_generator(*args, **kwargs):
             try:
                 async for item in fn(*args, **kwargs):
                     yield item
-            except expected as e:
+            except REFUSALS as e:
                 raise refused(fn.__name__, e) from None
         return async_generator
     if inspect.isgeneratorfunction(fn):
@@ -85,7 +87,7 @@ def user_errors(fn):
         def generator(*args, **kwargs):
             try:
                 yield from fn(*args, **kwargs)
-            except expected as e:
+            except REFUSALS as e:
                 raise refused(fn.__name__, e) from None
         return generator
 
@@ -93,7 +95,7 @@ def user_errors(fn):
     def function(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except expected as e:
+        except REFUSALS as e:
             raise refused(fn.__name__, e) from None
     return function
 
@@ -423,17 +425,16 @@ def lab_open(model_name, trained):
     most surprising character inspected, the knockout grid and the intact model beside the
     one without its most important head, the logit lens, induction, and a fresh sample
     checked for memorised spans. The model is picked, and the grid measured, once."""
-    expected = (InputError, CheckpointError, ValueError)
     try:
         model = ZOO.pick(model_name, trained)
-    except expected as e:
+    except REFUSALS as e:
         return ([], str(e), shown(None), shown(None), "", 1, shown(None), "", gr.skip(), "", "", "",
                 shown(None), "", "", shown(None), shown(None), shown(None), "", gr.skip(), [], "")
 
     def attempt(compute, on_error):
         try:
             return compute()
-        except expected as e:
+        except REFUSALS as e:
             return on_error(str(e))
 
     def surprisal():

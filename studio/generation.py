@@ -129,29 +129,16 @@ def flush_interval(flush_every: float, decoder: BatchDecoder) -> Callable[[], fl
     return lambda: max(flush_every, FLUSH_PER_STREAM * decoder.load)
 
 
-def generate_stream(model: LanguageModel, prompt: str, max_new_tokens, temperature=0.8, top_k=None,
-                    top_p=None, seed=None, unknown: str = "replace", flush_every: float = 0.2,
-                    decoder: BatchDecoder | None = None) -> Iterator[tuple[GenerationRecord, str]]:
-    """Yield (record so far, note) at the first character, then every `flush_every` seconds,
-    the last time with the last character. With a `decoder`, the steps come from the batch
-    shared with everyone else using that model, and when many streams share it each flushes
-    less often (FLUSH_PER_STREAM seconds per stream): every update costs the server the same
-    whatever its size, so a full class gets fewer, larger chunks instead of a slower batch."""
-    p = plan(model, prompt, max_new_tokens, temperature, top_k, top_p, seed, unknown)
-    if decoder is not None:
-        chunks = decoder.chunks(p.ids, p.length, p.settings, p.seed, every=flush_interval(flush_every, decoder))
-    else:
-        chunks = paced(sample_ids(model, p.ids, p.length, p.settings, p.seed), flush_every)
-    for chunk in chunks:
-        record_steps(p.record, chunk)
-        yield p.record, p.note
-
-
 async def agenerate_stream(model: LanguageModel, prompt: str, max_new_tokens, temperature=0.8, top_k=None,
                            top_p=None, seed=None, unknown: str = "replace", flush_every: float = 0.2,
                            decoder: BatchDecoder | None = None) -> AsyncIterator[tuple[GenerationRecord, str]]:
-    """`generate_stream` for an event loop. With a decoder, waiting for characters holds no
-    thread; without one (a session's own model) the sampler runs in a worker thread."""
+    """Yield (record so far, note) at the first character, then every `flush_every` seconds,
+    the last time with the last character. With a `decoder`, the steps come from the batch
+    shared with everyone else using that model, waiting for them holds no thread, and when
+    many streams share it each flushes less often (FLUSH_PER_STREAM seconds per stream):
+    every update costs the server the same whatever its size, so a full class gets fewer,
+    larger chunks instead of a slower batch. Without one (a session's own model) the sampler
+    runs in a worker thread."""
     p = plan(model, prompt, max_new_tokens, temperature, top_k, top_p, seed, unknown)
     if decoder is not None:
         chunks = decoder.achunks(p.ids, p.length, p.settings, p.seed, every=flush_interval(flush_every, decoder))

@@ -1,4 +1,5 @@
 """The app's computations, without a browser."""
+import asyncio
 import json
 
 import numpy as np
@@ -63,10 +64,19 @@ def test_out_of_range_settings(args, message):
         generation.check_settings(*args)
 
 
+def generate(*args, **kwargs) -> tuple[generation.GenerationRecord, str]:
+    """The last update of studio.generation.agenerate_stream, driven by an event loop of its own."""
+    async def last():
+        update = None
+        async for update in generation.agenerate_stream(*args, **kwargs):
+            pass
+        return update
+    return asyncio.run(last())
+
+
 def test_generation_records_each_step(zoo):
     model = zoo.get("shakespeare-gpt")
-    updates = list(generation.generate_stream(model, "ROMEO:\n", 60, temperature=0.8, top_k=10, seed=3))
-    record, note = updates[-1]
+    record, note = generate(model, "ROMEO:\n", 60, temperature=0.8, top_k=10, seed=3)
     assert record.text.startswith("ROMEO:\n") and len(record.generated) == 60 and note == ""
     assert len(record.sampled_from) == len(record.model_probs) == 60
     for i, char in enumerate(record.generated):
@@ -74,7 +84,7 @@ def test_generation_records_each_step(zoo):
         assert sampled.dtype == np.float16 and np.isclose(sampled.sum(), 1, atol=2e-3) and (sampled > 0).sum() <= 10
         assert sampled[model.tokenizer.stoi[char]] > 0
         assert np.isclose(record.model_probs[i].sum(), 1, atol=2e-3)
-    again = list(generation.generate_stream(model, "ROMEO:\n", 60, temperature=0.8, top_k=10, seed=3))[-1][0]
+    again = generate(model, "ROMEO:\n", 60, temperature=0.8, top_k=10, seed=3)[0]
     assert again.text == record.text
 
 
@@ -326,26 +336,16 @@ def test_a_chunked_reader_is_woken_for_its_first_step_and_its_last_not_in_betwee
     assert decoder.cache.active == 0
 
 
-def test_the_event_loop_stream_writes_what_the_threaded_one_writes_and_stop_frees_its_row(zoo):
-    """agenerate_stream (the app's) against generate_stream: the same text and distributions
-    for a seed, through the batch decoder and alone (a session's own model); cancelling it
-    mid-stream, as Stop does, frees the decoder's row."""
-    import asyncio
-
+def test_a_generation_writes_the_same_through_the_decoder_and_alone_and_stop_frees_its_row(zoo):
+    """agenerate_stream (the app's): the same text and distributions for a seed through the
+    batch decoder (waiting on the event loop) and alone (a session's own model, in a worker
+    thread); cancelling it mid-stream, as Stop does, frees the decoder's row."""
     model = zoo.get("shakespeare-gpt")
     decoder = zoo.decoder("shakespeare-gpt")
-
-    async def collect(**kw):
-        record = None
-        async for record, _ in generation.agenerate_stream(model, "ROMEO:\n", 120, 0.8, 0, 0.9, 4, **kw):
-            pass
-        return record
-
-    for kw in ({"decoder": decoder}, {}):
-        threaded = list(generation.generate_stream(model, "ROMEO:\n", 120, 0.8, 0, 0.9, 4, **kw))[-1][0]
-        looped = asyncio.run(collect(**kw))
-        assert looped.text == threaded.text and looped.steps == threaded.steps == 120
-        np.testing.assert_array_equal(np.stack(looped.sampled_from), np.stack(threaded.sampled_from))
+    batched, _ = generate(model, "ROMEO:\n", 120, 0.8, 0, 0.9, 4, decoder=decoder)
+    alone, _ = generate(model, "ROMEO:\n", 120, 0.8, 0, 0.9, 4)
+    assert batched.text == alone.text and batched.steps == alone.steps == 120
+    np.testing.assert_array_equal(np.stack(batched.sampled_from), np.stack(alone.sampled_from))
 
     async def stop_early():
         stream = generation.agenerate_stream(model, "ROMEO:\n", 2000, decoder=decoder, seed=1)
