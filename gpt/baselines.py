@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .language_model import POSITION_FREE_WINDOW, LanguageModel
+from .language_model import POSITION_FREE_WINDOW, LanguageModel, check_sizes
 
 
 class PositionFreeModel(LanguageModel):
@@ -23,6 +23,9 @@ class PositionFreeModel(LanguageModel):
 class BigramConfig:
     vocab_size: int
     block_size: int = 1
+
+    def __post_init__(self):
+        check_sizes(self, "vocab_size", "block_size")
 
 
 class Bigram(PositionFreeModel):
@@ -53,6 +56,9 @@ class MLPConfig:
     block_size: int = 3
     n_embd: int = 10
     n_hidden: int = 200
+
+    def __post_init__(self):
+        check_sizes(self, "vocab_size", "block_size", "n_embd", "n_hidden")
 
 
 class MLP(PositionFreeModel):

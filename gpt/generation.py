@@ -56,11 +56,11 @@ def check_seed(seed: int | None) -> int | None:
 def next_token_probs(logits: torch.Tensor, settings: SamplingSettings) -> torch.Tensor:
     """The distribution the sampler draws from, given the last position's logits (..., V)."""
     logits = logits.float()
-    if not torch.isfinite(logits).any(-1).all() or torch.isnan(logits).any():
-        raise ValueError("the model's output is not a number (NaN or infinite everywhere): its weights are broken")
+    if torch.isnan(logits).any() or torch.isposinf(logits).any() or not torch.isfinite(logits).any(-1).all():
+        raise ValueError("the model's output is not a number (NaN, or infinite): its weights are broken")
     if settings.temperature == 0:
         return torch.nn.functional.one_hot(logits.argmax(-1), logits.size(-1)).float()
-    logits = logits / settings.temperature
+    logits = scaled(logits, settings.temperature)
     if settings.top_k is not None and settings.top_k < logits.size(-1):
         kth = torch.topk(logits, settings.top_k, dim=-1).values[..., -1:]
         logits = logits.masked_fill(logits < kth, float("-inf"))
@@ -73,6 +73,20 @@ def next_token_probs(logits: torch.Tensor, settings: SamplingSettings) -> torch.
         probs = probs.masked_fill(drop, 0.0)
         probs = probs / probs.sum(-1, keepdim=True)
     return probs
+
+
+def scaled(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    """logits / temperature, for any temperature above 0 however small.
+
+    A tiny temperature would overflow the quotient to infinity (then inf - inf = NaN in the
+    softmax): 1e-38 does. The quotient is then taken from the logits less their maximum, in
+    float64: the top character's score is 0 and the others fall to -inf, which is exactly the
+    limit (all the probability on the top character, shared between ties)."""
+    out = logits / temperature
+    if torch.isfinite(out).any(-1).all() and not torch.isposinf(out).any():
+        return out                    # the usual case: exactly the plain quotient
+    shifted = (logits - logits.max(-1, keepdim=True).values).double()
+    return (shifted / temperature).float()
 
 
 @dataclass

@@ -8,7 +8,9 @@
     induction_scores(model)           does a head attend to "what followed this character last time"?
     VerbatimIndex(train_text)         which spans of a text occur verbatim in the training text
 
-Everything works on the model's own device and returns NumPy arrays. The instruments that
+Everything works on the model's own device and returns NumPy arrays. Nothing here changes
+the model object: heads are removed or read through `editing_heads`, which only the calling
+thread's own forward passes see, so many people can measure one shared model at once. The instruments that
 read attention heads need a transformer (the GPT, or a ladder rung with learned attention);
 they say so clearly for the bigram and the MLP.
 """
@@ -26,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from .language_model import LanguageModel
+from .model import editing_heads
 
 Head = tuple[int, int]          # (layer, head), both 0-based
 LAB_FILE = "lab.json"
@@ -130,14 +133,14 @@ def head_means(model: LanguageModel, text: str) -> torch.Tensor:
     require_heads(model)
     win = windows(model, _ids(model, text))
     means = []
-    handles = [block.attn.heads.register_forward_hook(
-        lambda m, i, out: means.append(out.mean(dim=(0, 2)))) for block in model.blocks]
-    try:
-        model.eval()
+
+    def record(out: torch.Tensor) -> torch.Tensor:          # out: (W, n_head, L, head_size)
+        means.append(out.mean(dim=(0, 2)))
+        return out
+
+    model.eval()
+    with editing_heads({block.attn.heads: record for block in model.blocks}):
         model(win.idx.to(model.device))
-    finally:
-        for h in handles:
-            h.remove()
     return torch.stack(means)
 
 
@@ -146,7 +149,9 @@ def ablated(model: LanguageModel, heads: Sequence[Head], mode: str = "zero",
             means: torch.Tensor | None = None) -> Iterator[LanguageModel]:
     """Within the context, the listed heads' outputs are replaced before the output
     projection: by zeros, or by their mean output (`mode="mean"`, `means` from `head_means`).
-    Everything else (generation with the KV cache included) runs as usual.
+    Everything else (generation with the KV cache included) runs as usual. Only the calling
+    thread's (or task's) passes see the change: another user of the same model object at the
+    same moment gets the intact model (see `gpt.model.editing_heads`).
 
         with ablated(model, [(2, 0), (4, 5)]):
             text = "".join(gpt.generate(model, "ROMEO:", 200, seed=0))
@@ -164,21 +169,17 @@ def ablated(model: LanguageModel, heads: Sequence[Head], mode: str = "zero",
                              f"of {n_head} heads (both counted from 0)")
         by_layer.setdefault(layer, []).append(head)
 
-    def hook_for(layer: int):
+    def edit_for(layer: int):
         listed = by_layer[layer]
 
-        def replace(module, inputs, out):           # out: (B, n_head, T, head_size)
+        def replace(out: torch.Tensor) -> torch.Tensor:     # out: (B, n_head, T, head_size)
             out = out.clone()
             out[:, listed] = 0 if mode == "zero" else means[layer, listed][None, :, None, :].to(out.dtype)
             return out
         return replace
 
-    handles = [model.blocks[layer].attn.heads.register_forward_hook(hook_for(layer)) for layer in by_layer]
-    try:
+    with editing_heads({model.blocks[layer].attn.heads: edit_for(layer) for layer in by_layer}):
         yield model
-    finally:
-        for h in handles:
-            h.remove()
 
 
 @torch.inference_mode()
@@ -210,17 +211,14 @@ def head_knockout(model: LanguageModel, text: str, heads: Sequence[Head] | None 
             for k, h in enumerate(listed):
                 keep[k * W:(k + 1) * W, h] = 0                    # copy k loses head h
 
-            def knock(module, inputs, out, keep=keep, layer=layer):   # out: (rows, n_head, L, head_size)
+            def knock(out, keep=keep, layer=layer):             # out: (rows, n_head, L, head_size)
                 if means is None:
                     return out * keep
                 return out * keep + means[layer][None, :, None, :] * (1 - keep)
 
-            handle = block.attn.heads.register_forward_hook(knock)
-            try:
+            with editing_heads({block.attn.heads: knock}):
                 for later in model.blocks[layer:]:
                     stream, _ = later(stream)
-            finally:
-                handle.remove()
             logits = model.unembed(stream)                          # (len(listed) * W, L, V)
             losses = F.cross_entropy(logits.flatten(0, 1).float(), targets.repeat(len(listed), 1).flatten(),
                                      ignore_index=-1, reduction="none").view(len(listed), -1)

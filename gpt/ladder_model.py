@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .language_model import LanguageModel
+from .language_model import LanguageModel, check_sizes
 from .model import CausalSelfAttention, FeedForward, GPTConfig
 
 
@@ -33,6 +33,7 @@ class LadderConfig:
     dropout: float = 0.0
 
     def __post_init__(self):
+        check_sizes(self, "vocab_size", "block_size", "n_embd", "n_head", "n_layer")
         if self.mixing not in ("average", "attention"):
             raise ValueError(f"mixing must be 'average' or 'attention', not {self.mixing!r}")
 

@@ -97,3 +97,12 @@ class LanguageModel(nn.Module):
     def dataset_for(self, corpus: Corpus) -> Dataset:
         """The corpus cut the way this model trains and is evaluated on it."""
         return corpus.dataset(self.training_window(corpus.line_framed), self.tokenizer)
+
+
+def check_sizes(config, *names: str) -> None:
+    """Refuse sizes that are not positive whole numbers, naming the setting (a config read from
+    a file may hold anything: 0 heads would otherwise end in a ZeroDivisionError)."""
+    for name in names:
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")

@@ -6,14 +6,17 @@ thinks about it alone (a feed-forward layer), both added onto a residual stream.
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 from dataclasses import dataclass
+from typing import Callable, Iterator, Mapping
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .language_model import LanguageModel
+from .language_model import LanguageModel, check_sizes
 
 
 @dataclass
@@ -28,8 +31,42 @@ class GPTConfig:
     tie_weights: bool = True    # the output head reuses the token embedding matrix
 
     def __post_init__(self):
+        check_sizes(self, "vocab_size", "block_size", "n_layer", "n_head", "n_embd")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1), not {self.dropout}")
         if self.n_embd % self.n_head:
             raise ValueError(f"n_embd={self.n_embd} must be a multiple of n_head={self.n_head}")
+
+
+HeadEdit = Callable[[torch.Tensor], torch.Tensor]
+"""Takes every head's output (B, n_head, T, head_size) and returns what the layer uses instead."""
+
+_HEAD_EDITS: contextvars.ContextVar[Mapping[nn.Module, HeadEdit]] = contextvars.ContextVar("head_edits", default={})
+
+
+@contextlib.contextmanager
+def editing_heads(edits: Mapping[nn.Module, HeadEdit]) -> Iterator[None]:
+    """Within the context, each `HeadOutputs` module in `edits` passes its heads through its
+    edit; everywhere else, and in every other thread or task, the model is untouched.
+
+    This is how the lab removes heads without changing a model that other requests are using
+    at the same moment: the edit belongs to the calling context (a `contextvars` value), not to
+    the model, so nothing registered on a shared module can leak into someone else's pass."""
+    previous = _HEAD_EDITS.get()
+    _HEAD_EDITS.set({**previous, **edits})
+    try:
+        yield
+    finally:
+        _HEAD_EDITS.set(previous)     # set, not reset(token): safe even if resumed in a copied context
+
+
+class HeadOutputs(nn.Module):
+    """The point where every head's output (B, n_head, T, head_size) is seen before the heads
+    are joined: the identity, unless the calling context edits it (`editing_heads`)."""
+
+    def forward(self, y: torch.Tensor) -> torch.Tensor:
+        edit = _HEAD_EDITS.get().get(self)
+        return y if edit is None else edit(y)
 
 
 class KVCache:
@@ -117,9 +154,9 @@ class RowCache(KVCache):
 class CausalSelfAttention(nn.Module):
     """Multi-head attention in which position t may only look at positions <= t.
 
-    `heads` is a hook point (an identity module) that sees every head's output before the
-    heads are joined and projected: `attn.heads.register_forward_hook(fn)` lets `fn` read
-    or replace that (B, n_head, T, head_size) tensor, e.g. to knock a head out.
+    `heads` sees every head's output before the heads are joined and projected: within
+    `editing_heads({attn.heads: fn})`, `fn` reads or replaces that (B, n_head, T, head_size)
+    tensor, e.g. to knock a head out, for the calling thread's passes only.
     """
 
     def __init__(self, config: GPTConfig):
@@ -127,7 +164,7 @@ class CausalSelfAttention(nn.Module):
         self.n_head = config.n_head
         self.dropout = config.dropout
         self.qkv = nn.Linear(config.n_embd, 3 * config.n_embd, bias=config.bias)
-        self.heads = nn.Identity()
+        self.heads = HeadOutputs()
         self.proj = nn.Linear(config.n_embd, config.n_embd, bias=config.bias)
         self.resid_dropout = nn.Dropout(config.dropout)
 
@@ -159,7 +196,7 @@ class CausalSelfAttention(nn.Module):
         else:
             visible = torch.ones(T, k.size(2), dtype=torch.bool, device=x.device).tril(past)
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=visible, dropout_p=dropout)
-        y = self.heads(y)                                    # (B, nh, T, hs), the hook point
+        y = self.heads(y)                                    # (B, nh, T, hs), the edit point
         y = y.transpose(1, 2).reshape(B, T, C)               # heads side by side: (B, T, nh * hs)
         return self.resid_dropout(self.proj(y)), weights
 

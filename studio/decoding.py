@@ -178,7 +178,7 @@ class BatchDecoder:
             try:
                 self._admit(block=not self.rows)
                 self._step()
-            except Exception as e:                      # never leave a client waiting forever
+            except Exception as e:                      # the shared pass failed: never leave a client waiting
                 for s in self.rows:
                     self._finish(s, e)
                 self.rows.clear()
@@ -197,7 +197,14 @@ class BatchDecoder:
             row = len(self.rows)
             self.rows.append(s)
             self.cache.active += 1
-            self._emit({row: self._prefill(row, s.context[-self.block:])})
+            try:
+                first = self._prefill(row, s.context[-self.block:])
+            except Exception as e:        # this prompt alone: the other rows never saw it
+                self.rows.pop()
+                self.cache.active -= 1
+                self._finish(s, e)
+                continue
+            self._emit({row: first})
 
     @torch.inference_mode()
     def _prefill(self, row: int, ids: list[int]) -> torch.Tensor:
@@ -227,7 +234,10 @@ class BatchDecoder:
             logits.update(enumerate(self.model.decode_rows(tokens, self.cache)))
             self.cache.active = everyone
         for i in range(end, len(self.rows)):
-            logits[i] = self._prefill(i, self.rows[i].context[-(self.block // 2):])
+            try:
+                logits[i] = self._prefill(i, self.rows[i].context[-(self.block // 2):])
+            except Exception as e:        # ends this row alone (dropped below)
+                self.rows[i].error, self.rows[i].remaining = e, 0
         self._emit(logits)
         self._drop_finished()
 
@@ -239,7 +249,7 @@ class BatchDecoder:
                 self.cache.drop_row(i)
                 self.rows[i] = self.rows[-1]
                 self.rows.pop()
-                self._finish(s)
+                self._finish(s, s.error)
 
     def _swap(self, a: int, b: int) -> None:
         if a == b:
@@ -252,16 +262,23 @@ class BatchDecoder:
 
     def _emit(self, logits: dict[int, torch.Tensor]) -> None:
         """Draw each row's next character from its logits; rows with the same sampling
-        settings get their distributions from one call (per row, the same numbers)."""
+        settings get their distributions from one call (per row, the same numbers). A row
+        whose draw fails ends with that error alone; the others go on."""
         by_settings: dict[SamplingSettings, list[int]] = defaultdict(list)
         for row in logits:
             by_settings[self.rows[row].settings].append(row)
         now = time.monotonic()
         for settings, rows in by_settings.items():
             group_logits = torch.stack([logits[row] for row in rows]).float().cpu()     # (rows, V)
-            group_probs = next_token_probs(group_logits, settings)
+            try:
+                group_probs = list(next_token_probs(group_logits, settings))
+            except Exception:             # find the row at fault: each alone
+                group_probs = [self._probs_or_none(self.rows[row], row_logits)
+                               for row, row_logits in zip(rows, group_logits)]
             for row, row_logits, probs in zip(rows, group_logits, group_probs):
                 s = self.rows[row]
+                if probs is None:
+                    continue              # failed: _drop_finished ends it with its error
                 if settings.temperature == 0:
                     token = int(probs.argmax())
                 else:
@@ -271,6 +288,14 @@ class BatchDecoder:
                 s.steps.append(Step(token, probs, row_logits))
                 if now >= s.wake_at:
                     s.wake()
+
+    @staticmethod
+    def _probs_or_none(s: Stream, row_logits: torch.Tensor) -> torch.Tensor | None:
+        try:
+            return next_token_probs(row_logits, s.settings)
+        except Exception as e:
+            s.error, s.remaining = e, 0
+            return None
 
     @staticmethod
     def _finish(s: Stream, error: BaseException | None = None) -> None:

@@ -1,8 +1,11 @@
+import threading
+
 import pytest
 import torch
 
 import gpt
 from gpt.generation import SamplingSettings, sample_ids
+from gpt.model import editing_heads
 
 V = 65
 
@@ -125,7 +128,7 @@ def test_embed_blocks_unembed_is_the_forward_pass():
     torch.testing.assert_close(model.unembed(stream), model(x)[0], atol=0, rtol=0)
 
 
-def test_the_heads_hook_point_knocks_out_a_head_like_zeroing_its_projection_columns():
+def test_a_head_edit_knocks_out_a_head_like_zeroing_its_projection_columns():
     """Zeroing head h's output before the projection == removing the projection's columns
     that read head h: an independent way to compute the same knockout."""
     model = small_gpt()
@@ -133,24 +136,46 @@ def test_the_heads_hook_point_knocks_out_a_head_like_zeroing_its_projection_colu
     layer, head, hs = 1, 2, 32 // 4
     attn = model.blocks[layer].attn
 
-    def knock_out(module, inputs, output):        # output: (B, n_head, T, head_size)
+    def knock_out(output):                        # output: (B, n_head, T, head_size)
         output = output.clone()
         output[:, head] = 0
         return output
 
     untouched = model(x)[0]
-    identity = attn.heads.register_forward_hook(lambda m, i, o: o)
-    torch.testing.assert_close(model(x)[0], untouched, atol=0, rtol=0)
-    identity.remove()
-    handle = attn.heads.register_forward_hook(knock_out)
-    hooked = model(x)[0]
-    handle.remove()
+    with editing_heads({attn.heads: lambda o: o}):
+        torch.testing.assert_close(model(x)[0], untouched, atol=0, rtol=0)
+    with editing_heads({attn.heads: knock_out}):
+        edited = model(x)[0]
     reference = small_gpt()
     with torch.no_grad():
         reference.blocks[layer].attn.proj.weight[:, head * hs:(head + 1) * hs] = 0
-    torch.testing.assert_close(hooked, reference(x)[0], atol=1e-6, rtol=0)
-    assert not torch.allclose(hooked, untouched)
-    torch.testing.assert_close(model(x)[0], untouched, atol=0, rtol=0)   # the hook is gone
+    torch.testing.assert_close(edited, reference(x)[0], atol=1e-6, rtol=0)
+    assert not torch.allclose(edited, untouched)
+    torch.testing.assert_close(model(x)[0], untouched, atol=0, rtol=0)   # the edit is gone
+
+
+def test_a_head_edit_is_seen_only_by_the_thread_that_made_it():
+    """Another thread's passes through the same model object, during the edit, are intact."""
+    model = small_gpt()
+    x = torch.randint(V, (2, 16))
+    untouched = model(x)[0]
+    inside, other_done = threading.Event(), threading.Event()
+    seen = {}
+
+    def other_thread():
+        inside.wait(10)
+        seen["other"] = model(x)[0]
+        other_done.set()
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    with editing_heads({block.attn.heads: torch.zeros_like for block in model.blocks}):
+        inside.set()
+        other_done.wait(10)
+        seen["mine"] = model(x)[0]
+    worker.join()
+    torch.testing.assert_close(seen["other"], untouched, atol=0, rtol=0)
+    assert not torch.allclose(seen["mine"], untouched)
 
 
 def test_models_declare_what_they_can_do():
