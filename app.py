@@ -9,6 +9,7 @@ import asyncio
 import functools
 import inspect
 import logging
+import sys
 from pathlib import Path
 
 from studio.fast_start import skip_gradio_dev_work
@@ -21,10 +22,11 @@ import gradio as gr  # noqa: E402
 import torch  # noqa: E402
 
 from gpt.checkpoint import CheckpointError  # noqa: E402
-from gpt.generation import MAX_TEMPERATURE  # noqa: E402
+from gpt.generation import MAX_SEED, MAX_TEMPERATURE  # noqa: E402
 from gpt.hardware import pick_device  # noqa: E402
 from gpt.introspect import MAX_ATTENTION_CHARS  # noqa: E402
 from gpt.snapshots import MemorySnapshots  # noqa: E402
+from studio import inputs, shutdown  # noqa: E402
 from studio import lab as lab_views  # noqa: E402
 from studio import timeline as timeline_views  # noqa: E402
 from studio import views  # noqa: E402
@@ -34,7 +36,9 @@ from studio.hub import DEFAULT_REPO_NAME, LOCAL_INSTRUCTIONS, push_session_model
 from studio.learn import learn_views  # noqa: E402
 from studio.sessions import start_sweeper  # noqa: E402
 from studio.slots import TrainingSlots  # noqa: E402
-from studio.training import CORPUS_CHOICES, TrainRequest, build_training, defaults_for, export_zip  # noqa: E402
+from studio.threads import iterate_in_threads  # noqa: E402
+from studio.training import (CORPUS_CHOICES, TrainRequest, build_training, check_request, defaults_for,  # noqa: E402
+                             export_zip)
 from studio.worker import RemoteTraining  # noqa: E402
 from studio.zoo import SESSION_MODEL, ModelZoo, describe  # noqa: E402
 
@@ -44,7 +48,10 @@ torch.set_num_threads(SETTINGS.threads)
 
 ROOT = Path(__file__).resolve().parent
 LOG = logging.getLogger("tinyshakespeare-gpt")
-DEVICE = pick_device(SETTINGS.device)
+try:
+    DEVICE = pick_device(SETTINGS.device)
+except ValueError as e:          # a device this machine lacks: say so, and stop before anything else
+    raise SystemExit(f"GPT_APP_DEVICE={SETTINGS.device!r}: {e}") from None
 ZOO = ModelZoo(ROOT / "checkpoints", SETTINGS.extra_models, device=DEVICE)
 DEFAULT_MODEL = ZOO.names()[0] if ZOO.names() else None
 DEFAULT_PROMPT = "ROMEO:\n"
@@ -52,7 +59,7 @@ MODEL_CHOICES = ZOO.names() + [SESSION_MODEL]   # the session's own model is lis
 GENERATE_SLOTS = 64 if SETTINGS.batched_decoding else 4      # requests decoding at once
 DEFAULT_PASSAGE = lab_views.default_passage()
 KNOCKOUT_SOURCES = ["the fixed val slice (measured at publish time)", "the text in the Surprisal box"]
-TRAINING_SLOTS = TrainingSlots(SETTINGS.training_slots)     # live trainings take turns, told their place
+TRAINING_SLOTS = TrainingSlots(SETTINGS.training_slots, SETTINGS.training_line)     # live trainings take turns, told their place
 SHIPPED_TIMELINE = timeline_views.ShippedTimeline(ROOT / "checkpoints" / "shakespeare-timeline")
 TIMELINE_SOURCES = ["the shipped run: a 2-layer GPT on Tiny Shakespeare", "your live training (Train live)"]
 
@@ -63,6 +70,31 @@ def shown(figure):
 
 
 REFUSALS = (InputError, CheckpointError, ValueError)    # the app's own refusals: shown as messages
+
+
+def quiet_gradio_refusals() -> None:
+    """Gradio's own input checks (a slider value out of range, a choice not offered) raise
+    gr.Error with a traceback printed for each: ~27 lines per refused request. They are
+    refusals like the app's, so they log one line. Fails loudly if Gradio's Error changes."""
+    original = gr.Error.__init__
+    if getattr(original, "quiet_for_components", False):
+        return
+    if "print_exception" not in inspect.signature(original).parameters:
+        raise RuntimeError("gradio.Error no longer takes print_exception: update quiet_gradio_refusals")
+
+    @functools.wraps(original)
+    def init(self, message="Error raised.", *args, **kwargs):
+        caller = sys._getframe(1).f_globals.get("__name__", "")
+        if caller.startswith("gradio.components") and "print_exception" not in kwargs and len(args) < 4:
+            kwargs["print_exception"] = False
+            LOG.info("refused by Gradio's input check: %s", message)
+        original(self, message, *args, **kwargs)
+
+    init.quiet_for_components = True
+    gr.Error.__init__ = init
+
+
+quiet_gradio_refusals()
 
 
 def refused(fn_name: str, error: Exception) -> gr.Error:
@@ -112,6 +144,9 @@ async def generate(prompt, model_name, max_new_tokens, temperature, top_k, top_p
                                                unknown, decoder=decoder):
         # The state holds this very record (Gradio keeps a reference), so it follows the stream and Stop
         # keeps it: set once, then skipped, which spares Gradio re-storing it at every chunk.
+        if shutdown.STOPPING.is_set():
+            yield record.text, shutdown.MESSAGE, record if first else gr.skip()
+            return
         yield record.text, note, record if first else gr.skip()
         first = False
 
@@ -153,8 +188,12 @@ def describe_model(name, trained):
 @user_errors
 def draw_attention(model_name, record, prompt, layer, n_chars, head=views.AVERAGE, trained=None):
     source = "the text on screen" if record is not None else "the prompt (generate to see your text here)"
-    text = record.text if record is not None else prompt
-    figure, grid, note = views.attention_view(ZOO.pick(model_name, trained), text, layer, n_chars, source, head)
+    text = record.text if record is not None else inputs.text(prompt, "prompt", SETTINGS.max_prompt_chars)
+    if not text:
+        raise InputError("There is no text to draw: type a prompt, or generate some text first.")
+    figure, grid, note = views.attention_view(ZOO.pick(model_name, trained), text, inputs.whole(layer, "layer", 0),
+                                              inputs.whole(n_chars, "number of characters", 1, MAX_ATTENTION_CHARS),
+                                              source, inputs.text(head, "head") or views.AVERAGE)
     return shown(figure), shown(grid), note
 
 
@@ -203,30 +242,42 @@ def log_rows(history) -> list[list]:
 
 
 @user_errors
-def train_live(corpus, upload, model_type, n_layer, n_head, n_embd, block_size, minutes, max_steps, lr,
-               batch_size, n_hidden=TrainRequest.n_hidden, trained=None):
-    request = TrainRequest(corpus=corpus, upload=upload, model_type=model_type.lower(), n_layer=int(n_layer),
-                           n_head=int(n_head), n_embd=int(n_embd), block_size=int(block_size),
-                           n_hidden=int(n_hidden), minutes=float(minutes), max_steps=int(max_steps), lr=float(lr),
-                           batch_size=int(batch_size))
-    trainer = build_training(request, DEVICE)                  # checked and built here; trained in a worker
-    snapshots = MemorySnapshots(max_count=timeline_views.LIVE_SNAPSHOTS)
-    remote = RemoteTraining(trainer, snapshots, threads=SETTINGS.threads)
-    timeline = timeline_views.live_timeline(trainer, snapshots, remote.diagnostics)
-    model = trainer.model
-    header = (f"Training a {model.model_type.upper()} with {model.num_params():,} parameters on "
-              f"{trainer.dataset.corpus.name} ({trainer.dataset.num_tokens('train'):,} training characters). "
-              f"Val loss on the curve: a fixed sample of {trainer.eval_targets:,} characters of the val split.")
+async def train_live(corpus, upload, model_type, n_layer, n_head, n_embd, block_size, minutes, max_steps, lr,
+                     batch_size, n_hidden=TrainRequest.n_hidden, trained=None):
+    w = inputs.whole
+    request = TrainRequest(corpus=inputs.text_choice(corpus, "corpus"), upload=upload,
+                           model_type=inputs.text_choice(model_type, "model").lower(),
+                           n_layer=w(n_layer, "number of layers"), n_head=w(n_head, "number of heads"),
+                           n_embd=w(n_embd, "embedding width"), block_size=w(block_size, "block size"),
+                           n_hidden=w(n_hidden, "number of hidden units"), minutes=inputs.number(minutes, "time budget"),
+                           max_steps=w(max_steps, "number of steps"), lr=inputs.number(lr, "learning rate"),
+                           batch_size=w(batch_size, "batch size"))
+    # A training waiting for its slot holds its settings and nothing else: the corpus is read to
+    # check the request and let go; it is loaded and encoded, and the model built, once the slot
+    # comes. Waiting is a coroutine's sleep, not one of the server's threads.
+    await asyncio.to_thread(check_request, request)
     budget = request.minutes * 60
-    # The session's state points at the model from the first update on, so Stop keeps it.
     ticket = TRAINING_SLOTS.join(budget)
     try:
         while not TRAINING_SLOTS.try_start(ticket):
             yield (shown(None), TRAINING_SLOTS.message(ticket), "", [], gr.skip(), gr.skip(), shown(None), shown(None),
                    shown(None))                # the session keeps its last model while it waits
-            TRAINING_SLOTS.wait_turn(timeout=1.0)
+            await asyncio.sleep(1.0)
+        trainer = await asyncio.to_thread(build_training, request, DEVICE)    # trained in a worker process
+        snapshots = MemorySnapshots(max_count=timeline_views.LIVE_SNAPSHOTS)
+        remote = RemoteTraining(trainer, snapshots, threads=SETTINGS.threads)
+        timeline = timeline_views.live_timeline(trainer, snapshots, remote.diagnostics)
+        model = trainer.model
+        header = (f"Training a {model.model_type.upper()} with {model.num_params():,} parameters on "
+                  f"{trainer.dataset.corpus.name} ({trainer.dataset.num_tokens('train'):,} training characters). "
+                  f"Val loss on the curve: a fixed sample of {trainer.eval_targets:,} characters of the val split.")
+        # The session's state points at the model from the first update on, so Stop keeps it.
         yield shown(None), header + "\n\nStarting…", "", [], model, timeline, shown(None), shown(None), shown(None)
-        yield from _train_updates(remote, model, timeline, header, budget)
+        async for update in iterate_in_threads(_train_updates(remote, model, timeline, header, budget)):
+            if shutdown.STOPPING.is_set():
+                yield (gr.skip(), shutdown.MESSAGE, *[gr.skip()] * 7)
+                return
+            yield update
     finally:
         TRAINING_SLOTS.leave(ticket)
 
@@ -248,8 +299,8 @@ def _train_updates(remote, model, timeline, header, budget):
 
 
 def clear_training():
-    """Before a new run: no stale curve, status, samples or diagnostics from the last one."""
-    return shown(None), "Preparing…", "", [], shown(None), shown(None), shown(None)
+    """Before a new run: no stale curve, status, samples, diagnostics or download from the last one."""
+    return shown(None), "Preparing…", "", [], shown(None), shown(None), shown(None), gr.File(value=None, visible=False)
 
 
 def training_stopped(trained):
@@ -299,23 +350,30 @@ def pick_timeline(source, live):
 def timeline_show(source, index, layer, head, position, live=None):
     """Every view at one snapshot: the loss marker, sample, attention, next character, surprisal, diagnostics."""
     timeline = pick_timeline(source, live)
-    view = timeline_views.frame_view(timeline, int(index))
-    attention, attention_note = timeline_views.attention_view(timeline, int(index), int(layer), head)
-    activations, ratios, gradients, diagnostics_note = timeline_views.diagnostics_view(timeline, int(index))
+    index, layer, position = snapshot_number(index), inputs.whole(layer, "layer", 0), inputs.whole(position, "position", 0, lab_views.MAX_LAB_CHARS)
+    view = timeline_views.frame_view(timeline, index)
+    attention, attention_note = timeline_views.attention_view(timeline, index, layer, head)
+    activations, ratios, gradients, diagnostics_note = timeline_views.diagnostics_view(timeline, index)
     return (view.note, shown(view.loss), view.sample, shown(attention), attention_note,
-            shown(timeline_views.next_char_view(timeline, int(index), int(position))), view.surprisal,
+            shown(timeline_views.next_char_view(timeline, index, position)), view.surprisal,
             view.surprisal_note, shown(activations), shown(ratios), shown(gradients), diagnostics_note)
 
 
 @user_errors
 def timeline_attention(source, index, layer, head, live=None):
-    figure, note = timeline_views.attention_view(pick_timeline(source, live), int(index), int(layer), head)
+    figure, note = timeline_views.attention_view(pick_timeline(source, live), snapshot_number(index),
+                                                 inputs.whole(layer, "layer", 0), head)
     return shown(figure), note
 
 
 @user_errors
 def timeline_next_char(source, index, position, live=None):
-    return shown(timeline_views.next_char_view(pick_timeline(source, live), int(index), int(position)))
+    return shown(timeline_views.next_char_view(pick_timeline(source, live), snapshot_number(index),
+                                               inputs.whole(position, "position", 0, lab_views.MAX_LAB_CHARS)))
+
+
+def snapshot_number(index) -> int:
+    return inputs.whole(index, "snapshot", 0)
 
 
 def timeline_open(source, live):
@@ -346,13 +404,14 @@ COPYING_MODEL = "copying-gpt"
 def lab_surprisal(model_name, text, compare_name, trained=None):
     model = ZOO.pick(model_name, trained)
     other = None if compare_name in (None, "", NO_COMPARISON) else ZOO.pick(compare_name, trained)
-    view = lab_views.surprisal_view(model, text, other, compare_name)
+    view = lab_views.surprisal_view(model, lab_text_input(text), other, compare_name)
     return view.highlighted, view.note
 
 
 @user_errors
 def lab_predict(model_name, text, position, trained=None):
-    bars, rows, note = lab_views.prediction_view(ZOO.pick(model_name, trained), text, int(position))
+    bars, rows, note = lab_views.prediction_view(ZOO.pick(model_name, trained), lab_text_input(text),
+                                                 inputs.whole(position, "position", 0, lab_views.MAX_LAB_CHARS))
     return shown(bars), shown(rows), note
 
 
@@ -366,7 +425,7 @@ def lab_predict_clicked(model_name, text, trained, evt: gr.SelectData):
 def lab_knockout(model_name, source, text, mode, trained=None, progress=gr.Progress()):
     model = ZOO.pick(model_name, trained)
     precomputed = ZOO.precomputed(model_name) if source == KNOCKOUT_SOURCES[0] else None
-    use_text = None if source == KNOCKOUT_SOURCES[0] else text
+    use_text = None if source == KNOCKOUT_SOURCES[0] else lab_text_input(text)
     if use_text is None and precomputed is None:
         progress(0, desc="no precomputed grid for this model: measuring on a val passage")
     figure, note, _ = lab_views.knockout_view(model, model_name, use_text, mode, precomputed,
@@ -376,7 +435,9 @@ def lab_knockout(model_name, source, text, mode, trained=None, progress=gr.Progr
 
 @user_errors
 def lab_regenerate(model_name, heads, prompt, length, seed, trained=None):
-    return lab_views.regenerate_view(ZOO.pick(model_name, trained), heads, prompt, length, seed)
+    return lab_views.regenerate_view(ZOO.pick(model_name, trained), heads,
+                                     inputs.text(prompt, "prompt", SETTINGS.max_prompt_chars),
+                                     inputs.whole(length, "length"), inputs.whole(seed, "seed", 0, MAX_SEED))
 
 
 def lab_heads(model_name, trained):
@@ -388,13 +449,14 @@ def lab_heads(model_name, trained):
 
 @user_errors
 def lab_lens(model_name, text, trained=None):
-    figure, note = lab_views.lens_view(ZOO.pick(model_name, trained), text)
+    figure, note = lab_views.lens_view(ZOO.pick(model_name, trained), lab_text_input(text))
     return shown(figure), note
 
 
 @user_errors
 def lab_lens_position(model_name, text, position, trained=None):
-    return lab_views.lens_position_view(ZOO.pick(model_name, trained), text, int(position))
+    return lab_views.lens_position_view(ZOO.pick(model_name, trained), lab_text_input(text),
+                                        inputs.whole(position, "position", 0, lab_views.MAX_LAB_CHARS))
 
 
 def induction_outputs(model_name, model, length, seed, kind):
@@ -402,7 +464,8 @@ def induction_outputs(model_name, model, length, seed, kind):
     chosen = [(model_name, model, ZOO.precomputed(model_name))]
     if model_name != COPYING_MODEL and COPYING_MODEL in ZOO.sources:
         chosen.append((COPYING_MODEL, ZOO.get(COPYING_MODEL), ZOO.precomputed(COPYING_MODEL)))
-    copies, heat, note = lab_views.induction_view(chosen, int(length), int(seed), kind)
+    copies, heat, note = lab_views.induction_view(chosen, inputs.whole(length, "string length"),
+                                                  inputs.whole(seed, "seed", 0, MAX_SEED), kind)
     formation = None
     if COPYING_MODEL in ZOO.sources:
         formation = lab_views.formation_view(ZOO.get(COPYING_MODEL), COPYING_MODEL)
@@ -416,15 +479,20 @@ def lab_induction(model_name, length, seed, kind=lab_views.STRING_KINDS[0], trai
 
 @user_errors
 def lab_memorised(model_name, text, min_len, record=None, trained=None):
-    text = text or (record.text if record is not None else "")
-    return lab_views.memorised_view(ZOO.pick(model_name, trained), text, min_len)
+    text = lab_text_input(text) or (record.text if record is not None else "")
+    return lab_views.memorised_view(ZOO.pick(model_name, trained), text, inputs.whole(min_len, "shortest span"))
 
 
-def lab_open(model_name, trained):
+def lab_text_input(text) -> str:
+    return inputs.text(text, "text", lab_views.MAX_LAB_CHARS)
+
+
+def lab_open(model_name, trained, memo=""):
     """Defaults that show something without any input: a val passage's surprisal with its
     most surprising character inspected, the knockout grid and the intact model beside the
     one without its most important head, the logit lens, induction, and a fresh sample
-    checked for memorised spans. The model is picked, and the grid measured, once."""
+    checked for memorised spans (or the text typed there: never replaced). The model is picked,
+    and the grid measured, once."""
     try:
         model = ZOO.pick(model_name, trained)
     except REFUSALS as e:
@@ -447,7 +515,9 @@ def lab_open(model_name, trained):
     def knockout():
         figure, note, top = lab_views.knockout_view(model, model_name, None, "zero", ZOO.precomputed(model_name))
         intact, knocked, regen_note = lab_views.regenerate_view(model, [top], DEFAULT_PROMPT, 200, 0)
-        return shown(figure), note, gr.CheckboxGroup(value=[top]), intact, knocked, regen_note
+        # the ticked heads, the note's heads and the heads removed from the text: one set, chosen here
+        return (shown(figure), note, gr.CheckboxGroup(choices=lab_views.head_choices(model), value=[top]), intact,
+                knocked, regen_note)
 
     def lens():
         figure, note = lab_views.lens_view(model, lab_views.DEFAULT_LENS_TEXT)
@@ -456,19 +526,21 @@ def lab_open(model_name, trained):
     length = max(2, min(60, model.block_size // 2))         # 60 characters, or as many as fit twice
     return (
         *attempt(surprisal, lambda e: ([], e, shown(None), shown(None), "", 1)),
-        *attempt(knockout, lambda e: (shown(None), e, gr.skip(), "", "", "")),
+        *attempt(knockout, lambda e: (shown(None), e, gr.CheckboxGroup(choices=[], value=[]), "", "", "")),
         *attempt(lens, lambda e: (shown(None), e, "")),
         *attempt(lambda: induction_outputs(model_name, model, length, 0, lab_views.STRING_KINDS[0]),
                  lambda e: (shown(None), shown(None), shown(None), e)),
-        *attempt(lambda: lab_views.memorised_sample_view(model, DEFAULT_PROMPT), lambda e: (gr.skip(), [], e)),
+        *attempt(lambda: (gr.skip(), *lab_views.memorised_view(model, memo, 20)) if memo else
+                 lab_views.memorised_sample_view(model, DEFAULT_PROMPT), lambda e: (gr.skip(), [], e)),
     )
 
 
-def lab_refresh(model_name, trained, visible):
-    """A new model while the Lab is open: measure it, so no figure shows the last model."""
+def lab_refresh(model_name, trained, visible, memo=""):
+    """A new model: with the Lab open, measure it, so no figure shows the last model; with it
+    closed, only the head boxes follow the model (the rest is measured when the Lab opens)."""
     if not visible:
-        return [gr.skip()] * LAB_OUTPUTS
-    return lab_open(model_name, trained)
+        return [*[gr.skip()] * 8, lab_heads(model_name, trained), *[gr.skip()] * (LAB_OUTPUTS - 9)]
+    return lab_open(model_name, trained, inputs.text(memo, "text", lab_views.MAX_LAB_CHARS))
 
 
 # --- Learn -------------------------------------------------------------------------------
@@ -757,11 +829,13 @@ with gr.Blocks(title="tinyshakespeare-gpt", delete_cache=(3600, 3600)) as demo:
                    lens_table, copies_plot, induction_plot, formation_plot, induction_note, memo_text, memo_out,
                    memo_note]
     assert len(lab_outputs) == LAB_OUTPUTS
-    lab_tab.select(lab_open, [model_dd, trained_state], lab_outputs, api_visibility="private")
+    lab_tab.select(lab_open, [model_dd, trained_state, memo_text], lab_outputs, api_visibility="private")
     lab_tab.select(lambda: True, None, lab_visible, api_visibility="private")
     for other in (generate_tab, attention_tab, loss_tab, train_tab, timeline_tab, learn_tab):
         other.select(lambda: False, None, lab_visible, api_visibility="private")
-    model_dd.change(lab_refresh, [model_dd, trained_state, lab_visible], lab_outputs, api_visibility="private")
+    # one listener writes the head boxes on a model switch (two used to race: boxes and note disagreed)
+    model_dd.change(lab_refresh, [model_dd, trained_state, lab_visible, memo_text], lab_outputs,
+                    api_visibility="private")
     surprisal_btn.click(lab_surprisal, [model_dd, lab_text, compare_dd, trained_state], [surprisal_out, surprisal_note],
                         api_name="lab_surprisal", concurrency_id="inference")
     predict_btn.click(lab_predict, [model_dd, lab_text, predict_pos, trained_state],
@@ -770,7 +844,6 @@ with gr.Blocks(title="tinyshakespeare-gpt", delete_cache=(3600, 3600)) as demo:
                          [predict_plot, rows_plot, predict_note, predict_pos], api_visibility="private")
     knockout_btn.click(lab_knockout, [model_dd, knockout_source, lab_text, knockout_mode, trained_state],
                        [knockout_plot, knockout_note], api_name="lab_knockout", concurrency_id="inference")
-    model_dd.change(lab_heads, [model_dd, trained_state], knockout_heads, api_visibility="private")
     regen_btn.click(lab_regenerate, [model_dd, knockout_heads, regen_prompt, regen_length, regen_seed, trained_state],
                     [regen_intact, regen_knocked, regen_note], api_name="lab_regenerate", concurrency_id="inference")
     lens_btn.click(lab_lens, [model_dd, lens_text, trained_state], [lens_plot, lens_note], api_name="lab_lens",
@@ -821,7 +894,8 @@ with gr.Blocks(title="tinyshakespeare-gpt", delete_cache=(3600, 3600)) as demo:
                     batch_size, n_hidden, trained_state]
     train_diagnostics = [train_activations, train_ratios, train_gradients]
     training = train_btn.click(clear_training, None, [train_plot, train_status, train_samples, train_log,
-                                                      *train_diagnostics], api_visibility="private").then(
+                                                      *train_diagnostics, download_file],
+                               api_visibility="private").then(
         train_live, train_inputs, [train_plot, train_status, train_samples, train_log, trained_state, timeline_state,
                                    *train_diagnostics], api_name="train",
         # the line is TRAINING_SLOTS' (it tells each student their place), not Gradio's raw counter
@@ -909,8 +983,9 @@ FOLLOW_STREAM = """<script>
 def launch(**kwargs):
     start_sweeper(lambda: getattr(demo, "state_holder", None), SETTINGS.session_ttl)
     return demo.launch(show_error=True, enable_monitoring=False, css=CSS, head=FOLLOW_STREAM,
-                       max_file_size=f"{SETTINGS.max_upload_mb:g}mb", **kwargs)
+                       max_file_size=SETTINGS.max_upload_bytes, **kwargs)
 
 
 if __name__ == "__main__":
+    shutdown.install()           # SIGTERM: streams in flight end with a message, then the server closes
     launch()

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, load_model, save_file, save_model
 
 from .language_model import LanguageModel
@@ -74,10 +74,14 @@ def save(model: LanguageModel, out_dir: str | Path, *, training_state: tuple[dic
         if weights_dtype is not None:
             to_save = build_model(model.model_type, **model_config_dict(model)).to(weights_dtype)
             to_save.load_state_dict(model.state_dict())
-        save_model(to_save, str(tmp / WEIGHTS), metadata={"format": "pt", "model_type": model.model_type})
+        try:
+            save_model(to_save, str(tmp / WEIGHTS), metadata={"format": "pt", "model_type": model.model_type})
+            if training_state is not None:
+                tensors, state_json = training_state
+                save_file(tensors, str(tmp / STATE_TENSORS))
+        except SafetensorError as e:         # a full disk, as safetensors reports it: an OSError like any other
+            raise OSError(f"could not write the weights to {out_dir}: {e}") from None
         if training_state is not None:
-            tensors, state_json = training_state
-            save_file(tensors, str(tmp / STATE_TENSORS))
             (tmp / STATE_JSON).write_text(json.dumps(state_json) + "\n", encoding="utf-8")
         if card is not None:
             (tmp / "README.md").write_text(card, encoding="utf-8")
@@ -130,15 +134,21 @@ def best_val_loss(folder: str | Path) -> float:
 
 
 HUB_TIMEOUT = 60.0
-"""Seconds a Hub download may take before `load` gives up (the download itself is left to finish)."""
+"""Seconds a Hub download may take before `load` gives up (the download itself is left to finish,
+and a later `load` of the same repo waits on it rather than starting another)."""
+_DOWNLOADS: dict[str, tuple[threading.Thread, dict]] = {}
+_DOWNLOADS_LOCK = threading.Lock()
 
 
 def resolve(path_or_repo_id: str | Path, timeout: float = HUB_TIMEOUT) -> Path:
-    """A local checkpoint folder: the path itself, or a download of a Hub repo's files,
+    """A local checkpoint folder: the path itself (or, when a save was killed between its two
+    renames, the previous save it left as `.NAME.old`), or a download of a Hub repo's files,
     given up after `timeout` seconds so that a Hub that never answers blocks nobody for long."""
     path = Path(path_or_repo_id).expanduser()
     if path.is_dir():
         return path
+    if not path.exists() and (_old(path) / CONFIG).is_file() and (_old(path) / WEIGHTS).is_file():
+        return _old(path)
     name = str(path_or_repo_id)
     if path.exists():
         raise CheckpointError(f"{name} is a file; a checkpoint is a folder holding {CONFIG} and {WEIGHTS}")
@@ -147,16 +157,21 @@ def resolve(path_or_repo_id: str | Path, timeout: float = HUB_TIMEOUT) -> Path:
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
 
-    result: dict = {}
+    with _DOWNLOADS_LOCK:                   # one download of a repo at a time: a hung one is waited on, not repeated
+        worker, result = _DOWNLOADS.get(name, (None, {}))
+        if worker is None or not worker.is_alive():
+            result = {}
 
-    def download() -> None:
-        try:
-            result["path"] = snapshot_download(name, allow_patterns=HUB_FILES)
-        except BaseException as e:          # handed to the caller below
-            result["error"] = e
+            def download() -> None:
+                try:
+                    result["path"] = snapshot_download(name, allow_patterns=HUB_FILES,
+                                                       etag_timeout=min(timeout, 10.0))
+                except BaseException as e:          # handed to the caller below
+                    result["error"] = e
 
-    worker = threading.Thread(target=download, daemon=True, name=f"hub-download {name}")
-    worker.start()
+            worker = threading.Thread(target=download, daemon=True, name=f"hub-download {name}")
+            _DOWNLOADS[name] = (worker, result)
+            worker.start()
     worker.join(timeout)
     if worker.is_alive():
         raise CheckpointError(f"the Hugging Face Hub did not deliver {name!r} within {timeout:g} s; try again later, "
@@ -212,6 +227,9 @@ def load(path_or_repo_id: str | Path, device: str | torch.device = "cpu", timeou
     folder = resolve(path_or_repo_id, timeout)
     config = read_config(folder)
     weights = folder / WEIGHTS
+    if not weights.is_file():
+        raise CheckpointError(f"{folder} has no {WEIGHTS}")
+    check_layers(config, weights)           # before anything is built: 100,000 layers cost minutes even on meta
     try:
         tokenizer = CharTokenizer.from_json(config["vocab"])
         run = read_run_record(config)
@@ -221,8 +239,6 @@ def load(path_or_repo_id: str | Path, device: str | torch.device = "cpu", timeou
     if config["model"].get("vocab_size") != tokenizer.vocab_size:
         raise CheckpointError(f"{folder / CONFIG}: vocab_size {config['model'].get('vocab_size')} "
                               f"but {tokenizer.vocab_size} characters in the vocabulary")
-    if not weights.is_file():
-        raise CheckpointError(f"{folder} has no {WEIGHTS}")
     if weights.stat().st_size < 2 * params:     # at least 2 bytes a parameter (bf16/fp16)
         raise CheckpointError(f"{weights} does not match {CONFIG}: {params:,} parameters cannot fit in "
                               f"{weights.stat().st_size:,} bytes")
@@ -236,6 +252,33 @@ def load(path_or_repo_id: str | Path, device: str | torch.device = "cpu", timeou
     model.run = run
     model.history = load_history(folder)
     return model.float().to(device).eval()
+
+
+_LAYER = re.compile(r"^(?:blocks|layers)\.(\d+)\.")     # the GPT's and the ladder's layer stacks
+WEIGHTLESS_LAYERS = 64
+"""The most layers a config may claim when its layers hold no weights (the ladder's averaging
+rung): nothing in the file to count them against."""
+
+
+def check_layers(config: dict, weights: Path) -> None:
+    """The config's layer count against the layers the weights file holds, read from its
+    header alone (a few kB): a config that claims other layers than were saved is refused
+    before a single module is made."""
+    n_layer = config["model"].get("n_layer")
+    if n_layer is None:
+        return
+    try:
+        with safe_open(str(weights), framework="pt") as f:
+            names = list(f.keys())
+    except (SafetensorError, OSError) as e:
+        raise CheckpointError(f"{weights} is corrupt: {str(e).strip().splitlines()[0] if str(e).strip() else e!r}"
+                              ) from None
+    saved = 1 + max((int(m.group(1)) for name in names if (m := _LAYER.match(name))), default=-1)
+    if saved == 0 and isinstance(n_layer, int) and not isinstance(n_layer, bool) and 1 <= n_layer <= WEIGHTLESS_LAYERS:
+        return
+    if not isinstance(n_layer, int) or isinstance(n_layer, bool) or n_layer != saved:
+        raise CheckpointError(f"{weights.parent / CONFIG} says n_layer={n_layer!r}, but {WEIGHTS} holds "
+                              f"{saved} layer{'s' if saved != 1 else ''}")
 
 
 def load_history(folder: str | Path) -> list[dict]:

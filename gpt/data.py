@@ -136,12 +136,17 @@ class Corpus:
         return kind(self, block_size, tokenizer)
 
 
+def _size(n: int) -> str:
+    """Bytes for people, in MiB (1 MB = 1,048,576 bytes, as web upload limits count them), with the exact count."""
+    return f"{n / 2**20:.2f} MB ({n:,} bytes)"
+
+
 def read_text_file(path: str | Path, max_bytes: int | None = None) -> str:
     """Read a UTF-8 text file, with a clear error for binary, non-UTF-8 or oversized files."""
     path = Path(path)
     size = path.stat().st_size
     if max_bytes is not None and size > max_bytes:
-        raise ValueError(f"{path.name} is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.1f} MB")
+        raise ValueError(f"{path.name} is {_size(size)}; the limit is {_size(max_bytes)}")
     raw = path.read_bytes()
     if b"\x00" in raw:
         raise ValueError(f"{path.name} is not a text file (it contains NUL bytes)")

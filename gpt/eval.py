@@ -25,6 +25,11 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     try:
         model = load(args.checkpoint, device=hardware.pick_device(args.device))
+        broken = [name for name, p in model.named_parameters() if not torch.isfinite(p).all()]
+        if broken:
+            raise ValueError(f"the weights hold NaN or infinite values ({', '.join(broken[:3])}"
+                             f"{', …' if len(broken) > 3 else ''}): every loss would be nan; retrain, or load an "
+                             "earlier checkpoint")
         corpus = Corpus.load(args.data or model.run.corpus or "shakespeare", line_framed=model.run.line_framed)
         dataset = model.dataset_for(corpus)
         for split in args.splits.split(","):

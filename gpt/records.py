@@ -70,6 +70,10 @@ class RunRecord:
         if not isinstance(values, dict):
             raise ValueError(f"the run record must be a JSON object, not {type(values).__name__}")
         values = _known(cls, values)
+        for name, kinds in _RECORD_TYPES.items():
+            if name in values and not _is(values[name], kinds):
+                raise ValueError(f"the run record's {name} must be {' or '.join(k.__name__ for k in kinds)}, "
+                                 f"not {values[name]!r}")
         if values.get("train_config") is not None:
             values["train_config"] = TrainConfig(**_known(TrainConfig, _object(values["train_config"], "train_config")))
         if values.get("evaluation") is not None:
@@ -103,3 +107,17 @@ def _known(cls: type, values: dict) -> dict:
     names = {f.name for f in fields(cls)}
     return {k: v for k, v in values.items() if k in names}
 
+
+_RECORD_TYPES: dict[str, tuple[type, ...]] = {
+    "corpus": (str, type(None)), "line_framed": (bool,), "step": (int,), "tokens_seen": (int,),
+    "elapsed": (float, int), "bigram_val_loss": (float, int, type(None)), "weights_dtype": (str,),
+    "sample": (str, type(None)), "title": (str, type(None)), "ladder_rung": (int, type(None)),
+}
+"""The JSON types each plain field of a run record may hold (a corpus of 5 is refused on loading,
+not found later by a command that looks the corpus up)."""
+
+
+def _is(value: Any, kinds: tuple[type, ...]) -> bool:
+    if isinstance(value, bool):
+        return bool in kinds
+    return isinstance(value, kinds)

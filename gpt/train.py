@@ -7,6 +7,7 @@ Architecture flags left out take the model family's defaults (its config datacla
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 from dataclasses import fields
@@ -94,6 +95,10 @@ def build_trainer(args, device: torch.device) -> Trainer:
         dataset = model.dataset_for(Corpus.load(args.corpus, line_framed=model.run.line_framed))
         trainer = Trainer(model, dataset, config, snapshots=snapshot_store(args))
         trainer.load_training_state(*state)
+        latest = trainer.history[-1]["val_loss"] if trainer.history else math.inf
+        if latest <= trainer.best_val < checkpoint.best_val_loss(out / "best"):
+            # an older save order was killed between last and best: last is the best step, so best catches up
+            checkpoint.save(model, out / "best")
         print(f"resuming {last} at step {trainer.step} ({trainer.elapsed / 60:.1f} min trained)", flush=True)
         return trainer
     if args.resume and checkpoint.newest_complete(out / "best") is not None:

@@ -297,7 +297,10 @@ class Trainer:
         improved = bool(latest) and latest["val_loss"] < self.best_val
         if improved:
             self.best_val = latest["val_loss"]
-        checkpoint.save(self.model, Path(out_dir) / "last", training_state=self.training_state())
+        # best before last: last's state records the new best loss, so a kill between the two
+        # saves must leave that state behind (it re-measures and rewrites best on resume),
+        # never a state that believes in a best that was never written
         if keep_best and improved:
             checkpoint.save(self.model, Path(out_dir) / "best")
+        checkpoint.save(self.model, Path(out_dir) / "last", training_state=self.training_state())
         return improved

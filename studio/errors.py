@@ -8,9 +8,49 @@ class InputError(ValueError):
     """A request the app refuses, with a message meant for the person who made it."""
 
 
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
+_PATH = re.compile(r"(?:/[^/\s:'\"]+)+/([^/\s:'\"]+)")
+_HUB_TOKEN = re.compile(r"\bhf_[A-Za-z0-9]{4,}")
+SECRET_PIECE = 6
+"""Characters of a secret that may not appear together in a message: services echo a token's
+tail in request ids and hints, so masking only the whole token is not enough."""
+
+
 def without_paths(message: str) -> str:
-    """A message for people: folders on the server shortened to their last part."""
-    return re.sub(r"(?:/[^/\s:'\"]+)+/([^/\s:'\"]+)", r"\1", message)
+    """A message for people: folders on the server shortened to their last part (addresses
+    such as https://host/path are left whole)."""
+    parts = _URL.split(message)
+    urls = _URL.findall(message)
+    out = [_PATH.sub(r"\1", parts[0])]
+    for url, rest in zip(urls, parts[1:]):
+        out += [url, _PATH.sub(r"\1", rest)]
+    return "".join(out)
+
+
+def without_secret(message: str, secret: str | None) -> str:
+    """`message` with every run of SECRET_PIECE or more characters of `secret` (anywhere in
+    it), and anything shaped like a Hub token, replaced by ***."""
+    hidden = [False] * len(message)
+    if secret and len(secret) >= SECRET_PIECE:
+        pieces = {secret[i:i + SECRET_PIECE] for i in range(len(secret) - SECRET_PIECE + 1)}
+        for i in range(len(message) - SECRET_PIECE + 1):
+            if message[i:i + SECRET_PIECE] in pieces:
+                hidden[i:i + SECRET_PIECE] = [True] * SECRET_PIECE
+    elif secret:
+        message = message.replace(secret, "*" * len(secret))
+        hidden = [False] * len(message)
+    for m in _HUB_TOKEN.finditer(message):
+        hidden[m.start():m.end()] = [True] * (m.end() - m.start())
+    out, i = [], 0
+    while i < len(message):
+        if hidden[i]:
+            while i < len(message) and hidden[i]:
+                i += 1
+            out.append("***")
+        else:
+            out.append(message[i])
+            i += 1
+    return "".join(out)
 
 
 def first_line(error: BaseException) -> str:

@@ -11,11 +11,12 @@ from typing import AsyncIterator, Callable, Iterator
 import numpy as np
 import torch
 
-from gpt.generation import SamplingSettings, Step, check_seed, sample_ids
+from gpt.generation import MAX_SEED, SamplingSettings, Step, check_seed, sample_ids
 from gpt.language_model import LanguageModel
 
 from .decoding import BatchDecoder
 from .errors import InputError
+from .inputs import number, text, whole
 from .settings import SETTINGS
 
 
@@ -51,7 +52,8 @@ class GenerationRecord:
 
 def prepare_prompt(model: LanguageModel, prompt: str, unknown: str) -> tuple[str, str]:
     """Validate and clean a prompt. Returns (prompt to use, a note on what was changed)."""
-    if prompt is None or prompt == "":
+    prompt = text(prompt, "prompt")
+    if prompt == "":
         raise InputError("The prompt is empty: type at least one character (for example ROMEO: and a newline).")
     if len(prompt) > SETTINGS.max_prompt_chars:
         raise InputError(f"The prompt is {len(prompt):,} characters long; the limit is {SETTINGS.max_prompt_chars:,}.")
@@ -76,24 +78,25 @@ def check_settings(max_new_tokens, temperature, top_k, top_p, seed) -> tuple[int
     The settings themselves are checked by the library (`SamplingSettings`, `check_seed`);
     here the form's conventions are applied: top-k 0 and top-p 1 mean off, an empty seed
     means a random one."""
-    try:
-        n = int(max_new_tokens)
-    except (TypeError, ValueError):
-        raise InputError("The length must be a whole number of characters.") from None
-    if not 1 <= n <= SETTINGS.max_new_tokens:
-        raise InputError(f"The length must be between 1 and {SETTINGS.max_new_tokens} characters, not {n}.")
-    try:
-        temperature, top_k, top_p = float(temperature), int(top_k or 0), float(1 if top_p in (None, "") else top_p)
-        seed = None if seed in (None, "") or (isinstance(seed, float) and math.isnan(seed)) else int(seed)
-    except (TypeError, ValueError):
-        raise InputError("Temperature, top-k, top-p and the seed must be numbers.") from None
-    if top_k < 0:
-        raise InputError(f"Top-k must be 0 (off) or a positive whole number, not {top_k}.")
+    n = whole(max_new_tokens, "length", 1, SETTINGS.max_new_tokens)
+    temperature = number(temperature, "temperature")
+    top_k = whole(top_k or 0, "top-k")
+    top_p = number(1 if top_p in (None, "") else top_p, "top-p")
+    seed = parse_seed(seed)
     try:
         settings = SamplingSettings(temperature, top_k or None, top_p if top_p != 1 else None)
         return n, settings, check_seed(seed)
     except ValueError as e:
         raise InputError(str(e)) from None
+
+
+def parse_seed(seed) -> int | None:
+    """A seed typed in a box ("" or none: a fresh random one each time), or sent as a number."""
+    if seed is None or (isinstance(seed, str) and not seed.strip()) or (isinstance(seed, float) and math.isnan(seed)):
+        return None
+    if isinstance(seed, str) and seed.strip().isdigit():
+        seed = int(seed.strip())                    # exact, past float's 2^53
+    return whole(seed, "seed", 0, MAX_SEED)
 
 
 FLUSH_PER_STREAM = 0.025

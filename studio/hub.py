@@ -15,7 +15,7 @@ from pathlib import Path
 from gpt import checkpoint
 from gpt.language_model import LanguageModel
 
-from .errors import InputError, first_line
+from .errors import InputError, first_line, without_secret
 
 REPO_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 DEFAULT_REPO_NAME = "tinyshakespeare-gpt-live"
@@ -72,6 +72,6 @@ def push_session_model(model: LanguageModel | None, username: str | None, repo_n
         checkpoint.save(model, folder / "model", card=live_model_card(model, repo_id))
         return checkpoint.push_to_hub(folder / "model", repo_id, private=bool(private), token=token)
     except Exception as e:          # the Hub's own errors (permissions, network): say what, never a traceback
-        raise InputError(f"The Hub refused the push to {repo_id}: {first_line(e).replace(token, '***')}") from None
+        raise InputError(f"The Hub refused the push to {repo_id}: {without_secret(first_line(e), token)}") from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -6,11 +6,18 @@ naming the variable, rather than being silently replaced by the default.
 """
 from __future__ import annotations
 
+import math
 import os
+import re
 from dataclasses import dataclass, field
 
+DEVICES = re.compile(r"^(auto|cpu|cuda|cuda:\d+|mps)$")
+MIB = 2**20
+"""Upload sizes are in MiB, as Gradio counts them: "2 MB" means 2 x 1,048,576 bytes throughout."""
 
-def _number(name: str, default: float, kind: type = float, minimum: float = 0) -> float:
+
+def _number(name: str, default: float, kind: type = float, minimum: float = 0,
+            maximum: float = math.inf) -> float:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -18,9 +25,19 @@ def _number(name: str, default: float, kind: type = float, minimum: float = 0) -
         value = kind(raw)
     except ValueError:
         raise SystemExit(f"{name}={raw!r}: expected a {'whole ' if kind is int else ''}number") from None
-    if value < minimum:
-        raise SystemExit(f"{name}={raw!r}: must be at least {minimum}")
+    if not math.isfinite(value):          # nan would pass every comparison; inf would mean no limit
+        raise SystemExit(f"{name}={raw!r}: expected a finite number")
+    if value < minimum or value > maximum:
+        bounds = f"at least {minimum:g}" if maximum == math.inf else f"between {minimum:g} and {maximum:g}"
+        raise SystemExit(f"{name}={raw!r}: must be {bounds}")
     return value
+
+
+def _device(name: str, default: str) -> str:
+    raw = (os.environ.get(name) or default).strip()
+    if not DEVICES.match(raw):
+        raise SystemExit(f"{name}={raw!r}: choose auto, cpu, cuda, cuda:N or mps")
+    return raw
 
 
 @dataclass(frozen=True)
@@ -36,6 +53,7 @@ class Settings:
     max_vocab: int = 1000                # GPT_APP_MAX_VOCAB: distinct characters an upload may hold
     session_ttl: float = 1800.0          # GPT_APP_SESSION_TTL: seconds a browser session's models and records live
     training_slots: int = 1              # GPT_APP_TRAINING_SLOTS: live trainings at once
+    training_line: int = 30              # GPT_APP_TRAINING_LINE: trainings that may wait for a slot
     queue_size: int = 64                 # GPT_APP_QUEUE: requests waiting at most
     threads: int = 1                     # GPT_APP_THREADS: torch threads (generation and training share cores)
     device: str = "auto"                 # GPT_APP_DEVICE: auto, cpu, cuda or mps
@@ -44,19 +62,24 @@ class Settings:
     extra_models: list[str] = field(default_factory=list)   # GPT_APP_MODELS: folders or Hub ids, comma-separated
     hub_sign_in: bool = False            # on a Space with `hf_oauth: true` (SYSTEM=spaces, SPACE_ID, OAUTH_CLIENT_ID)
 
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * MIB)
+
     @classmethod
     def from_env(cls) -> "Settings":
         return cls(
             max_params=int(_number("GPT_APP_MAX_PARAMS", cls.max_params, int, 1)),
             max_steps=int(_number("GPT_APP_MAX_STEPS", cls.max_steps, int, 1)),
-            max_minutes=_number("GPT_APP_MAX_MINUTES", cls.max_minutes, float, 0.1),
-            max_upload_mb=_number("GPT_APP_MAX_UPLOAD_MB", cls.max_upload_mb, float, 0.01),
+            max_minutes=_number("GPT_APP_MAX_MINUTES", cls.max_minutes, float, 0.1, 24 * 60),
+            max_upload_mb=_number("GPT_APP_MAX_UPLOAD_MB", cls.max_upload_mb, float, 0.01, 1024),
             max_vocab=int(_number("GPT_APP_MAX_VOCAB", cls.max_vocab, int, 2)),
-            session_ttl=_number("GPT_APP_SESSION_TTL", cls.session_ttl, float, 10),
+            session_ttl=_number("GPT_APP_SESSION_TTL", cls.session_ttl, float, 10, 7 * 24 * 3600),
             training_slots=int(_number("GPT_APP_TRAINING_SLOTS", cls.training_slots, int, 1)),
+            training_line=int(_number("GPT_APP_TRAINING_LINE", cls.training_line, int, 0)),
             queue_size=int(_number("GPT_APP_QUEUE", cls.queue_size, int, 1)),
-            threads=int(_number("GPT_APP_THREADS", cls.threads, int, 1)),
-            device=os.environ.get("GPT_APP_DEVICE", cls.device) or cls.device,
+            threads=int(_number("GPT_APP_THREADS", cls.threads, int, 1, os.cpu_count() or 1)),
+            device=_device("GPT_APP_DEVICE", cls.device),
             fast_start=os.environ.get("GPT_APP_FAST_START", "1") != "0",
             batched_decoding=os.environ.get("GPT_APP_BATCHED_DECODING", "1") != "0",
             extra_models=[s.strip() for s in os.environ.get("GPT_APP_MODELS", "").split(",") if s.strip()],

@@ -6,6 +6,8 @@ import itertools
 import threading
 import time
 
+from .errors import InputError
+
 STARTUP_SECONDS = 5.0
 """Added to a run's time budget for its estimate: the worker's start and the final evaluation."""
 
@@ -16,16 +18,22 @@ class TrainingSlots:
     Each training states its time budget, so the line can say how long the wait will be:
     the runs ahead finish when their budgets are spent (or sooner, when they stop early)."""
 
-    def __init__(self, slots: int):
+    def __init__(self, slots: int, line: int = 30):
         self.slots = slots
+        self.line = line                                  # at most this many wait; the next is told to come back
         self._changed = threading.Condition()
         self._running: dict[int, float] = {}              # ticket -> when it is expected to end (monotonic)
         self._waiting: list[tuple[int, float]] = []       # (ticket, budget in seconds), first in line first
         self._tickets = itertools.count()
 
     def join(self, budget: float) -> int:
-        """Take a place at the back of the line; returns the ticket."""
+        """Take a place at the back of the line; returns the ticket. A full line refuses, saying so."""
         with self._changed:
+            if len(self._running) >= self.slots and len(self._waiting) >= self.line:
+                _, seconds = self.ahead_of(None)          # the Condition's lock is an RLock
+                raise InputError(f"The line for live training is full: {len(self._running)} running and "
+                                 f"{len(self._waiting)} waiting, at most {self.line} may wait. Try again in about "
+                                 f"{max(1, round(seconds / 60)):,} min.")
             ticket = next(self._tickets)
             self._waiting.append((ticket, budget + STARTUP_SECONDS))
             return ticket
@@ -51,8 +59,8 @@ class TrainingSlots:
             self._waiting = [(t, b) for t, b in self._waiting if t != ticket]
             self._changed.notify_all()
 
-    def ahead_of(self, ticket: int) -> tuple[int, float]:
-        """(trainings ahead of this ticket, seconds until it should start)."""
+    def ahead_of(self, ticket: int | None) -> tuple[int, float]:
+        """(trainings ahead of this ticket, seconds until it should start); None: a new one at the back."""
         with self._changed:
             now = time.monotonic()
             free_at = [max(0.0, end - now) for end in self._running.values()]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import shutil
 import tempfile
+import time
 
 import torch
 
@@ -17,7 +18,7 @@ from gpt.registry import build_model, count_params
 from gpt.tokenizer import CharTokenizer
 from gpt.trainer import Trainer
 
-from .errors import InputError
+from .errors import InputError, without_paths
 from .settings import SETTINGS
 
 CORPUS_CHOICES = {"Tiny Shakespeare": "shakespeare", "names": "names", "upload a .txt": "upload"}
@@ -30,13 +31,14 @@ def load_corpus_choice(choice: str, upload_path: str | None) -> Corpus:
     if source == "upload":
         if not upload_path:
             raise InputError("Choose a .txt file to upload first.")
+        # Never deleted here: Gradio keeps one file per content and name, so two students attaching
+        # the teacher's corpus (or one pressing Train twice) hold the same path. Gradio's cache
+        # sweep (delete_cache in app.py) removes it once it is old.
         try:
-            text = read_text_file(upload_path, max_bytes=int(SETTINGS.max_upload_mb * 1e6))
+            text = read_text_file(upload_path, max_bytes=SETTINGS.max_upload_bytes)
         except (ValueError, OSError) as e:
-            raise InputError(f"That upload cannot be used: {e}." if isinstance(e, ValueError) else
-                             "That upload could not be read; please attach it again.") from None
-        finally:
-            Path(upload_path).unlink(missing_ok=True)        # read once, then gone: never served back to anyone
+            raise InputError(f"That upload cannot be used: {without_paths(str(e))}." if isinstance(e, ValueError)
+                             else "That upload could not be read; please attach it again.") from None
         if len(text) < 2000:
             raise InputError(f"The uploaded text has {len(text):,} characters; at least 2,000 are needed to train.")
         distinct = len(set(text))
@@ -101,8 +103,8 @@ def architecture(request: TrainRequest, vocab_size: int) -> dict:
             "n_head": request.n_head, "n_embd": request.n_embd, "dropout": 0.0}
 
 
-def build_training(request: TrainRequest, device: torch.device | str = "cpu") -> Trainer:
-    """Check a request against the limits and set up its trainer on `device` (not yet run)."""
+def check_limits(request: TrainRequest) -> None:
+    """The request's own numbers against the app's limits: nothing read, nothing built."""
     if request.model_type not in MODEL_TYPES:
         raise InputError(f"Unknown model type {request.model_type!r}.")
     if not 0 < request.minutes <= SETTINGS.max_minutes:
@@ -113,16 +115,35 @@ def build_training(request: TrainRequest, device: torch.device | str = "cpu") ->
         raise InputError("The learning rate must be between 1e-5 and 1.")
     if not 1 <= request.batch_size <= 256:
         raise InputError("The batch size must be between 1 and 256.")
-    corpus = load_corpus_choice(request.corpus, request.upload)
-    tokenizer = CharTokenizer.from_text(corpus.text)
-    arch = architecture(request, tokenizer.vocab_size)
+
+
+def checked_architecture(request: TrainRequest, corpus: Corpus) -> dict:
+    """The model's settings for this corpus, refused when over the parameter limit (counted
+    on the meta device: nothing is allocated)."""
+    arch = architecture(request, CharTokenizer.from_text(corpus.text).vocab_size)
     try:
-        params = count_params(request.model_type, **arch)      # counted before anything is allocated
+        params = count_params(request.model_type, **arch)
     except ValueError as e:
         raise InputError(str(e)) from None
     if params > SETTINGS.max_params:
         raise InputError(f"That model has {params:,} parameters; the limit here is {SETTINGS.max_params:,}. "
                          "Use fewer layers or a narrower embedding.")
+    return arch
+
+
+def check_request(request: TrainRequest) -> None:
+    """Everything `build_training` would refuse, found before a training waits for its slot,
+    keeping nothing: a request waiting in line holds its settings and no corpus or model."""
+    check_limits(request)
+    checked_architecture(request, load_corpus_choice(request.corpus, request.upload))
+
+
+def build_training(request: TrainRequest, device: torch.device | str = "cpu") -> Trainer:
+    """Check a request against the limits and set up its trainer on `device` (not yet run)."""
+    check_limits(request)
+    corpus = load_corpus_choice(request.corpus, request.upload)
+    tokenizer = CharTokenizer.from_text(corpus.text)
+    arch = checked_architecture(request, corpus)
     model = build_model(request.model_type, **arch).to(device)
     model.tokenizer = tokenizer
     try:
@@ -137,13 +158,32 @@ def build_training(request: TrainRequest, device: torch.device | str = "cpu") ->
     return Trainer(model, dataset, config)
 
 
-def export_zip(model, name: str = "my-model") -> Path:
+EXPORTS = Path(tempfile.gettempdir()) / "tinyshakespeare-gpt-exports"
+EXPORT_MAX_AGE = 3600.0
+"""Seconds a downloaded zip is kept here: Gradio has long since copied it into its own cache
+(which app.py's delete_cache sweeps in turn), so nobody still holds it."""
+
+
+def export_zip(model, name: str = "my-model", exports: Path = EXPORTS, max_age: float = EXPORT_MAX_AGE) -> Path:
     """The session's model as a zip of a checkpoint folder (safetensors, config, history),
-    which `gpt.load` reads once unpacked. Written to a fresh temporary folder."""
+    which `gpt.load` reads once unpacked. Written to a fresh folder of its own under `exports`,
+    where folders older than `max_age` seconds are removed first: downloads do not pile up."""
     if model is None:
         raise InputError("Train a model first: there is nothing to download yet.")
-    folder = Path(tempfile.mkdtemp(prefix="tinyshakespeare-gpt-"))
+    exports.mkdir(parents=True, exist_ok=True)
+    sweep_exports(exports, max_age)
+    folder = Path(tempfile.mkdtemp(prefix="download-", dir=exports))
     checkpoint.save(model, folder / name)
     archive = shutil.make_archive(str(folder / name), "zip", root_dir=folder, base_dir=name)
     shutil.rmtree(folder / name, ignore_errors=True)
     return Path(archive)
+
+
+def sweep_exports(exports: Path, max_age: float) -> None:
+    cutoff = time.time() - max_age
+    for folder in exports.glob("download-*"):
+        try:
+            if folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+        except FileNotFoundError:          # another request swept it first
+            pass

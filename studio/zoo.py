@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import json
 import threading
+import time
 from pathlib import Path
 
 import torch
@@ -17,6 +18,9 @@ from .decoding import BatchDecoder
 from .errors import InputError, without_paths
 
 SESSION_MODEL = "your model (trained here)"
+RETRY_AFTER = 60.0
+"""Seconds a model that failed to load is refused with the same message before it is tried
+again: a broken folder or an unreachable Hub costs one attempt a minute, not one a request."""
 
 
 class ModelZoo:
@@ -39,6 +43,7 @@ class ModelZoo:
         self._folders: dict[str, Path] = {}
         self._decoders: dict[str, BatchDecoder] = {}
         self._locks = {name: threading.Lock() for name in self.sources}   # one per model: a slow one blocks no other
+        self._failed: dict[str, tuple[float, str]] = {}                  # name -> (when, the message)
 
     def names(self) -> list[str]:
         """The flagship first, then the other checkpoints, then collections such as the ladder."""
@@ -49,11 +54,17 @@ class ModelZoo:
             raise InputError(f"there is no model called {name!r}; choose one of: {', '.join(self.names())}")
         with self._locks[name]:
             if name not in self._loaded:
+                failed = self._failed.get(name)
+                if failed is not None and time.monotonic() - failed[0] < RETRY_AFTER:
+                    raise InputError(failed[1])
                 try:
                     self._folders[name] = checkpoint.resolve(self.sources[name])
                     self._loaded[name] = checkpoint.load(self._folders[name], device=self.device)
                 except checkpoint.CheckpointError as e:
-                    raise InputError(f"the model {name!r} could not be loaded: {without_paths(str(e))}") from None
+                    message = f"the model {name!r} could not be loaded: {without_paths(str(e))}"
+                    self._failed[name] = (time.monotonic(), message)
+                    raise InputError(message) from None
+                self._failed.pop(name, None)
             return self._loaded[name]
 
     def decoder(self, name: str) -> BatchDecoder | None:

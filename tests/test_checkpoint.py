@@ -100,8 +100,9 @@ def test_hub_repo_id_loads_through_huggingface_hub(tmp_path, monkeypatch):
     gpt.save(make("mlp"), tmp_path / "snapshot")
     calls = []
 
-    def fake_snapshot_download(repo_id, allow_patterns):
+    def fake_snapshot_download(repo_id, allow_patterns, etag_timeout):
         calls.append((repo_id, allow_patterns))
+        assert 0 < etag_timeout <= 10                  # a Hub that never answers is not waited on for minutes
         return str(tmp_path / "snapshot")
 
     import huggingface_hub

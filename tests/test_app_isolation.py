@@ -1,0 +1,174 @@
+"""A class on one server: concurrent clients against a running app, each answer compared with
+the same request made alone (library-level versions: test_isolation.py)."""
+import asyncio
+import concurrent.futures
+
+import pytest
+from gradio_client import Client, handle_file
+
+from appserver import launch_app
+
+MODEL = "shakespeare-gpt"
+TEXT = "BAPTISTA:\nA thousand thanks, Signior Gremio.\nWelcome, good Cambio. But, gentle sir,"
+
+
+@pytest.fixture(scope="module")
+def url():
+    app, url = launch_app()
+    yield url
+    app.demo.close()
+
+
+def generation(temperature=0.0, seed="1", length=250, prompt="ROMEO:\n"):
+    return dict(args=(prompt, MODEL, length, temperature, 0, 1.0, seed, "replace"), api_name="/generate")
+
+
+REQUESTS = {
+    "knockout on custom text": dict(args=(MODEL, "the text in the Surprisal box", TEXT, "zero"),
+                                    api_name="/lab_knockout"),
+    "mean knockout on custom text": dict(args=(MODEL, "the text in the Surprisal box", TEXT[:40], "mean"),
+                                         api_name="/lab_knockout"),
+    "regenerate without heads": dict(args=(MODEL, ["L0 H4", "L0 H3", "L1 H0"], "ROMEO:\n", 150, 0),
+                                     api_name="/lab_regenerate"),
+    "logit lens": dict(args=(MODEL, TEXT), api_name="/lab_lens"),
+    "lens position": dict(args=(MODEL, TEXT, 12), api_name="/lab_lens_position"),
+    "surprisal": dict(args=(MODEL, TEXT, "(no comparison)"), api_name="/lab_surprisal"),
+    "greedy generation": generation(),
+    "seeded generation": generation(temperature=0.8, seed="7"),
+}
+
+
+def answer(url, request):
+    out = Client(url, verbose=False).predict(*request["args"], api_name=request["api_name"])
+    if request["api_name"] == "/generate":
+        return out[0]                              # the text (the note may say how busy it was)
+    if request["api_name"] == "/lab_knockout":
+        return out[1]                              # the note names each measured number
+    return out
+
+
+def test_every_answer_is_the_one_it_gets_alone_while_others_knock_heads_out(url):
+    """Two clients of each kind at once (16 in all), one model object: each answer equals the
+    same request made alone. The old hooks failed this: generations broke ('The size of tensor
+    a (6) must match...') or changed while a knockout or regeneration ran."""
+    alone = {name: answer(url, request) for name, request in REQUESTS.items()}
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        futures = [(name, pool.submit(answer, url, request)) for name, request in REQUESTS.items() for _ in range(2)]
+        together = [(name, future.result(timeout=600)) for name, future in futures]
+    for name, got in together:
+        assert got == alone[name], name
+
+
+def test_a_tiny_temperature_ends_no_one_elses_stream(url):
+    """Temperature 1e-38 once overflowed to NaN and ended every stream of the batch; now it is
+    the greedy limit, and the seeded streams beside it write what they write alone."""
+    seeded = [generation(temperature=0.8, seed=str(k), length=600) for k in range(3)]
+    alone = [answer(url, request) for request in seeded]
+    tiny = generation(temperature=1e-38, length=600)
+    greedy = answer(url, generation(temperature=0.0, length=600))
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        futures = [pool.submit(answer, url, request) for request in seeded + [tiny, tiny, tiny]]
+        results = [future.result(timeout=300) for future in futures]
+    assert results[:3] == alone
+    assert results[3:] == [greedy] * 3
+
+
+def test_two_students_attaching_the_same_file_both_train(url, tmp_path):
+    """Gradio stores an upload by content and name: the same file from two students is one
+    path, which the app once deleted after the first read."""
+    upload = tmp_path / "teachers-corpus.txt"
+    upload.write_text("To be, or not to be, that is the question:\nWhether 'tis nobler in the mind to suffer\n" * 60)
+    args = ("upload a .txt", None, "Bigram", 2, 4, 64, 32, 0.25, 20, 0.1, 32, 200)
+
+    def train():
+        client = Client(url, verbose=False)
+        job = client.submit(args[0], handle_file(str(upload)), *args[2:], api_name="/train")
+        return [out[1] for out in job][-1]
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        statuses = list(pool.map(lambda _: train(), range(2)))
+    assert all("Done" in s for s in statuses), statuses
+
+
+def test_a_waiting_training_holds_no_corpus_and_no_model(monkeypatch):
+    """While a training waits for its slot it has been checked and nothing else: the corpus is
+    loaded, encoded and the model built only once the slot comes."""
+    import app
+
+    built = []
+    monkeypatch.setattr(app, "build_training", lambda *a, **k: built.append(a) or pytest.fail("built while waiting"))
+    holder = app.TRAINING_SLOTS.join(60)
+    assert app.TRAINING_SLOTS.try_start(holder)
+    try:
+        async def first_update():
+            updates = app.train_live("Tiny Shakespeare", None, "GPT", 2, 4, 64, 32, 0.5, 100, 3e-3, 16, 200)
+            try:
+                return await updates.__anext__()
+            finally:
+                await updates.aclose()
+
+        update = asyncio.run(first_update())
+        assert "Waiting for a training slot" in update[1] and built == []
+    finally:
+        app.TRAINING_SLOTS.leave(holder)
+
+
+@pytest.mark.parametrize("args, api_name, message", [
+    (("shakespeare-gpt", None, 0, 32, "head 1"), "/attention", "no text to draw"),
+    ((MODEL, 60, 1e30, "random characters"), "/lab_induction", "The seed must be between 0 and"),
+    ((MODEL, ["L0 H1"], "ROMEO:\n" * 2000, 100, 0), "/lab_regenerate", "at most 10,000 are taken"),
+    ((MODEL, TEXT, 1e30), "/lab_lens_position", "The position must be between 0 and 4,000, not 1e+30"),
+])
+def test_odd_values_over_the_api_are_refused_in_words(url, args, api_name, message):
+    with pytest.raises(Exception) as err:
+        Client(url, verbose=False).predict(*args, api_name=api_name)
+    assert message in str(err.value)
+    for python_words in ("NoneType", "int() argument", "cannot convert", "Overflow", "Traceback"):
+        assert python_words not in str(err.value)
+
+
+def test_gradios_own_refusals_log_one_line_not_a_traceback(url, capfd):
+    capfd.readouterr()
+    with pytest.raises(Exception, match="greater than maximum value"):
+        Client(url, verbose=False).predict(*generation(length=5000)["args"], api_name="/generate")
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_sigterm_ends_streams_in_flight_with_a_message_then_the_server_closes(tmp_path):
+    """A Space restarting sends SIGTERM: each student's text ends saying why, then the server
+    closes by itself (exit 0)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from appserver import free_port
+
+    port = free_port()
+    env = dict(os.environ, GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1")
+    root = Path(__file__).resolve().parents[1]
+    server = subprocess.Popen([sys.executable, "app.py"], cwd=root, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        client = None
+        for _ in range(240):
+            try:
+                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+                break
+            except Exception:
+                time.sleep(0.5)
+        assert client is not None, "the app did not start"
+        job = client.submit(*generation(temperature=0.8, length=2000)["args"], api_name="/generate")
+        deadline = time.time() + 60
+        while time.time() < deadline and not any(len(out[0] or "") > 40 for out in job.outputs()):
+            time.sleep(0.05)
+        server.send_signal(signal.SIGTERM)
+        final = [out for out in job][-1]
+        assert "server is restarting" in final[1] and len(final[0]) < len("ROMEO:\n") + 2000
+        assert server.wait(timeout=60) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
