@@ -94,7 +94,33 @@ def quiet_gradio_refusals() -> None:
     gr.Error.__init__ = init
 
 
+def plain_path_refusals() -> None:
+    """A request naming a file it did not upload ("app.py", "/etc/passwd") is refused by Gradio
+    with the server's absolute path in the message and a traceback in the log; the refusal
+    stays, the message names the file alone. Fails loudly if Gradio's check moves."""
+    from gradio import processing_utils
+
+    original = getattr(processing_utils, "_check_allowed", None)
+    if original is None:
+        raise RuntimeError("gradio.processing_utils._check_allowed is gone: update plain_path_refusals")
+    if getattr(original, "plain", False):
+        return
+
+    @functools.wraps(original)
+    def check_allowed(path, *args, **kwargs):
+        try:
+            return original(path, *args, **kwargs)
+        except gr.exceptions.InvalidPathError:
+            LOG.info("refused a file the client did not upload: %s", path)
+            raise gr.Error(f"{Path(str(path)).name!r} was not uploaded through this page: attach the file again.",
+                           print_exception=False) from None
+
+    check_allowed.plain = True
+    processing_utils._check_allowed = check_allowed
+
+
 quiet_gradio_refusals()
+plain_path_refusals()
 
 
 def refused(fn_name: str, error: Exception) -> gr.Error:
@@ -259,9 +285,12 @@ async def train_live(corpus, upload, model_type, n_layer, n_head, n_embd, block_
     budget = request.minutes * 60
     ticket = TRAINING_SLOTS.join(budget)
     try:
+        told = None
         while not TRAINING_SLOTS.try_start(ticket):
-            yield (shown(None), TRAINING_SLOTS.message(ticket), "", [], gr.skip(), gr.skip(), shown(None), shown(None),
-                   shown(None))                # the session keeps its last model while it waits
+            if (message := TRAINING_SLOTS.message(ticket)) != told:     # a new line only when it says something new
+                yield (shown(None), message, "", [], gr.skip(), gr.skip(), shown(None), shown(None),
+                       shown(None))            # the session keeps its last model while it waits
+                told = message
             await asyncio.sleep(1.0)
         trainer = await asyncio.to_thread(build_training, request, DEVICE)    # trained in a worker process
         snapshots = MemorySnapshots(max_count=timeline_views.LIVE_SNAPSHOTS)

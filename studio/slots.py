@@ -77,5 +77,13 @@ class TrainingSlots:
     def message(self, ticket: int) -> str:
         ahead, seconds = self.ahead_of(ticket)
         runs = "1 training" if ahead == 1 else f"{ahead} trainings"
-        return (f"**Waiting for a training slot**: {runs} ahead of you, about {max(1, round(seconds)):,} s. "
+        return (f"**Waiting for a training slot**: {runs} ahead of you, about {about(seconds)}. "
                 "This page keeps your place; Stop leaves the line.")
+
+
+def about(seconds: float) -> str:
+    """A wait as a person reads it, coarse enough that it changes every few seconds, not every
+    second: a page waiting in line is then sent a new line only when it says something new."""
+    if seconds < 90:
+        return f"{max(5, 5 * round(seconds / 5))} s"
+    return f"{round(seconds / 60):,} min"

@@ -172,3 +172,39 @@ def test_sigterm_ends_streams_in_flight_with_a_message_then_the_server_closes(tm
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+@pytest.mark.parametrize("path", ["app.py", "../app.py", "/etc/passwd"])
+def test_a_file_the_client_did_not_upload_is_refused_by_name_alone(url, path, capfd):
+    import json
+    import urllib.request
+
+    capfd.readouterr()
+    body = {"data": ["upload a .txt", {"path": path, "meta": {"_type": "gradio.FileData"}}, "GPT", 2, 4, 64, 32,
+                     0.5, 100, 3e-3, 16, 200]}
+    request = urllib.request.Request(url + "gradio_api/call/train", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    event = json.loads(urllib.request.urlopen(request, timeout=30).read())["event_id"]
+    reply = urllib.request.urlopen(url + f"gradio_api/call/train/{event}", timeout=60).read().decode()
+    name = path.rsplit("/", 1)[-1]
+    assert f"'{name}' was not uploaded through this page" in reply
+    assert "/work" not in reply and "/etc" not in reply and str(__import__("pathlib").Path.cwd()) not in reply
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_the_gradio_patches_fail_loudly_when_what_they_patch_is_gone(monkeypatch):
+    import gradio as gr
+    from gradio import processing_utils
+
+    import app
+
+    monkeypatch.delattr(processing_utils, "_check_allowed")
+    with pytest.raises(RuntimeError, match="_check_allowed is gone"):
+        app.plain_path_refusals()
+
+    def no_print_exception(self, message="Error raised."):
+        pass
+
+    monkeypatch.setattr(gr.Error, "__init__", no_print_exception)
+    with pytest.raises(RuntimeError, match="no longer takes print_exception"):
+        app.quiet_gradio_refusals()
