@@ -208,3 +208,33 @@ def test_the_gradio_patches_fail_loudly_when_what_they_patch_is_gone(monkeypatch
     monkeypatch.setattr(gr.Error, "__init__", no_print_exception)
     with pytest.raises(RuntimeError, match="no longer takes print_exception"):
         app.quiet_gradio_refusals()
+
+
+def test_opening_the_lab_keeps_the_text_typed_in_memorisation():
+    import app
+
+    typed = "First Citizen:\nBefore we proceed any further, hear me speak."
+    outputs = app.lab_open(MODEL, None, typed)
+    memo_box, spans, note = outputs[-3:]
+    assert memo_box is not typed and not isinstance(memo_box, str)      # the box is left alone (a skip)
+    assert "".join(span for span, _ in spans) == typed and "1 span(s)" in note
+
+
+@pytest.mark.parametrize("switches", [[MODEL], ["copying-gpt", MODEL], [MODEL, "copying-gpt", MODEL]])
+def test_after_model_switches_with_the_lab_open_ticked_noted_and_removed_heads_agree(switches):
+    """The boxes ticked, the heads the note names and the heads removed from the regenerated
+    text are one set (two listeners once raced: boxes empty, note 'L0 H4')."""
+    import app
+
+    for name in switches:
+        outputs = app.lab_refresh(name, None, True, "")
+    knockout_heads, intact, knocked, note = outputs[8], outputs[9], outputs[10], outputs[11]
+    ticked = knockout_heads["value"] if isinstance(knockout_heads, dict) else knockout_heads.value
+    assert len(ticked) == 1 and f"Heads removed: {ticked[0]}." in note
+    _, expected, _ = app.lab_views.regenerate_view(app.ZOO.get(switches[-1]), ticked, app.DEFAULT_PROMPT, 200, 0)
+    assert knocked == expected and intact != knocked
+    closed = app.lab_refresh("copying-gpt", None, False, "")           # the Lab closed: only the boxes follow
+    boxes = closed[8]
+    value = boxes["value"] if isinstance(boxes, dict) else boxes.value
+    assert value == [] and len(closed) == app.LAB_OUTPUTS
+    assert all(o == app.gr.skip() for k, o in enumerate(closed) if k != 8)
