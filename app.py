@@ -959,59 +959,15 @@ with gr.Blocks(title="tinyshakespeare-gpt", delete_cache=(3600, 3600)) as demo:
 demo.queue(max_size=SETTINGS.queue_size, default_concurrency_limit=4)
 
 
-# Coloured text reads as text: characters side by side in a monospace font, newlines kept.
-CSS = """
-#surprisal-text .textfield, #memo-text .textfield, #timeline-surprisal .textfield {
-    font-family: ui-monospace, monospace; line-height: 1.5; display: block !important; }
-#surprisal-text .token, #memo-text .token, #timeline-surprisal .token {
-    font-size: 0; padding: 0 !important; margin: 0 !important; border-radius: 0 !important; }
-#surprisal-text .token .text, #memo-text .token .text, #timeline-surprisal .token .text {
-    font-size: 15px; white-space: pre-wrap; background-color: inherit; }
-#surprisal-text .token-container, #memo-text .token-container, #timeline-surprisal .token-container {
-    display: inline; }
-/* Tables break between words, never inside a number or a header */
-#ladder-table td, #ladder-table th { word-break: normal !important; overflow-wrap: normal !important; }
-#ladder-table th, #ladder-table td:not(:last-child) { white-space: nowrap; }
-"""
-
-
-# Gradio's Textbox autoscroll (6.31) follows a stream only until one chunk adds more than ~100 px,
-# then stops for good (measured: scrollTop stayed 0 while 1,500 characters streamed in). This keeps
-# the newest text in view instead, unless the reader has scrolled up to read (a scroll that moves up:
-# text arriving or the box resizing never does); scrolling back to the bottom (or a new text) follows again.
-FOLLOW_STREAM = """<script>
-(() => {
-  const followed = new WeakMap();
-  setInterval(() => {
-    for (const box of document.querySelectorAll('#output-text textarea, #timeline-sample textarea')) {
-      let state = followed.get(box);
-      const atEnd = () => box.scrollTop + box.clientHeight >= box.scrollHeight - 8;
-      if (!state) {
-        state = {length: box.value.length, pinned: atEnd(), top: box.scrollTop};
-        followed.set(box, state);
-        box.addEventListener('scroll', () => {
-          // only the reader scrolls up; text arriving or the box resizing never does
-          if (box.scrollTop < state.top - 2) state.pinned = false;
-          else if (atEnd()) state.pinned = true;
-          state.top = box.scrollTop;
-        });
-      }
-      if (box.value.length < state.length) state.pinned = true;       // a new text: follow it
-      // keep a followed box at its end, also when the page around it moves after the last chunk
-      if (state.pinned && box.scrollHeight - box.scrollTop - box.clientHeight > 1) {
-        box.scrollTop = box.scrollHeight;
-        state.top = box.scrollTop;
-      }
-      state.length = box.value.length;
-    }
-  }, 150);
-})();
-</script>"""
+ASSETS = ROOT / "assets"
+CSS_FILE = ASSETS / "app.css"                      # the coloured-text and table styles
+FOLLOW_STREAM_FILE = ASSETS / "follow-stream.html"  # keeps a streaming box's newest text in view (see the file)
 
 
 def launch(**kwargs):
     start_sweeper(lambda: getattr(demo, "state_holder", None), SETTINGS.session_ttl)
-    return demo.launch(show_error=True, enable_monitoring=False, css=CSS, head=FOLLOW_STREAM,
+    return demo.launch(show_error=True, enable_monitoring=False, css_paths=CSS_FILE,
+                       head_paths=FOLLOW_STREAM_FILE,
                        max_file_size=SETTINGS.max_upload_bytes, **kwargs)
 
 

@@ -62,6 +62,17 @@ def test_the_library_knows_nothing_of_the_app():
         assert "studio" not in module_imports("gpt").get(f"gpt.{path.stem}", set()), path
 
 
+def test_studio_computes_without_gradio():
+    """studio/ is what the app computes, tested without a browser: it never imports Gradio
+    (it may name Gradio's modules, as fast_start does, to patch them before they load)."""
+    for path in sorted((REPO / "studio").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(n.split(".")[0] in ("gradio", "gradio_client") for n in names), \
+                f"{path.relative_to(REPO)} imports {names}"
+
+
 def test_app_settings_are_read_in_one_place():
     readers = [p.relative_to(REPO).as_posix() for p in [REPO / "app.py", *(REPO / "studio").glob("*.py")]
                if "GPT_APP_" in p.read_text() and "os.environ" in p.read_text()]
