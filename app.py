@@ -59,7 +59,8 @@ MODEL_CHOICES = ZOO.names() + [SESSION_MODEL]   # the session's own model is lis
 GENERATE_SLOTS = 64 if SETTINGS.batched_decoding else 4      # requests decoding at once
 DEFAULT_PASSAGE = lab_views.default_passage()
 KNOCKOUT_SOURCES = ["the fixed val slice (measured at publish time)", "the text in the Surprisal box"]
-TRAINING_SLOTS = TrainingSlots(SETTINGS.training_slots, SETTINGS.training_line)     # live trainings take turns, told their place
+# live trainings take turns, told their place
+TRAINING_SLOTS = TrainingSlots(SETTINGS.training_slots, SETTINGS.training_line)
 SHIPPED_TIMELINE = timeline_views.ShippedTimeline(ROOT / "checkpoints" / "shakespeare-timeline")
 TIMELINE_SOURCES = ["the shipped run: a 2-layer GPT on Tiny Shakespeare", "your live training (Train live)"]
 
@@ -275,7 +276,8 @@ async def train_live(corpus, upload, model_type, n_layer, n_head, n_embd, block_
                            model_type=inputs.text_choice(model_type, "model").lower(),
                            n_layer=w(n_layer, "number of layers"), n_head=w(n_head, "number of heads"),
                            n_embd=w(n_embd, "embedding width"), block_size=w(block_size, "block size"),
-                           n_hidden=w(n_hidden, "number of hidden units"), minutes=inputs.number(minutes, "time budget"),
+                           n_hidden=w(n_hidden, "number of hidden units"),
+                           minutes=inputs.number(minutes, "time budget"),
                            max_steps=w(max_steps, "number of steps"), lr=inputs.number(lr, "learning rate"),
                            batch_size=w(batch_size, "batch size"))
     # A training waiting for its slot holds its settings and nothing else: the corpus is read to
@@ -329,7 +331,8 @@ def _train_updates(remote, model, timeline, header, budget):
 
 def clear_training():
     """Before a new run: no stale curve, status, samples, diagnostics or download from the last one."""
-    return shown(None), "Preparing…", "", [], shown(None), shown(None), shown(None), gr.File(value=None, visible=False)
+    return (shown(None), "Preparing…", "", [], shown(None), shown(None), shown(None),
+            gr.File(value=None, visible=False))
 
 
 def training_stopped(trained):
@@ -379,7 +382,7 @@ def pick_timeline(source, live):
 def timeline_show(source, index, layer, head, position, live=None):
     """Every view at one snapshot: the loss marker, sample, attention, next character, surprisal, diagnostics."""
     timeline = pick_timeline(source, live)
-    index, layer, position = snapshot_number(index), inputs.whole(layer, "layer", 0), inputs.whole(position, "position", 0, lab_views.MAX_LAB_CHARS)
+    index, layer, position = snapshot_number(index), inputs.whole(layer, "layer", 0), position_input(position)
     view = timeline_views.frame_view(timeline, index)
     attention, attention_note = timeline_views.attention_view(timeline, index, layer, head)
     activations, ratios, gradients, diagnostics_note = timeline_views.diagnostics_view(timeline, index)
@@ -398,7 +401,7 @@ def timeline_attention(source, index, layer, head, live=None):
 @user_errors
 def timeline_next_char(source, index, position, live=None):
     return shown(timeline_views.next_char_view(pick_timeline(source, live), snapshot_number(index),
-                                               inputs.whole(position, "position", 0, lab_views.MAX_LAB_CHARS)))
+                                               position_input(position)))
 
 
 def snapshot_number(index) -> int:
@@ -424,6 +427,7 @@ def timeline_open(source, live):
 
 NO_COMPARISON = "(no comparison)"
 LAB_OUTPUTS = 22          # what lab_open fills
+HEAD_BOXES = 8            # where among them the knockout's head boxes are
 
 
 COPYING_MODEL = "copying-gpt"
@@ -440,7 +444,7 @@ def lab_surprisal(model_name, text, compare_name, trained=None):
 @user_errors
 def lab_predict(model_name, text, position, trained=None):
     bars, rows, note = lab_views.prediction_view(ZOO.pick(model_name, trained), lab_text_input(text),
-                                                 inputs.whole(position, "position", 0, lab_views.MAX_LAB_CHARS))
+                                                 position_input(position))
     return shown(bars), shown(rows), note
 
 
@@ -485,7 +489,7 @@ def lab_lens(model_name, text, trained=None):
 @user_errors
 def lab_lens_position(model_name, text, position, trained=None):
     return lab_views.lens_position_view(ZOO.pick(model_name, trained), lab_text_input(text),
-                                        inputs.whole(position, "position", 0, lab_views.MAX_LAB_CHARS))
+                                        position_input(position))
 
 
 def induction_outputs(model_name, model, length, seed, kind):
@@ -514,6 +518,11 @@ def lab_memorised(model_name, text, min_len, record=None, trained=None):
 
 def lab_text_input(text) -> str:
     return inputs.text(text, "text", lab_views.MAX_LAB_CHARS)
+
+
+def position_input(position) -> int:
+    """A character position in a Lab or Timeline text (the views check it against the text itself)."""
+    return inputs.whole(position, "position", 0, lab_views.MAX_LAB_CHARS)
 
 
 def lab_open(model_name, trained, memo=""):
@@ -568,8 +577,10 @@ def lab_refresh(model_name, trained, visible, memo=""):
     """A new model: with the Lab open, measure it, so no figure shows the last model; with it
     closed, only the head boxes follow the model (the rest is measured when the Lab opens)."""
     if not visible:
-        return [*[gr.skip()] * 8, lab_heads(model_name, trained), *[gr.skip()] * (LAB_OUTPUTS - 9)]
-    return lab_open(model_name, trained, inputs.text(memo, "text", lab_views.MAX_LAB_CHARS))
+        outputs = [gr.skip()] * LAB_OUTPUTS
+        outputs[HEAD_BOXES] = lab_heads(model_name, trained)
+        return outputs
+    return lab_open(model_name, trained, lab_text_input(memo))
 
 
 # --- Learn -------------------------------------------------------------------------------
@@ -857,7 +868,7 @@ with gr.Blocks(title="tinyshakespeare-gpt", delete_cache=(3600, 3600)) as demo:
                    knockout_note, knockout_heads, regen_intact, regen_knocked, regen_note, lens_plot, lens_note,
                    lens_table, copies_plot, induction_plot, formation_plot, induction_note, memo_text, memo_out,
                    memo_note]
-    assert len(lab_outputs) == LAB_OUTPUTS
+    assert len(lab_outputs) == LAB_OUTPUTS and lab_outputs[HEAD_BOXES] is knockout_heads
     lab_tab.select(lab_open, [model_dd, trained_state, memo_text], lab_outputs, api_visibility="private")
     lab_tab.select(lambda: True, None, lab_visible, api_visibility="private")
     for other in (generate_tab, attention_tab, loss_tab, train_tab, timeline_tab, learn_tab):

@@ -118,9 +118,18 @@ def newest_complete(target: str | Path) -> Path | None:
         if leftover != _old(target) and leftover.is_dir():
             shutil.rmtree(leftover, ignore_errors=True)
     for candidate in (target, _old(target)):
-        if (candidate / CONFIG).is_file() and (candidate / WEIGHTS).is_file():
+        if _complete(candidate):
             return candidate
     return None
+
+
+def _complete(folder: Path) -> bool:
+    return (folder / CONFIG).is_file() and (folder / WEIGHTS).is_file()
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def best_val_loss(folder: str | Path) -> float:
@@ -147,7 +156,7 @@ def resolve(path_or_repo_id: str | Path, timeout: float = HUB_TIMEOUT) -> Path:
     path = Path(path_or_repo_id).expanduser()
     if path.is_dir():
         return path
-    if not path.exists() and (_old(path) / CONFIG).is_file() and (_old(path) / WEIGHTS).is_file():
+    if not path.exists() and _complete(_old(path)):     # read only: a save under way is never touched
         return _old(path)
     name = str(path_or_repo_id)
     if path.exists():
@@ -246,8 +255,7 @@ def load(path_or_repo_id: str | Path, device: str | torch.device = "cpu", timeou
     try:
         load_model(model, str(weights), strict=True)
     except (SafetensorError, RuntimeError, ValueError, OSError) as e:
-        first_line = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"{weights} does not match {CONFIG} or is corrupt: {first_line}") from None
+        raise CheckpointError(f"{weights} does not match {CONFIG} or is corrupt: {_first_line(e)}") from None
     model.tokenizer = tokenizer
     model.run = run
     model.history = load_history(folder)
@@ -271,12 +279,12 @@ def check_layers(config: dict, weights: Path) -> None:
         with safe_open(str(weights), framework="pt") as f:
             names = list(f.keys())
     except (SafetensorError, OSError) as e:
-        raise CheckpointError(f"{weights} is corrupt: {str(e).strip().splitlines()[0] if str(e).strip() else e!r}"
-                              ) from None
+        raise CheckpointError(f"{weights} is corrupt: {_first_line(e)}") from None
     saved = 1 + max((int(m.group(1)) for name in names if (m := _LAYER.match(name))), default=-1)
-    if saved == 0 and isinstance(n_layer, int) and not isinstance(n_layer, bool) and 1 <= n_layer <= WEIGHTLESS_LAYERS:
+    whole = isinstance(n_layer, int) and not isinstance(n_layer, bool)
+    if saved == 0 and whole and 1 <= n_layer <= WEIGHTLESS_LAYERS:
         return
-    if not isinstance(n_layer, int) or isinstance(n_layer, bool) or n_layer != saved:
+    if not whole or n_layer != saved:
         raise CheckpointError(f"{weights.parent / CONFIG} says n_layer={n_layer!r}, but {WEIGHTS} holds "
                               f"{saved} layer{'s' if saved != 1 else ''}")
 

@@ -29,27 +29,22 @@ def without_paths(message: str) -> str:
 
 def without_secret(message: str, secret: str | None) -> str:
     """`message` with every run of SECRET_PIECE or more characters of `secret` (anywhere in
-    it), and anything shaped like a Hub token, replaced by ***."""
+    it; all of a shorter secret), and anything shaped like a Hub token, replaced by ***."""
     hidden = [False] * len(message)
-    if secret and len(secret) >= SECRET_PIECE:
-        pieces = {secret[i:i + SECRET_PIECE] for i in range(len(secret) - SECRET_PIECE + 1)}
-        for i in range(len(message) - SECRET_PIECE + 1):
-            if message[i:i + SECRET_PIECE] in pieces:
-                hidden[i:i + SECRET_PIECE] = [True] * SECRET_PIECE
-    elif secret:
-        message = message.replace(secret, "*" * len(secret))
-        hidden = [False] * len(message)
+    if secret:
+        width = min(SECRET_PIECE, len(secret))
+        pieces = {secret[i:i + width] for i in range(len(secret) - width + 1)}
+        for i in range(len(message) - width + 1):
+            if message[i:i + width] in pieces:
+                hidden[i:i + width] = [True] * width
     for m in _HUB_TOKEN.finditer(message):
         hidden[m.start():m.end()] = [True] * (m.end() - m.start())
-    out, i = [], 0
-    while i < len(message):
-        if hidden[i]:
-            while i < len(message) and hidden[i]:
-                i += 1
-            out.append("***")
-        else:
+    out = []
+    for i, hide in enumerate(hidden):
+        if not hide:
             out.append(message[i])
-            i += 1
+        elif i == 0 or not hidden[i - 1]:            # a run of hidden characters becomes one ***
+            out.append("***")
     return "".join(out)
 
 

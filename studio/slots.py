@@ -21,16 +21,16 @@ class TrainingSlots:
     def __init__(self, slots: int, line: int = 30):
         self.slots = slots
         self.line = line                                  # at most this many wait; the next is told to come back
-        self._changed = threading.Condition()
+        self._lock = threading.RLock()                    # reentrant: join asks ahead_of
         self._running: dict[int, float] = {}              # ticket -> when it is expected to end (monotonic)
         self._waiting: list[tuple[int, float]] = []       # (ticket, budget in seconds), first in line first
         self._tickets = itertools.count()
 
     def join(self, budget: float) -> int:
         """Take a place at the back of the line; returns the ticket. A full line refuses, saying so."""
-        with self._changed:
+        with self._lock:
             if len(self._running) >= self.slots and len(self._waiting) >= self.line:
-                _, seconds = self.ahead_of(None)          # the Condition's lock is an RLock
+                _, seconds = self.ahead_of(None)
                 raise InputError(f"The line for live training is full: {len(self._running)} running and "
                                  f"{len(self._waiting)} waiting, at most {self.line} may wait. Try again in about "
                                  f"{max(1, round(seconds / 60)):,} min.")
@@ -40,28 +40,22 @@ class TrainingSlots:
 
     def try_start(self, ticket: int) -> bool:
         """Start if this ticket is first in line and a slot is free."""
-        with self._changed:
+        with self._lock:
             if len(self._running) < self.slots and self._waiting and self._waiting[0][0] == ticket:
                 _, budget = self._waiting.pop(0)
                 self._running[ticket] = time.monotonic() + budget
-                self._changed.notify_all()
                 return True
             return False
 
-    def wait_turn(self, timeout: float) -> None:
-        with self._changed:
-            self._changed.wait(timeout)
-
     def leave(self, ticket: int) -> None:
         """Finished, stopped or gone: free the slot (or the place in line)."""
-        with self._changed:
+        with self._lock:
             self._running.pop(ticket, None)
             self._waiting = [(t, b) for t, b in self._waiting if t != ticket]
-            self._changed.notify_all()
 
     def ahead_of(self, ticket: int | None) -> tuple[int, float]:
         """(trainings ahead of this ticket, seconds until it should start); None: a new one at the back."""
-        with self._changed:
+        with self._lock:
             now = time.monotonic()
             free_at = [max(0.0, end - now) for end in self._running.values()]
             free_at += [0.0] * (self.slots - len(free_at))

@@ -117,10 +117,10 @@ def check_limits(request: TrainRequest) -> None:
         raise InputError("The batch size must be between 1 and 256.")
 
 
-def checked_architecture(request: TrainRequest, corpus: Corpus) -> dict:
-    """The model's settings for this corpus, refused when over the parameter limit (counted
-    on the meta device: nothing is allocated)."""
-    arch = architecture(request, CharTokenizer.from_text(corpus.text).vocab_size)
+def checked_architecture(request: TrainRequest, vocab_size: int) -> dict:
+    """The model's settings for a corpus of `vocab_size` characters, refused when over the
+    parameter limit (counted on the meta device: nothing is allocated)."""
+    arch = architecture(request, vocab_size)
     try:
         params = count_params(request.model_type, **arch)
     except ValueError as e:
@@ -135,7 +135,8 @@ def check_request(request: TrainRequest) -> None:
     """Everything `build_training` would refuse, found before a training waits for its slot,
     keeping nothing: a request waiting in line holds its settings and no corpus or model."""
     check_limits(request)
-    checked_architecture(request, load_corpus_choice(request.corpus, request.upload))
+    corpus = load_corpus_choice(request.corpus, request.upload)
+    checked_architecture(request, CharTokenizer.from_text(corpus.text).vocab_size)
 
 
 def build_training(request: TrainRequest, device: torch.device | str = "cpu") -> Trainer:
@@ -143,7 +144,7 @@ def build_training(request: TrainRequest, device: torch.device | str = "cpu") ->
     check_limits(request)
     corpus = load_corpus_choice(request.corpus, request.upload)
     tokenizer = CharTokenizer.from_text(corpus.text)
-    arch = checked_architecture(request, corpus)
+    arch = checked_architecture(request, tokenizer.vocab_size)
     model = build_model(request.model_type, **arch).to(device)
     model.tokenizer = tokenizer
     try:

@@ -228,13 +228,13 @@ def test_after_model_switches_with_the_lab_open_ticked_noted_and_removed_heads_a
 
     for name in switches:
         outputs = app.lab_refresh(name, None, True, "")
-    knockout_heads, intact, knocked, note = outputs[8], outputs[9], outputs[10], outputs[11]
+    knockout_heads, intact, knocked, note = outputs[app.HEAD_BOXES:app.HEAD_BOXES + 4]
     ticked = knockout_heads["value"] if isinstance(knockout_heads, dict) else knockout_heads.value
     assert len(ticked) == 1 and f"Heads removed: {ticked[0]}." in note
     _, expected, _ = app.lab_views.regenerate_view(app.ZOO.get(switches[-1]), ticked, app.DEFAULT_PROMPT, 200, 0)
     assert knocked == expected and intact != knocked
     closed = app.lab_refresh("copying-gpt", None, False, "")           # the Lab closed: only the boxes follow
-    boxes = closed[8]
+    boxes = closed[app.HEAD_BOXES]
     value = boxes["value"] if isinstance(boxes, dict) else boxes.value
     assert value == [] and len(closed) == app.LAB_OUTPUTS
-    assert all(o == app.gr.skip() for k, o in enumerate(closed) if k != 8)
+    assert all(o == app.gr.skip() for k, o in enumerate(closed) if k != app.HEAD_BOXES)
