@@ -8,6 +8,7 @@
 from .baselines import MLP, Bigram, BigramConfig, MLPConfig
 from .checkpoint import CheckpointError, load, push_to_hub, save
 from .data import Corpus, CorpusUnavailableError, Dataset, LineDataset, TextDataset
+from .errors import UsageError
 from .generation import SamplingSettings, generate, next_token_probs, sample_ids
 from .hardware import pick_device
 from .language_model import LanguageModel
@@ -23,5 +24,5 @@ __all__ = [
     "build_model", "count_params", "load", "save", "push_to_hub", "CheckpointError", "Corpus",
     "CorpusUnavailableError", "Dataset", "TextDataset", "LineDataset", "split_loss", "counted_bigram_loss",
     "SamplingSettings", "generate", "next_token_probs", "sample_ids", "pick_device", "CharTokenizer",
-    "UnknownCharactersError", "Progress", "TrainConfig", "Trainer", "RunRecord", "Evaluation",
+    "UnknownCharactersError", "UsageError", "Progress", "TrainConfig", "Trainer", "RunRecord", "Evaluation",
 ]

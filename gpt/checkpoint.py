@@ -25,6 +25,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, load_model, save_file, save_model
 
+from .errors import UsageError
 from .language_model import LanguageModel
 from .records import RunRecord
 from .registry import build_model, count_params, model_config_dict
@@ -54,7 +55,7 @@ def save(model: LanguageModel, out_dir: str | Path, *, training_state: tuple[dic
     halves the file for shipping; the model in memory is untouched.
     """
     if model.tokenizer is None:
-        raise ValueError("the model has no tokenizer to save with it")
+        raise UsageError("the model has no tokenizer to save with it")
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import torch
 
+from .errors import UsageError
 from .tokenizer import CharTokenizer
 
 IGNORE_INDEX = -1
@@ -127,7 +128,7 @@ class Corpus:
     @classmethod
     def from_text(cls, text: str, name: str = "text", line_framed: bool = False) -> "Corpus":
         if not text:
-            raise ValueError("the corpus is empty")
+            raise UsageError("the corpus is empty")
         return cls(name, text, line_framed)
 
     def dataset(self, block_size: int, tokenizer: CharTokenizer | None = None) -> "Dataset":
@@ -146,14 +147,14 @@ def read_text_file(path: str | Path, max_bytes: int | None = None) -> str:
     path = Path(path)
     size = path.stat().st_size
     if max_bytes is not None and size > max_bytes:
-        raise ValueError(f"{path.name} is {_size(size)}; the limit is {_size(max_bytes)}")
+        raise UsageError(f"{path.name} is {_size(size)}; the limit is {_size(max_bytes)}")
     raw = path.read_bytes()
     if b"\x00" in raw:
-        raise ValueError(f"{path.name} is not a text file (it contains NUL bytes)")
+        raise UsageError(f"{path.name} is not a text file (it contains NUL bytes)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise ValueError(f"{path.name} is not UTF-8 text (bad byte at offset {e.start})") from None
+        raise UsageError(f"{path.name} is not UTF-8 text (bad byte at offset {e.start})") from None
     return text.replace("\r\n", "\n")
 
 
@@ -208,7 +209,7 @@ class TextDataset(Dataset):
         self.splits = {"train": ids[:cut], "val": ids[cut:]}
         for split, data in self.splits.items():
             if len(data) <= block_size:
-                raise ValueError(f"the {split} split has {len(data)} characters, fewer than block size "
+                raise UsageError(f"the {split} split has {len(data)} characters, fewer than block size "
                                  f"{block_size} + 1; use a longer text or a smaller block size")
 
     def num_tokens(self, split: str) -> int:
@@ -264,7 +265,7 @@ class LineDataset(Dataset):
                 targets.append(token)
                 window = window[1:] + [token]
         if not contexts:
-            raise ValueError("a split has no lines; the corpus needs more lines")
+            raise UsageError("a split has no lines; the corpus needs more lines")
         return torch.tensor(contexts, dtype=torch.long), torch.tensor(targets, dtype=torch.long)
 
     def num_tokens(self, split: str) -> int:
@@ -302,7 +303,7 @@ class RepeatedSpans(Dataset):
     def __init__(self, inner: TextDataset, fraction: float = 0.5):
         super().__init__(inner.corpus, inner.block_size, inner.tokenizer)
         if not 0 <= fraction <= 1:
-            raise ValueError(f"fraction must be between 0 and 1, not {fraction}")
+            raise UsageError(f"fraction must be between 0 and 1, not {fraction}")
         self.inner, self.fraction = inner, fraction
         self.targets_per_row = inner.targets_per_row
         self.splits = inner.splits

@@ -9,6 +9,7 @@ import torch
 from . import hardware
 from .checkpoint import CheckpointError, load
 from .data import Corpus, CorpusUnavailableError
+from .errors import UsageError
 from .metrics import split_loss
 
 
@@ -27,7 +28,7 @@ def main(argv=None) -> int:
         model = load(args.checkpoint, device=hardware.pick_device(args.device))
         broken = [name for name, p in model.named_parameters() if not torch.isfinite(p).all()]
         if broken:
-            raise ValueError(f"the weights hold NaN or infinite values ({', '.join(broken[:3])}"
+            raise UsageError(f"the weights hold NaN or infinite values ({', '.join(broken[:3])}"
                              f"{', …' if len(broken) > 3 else ''}): every loss would be nan; retrain, or load an "
                              "earlier checkpoint")
         corpus = Corpus.load(args.data or model.run.corpus or "shakespeare", line_framed=model.run.line_framed)

@@ -22,6 +22,7 @@ from typing import Iterator
 
 import torch
 
+from .errors import UsageError
 from .language_model import LanguageModel
 from .tokenizer import UnknownPolicy
 
@@ -40,16 +41,16 @@ class SamplingSettings:
 
     def __post_init__(self):
         if not 0 <= self.temperature <= MAX_TEMPERATURE:
-            raise ValueError(f"The temperature must be between 0 and {MAX_TEMPERATURE:g}, not {self.temperature:g}.")
+            raise UsageError(f"The temperature must be between 0 and {MAX_TEMPERATURE:g}, not {self.temperature:g}.")
         if self.top_k is not None and self.top_k < 1:
-            raise ValueError(f"Top-k must be at least 1 (or off), not {self.top_k}.")
+            raise UsageError(f"Top-k must be at least 1 (or off), not {self.top_k}.")
         if self.top_p is not None and not 0 < self.top_p <= 1:
-            raise ValueError(f"Top-p must be above 0 and at most 1 (or off), not {self.top_p:g}.")
+            raise UsageError(f"Top-p must be above 0 and at most 1 (or off), not {self.top_p:g}.")
 
 
 def check_seed(seed: int | None) -> int | None:
     if seed is not None and not 0 <= seed <= MAX_SEED:
-        raise ValueError(f"The seed must be a whole number from 0 to 2^63 - 1 (or none for a random one), not {seed}.")
+        raise UsageError(f"The seed must be a whole number from 0 to 2^63 - 1 (or none for a random one), not {seed}.")
     return seed
 
 
@@ -57,7 +58,7 @@ def next_token_probs(logits: torch.Tensor, settings: SamplingSettings) -> torch.
     """The distribution the sampler draws from, given the last position's logits (..., V)."""
     logits = logits.float()
     if torch.isnan(logits).any() or torch.isposinf(logits).any() or not torch.isfinite(logits).any(-1).all():
-        raise ValueError("the model's output is not a number (NaN, or infinite): its weights are broken")
+        raise UsageError("the model's output is not a number (NaN, or infinite): its weights are broken")
     if settings.temperature == 0:
         return torch.nn.functional.one_hot(logits.argmax(-1), logits.size(-1)).float()
     logits = scaled(logits, settings.temperature)
@@ -108,7 +109,7 @@ def sample_ids(model: LanguageModel, prompt_ids: list[int], max_new_tokens: int,
     another thread: so each step enters inference mode itself, never across a `yield`.
     """
     if max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens must be >= 0, not {max_new_tokens}")
+        raise UsageError(f"max_new_tokens must be >= 0, not {max_new_tokens}")
     generator = torch.Generator()          # on the CPU: the same seed gives the same text on any device
     if check_seed(seed) is None:
         generator.seed()                   # fresh entropy for this generator only
@@ -169,7 +170,7 @@ def generate(model: LanguageModel, prompt: str = "", max_new_tokens: int = 500, 
     unless `unknown` is "drop" or "replace".
     """
     if model.tokenizer is None:
-        raise ValueError("the model has no tokenizer; load it with gpt.load() or set model.tokenizer")
+        raise UsageError("the model has no tokenizer; load it with gpt.load() or set model.tokenizer")
     settings = SamplingSettings(temperature, top_k, top_p)
     prompt_ids = model.tokenizer.encode(prompt, unknown=unknown)
     for step in sample_ids(model, prompt_ids, max_new_tokens, settings, seed, use_cache):

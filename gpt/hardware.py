@@ -7,6 +7,8 @@ from functools import cache
 
 import torch
 
+from .errors import UsageError
+
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -20,11 +22,11 @@ def pick_device(name: str = "auto") -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if name not in DEVICE_CHOICES and not name.startswith("cuda:"):
-        raise ValueError(f"unknown device {name!r}; choose one of {', '.join(DEVICE_CHOICES)}")
+        raise UsageError(f"unknown device {name!r}; choose one of {', '.join(DEVICE_CHOICES)}")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError("CUDA was asked for, but torch sees no CUDA GPU here (use --device cpu or auto)")
+        raise UsageError("CUDA was asked for, but torch sees no CUDA GPU here (use --device cpu or auto)")
     if name == "mps" and not torch.backends.mps.is_available():
-        raise ValueError("MPS was asked for, but torch sees no Apple GPU here (use --device cpu or auto)")
+        raise UsageError("MPS was asked for, but torch sees no Apple GPU here (use --device cpu or auto)")
     return torch.device(name)
 
 

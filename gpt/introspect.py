@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .errors import UsageError
 from .language_model import LanguageModel
 
 MAX_ATTENTION_CHARS = 128
@@ -25,10 +26,10 @@ def attention_maps(model: LanguageModel, text: str, max_chars: int = MAX_ATTENTI
     text before them. Rows over the visible characters therefore need not sum to 1: the
     rest of a row's weight went to earlier characters, out of view."""
     if not model.has_attention:
-        raise ValueError(f"a {model.model_type} model has no attention: it {model.no_attention_reason}")
+        raise UsageError(f"a {model.model_type} model has no attention: it {model.no_attention_reason}")
     chars = list(model.tokenizer.clean(text, unknown="drop"))
     if not chars:
-        raise ValueError("there is no text to look at")
+        raise UsageError("there is no text to look at")
     context_start = max(0, len(chars) - model.block_size)
     shown = min(max_chars, len(chars) - context_start)
     idx = torch.tensor([model.tokenizer.encode("".join(chars[context_start:]))], device=model.device)

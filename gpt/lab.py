@@ -27,6 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .errors import UsageError
 from .language_model import LanguageModel
 from .model import editing_heads
 
@@ -38,7 +39,7 @@ KNOCKOUT_CHARS = 4096
 
 def _ids(model: LanguageModel, text: str) -> torch.Tensor:
     if len(text) < 2:
-        raise ValueError("the text needs at least two characters: one to read and one to predict")
+        raise UsageError("the text needs at least two characters: one to read and one to predict")
     return torch.tensor(model.tokenizer.encode(text), dtype=torch.long)   # unknown characters raise, naming them
 
 
@@ -118,7 +119,7 @@ def require_heads(model: LanguageModel) -> None:
     if not model.has_heads:
         why = (f"it {model.no_attention_reason}" if model.no_attention_reason else
                "the ladder's rungs keep their heads in a simplified block")
-        raise ValueError(f"this instrument reads attention heads, so it needs a GPT; a {model.model_type} model "
+        raise UsageError(f"this instrument reads attention heads, so it needs a GPT; a {model.model_type} model "
                          f"has none to read: {why}. Surprisal works for every model.")
 
 
@@ -159,13 +160,13 @@ def ablated(model: LanguageModel, heads: Sequence[Head], mode: str = "zero",
     require_heads(model)
     n_layer, n_head = _grid(model)
     if mode not in ("zero", "mean"):
-        raise ValueError(f"mode must be 'zero' or 'mean', not {mode!r}")
+        raise UsageError(f"mode must be 'zero' or 'mean', not {mode!r}")
     if mode == "mean" and means is None:
-        raise ValueError("mean-ablation needs the heads' mean outputs: means=head_means(model, text)")
+        raise UsageError("mean-ablation needs the heads' mean outputs: means=head_means(model, text)")
     by_layer: dict[int, list[int]] = {}
     for layer, head in heads:
         if not (0 <= layer < n_layer and 0 <= head < n_head):
-            raise ValueError(f"there is no head {head} in layer {layer}: the model has {n_layer} layers "
+            raise UsageError(f"there is no head {head} in layer {layer}: the model has {n_layer} layers "
                              f"of {n_head} heads (both counted from 0)")
         by_layer.setdefault(layer, []).append(head)
 
@@ -243,7 +244,7 @@ def logit_lens(model: LanguageModel, text: str) -> np.ndarray:
     model.eval()
     ids = torch.tensor([model.tokenizer.encode(text)[-model.block_size:]], device=model.device)
     if ids.size(1) == 0:
-        raise ValueError("there is no text to read")
+        raise UsageError("there is no text to read")
     x = model.embed(ids)
     rows = [model.unembed(x)]
     for block in model.blocks:
@@ -282,9 +283,9 @@ def induction_scores(model: LanguageModel, length: int = 60, seed: int = 0, text
     text = text if text is not None else repeated_random_text(model, length, seed)
     length = len(text) // 2
     if len(text) != 2 * length or text[:length] != text[length:]:
-        raise ValueError("the text must be one string written twice")
+        raise UsageError("the text must be one string written twice")
     if 2 * length > model.block_size:
-        raise ValueError(f"two copies of {length} characters do not fit in the model's block of {model.block_size}")
+        raise UsageError(f"two copies of {length} characters do not fit in the model's block of {model.block_size}")
     ids = torch.tensor([model.tokenizer.encode(text)], device=model.device)
     logits, maps = model.attention_maps(ids)
     targets = torch.cat([ids[0, 1:], ids[0, -1:] * 0 - 1])   # the last character predicts nothing
@@ -342,7 +343,7 @@ class VerbatimIndex:
         verbatim in the training text, in order (a span starting inside an earlier one is
         reported only if it reaches further)."""
         if min_len < 1:
-            raise ValueError("min_len must be at least 1")
+            raise UsageError("min_len must be at least 1")
         spans: list[Match] = []
         reach = 0
         for i in range(len(generated)):

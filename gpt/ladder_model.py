@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .errors import UsageError
 from .language_model import LanguageModel, check_sizes
 from .model import CausalSelfAttention, FeedForward, GPTConfig
 
@@ -35,7 +36,7 @@ class LadderConfig:
     def __post_init__(self):
         check_sizes(self, "vocab_size", "block_size", "n_embd", "n_head", "n_layer")
         if self.mixing not in ("average", "attention"):
-            raise ValueError(f"mixing must be 'average' or 'attention', not {self.mixing!r}")
+            raise UsageError(f"mixing must be 'average' or 'attention', not {self.mixing!r}")
 
     def attention_config(self) -> GPTConfig:
         """The same sizes in the GPT's terms, to build its attention and feed-forward layers."""
@@ -90,7 +91,7 @@ class LadderModel(LanguageModel):
     def _run(self, idx, return_weights):
         T = idx.size(1)
         if T > self.config.block_size:
-            raise ValueError(f"{T} positions exceed the block size {self.config.block_size}")
+            raise UsageError(f"{T} positions exceed the block size {self.config.block_size}")
         x = self.drop(self.token_embedding(idx) + self.position_embedding.weight[:T])   # (B, T, C)
         maps = []
         for layer in self.layers:

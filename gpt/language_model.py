@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .data import IGNORE_INDEX, Corpus, Dataset
+from .errors import UsageError
 from .records import RunRecord
 from .tokenizer import CharTokenizer
 
@@ -82,7 +83,7 @@ class LanguageModel(nn.Module):
 
     def attention_maps(self, idx: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Logits and each layer's attention weights (B, n_head, T, T), rows summing to 1."""
-        raise ValueError(f"a {self.model_type} model has no attention: it {self.no_attention_reason}")
+        raise UsageError(f"a {self.model_type} model has no attention: it {self.no_attention_reason}")
 
     def new_cache(self, batch_size: int = 1) -> DecodingCache | None:
         """Storage for what decoding can reuse between steps; None: recompute the window each step."""
@@ -105,4 +106,4 @@ def check_sizes(config, *names: str) -> None:
     for name in names:
         value = getattr(config, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+            raise UsageError(f"{name} must be a whole number of at least 1, not {value!r}")

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .errors import UsageError
 from .language_model import LanguageModel, check_sizes
 
 
@@ -33,9 +34,9 @@ class GPTConfig:
     def __post_init__(self):
         check_sizes(self, "vocab_size", "block_size", "n_layer", "n_head", "n_embd")
         if not 0 <= self.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), not {self.dropout}")
+            raise UsageError(f"dropout must be in [0, 1), not {self.dropout}")
         if self.n_embd % self.n_head:
-            raise ValueError(f"n_embd={self.n_embd} must be a multiple of n_head={self.n_head}")
+            raise UsageError(f"n_embd={self.n_embd} must be a multiple of n_head={self.n_head}")
 
 
 HeadEdit = Callable[[torch.Tensor], torch.Tensor]
@@ -281,7 +282,7 @@ class GPT(LanguageModel):
         `start` is the position of idx[:, 0] (the cache length when decoding)."""
         T = idx.size(1)
         if start + T > self.config.block_size:
-            raise ValueError(f"{start + T} positions exceed the block size {self.config.block_size}")
+            raise UsageError(f"{start + T} positions exceed the block size {self.config.block_size}")
         return self.dropout(self.token_embedding(idx) + self.position_embedding.weight[start:start + T])
 
     def unembed(self, x: torch.Tensor) -> torch.Tensor:
@@ -303,7 +304,7 @@ class GPT(LanguageModel):
         row's own text; returns the next-character logits (active, V)."""
         at = cache.lengths[:cache.active]
         if int(at.max()) >= self.config.block_size:
-            raise ValueError(f"a row is full: {self.config.block_size} positions is the block size")
+            raise UsageError(f"a row is full: {self.config.block_size} positions is the block size")
         x = self.token_embedding(tokens)[:, None] + self.position_embedding(at)[:, None]   # (active, 1, C)
         cache.begin_step()
         for layer, block in enumerate(self.blocks):

@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from .errors import UsageError
+
 
 @dataclass
 class TrainConfig:
@@ -68,11 +70,11 @@ class RunRecord:
     def from_json(cls, values: Any) -> "RunRecord":
         """Read a record back, refusing anything that is not the shape we write."""
         if not isinstance(values, dict):
-            raise ValueError(f"the run record must be a JSON object, not {type(values).__name__}")
+            raise UsageError(f"the run record must be a JSON object, not {type(values).__name__}")
         values = _known(cls, values)
         for name, kinds in _RECORD_TYPES.items():
             if name in values and not _is(values[name], kinds):
-                raise ValueError(f"the run record's {name} must be {' or '.join(k.__name__ for k in kinds)}, "
+                raise UsageError(f"the run record's {name} must be {' or '.join(k.__name__ for k in kinds)}, "
                                  f"not {values[name]!r}")
         if values.get("train_config") is not None:
             values["train_config"] = TrainConfig(**_known(TrainConfig, _object(values["train_config"], "train_config")))
@@ -99,7 +101,7 @@ class RunRecord:
 
 def _object(value: Any, name: str) -> dict:
     if not isinstance(value, dict):
-        raise ValueError(f"{name} must be a JSON object, not {type(value).__name__}")
+        raise UsageError(f"{name} must be a JSON object, not {type(value).__name__}")
     return value
 
 

@@ -10,6 +10,7 @@ from dataclasses import asdict, fields
 import torch
 
 from .baselines import MLP, Bigram, BigramConfig, MLPConfig
+from .errors import UsageError
 from .ladder_model import LadderConfig, LadderModel
 from .language_model import LanguageModel
 from .model import GPT, GPTConfig
@@ -24,7 +25,7 @@ MODEL_TYPES: dict[str, tuple[type, type[LanguageModel]]] = {
 
 def config_class(model_type: str) -> type:
     if model_type not in MODEL_TYPES:
-        raise ValueError(f"unknown model type {model_type!r}; choose one of {', '.join(MODEL_TYPES)}")
+        raise UsageError(f"unknown model type {model_type!r}; choose one of {', '.join(MODEL_TYPES)}")
     return MODEL_TYPES[model_type][0]
 
 
@@ -34,7 +35,7 @@ def make_config(model_type: str, **settings):
     known = {f.name for f in fields(config_cls)}
     unknown = sorted(set(settings) - known)
     if unknown:
-        raise ValueError(f"{model_type} has no setting {', '.join(unknown)}; it takes {', '.join(sorted(known))}")
+        raise UsageError(f"{model_type} has no setting {', '.join(unknown)}; it takes {', '.join(sorted(known))}")
     return config_cls(**settings)
 
 

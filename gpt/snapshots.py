@@ -18,6 +18,7 @@ from typing import Iterable
 import torch
 
 from . import checkpoint
+from .errors import UsageError
 from .language_model import LanguageModel
 from .registry import build_model, model_config_dict
 
@@ -34,7 +35,7 @@ class MemorySnapshots:
 
     def __init__(self, max_count: int = 24, dtype: torch.dtype = torch.bfloat16):
         if max_count < 2:
-            raise ValueError("keep at least 2 snapshots: the start and the newest")
+            raise UsageError("keep at least 2 snapshots: the start and the newest")
         self.max_count, self.dtype = max_count, dtype
         self.snapshots: list[Snapshot] = []
 
@@ -54,7 +55,7 @@ class MemorySnapshots:
         """A copy of `model` (same architecture and tokenizer) with the weights it had at `step`."""
         found = next((s for s in self.snapshots if s.step == step), None)
         if found is None:
-            raise ValueError(f"no snapshot at step {step}; there are snapshots at {self.steps}")
+            raise UsageError(f"no snapshot at step {step}; there are snapshots at {self.steps}")
         at = build_model(model.model_type, **model_config_dict(model))      # a fresh module: no hooks, no grads
         at.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in found.weights.items()})
         at.tokenizer, at.run, at.history = model.tokenizer, copy.copy(model.run), list(found.history)

@@ -27,6 +27,7 @@ from safetensors.numpy import load_file, save_file
 from . import checkpoint
 from .data import Dataset
 from .diagnostics import Diagnostics, StepDiagnostics
+from .errors import UsageError
 from .generation import generate
 from .introspect import attention_maps
 from .lab import next_char_probs, surprisal
@@ -111,7 +112,7 @@ class Timeline:
 
     def model_at(self, step: int) -> LanguageModel:
         if step not in self.steps:
-            raise ValueError(f"no snapshot at step {step}; there are snapshots at {self.steps}")
+            raise UsageError(f"no snapshot at step {step}; there are snapshots at {self.steps}")
         return self._model_at(step)
 
     def frame(self, step: int) -> Frame:

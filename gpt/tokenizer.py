@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Iterable, Literal
 
+from .errors import UsageError
+
 UnknownPolicy = Literal["error", "drop", "replace"]
 
 
-class UnknownCharactersError(ValueError):
+class UnknownCharactersError(UsageError):
     """Raised when text holds characters that are not in the model's vocabulary."""
 
     def __init__(self, unknown: list[str], vocab_size: int):
@@ -31,7 +33,7 @@ class CharTokenizer:
     def __init__(self, chars: Iterable[str]):
         self.chars: list[str] = sorted(set(chars))
         if not self.chars or any(len(c) != 1 for c in self.chars):
-            raise ValueError("a character vocabulary needs at least one single-character entry")
+            raise UsageError("a character vocabulary needs at least one single-character entry")
         self.stoi: dict[str, int] = {c: i for i, c in enumerate(self.chars)}
 
     @classmethod
@@ -66,7 +68,7 @@ class CharTokenizer:
             return "".join(c for c in text if c in self.stoi)
         if unknown == "replace":
             return "".join(c if c in self.stoi else self.replacement for c in text)
-        raise ValueError(f"unknown must be 'error', 'drop' or 'replace', not {unknown!r}")
+        raise UsageError(f"unknown must be 'error', 'drop' or 'replace', not {unknown!r}")
 
     def encode(self, text: str, unknown: UnknownPolicy = "error") -> list[int]:
         """Text to token ids. Unknown characters raise, or are dropped or replaced on request."""

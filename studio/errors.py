@@ -1,11 +1,21 @@
-"""The one exception the app shows to people as it is, and how other errors are made fit to show."""
+"""The exception the app shows to people as it is, and how other errors are made fit to show."""
 from __future__ import annotations
 
 import re
 
+from gpt.checkpoint import CheckpointError
+from gpt.data import CorpusUnavailableError
+from gpt.errors import UsageError
 
-class InputError(ValueError):
+
+class InputError(UsageError):
     """A request the app refuses, with a message meant for the person who made it."""
+
+
+REFUSALS = (UsageError, CheckpointError, CorpusUnavailableError)
+"""What the app shows as a one-line message: the library's and the app's refusals of what was
+asked, a checkpoint that cannot be read, a corpus that cannot be found. Any other exception is
+a bug: it is logged with its traceback."""
 
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")

@@ -48,14 +48,22 @@ def _remembered_signatures() -> types.SimpleNamespace:
     return namespace
 
 
+MISSING: list[str] = []
+"""The Gradio internals a change looked for and did not find (see `require_applied`)."""
+
+
 def _skip_stubs(module) -> None:
     if hasattr(module, STUB_WRITER):
         setattr(module, STUB_WRITER, _no_stub)
+    else:
+        MISSING.append(f"{STUB_MODULE}.{STUB_WRITER}")
 
 
 def _cache_signatures(module) -> None:
     if getattr(module, "inspect", None) is inspect:
         module.inspect = _remembered_signatures()
+    else:
+        MISSING.append(f"{BLOCKS_MODULE}.inspect")
 
 
 AFTER_IMPORT = {STUB_MODULE: _skip_stubs, BLOCKS_MODULE: _cache_signatures}
@@ -100,3 +108,14 @@ def skip_gradio_dev_work() -> None:
             sys.modules[name] = None            # not installed: fail fast instead of searching at every event
     if not any(isinstance(finder, _AfterImport) for finder in sys.meta_path):
         sys.meta_path.insert(0, _AfterImport())
+
+
+def require_applied() -> None:
+    """After `import gradio`: raise if a change found nothing to change (a Gradio upgrade moved
+    what it patches), rather than starting slow without a word. GPT_APP_FAST_START=0 starts the
+    app without these changes meanwhile."""
+    if STUB_MODULE not in sys.modules:
+        raise RuntimeError("require_applied() runs after `import gradio`")
+    if MISSING:
+        raise RuntimeError(f"studio.fast_start found no {', '.join(MISSING)} in this Gradio: update "
+                           "studio/fast_start.py, or start with GPT_APP_FAST_START=0")

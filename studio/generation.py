@@ -11,6 +11,7 @@ from typing import AsyncIterator, Callable, Iterator
 import numpy as np
 import torch
 
+from gpt.errors import UsageError
 from gpt.generation import MAX_SEED, SamplingSettings, Step, check_seed, sample_ids
 from gpt.language_model import LanguageModel
 
@@ -86,7 +87,7 @@ def check_settings(max_new_tokens, temperature, top_k, top_p, seed) -> tuple[int
     try:
         settings = SamplingSettings(temperature, top_k or None, top_p if top_p != 1 else None)
         return n, settings, check_seed(seed)
-    except ValueError as e:
+    except UsageError as e:
         raise InputError(str(e)) from None
 
 

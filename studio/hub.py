@@ -75,3 +75,10 @@ def push_session_model(model: LanguageModel | None, username: str | None, repo_n
         raise InputError(f"The Hub refused the push to {repo_id}: {without_secret(first_line(e), token)}") from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def pushed_message(url: str, private: bool) -> str:
+    """What a student reads after a push: where it went and the line that loads it anywhere."""
+    repo_id = url.rstrip("/").split("/", 3)[-1]
+    return (f"**Pushed** to [{url}]({url}). Load it anywhere with `gpt.load(\"{repo_id}\")`"
+            f"{' (private: sign in to see it)' if private else ''}.")

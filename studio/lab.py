@@ -16,6 +16,7 @@ import torch
 
 from gpt import lab, plots
 from gpt.data import NAMED_CORPORA, Corpus
+from gpt.errors import UsageError
 from gpt.generation import generate
 from gpt.hardware import bf16_is_fast
 from gpt.language_model import LanguageModel
@@ -60,7 +61,7 @@ def _checked_text(model: LanguageModel, text: str, limit: int = MAX_LAB_CHARS) -
 def _needs_heads(model: LanguageModel) -> None:
     try:
         lab.require_heads(model)
-    except ValueError as e:
+    except UsageError as e:
         raise InputError(str(e)[0].upper() + str(e)[1:]) from None
 
 
@@ -200,7 +201,7 @@ def regenerate_view(model: LanguageModel, chosen: list[str], prompt: str, length
     try:
         with lab.ablated(model, heads):
             knocked = prompt + "".join(generate(model, prompt, length, temperature=0.8, seed=int(seed)))
-    except ValueError as e:
+    except UsageError as e:
         raise InputError(str(e)) from None
     removed = ", ".join(chosen) if chosen else "none (pick heads above)"
     return intact, knocked, f"Heads removed: {removed}. Same prompt, seed {int(seed)}, temperature 0.8."
@@ -248,20 +249,22 @@ def lens_position_view(model: LanguageModel, text: str, position: int) -> str:
 
 # --- 4. induction -------------------------------------------------------------------------
 
-STRING_KINDS = ["random characters", "a val passage"]
+STRING_KINDS = [("random characters", "random"), ("a val passage", "val")]
+"""(label, value) of the strings the induction instrument writes twice."""
 
 
 def induction_view(models: list[tuple[str, LanguageModel, dict | None]], length: int = 60, seed: int = 0,
-                   kind: str = STRING_KINDS[0]) -> tuple[go.Figure, go.Figure, str]:
+                   kind: str = "random") -> tuple[go.Figure, go.Figure, str]:
     """Loss on both copies of a repeated string (random characters, or a val passage from
     a seeded place), per model, and the first model's induction scores; precomputed results
     are used for the default random string."""
-    if kind not in STRING_KINDS:
-        raise InputError(f"Choose the string: {' or '.join(STRING_KINDS)}.")
+    kind = dict(STRING_KINDS).get(kind, kind)          # a label is accepted too
+    if kind not in ("random", "val"):
+        raise InputError(f"Choose the string: {' or '.join(value for _, value in STRING_KINDS)}, not {kind!r}.")
     if not 2 <= length <= 120:
         raise InputError("The string length must be between 2 and 120 characters.")
     passage = None
-    if kind == STRING_KINDS[1]:
+    if kind == "val":
         val = Corpus.load("shakespeare").text[1_003_854:]
         start = int(torch.randint(len(val) - length, (1,), generator=torch.Generator().manual_seed(seed)))
         passage = val[start:start + length]
@@ -275,7 +278,7 @@ def induction_view(models: list[tuple[str, LanguageModel, dict | None]], length:
             try:
                 text = None if passage is None else _checked_text(model, passage) * 2
                 scores, a, b = lab.induction_scores(model, length=length, seed=seed, text=text)
-            except ValueError as e:
+            except UsageError as e:
                 raise InputError(str(e)) from None
         first_scores = scores if first_scores is None else first_scores
         curves.append((name, a, b))

@@ -152,3 +152,22 @@ def controls(timeline: Timeline) -> tuple[int, int, int, int]:
     attention = timeline.frame(step_at(timeline, 0)).attention
     n_layer, n_head = attention.shape[:2] if attention is not None else (1, 1)
     return len(timeline.steps), n_layer, n_head, len(timeline.probe.text)
+
+
+TIMELINE_SOURCES = [("the shipped run: a 2-layer GPT on Tiny Shakespeare", "shipped"),
+                    ("your live training (Train live)", "live")]
+"""(label, value) of the runs the tab scrubs."""
+
+
+def pick_timeline(source: str, live: Timeline | None, shipped: ShippedTimeline) -> Timeline:
+    """The run a request names: this session's live run, or the shipped one."""
+    if source == "live":
+        if live is None:
+            raise InputError("Train a model in *Train live* first: its run appears here, one snapshot per evaluation.")
+        return live
+    if source != "shipped":
+        raise InputError(f"Choose the run: {' or '.join(value for _, value in TIMELINE_SOURCES)}, not {source!r}.")
+    if not shipped.available:
+        raise InputError("This copy of the app has no shipped timeline (checkpoints/shakespeare-timeline): "
+                         "train a model live and scrub your own run.")
+    return shipped.get()

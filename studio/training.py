@@ -1,17 +1,17 @@
 """Live training for one browser session: a corpus, a model and a budget, all within limits."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
 from gpt import checkpoint
 from gpt.data import NAMED_CORPORA, Corpus, CorpusUnavailableError, read_text_file
+from gpt.errors import UsageError
 from gpt.hardware import bf16_is_fast
 from gpt.records import TrainConfig
 from gpt.registry import build_model, count_params
@@ -21,13 +21,20 @@ from gpt.trainer import Trainer
 from .errors import InputError, without_paths
 from .settings import SETTINGS
 
-CORPUS_CHOICES = {"Tiny Shakespeare": "shakespeare", "names": "names", "upload a .txt": "upload"}
+CORPUS_CHOICES = [("Tiny Shakespeare", "shakespeare"), ("names", "names"), ("upload a .txt", "upload")]
+"""(label, value): the page shows the label, a request sends the value (a label is accepted too)."""
+MODEL_CHOICES = [("GPT", "gpt"), ("MLP", "mlp"), ("Bigram", "bigram")]
+
+
+def corpus_source(choice: str) -> str:
+    """"shakespeare", "names" or "upload", from a choice's value or its label."""
+    return dict(CORPUS_CHOICES).get(choice, choice)
 MODEL_TYPES = ("bigram", "mlp", "gpt")
 
 
 def load_corpus_choice(choice: str, upload_path: str | None) -> Corpus:
     """The corpus a person picked, or a clear reason why it cannot be had."""
-    source = CORPUS_CHOICES.get(choice, choice)
+    source = corpus_source(choice)
     if source == "upload":
         if not upload_path:
             raise InputError("Choose a .txt file to upload first.")
@@ -36,8 +43,8 @@ def load_corpus_choice(choice: str, upload_path: str | None) -> Corpus:
         # sweep (delete_cache in app.py) removes it once it is old.
         try:
             text = read_text_file(upload_path, max_bytes=SETTINGS.max_upload_bytes)
-        except (ValueError, OSError) as e:
-            raise InputError(f"That upload cannot be used: {without_paths(str(e))}." if isinstance(e, ValueError)
+        except (UsageError, OSError) as e:
+            raise InputError(f"That upload cannot be used: {without_paths(str(e))}." if isinstance(e, UsageError)
                              else "That upload could not be read; please attach it again.") from None
         if len(text) < 2000:
             raise InputError(f"The uploaded text has {len(text):,} characters; at least 2,000 are needed to train.")
@@ -56,7 +63,7 @@ def load_corpus_choice(choice: str, upload_path: str | None) -> Corpus:
 
 @dataclass
 class TrainRequest:
-    corpus: str = "Tiny Shakespeare"
+    corpus: str = "shakespeare"
     upload: str | None = None
     model_type: str = "gpt"
     # Chosen by measurement (bench/train.py, docs/recipes.md): on one CPU thread a shallow,
@@ -86,8 +93,8 @@ DEFAULTS: dict[tuple[str, str], dict] = {
 
 def defaults_for(model_type: str, corpus_choice: str) -> TrainRequest:
     """The settings that train this model on this corpus well within a minute or two."""
-    source = CORPUS_CHOICES.get(corpus_choice, corpus_choice)
-    return TrainRequest(corpus=corpus_choice, model_type=model_type, **DEFAULTS.get((model_type, source), {}))
+    source = corpus_source(corpus_choice)
+    return TrainRequest(corpus=source, model_type=model_type, **DEFAULTS.get((model_type, source), {}))
 
 
 def architecture(request: TrainRequest, vocab_size: int) -> dict:
@@ -123,7 +130,7 @@ def checked_architecture(request: TrainRequest, vocab_size: int) -> dict:
     arch = architecture(request, vocab_size)
     try:
         params = count_params(request.model_type, **arch)
-    except ValueError as e:
+    except UsageError as e:
         raise InputError(str(e)) from None
     if params > SETTINGS.max_params:
         raise InputError(f"That model has {params:,} parameters; the limit here is {SETTINGS.max_params:,}. "
@@ -149,7 +156,7 @@ def build_training(request: TrainRequest, device: torch.device | str = "cpu") ->
     model.tokenizer = tokenizer
     try:
         dataset = model.dataset_for(corpus)
-    except ValueError as e:
+    except UsageError as e:
         raise InputError(str(e)) from None
     config = TrainConfig(max_steps=request.max_steps, time_budget=request.minutes * 60,
                          batch_size=request.batch_size, lr=request.lr, warmup_steps=min(50, request.max_steps // 10),

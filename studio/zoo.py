@@ -17,7 +17,9 @@ from gpt.language_model import LanguageModel
 from .decoding import BatchDecoder
 from .errors import InputError, without_paths
 
-SESSION_MODEL = "your model (trained here)"
+SESSION_MODEL = "yours"
+"""The name (and API value) of the model this browser session trained."""
+SESSION_LABEL = "your model (trained here)"
 RETRY_AFTER = 60.0
 """Seconds a model that failed to load is refused with the same message before it is tried
 again: a broken folder or an unreachable Hub costs one attempt a minute, not one a request."""

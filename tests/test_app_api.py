@@ -81,7 +81,7 @@ def test_eight_concurrent_generations_all_complete(url):
 
 def test_live_training_reports_falling_loss_and_belongs_to_its_session(url):
     client = Client(url, verbose=False)
-    job = client.submit("Tiny Shakespeare", None, "GPT", 2, 4, 64, 32, 0.5, 300, 6e-3, 32, 200, api_name="/train")
+    job = client.submit("shakespeare", None, "gpt", 2, 4, 64, 32, 0.5, 300, 6e-3, 32, 200, api_name="/train")
     outputs = list(job)
     log = job.outputs()[-1][3]
     status = job.outputs()[-1][1]
@@ -95,27 +95,27 @@ def test_live_training_reports_falling_loss_and_belongs_to_its_session(url):
     # the run is this session's timeline: its last snapshot is the model as trained
     import app
 
-    note, _, sample, *_ = client.predict(app.TIMELINE_SOURCES[1], 15, 0, "head 1", 5, api_name="/timeline")
+    note, _, sample, *_ = client.predict("live", 15, 0, "head 1", 5, api_name="/timeline")
     assert "Your live GPT" in note and f"step {log['data'][-1][0]:,}" in note
     # the trained model is this session's: it generates here, and is unknown to a new session
-    text = client.predict(*generate_args(model="your model (trained here)", length=30), **GEN)[0]
+    text = client.predict(*generate_args(model="yours", length=30), **GEN)[0]
     assert text.startswith("ROMEO:\n") and len(text) == 37
     # the Lab measures the session's own model too (no precomputed grid: measured live)
-    _, note = client.predict("your model (trained here)", "To be, or not to be, that is the question.",
-                             "(no comparison)", api_name="/lab_surprisal")
+    _, note = client.predict("yours", "To be, or not to be, that is the question.",
+                             "none", api_name="/lab_surprisal")
     assert "bits per character" in note
-    figure, note = client.predict("your model (trained here)", "the fixed val slice (measured at publish time)", "",
+    figure, note = client.predict("yours", "val", "",
                                   "zero", api_name="/lab_knockout")
     assert "1,024-character val passage" in note
     with pytest.raises(Exception, match="not trained a model yet"):
-        Client(url, verbose=False).predict(*generate_args(model="your model (trained here)"), **GEN)
+        Client(url, verbose=False).predict(*generate_args(model="yours"), **GEN)
 
 
 def test_training_rejects_a_binary_upload(url, tmp_path):
     fake = tmp_path / "photo.txt"
     fake.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 20)
     with pytest.raises(Exception, match="not a text file"):
-        Client(url, verbose=False).predict("upload a .txt", handle_file(str(fake)), "GPT", 2, 4, 64, 32, 0.5,
+        Client(url, verbose=False).predict("upload", handle_file(str(fake)), "gpt", 2, 4, 64, 32, 0.5,
                                            100, 3e-3, 16, 200, api_name="/train")
 
 
@@ -140,7 +140,7 @@ def figure_of(output):
 
 def test_lab_surprisal_colours_every_character_and_compares_models(url):
     client = Client(url, verbose=False)
-    highlighted, note = client.predict("shakespeare-gpt", VAL_LINE, "(no comparison)", api_name="/lab_surprisal")
+    highlighted, note = client.predict("shakespeare-gpt", VAL_LINE, "none", api_name="/lab_surprisal")
     tokens = highlighted if isinstance(highlighted, list) else highlighted["value"]
     assert "".join(t["token"] for t in tokens) == VAL_LINE
     assert "bits per character" in note
@@ -149,8 +149,8 @@ def test_lab_surprisal_colours_every_character_and_compares_models(url):
 
 
 @pytest.mark.parametrize("args, message", [
-    (("shakespeare-gpt", "", "(no comparison)"), "at least two characters"),
-    (("shakespeare-gpt", "Roméo", "(no comparison)"), "'é' is not in this model's 65-character vocabulary"),
+    (("shakespeare-gpt", "", "none"), "at least two characters"),
+    (("shakespeare-gpt", "Roméo", "none"), "'é' is not in this model's 65-character vocabulary"),
 ])
 def test_lab_surprisal_refuses_bad_text_clearly(url, args, message):
     with pytest.raises(Exception) as err:
@@ -160,20 +160,20 @@ def test_lab_surprisal_refuses_bad_text_clearly(url, args, message):
 
 def test_lab_knockout_lens_and_induction_draw_the_models_numbers(url):
     client = Client(url, verbose=False)
-    figure, note = client.predict("shakespeare-gpt", "the fixed val slice (measured at publish time)", "", "zero",
+    figure, note = client.predict("shakespeare-gpt", "val", "", "zero",
                                   api_name="/lab_knockout")
     assert figure_of(figure)["type"] == "plotly" and "layer 0, head 4" in note      # the shipped GPT's most important head
     figure, note = client.predict("shakespeare-gpt", "First Citizen:\nBefore we proceed", api_name="/lab_lens")
     assert figure_of(figure)["type"] == "plotly" and "top choice" in note
     table = client.predict("shakespeare-gpt", "First Citizen:\nBefore we proceed", 3, api_name="/lab_lens_position")
     assert "after block 6" in table and "embeddings" in table
-    copies, heat, formation, note = client.predict("shakespeare-gpt", 60, 0, "random characters", api_name="/lab_induction")
+    copies, heat, formation, note = client.predict("shakespeare-gpt", 60, 0, "random", api_name="/lab_induction")
     assert figure_of(copies)["type"] == "plotly" and "shakespeare-gpt" in note and "second copy" in note
 
 
 def test_lab_instruments_that_need_heads_say_so_for_the_bigram(url):
     with pytest.raises(Exception, match="needs a GPT"):
-        Client(url, verbose=False).predict("shakespeare-bigram", "the text in the Surprisal box", VAL_LINE, "zero",
+        Client(url, verbose=False).predict("shakespeare-bigram", "text", VAL_LINE, "zero",
                                            api_name="/lab_knockout")
 
 
@@ -198,7 +198,7 @@ def test_an_upload_with_thousands_of_characters_is_refused_and_the_server_lives_
     upload.write_text("".join(chr(0x4E00 + i) for i in range(16_000)) * 4)
     client = Client(url, verbose=False)
     with pytest.raises(Exception, match="distinct characters"):
-        client.predict("upload a .txt", handle_file(str(upload)), "GPT", 2, 4, 64, 32, 0.5, 100, 3e-3, 16, 200,
+        client.predict("upload", handle_file(str(upload)), "gpt", 2, 4, 64, 32, 0.5, 100, 3e-3, 16, 200,
                        api_name="/train")
     assert client.predict(*generate_args(length=10), **GEN)[0].startswith("ROMEO:\n")
 
@@ -207,17 +207,17 @@ def test_the_timeline_answers_for_any_snapshot(url):
     import app
 
     client = Client(url, verbose=False)
-    note, loss, sample, *_ = client.predict(app.TIMELINE_SOURCES[0], 5, 1, "head 0", 10, api_name="/timeline")
-    shipped = app.SHIPPED_TIMELINE.get()
+    note, loss, sample, *_ = client.predict("shipped", 5, 1, "head 0", 10, api_name="/timeline")
+    shipped = app.RESOURCES.shipped_timeline.get()
     step = shipped.steps[5]
     assert f"Snapshot 6 of {len(shipped.steps)}: **step {step:,}**" in note
     assert sample == shipped.frame(step).sample
     with pytest.raises(Exception, match="Train a model in"):
-        client.predict(app.TIMELINE_SOURCES[1], 0, 0, "head 0", 10, api_name="/timeline")
+        client.predict("live", 0, 0, "head 0", 10, api_name="/timeline")
 
 
 def test_a_second_training_waits_in_line_and_is_told_its_place(url):
-    args = ("names", None, "Bigram", 2, 4, 64, 32, 0.25, 150, 0.1, 32, 200)
+    args = ("names", None, "bigram", 2, 4, 64, 32, 0.25, 150, 0.1, 32, 200)
     first = Client(url, verbose=False).submit(*args, api_name="/train")
     deadline = time.time() + 60
     while time.time() < deadline and not any("Training a" in (out[1] or "") for out in first.outputs()):

@@ -24,15 +24,15 @@ def generation(temperature=0.0, seed="1", length=250, prompt="ROMEO:\n"):
 
 
 REQUESTS = {
-    "knockout on custom text": dict(args=(MODEL, "the text in the Surprisal box", TEXT, "zero"),
+    "knockout on custom text": dict(args=(MODEL, "text", TEXT, "zero"),
                                     api_name="/lab_knockout"),
-    "mean knockout on custom text": dict(args=(MODEL, "the text in the Surprisal box", TEXT[:40], "mean"),
+    "mean knockout on custom text": dict(args=(MODEL, "text", TEXT[:40], "mean"),
                                          api_name="/lab_knockout"),
     "regenerate without heads": dict(args=(MODEL, ["L0 H4", "L0 H3", "L1 H0"], "ROMEO:\n", 150, 0),
                                      api_name="/lab_regenerate"),
     "logit lens": dict(args=(MODEL, TEXT), api_name="/lab_lens"),
     "lens position": dict(args=(MODEL, TEXT, 12), api_name="/lab_lens_position"),
-    "surprisal": dict(args=(MODEL, TEXT, "(no comparison)"), api_name="/lab_surprisal"),
+    "surprisal": dict(args=(MODEL, TEXT, "none"), api_name="/lab_surprisal"),
     "greedy generation": generation(),
     "seeded generation": generation(temperature=0.8, seed="7"),
 }
@@ -78,7 +78,7 @@ def test_two_students_attaching_the_same_file_both_train(url, tmp_path):
     path, which the app once deleted after the first read."""
     upload = tmp_path / "teachers-corpus.txt"
     upload.write_text("To be, or not to be, that is the question:\nWhether 'tis nobler in the mind to suffer\n" * 60)
-    args = ("upload a .txt", None, "Bigram", 2, 4, 64, 32, 0.25, 20, 0.1, 32, 200)
+    args = ("upload", None, "bigram", 2, 4, 64, 32, 0.25, 20, 0.1, 32, 200)
 
     def train():
         client = Client(url, verbose=False)
@@ -93,29 +93,37 @@ def test_two_students_attaching_the_same_file_both_train(url, tmp_path):
 def test_a_waiting_training_holds_no_corpus_and_no_model(monkeypatch):
     """While a training waits for its slot it has been checked and nothing else: the corpus is
     loaded, encoded and the model built only once the slot comes."""
-    import app
+    import torch
+
+    from studio import live
+    from studio.slots import TrainingSlots
+    from studio.training import TrainRequest
 
     built = []
-    monkeypatch.setattr(app, "build_training", lambda *a, **k: built.append(a) or pytest.fail("built while waiting"))
-    holder = app.TRAINING_SLOTS.join(60)
-    assert app.TRAINING_SLOTS.try_start(holder)
-    try:
-        async def first_update():
-            updates = app.train_live("Tiny Shakespeare", None, "GPT", 2, 4, 64, 32, 0.5, 100, 3e-3, 16, 200)
-            try:
-                return await updates.__anext__()
-            finally:
-                await updates.aclose()
+    monkeypatch.setattr(live, "build_training", lambda *a, **k: built.append(a) or pytest.fail("built while waiting"))
+    slots = TrainingSlots(1, 30)
+    holder = slots.join(60)
+    assert slots.try_start(holder)
+    request = TrainRequest(n_layer=2, n_head=4, n_embd=64, block_size=32, minutes=0.5, max_steps=100, lr=3e-3,
+                           batch_size=16)
 
-        update = asyncio.run(first_update())
-        assert "Waiting for a training slot" in update[1] and built == []
-    finally:
-        app.TRAINING_SLOTS.leave(holder)
+    async def first_update():
+        updates = live.live_training(request, slots, torch.device("cpu"))
+        try:
+            return await updates.__anext__()
+        finally:
+            await updates.aclose()
+
+    update = asyncio.run(first_update())
+    assert update.phase == "waiting" and "Waiting for a training slot" in update.status and built == []
+    assert update.model is None                       # the page keeps the session's last model
+    slots.leave(holder)
+    assert slots.ahead_of(None)[0] == 0               # the waiting one left the line when its page went
 
 
 @pytest.mark.parametrize("args, api_name, message", [
     (("shakespeare-gpt", None, 0, 32, "head 1"), "/attention", "no text to draw"),
-    ((MODEL, 60, 1e30, "random characters"), "/lab_induction", "The seed must be between 0 and"),
+    ((MODEL, 60, 1e30, "random"), "/lab_induction", "The seed must be between 0 and"),
     ((MODEL, ["L0 H1"], "ROMEO:\n" * 2000, 100, 0), "/lab_regenerate", "at most 10,000 are taken"),
     ((MODEL, TEXT, 1e30), "/lab_lens_position", "The position must be between 0 and 4,000, not 1e+30"),
 ])
@@ -180,7 +188,7 @@ def test_a_file_the_client_did_not_upload_is_refused_by_name_alone(url, path, ca
     import urllib.request
 
     capfd.readouterr()
-    body = {"data": ["upload a .txt", {"path": path, "meta": {"_type": "gradio.FileData"}}, "GPT", 2, 4, 64, 32,
+    body = {"data": ["upload", {"path": path, "meta": {"_type": "gradio.FileData"}}, "gpt", 2, 4, 64, 32,
                      0.5, 100, 3e-3, 16, 200]}
     request = urllib.request.Request(url + "gradio_api/call/train", data=json.dumps(body).encode(),
                                      headers={"Content-Type": "application/json"})
@@ -196,28 +204,30 @@ def test_the_gradio_patches_fail_loudly_when_what_they_patch_is_gone(monkeypatch
     import gradio as gr
     from gradio import processing_utils
 
-    import app
+    from ui import refusals
 
     monkeypatch.delattr(processing_utils, "_check_allowed")
     with pytest.raises(RuntimeError, match="_check_allowed is gone"):
-        app.plain_path_refusals()
+        refusals.plain_path_refusals()
 
     def no_print_exception(self, message="Error raised."):
         pass
 
     monkeypatch.setattr(gr.Error, "__init__", no_print_exception)
     with pytest.raises(RuntimeError, match="no longer takes print_exception"):
-        app.quiet_gradio_refusals()
+        refusals.quiet_gradio_refusals()
 
 
 def test_opening_the_lab_keeps_the_text_typed_in_memorisation():
     import app
 
     typed = "First Citizen:\nBefore we proceed any further, hear me speak."
-    outputs = app.lab_open(MODEL, None, typed)
-    memo_box, spans, note = outputs[-3:]
-    assert memo_box is not typed and not isinstance(memo_box, str)      # the box is left alone (a skip)
-    assert "".join(span for span, _ in spans) == typed and "1 span(s)" in note
+    page = app.PAGE.lab_refresh(MODEL, None, "lab", typed)
+    by_label = {getattr(component, "label", None): value for component, value in page.items()}
+    assert "Text (empty: the last generation)" not in by_label          # the box is left alone
+    spans = by_label["Spans found in the training text"]
+    assert "".join(span for span, _ in spans) == typed
+    assert any("1 span(s)" in str(value) for value in page.values())
 
 
 @pytest.mark.parametrize("switches", [[MODEL], ["copying-gpt", MODEL], [MODEL, "copying-gpt", MODEL]])
@@ -225,16 +235,35 @@ def test_after_model_switches_with_the_lab_open_ticked_noted_and_removed_heads_a
     """The boxes ticked, the heads the note names and the heads removed from the regenerated
     text are one set (two listeners once raced: boxes empty, note 'L0 H4')."""
     import app
+    from studio import lab as lab_views
+    from studio.lab_opening import DEFAULT_PROMPT, OPENING_SAMPLE_CHARS
 
+    refresh = app.PAGE.lab_refresh
     for name in switches:
-        outputs = app.lab_refresh(name, None, True, "")
-    knockout_heads, intact, knocked, note = outputs[app.HEAD_BOXES:app.HEAD_BOXES + 4]
-    ticked = knockout_heads["value"] if isinstance(knockout_heads, dict) else knockout_heads.value
-    assert len(ticked) == 1 and f"Heads removed: {ticked[0]}." in note
-    _, expected, _ = app.lab_views.regenerate_view(app.ZOO.get(switches[-1]), ticked, app.DEFAULT_PROMPT, 200, 0)
+        page = refresh(name, None, "lab", "")
+    by_label = {getattr(component, "label", None): value for component, value in page.items()}
+    ticked = value_of(page[refresh.heads])
+    knocked, intact = by_label["With the heads removed"], by_label["Intact model"]
+    regen_note = next(v for v in page.values() if isinstance(v, str) and v.startswith("Heads removed:"))
+    assert len(ticked) == 1 and f"Heads removed: {ticked[0]}." in regen_note
+    _, expected, _ = lab_views.regenerate_view(app.RESOURCES.zoo.get(switches[-1]), ticked, DEFAULT_PROMPT,
+                                               OPENING_SAMPLE_CHARS, 0)
     assert knocked == expected and intact != knocked
-    closed = app.lab_refresh("copying-gpt", None, False, "")           # the Lab closed: only the boxes follow
-    boxes = closed[app.HEAD_BOXES]
-    value = boxes["value"] if isinstance(boxes, dict) else boxes.value
-    assert value == [] and len(closed) == app.LAB_OUTPUTS
-    assert all(o == app.gr.skip() for k, o in enumerate(closed) if k != app.HEAD_BOXES)
+    closed = refresh("copying-gpt", None, "generate", "")            # the Lab closed: only the boxes follow
+    assert list(closed) == [refresh.heads] and value_of(closed[refresh.heads]) == []
+
+
+def value_of(update):
+    """The value a handler sets: a component returned as an update, or a plain value."""
+    return update.value if hasattr(update, "value") else update
+
+
+def test_one_listener_per_trigger_for_the_model_list_and_the_tab_bar():
+    """Several listeners on one trigger run in no set order (they raced); each trigger has one."""
+    import app
+
+    triggers = [(target, event) for dep in app.demo.config["dependencies"] for target, event in dep["targets"]]
+    assert triggers.count((app.PAGE.shared.model._id, "change")) == 1
+    selects = [t for t, event in triggers if event == "select"
+               and app.demo.blocks[t].__class__.__name__ == "Tabs"]
+    assert len(selects) == 1, selects

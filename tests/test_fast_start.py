@@ -102,3 +102,39 @@ def test_the_shim_leaves_a_notebook_and_an_imported_gradio_alone(tmp_path):
                           "finder_used_once": not any(type(f).__module__ == "studio.fast_start" for f in sys.meta_path)}))
     """, tmp_path)
     assert result == {"kept_ipython": True, "finders_unchanged": True, "finder_used_once": True}
+
+
+@pytest.mark.parametrize("gone", ["stub writer", "blocks' inspect"])
+def test_the_shim_says_when_what_it_patches_is_gone(tmp_path, gone):
+    """A Gradio that moved an internal the shim changes: start-up fails naming it, rather than
+    running slow without a word; with everything in place, require_applied passes."""
+    rename = ("fast_start.STUB_WRITER = 'a_writer_gradio_no_longer_has'" if gone == "stub writer" else
+              "fast_start.AFTER_IMPORT[fast_start.BLOCKS_MODULE] = lambda m: fast_start._cache_signatures("
+              "type('blocks', (), {'inspect': None})())")
+    result = run_python(f"""
+        import json
+        from studio import fast_start
+        fast_start.require_applied.__doc__                # imported before gradio
+        {rename}
+        fast_start.skip_gradio_dev_work()
+        import gradio
+        try:
+            fast_start.require_applied()
+            print(json.dumps({{"raised": None}}))
+        except RuntimeError as e:
+            print(json.dumps({{"raised": str(e)}}))
+    """, tmp_path)
+    expected = "component_meta.a_writer_gradio_no_longer_has" if gone == "stub writer" else "gradio.blocks.inspect"
+    assert result["raised"] and expected in result["raised"] and "GPT_APP_FAST_START=0" in result["raised"]
+
+
+def test_the_shim_applied_everything_to_this_gradio(tmp_path):
+    result = run_python("""
+        import json
+        from studio import fast_start
+        fast_start.skip_gradio_dev_work()
+        import gradio
+        fast_start.require_applied()
+        print(json.dumps({"missing": fast_start.MISSING}))
+    """, tmp_path)
+    assert result == {"missing": []}

@@ -1,0 +1,55 @@
+"""The app's UI: one module per tab, each laying out its components and wiring their events
+beside them, on top of what `studio` computes. `build` makes the whole page."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import gradio as gr
+
+from studio.resources import Resources
+
+from . import attention, generate, lab, learn, losses, timeline, train
+from .refusals import plain_path_refusals, quiet_gradio_refusals
+from .shared import Shared
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+CSS_FILE = ASSETS / "app.css"                      # the coloured-text and table styles
+FOLLOW_STREAM_FILE = ASSETS / "follow-stream.html"  # keeps a streaming box's newest text in view (see the file)
+
+
+@dataclass(frozen=True)
+class Page:
+    demo: gr.Blocks
+    shared: Shared
+    lab_refresh: Callable[..., dict]      # the Lab's part of a model switch (tests drive it)
+
+
+def build(resources: Resources) -> Page:
+    quiet_gradio_refusals()
+    plain_path_refusals()
+    # Files Gradio keeps (downloads, plots) are deleted every hour once an hour old.
+    with gr.Blocks(title="tinyshakespeare-gpt", delete_cache=(3600, 3600)) as demo:
+        shared = Shared(resources)
+        gr.Markdown("# tinyshakespeare-gpt\nA character-level GPT trained on Tiny Shakespeare on two CPU "
+                    "cores. Generate text, look at what each attention head reads, and train your own model live. "
+                    f"Running on **{resources.device.type.upper()}**.")
+        shared.model_row()
+        with gr.Tabs() as tabs:
+            generated = generate.build(shared)
+            attention.build(shared, generated)
+            losses.build(shared, demo)
+            train.build(shared)
+            timeline.build(shared)
+            lab_refresh = lab.build(shared)
+            learn.build(shared)
+        shared.wire(tabs)
+    demo.queue(max_size=resources.settings.queue_size, default_concurrency_limit=4)
+    return Page(demo, shared, lab_refresh)
+
+
+def launch_options(resources: Resources) -> dict:
+    """What `demo.launch` needs beyond the page: styles, the stream-following script, limits."""
+    return dict(show_error=True, enable_monitoring=False, css_paths=CSS_FILE, head_paths=FOLLOW_STREAM_FILE,
+                max_file_size=resources.settings.max_upload_bytes)

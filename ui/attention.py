@@ -1,0 +1,68 @@
+"""Attention: one heatmap per head of a chosen layer over the real characters of the last
+generated text (or the prompt), with one head (or their average) shown large."""
+from __future__ import annotations
+
+import gradio as gr
+
+from gpt.introspect import MAX_ATTENTION_CHARS
+from studio import inputs, views
+from studio.errors import InputError
+
+from .generate import GenerateTab
+from .refusals import user_errors
+from .shared import Shared, layer_and_head, shown
+
+
+def build(shared: Shared, generate: GenerateTab) -> None:
+    settings = shared.resources.settings
+    default = shared.resources.default_model
+    n_layers, n_heads = (views.attention_shape(shared.zoo.get(default)) if default else None) or (1, 1)
+    with shared.tab("Attention", "attention"):
+        with gr.Row():
+            layer = gr.Slider(0, max(n_layers - 1, 1), value=0, step=1, label="Layer", min_width=240,
+                              elem_id="attention-layer")
+            head = gr.Dropdown(views.head_options(n_heads), value=views.AVERAGE, label="Shown large", min_width=200)
+        with gr.Row():
+            n_chars = gr.Slider(8, MAX_ATTENTION_CHARS, value=32, step=1, label="Characters to show")
+            attention_btn = gr.Button("Draw attention", variant="primary")
+        note = gr.Markdown()
+        plot = gr.Plot(label="Attention weights", elem_id="attention-plot", visible=False)
+        grid = gr.Plot(label="Every head of the layer", elem_id="attention-grid", visible=False)
+
+    @user_errors
+    def draw(model_name, record, prompt, layer_index, chars, head_name=views.AVERAGE, trained=None):
+        source = "the text on screen" if record is not None else "the prompt (generate to see your text here)"
+        text = record.text if record is not None else inputs.text(prompt, "prompt", settings.max_prompt_chars)
+        if not text:
+            raise InputError("There is no text to draw: type a prompt, or generate some text first.")
+        figure, heads, line = views.attention_view(
+            shared.pick(model_name, trained), text, inputs.whole(layer_index, "layer", 0),
+            inputs.whole(chars, "number of characters", 1, MAX_ATTENTION_CHARS), source,
+            inputs.text(head_name, "head") or views.AVERAGE)
+        return {plot: shown(figure), grid: shown(heads), note: line}
+
+    drawn = [shared.model, shared.record, generate.prompt, layer, n_chars, head, shared.trained]
+    outputs = [plot, grid, note]
+    attention_btn.click(draw, drawn, outputs, api_name="attention", concurrency_id="inference")
+    head.change(draw, drawn, outputs, api_visibility="private")
+    for finished in generate.finished:               # the maps of a text follow it once it ends
+        finished.then(draw, drawn, outputs, api_visibility="private")
+    shared.when_tab_opens("attention", draw, drawn, outputs)
+
+    def rebind(model_name, record, prompt, _layer, chars, _head, trained):
+        """The layer slider and head choice bound to the new model's shape, and its maps drawn."""
+        try:
+            shape = views.attention_shape(shared.pick(model_name, trained))
+        except InputError:
+            shape = None
+        if shape is None:
+            controls = {layer: gr.Slider(interactive=False),
+                        head: gr.Dropdown(choices=views.head_options(0), value=views.AVERAGE)}
+        else:
+            controls = dict(zip((layer, head), layer_and_head(*shape)))
+        try:
+            return controls | draw(model_name, record, prompt, 0, chars, views.AVERAGE, trained)
+        except gr.Error as e:
+            return controls | {plot: shown(None), grid: shown(None), note: str(e)}
+
+    shared.when_model_changes(rebind, drawn, [layer, head, *outputs], tab="attention")

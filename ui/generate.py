@@ -1,0 +1,98 @@
+"""Generate: a prompt and the sampling settings; the text streams in, and the next-character
+distribution of any step can be inspected once it ends."""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import gradio as gr
+
+from gpt.generation import MAX_TEMPERATURE
+from studio import shutdown, views
+from studio.generation import agenerate_stream
+from studio.lab_opening import DEFAULT_PROMPT
+from studio.zoo import SESSION_MODEL
+
+from .refusals import user_errors
+from .shared import Shared, shown
+
+UNKNOWN_CHOICES = ["replace", "drop", "error"]
+
+
+@dataclass(frozen=True)
+class GenerateTab:
+    prompt: gr.Textbox
+    finished: list            # the events after which the text on screen is final (ended, or stopped)
+
+
+def build(shared: Shared) -> GenerateTab:
+    settings = shared.resources.settings
+    with shared.tab("Generate", "generate"):
+        with gr.Row():
+            with gr.Column(scale=2):
+                prompt = gr.Textbox(DEFAULT_PROMPT, lines=4, label="Prompt", max_length=settings.max_prompt_chars)
+                with gr.Row():
+                    generate_btn = gr.Button("Generate", variant="primary")
+                    stop_btn = gr.Button("Stop", variant="stop")
+                with gr.Row():
+                    temperature = gr.Slider(0, MAX_TEMPERATURE, value=0.8, step=0.05, label="Temperature",
+                                            info="0 = greedy")
+                    length = gr.Slider(1, settings.max_new_tokens, value=500, step=1, label="New characters")
+                with gr.Row():
+                    top_k = gr.Slider(0, 65, value=0, step=1, label="Top-k", info="0 = off", min_width=170)
+                    top_p = gr.Slider(0.05, 1, value=1, step=0.05, label="Top-p", info="1 = off", min_width=170)
+                seed = gr.Textbox("", label="Seed", placeholder="empty: a new random seed each time", max_length=20)
+                unknown = gr.Radio(UNKNOWN_CHOICES, value="replace", label="Characters the model does not know")
+            with gr.Column(scale=3):
+                output = gr.Textbox(label="Text", lines=16, max_lines=30, buttons=["copy"], autoscroll=True,
+                                    elem_id="output-text", placeholder="Press Generate: the text streams in here.")
+                note = gr.Markdown()
+        position = gr.Slider(1, 2, value=1, step=1, label="Inspect the choice at step", interactive=False)
+        probs_plot = gr.Plot(label="Next-character probabilities", elem_id="probs-plot", visible=False)
+
+    batched = settings.batched_decoding
+
+    @user_errors
+    async def generate(prompt_text, model_name, max_new_tokens, temp, k, p, seed_text, unknown_policy, trained=None):
+        # a coroutine: a class's streams wait for their characters on the event loop, not in 32 threads;
+        # finding the model may load it (from disk or the Hub), so that happens in a worker thread
+        model = await asyncio.to_thread(shared.pick, model_name, trained)
+        decoder = shared.zoo.decoder(model_name) if batched and model_name != SESSION_MODEL else None
+        first = True
+        async for record, line in agenerate_stream(model, prompt_text, max_new_tokens, temp, k, p, seed_text,
+                                                   unknown_policy, decoder=decoder):
+            # The state holds this very record (Gradio keeps a reference), so it follows the stream and
+            # Stop keeps it: set once, then skipped, which spares Gradio re-storing it at every chunk.
+            stopping = shutdown.STOPPING.is_set()
+            yield {output: record.text, note: shutdown.MESSAGE if stopping else line,
+                   shared.record: record if first else gr.skip()}
+            if stopping:
+                return
+            first = False
+
+    def inspector(record):
+        """The step slider and the next-character view, set to the last step of a generation."""
+        steps = record.steps if record is not None else 0
+        if steps == 0:
+            return {position: gr.Slider(interactive=False), probs_plot: shown(None)}
+        # a slider needs two distinct ends; with a single step, position 2 shows that step too
+        return {position: gr.Slider(minimum=1, maximum=max(steps, 2), value=steps, step=1, interactive=steps > 1),
+                probs_plot: shown(views.next_char_view(record, steps))}
+
+    generation = generate_btn.click(lambda: {output: "", note: ""}, None, [output, note],
+                                    api_visibility="private").then(
+        generate, [prompt, shared.model, length, temperature, top_k, top_p, seed, unknown, shared.trained],
+        [output, note, shared.record], api_name="generate",
+        # with batched decoding a request mostly waits for its characters: let a whole class in at once
+        concurrency_id="generate", concurrency_limit=64 if batched else 4, show_progress="minimal")
+    # the views of a finished text follow it, so that the text itself ends as soon as its last character
+    ended = generation.then(inspector, shared.record, [position, probs_plot], api_visibility="private")
+    stopped = stop_btn.click(inspector, shared.record, [position, probs_plot], cancels=[generation],
+                             api_visibility="private")
+
+    @position.input(inputs=[shared.record, position], outputs=probs_plot, api_visibility="private",
+                    trigger_mode="always_last")          # dragging and the arrow keys alike
+    def inspect_step(record, step):
+        return shown(views.next_char_view(record, step))
+
+    return GenerateTab(prompt, [ended, stopped])

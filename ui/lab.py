@@ -1,0 +1,239 @@
+"""Lab: measured answers about the chosen model, one sub-tab per instrument (surprisal, head
+knockout, logit lens, induction, memorisation). Opening it, or switching the model while it is
+open, runs every instrument on a default input (`studio.lab_opening`)."""
+from __future__ import annotations
+
+from typing import Callable
+
+import gradio as gr
+
+from gpt.generation import MAX_SEED
+from studio import inputs
+from studio import lab as lab_views
+from studio.lab_opening import DEFAULT_PROMPT, LabOpening, Refused, induction_part, open_lab
+
+from .refusals import REFUSALS, user_errors
+from .shared import Shared, position_input, shown
+
+KNOCKOUT_SOURCES = [("the fixed val slice (measured at publish time)", "val"), ("the text in the Surprisal box", "text")]
+NO_COMPARISON = "none"
+
+
+def lab_text(text) -> str:
+    return inputs.text(text, "text", lab_views.MAX_LAB_CHARS)
+
+
+def build(shared: Shared) -> Callable[..., dict]:
+    """Lays out the Lab and wires it; returns its refresh on a model switch (tests call it)."""
+    zoo, default = shared.zoo, shared.resources.default_model
+    with shared.tab("Lab", "lab"):
+        gr.Markdown("Measured answers about the model chosen above: where it is surprised, which heads matter, "
+                    "which layer knows the answer, whether it copies, and what it memorised.")
+        with gr.Tabs():
+            with gr.Tab("Surprisal", id="lab-surprisal"):
+                gr.Markdown("How surprised the model is by each character, in bits (−log₂ p). Compare two "
+                            "models to see where the extra context pays off.")
+                text = gr.Textbox(lab_views.default_passage(), lines=6, max_lines=12,
+                                  label="Text (a val passage: never trained on)", max_length=lab_views.MAX_LAB_CHARS)
+                with gr.Row():
+                    compare = gr.Dropdown([("(no comparison)", NO_COMPARISON)] + shared.resources.model_choices,
+                                          value=NO_COMPARISON, label="Compare with", scale=2)
+                    surprisal_btn = gr.Button("Measure surprisal", variant="primary", scale=1)
+                surprisal = gr.HighlightedText(label="Surprisal per character (click one)", combine_adjacent=False,
+                                               show_legend=False, elem_id="surprisal-text")
+                surprisal_note = gr.Markdown()
+                with gr.Row():
+                    predict_pos = gr.Number(1, precision=0, minimum=1, label="Inspect position", scale=1)
+                    predict_btn = gr.Button("Inspect", scale=1)
+                predict_note = gr.Markdown()
+                with gr.Row():
+                    predict_plot = gr.Plot(show_label=False, elem_id="predict-plot")
+                    rows_plot = gr.Plot(show_label=False, elem_id="rows-plot")
+            with gr.Tab("Head knockout", id="lab-knockout"):
+                gr.Markdown("Remove one attention head at a time (its output zeroed, or replaced by its mean, "
+                            "before the output projection) and measure how much the loss rises.")
+                with gr.Row():
+                    knockout_source = gr.Radio(KNOCKOUT_SOURCES, value="val", label="Measure on")
+                    knockout_mode = gr.Radio(["zero", "mean"], value="zero", label="Ablation")
+                    knockout_btn = gr.Button("Knock out each head", variant="primary")
+                knockout_note = gr.Markdown()
+                knockout_plot = gr.Plot(show_label=False, elem_id="knockout-plot")
+                heads = gr.CheckboxGroup(lab_views.head_choices(zoo.get(default)) if default else [],
+                                         label="Heads to remove")
+                with gr.Row():
+                    regen_prompt = gr.Textbox(DEFAULT_PROMPT, label="Prompt to regenerate", lines=2)
+                    regen_length = gr.Slider(20, 1000, value=300, step=10, label="Characters")
+                    regen_seed = gr.Number(0, precision=0, minimum=0, label="Seed")
+                    regen_btn = gr.Button("Regenerate without them", variant="primary")
+                regen_note = gr.Markdown()
+                with gr.Row():
+                    intact = gr.Textbox(label="Intact model", lines=10, elem_id="regen-intact")
+                    knocked = gr.Textbox(label="With the heads removed", lines=10, elem_id="regen-knocked")
+            with gr.Tab("Logit lens", id="lab-lens"):
+                gr.Markdown("Read the next-character prediction straight from the residual stream after each "
+                            "layer (final LayerNorm, then the output head): at which layer does the answer appear?")
+                with gr.Row():
+                    lens_text = gr.Textbox(lab_views.DEFAULT_LENS_TEXT, lines=2, label="Text", scale=3)
+                    lens_btn = gr.Button("Read every layer", variant="primary", scale=1)
+                lens_note = gr.Markdown()
+                lens_plot = gr.Plot(show_label=False, elem_id="lens-plot")
+                with gr.Row():
+                    lens_pos = gr.Number(10, precision=0, minimum=0, label="Position")
+                    lens_pos_btn = gr.Button("Top five per layer")
+                lens_table = gr.Markdown()
+            with gr.Tab("Induction", id="lab-induction"):
+                gr.Markdown("Write a random string twice. A model that has learned to copy (with *induction "
+                            "heads*) is far less surprised the second time. The shipped GPT never learned to: "
+                            "Tiny Shakespeare rarely repeats itself within a block. The copying GPT was trained "
+                            "where copying pays.")
+                with gr.Row():
+                    induction_kind = gr.Radio(lab_views.STRING_KINDS, value="random", label="Written twice")
+                    induction_len = gr.Slider(10, 60, value=60, step=1, label="String length")
+                    induction_seed = gr.Number(0, precision=0, minimum=0, label="Seed")
+                    induction_btn = gr.Button("Compare", variant="primary")
+                induction_note = gr.Markdown()
+                with gr.Row():
+                    copies_plot = gr.Plot(show_label=False, elem_id="copies-plot")
+                    induction_plot = gr.Plot(show_label=False, elem_id="induction-plot")
+                formation_plot = gr.Plot(show_label=False, elem_id="formation-plot")
+            with gr.Tab("Memorisation", id="lab-memorised"):
+                gr.Markdown("Which spans of a text occur word for word in the model's training split "
+                            "(found with a suffix array over it)? Leave the box empty to check your last "
+                            "generation.")
+                memo_text = gr.Textbox("", lines=6, label="Text (empty: the last generation)",
+                                       max_length=lab_views.MAX_LAB_CHARS)
+                with gr.Row():
+                    memo_len = gr.Slider(5, 100, value=20, step=1, label="Shortest span (characters)")
+                    memo_btn = gr.Button("Find verbatim spans", variant="primary")
+                memo_out = gr.HighlightedText(label="Spans found in the training text", combine_adjacent=False,
+                                              color_map={"in the training text": "orange"}, elem_id="memo-text")
+                memo_note = gr.Markdown()
+
+    pick, inference = shared.pick, dict(concurrency_id="inference")
+
+    @surprisal_btn.click(inputs=[shared.model, text, compare, shared.trained], outputs=[surprisal, surprisal_note],
+                         api_name="lab_surprisal", **inference)
+    @user_errors
+    def lab_surprisal(model_name, passage, compare_name, trained=None):
+        other = None if compare_name in (None, "", NO_COMPARISON) else pick(compare_name, trained)
+        view = lab_views.surprisal_view(pick(model_name, trained), lab_text(passage), other, compare_name)
+        return {surprisal: view.highlighted, surprisal_note: view.note}
+
+    @predict_btn.click(inputs=[shared.model, text, predict_pos, shared.trained],
+                       outputs=[predict_plot, rows_plot, predict_note], api_name="lab_predict", **inference)
+    @user_errors
+    def lab_predict(model_name, passage, position, trained=None):
+        bars, rows, note = lab_views.prediction_view(pick(model_name, trained), lab_text(passage),
+                                                     position_input(position))
+        return {predict_plot: shown(bars), rows_plot: shown(rows), predict_note: note}
+
+    @surprisal.select(inputs=[shared.model, text, shared.trained],
+                      outputs=[predict_plot, rows_plot, predict_note, predict_pos], api_visibility="private")
+    def clicked(model_name, passage, trained, evt: gr.SelectData):
+        """A click on a character of the coloured text: inspect that position."""
+        position = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        return lab_predict(model_name, passage, position, trained) | {predict_pos: position}
+
+    @knockout_btn.click(inputs=[shared.model, knockout_source, text, knockout_mode, shared.trained],
+                        outputs=[knockout_plot, knockout_note], api_name="lab_knockout", **inference)
+    @user_errors
+    def lab_knockout(model_name, source, passage, mode, trained=None, progress=gr.Progress()):
+        on_val = source == "val"
+        precomputed = zoo.precomputed(model_name) if on_val else None
+        if on_val and precomputed is None:
+            progress(0, desc="no precomputed grid for this model: measuring on a val passage")
+        figure, note, _ = lab_views.knockout_view(pick(model_name, trained), model_name,
+                                                  None if on_val else lab_text(passage), mode, precomputed,
+                                                  progress=lambda f: progress(f, desc="knocking heads out, layer by layer"))
+        return {knockout_plot: shown(figure), knockout_note: note}
+
+    @regen_btn.click(inputs=[shared.model, heads, regen_prompt, regen_length, regen_seed, shared.trained],
+                     outputs=[intact, knocked, regen_note], api_name="lab_regenerate", **inference)
+    @user_errors
+    def lab_regenerate(model_name, chosen, prompt, length, seed, trained=None):
+        texts = lab_views.regenerate_view(pick(model_name, trained), chosen,
+                                          inputs.text(prompt, "prompt", shared.resources.settings.max_prompt_chars),
+                                          inputs.whole(length, "length"), inputs.whole(seed, "seed", 0, MAX_SEED))
+        return dict(zip((intact, knocked, regen_note), texts))
+
+    @lens_btn.click(inputs=[shared.model, lens_text, shared.trained], outputs=[lens_plot, lens_note],
+                    api_name="lab_lens", **inference)
+    @user_errors
+    def lab_lens(model_name, passage, trained=None):
+        figure, note = lab_views.lens_view(pick(model_name, trained), lab_text(passage))
+        return {lens_plot: shown(figure), lens_note: note}
+
+    @lens_pos_btn.click(inputs=[shared.model, lens_text, lens_pos, shared.trained], outputs=lens_table,
+                        api_name="lab_lens_position", **inference)
+    @user_errors
+    def lab_lens_position(model_name, passage, position, trained=None):
+        return lab_views.lens_position_view(pick(model_name, trained), lab_text(passage), position_input(position))
+
+    @induction_btn.click(inputs=[shared.model, induction_len, induction_seed, induction_kind, shared.trained],
+                         outputs=[copies_plot, induction_plot, formation_plot, induction_note],
+                         api_name="lab_induction", **inference)
+    @user_errors
+    def lab_induction(model_name, length, seed, kind="random", trained=None):
+        part = induction_part(zoo, model_name, pick(model_name, trained), length, seed, kind)
+        return {copies_plot: shown(part.copies), induction_plot: shown(part.heat),
+                formation_plot: shown(part.formation), induction_note: part.note}
+
+    @memo_btn.click(inputs=[shared.model, memo_text, memo_len, shared.record, shared.trained],
+                    outputs=[memo_out, memo_note], api_name="lab_memorised", **inference)
+    @user_errors
+    def lab_memorised(model_name, typed, min_len, record=None, trained=None):
+        checked = lab_text(typed) or (record.text if record is not None else "")
+        spans, note = lab_views.memorised_view(pick(model_name, trained), checked,
+                                               inputs.whole(min_len, "shortest span"))
+        return {memo_out: spans, memo_note: note}
+
+    def shown_opening(opening: LabOpening) -> dict:
+        """Each instrument's defaults on the page, or its refusal in its note with its figures hidden."""
+        s, k, lens, i, m = opening.surprisal, opening.knockout, opening.lens, opening.induction, opening.memorised
+        page = ({surprisal: [], surprisal_note: s.message, predict_plot: shown(None), rows_plot: shown(None),
+                 predict_note: "", predict_pos: 1} if isinstance(s, Refused) else
+                {surprisal: s.highlighted, surprisal_note: s.note, predict_plot: shown(s.bars),
+                 rows_plot: shown(s.rows), predict_note: s.prediction_note, predict_pos: s.position})
+        # the ticked heads, the note's heads and the heads removed from the text: one set, chosen in one place
+        page |= ({knockout_plot: shown(None), knockout_note: k.message, heads: gr.CheckboxGroup(choices=[], value=[]),
+                  intact: "", knocked: "", regen_note: ""} if isinstance(k, Refused) else
+                 {knockout_plot: shown(k.figure), knockout_note: k.note,
+                  heads: gr.CheckboxGroup(choices=k.head_choices, value=k.removed), intact: k.intact,
+                  knocked: k.knocked, regen_note: k.regenerate_note})
+        page |= ({lens_plot: shown(None), lens_note: lens.message, lens_table: ""} if isinstance(lens, Refused) else
+                 {lens_plot: shown(lens.figure), lens_note: lens.note, lens_table: lens.table})
+        page |= ({copies_plot: shown(None), induction_plot: shown(None), formation_plot: shown(None),
+                  induction_note: i.message} if isinstance(i, Refused) else
+                 {copies_plot: shown(i.copies), induction_plot: shown(i.heat), formation_plot: shown(i.formation),
+                  induction_note: i.note})
+        page |= ({memo_out: [], memo_note: m.message} if isinstance(m, Refused) else
+                 {memo_out: m.highlighted, memo_note: m.note} | ({memo_text: m.sample} if m.sample else {}))
+        return page
+
+    opening_outputs = [surprisal, surprisal_note, predict_plot, rows_plot, predict_note, predict_pos, knockout_plot,
+                       knockout_note, heads, intact, knocked, regen_note, lens_plot, lens_note, lens_table,
+                       copies_plot, induction_plot, formation_plot, induction_note, memo_text, memo_out, memo_note]
+
+    def opened(model_name, trained, memo=""):
+        try:
+            model = pick(model_name, trained)
+        except REFUSALS as e:
+            return shown_opening(LabOpening(*[Refused(str(e))] * 5))
+        return shown_opening(open_lab(zoo, model_name, model, lab_text(memo)))
+
+    def refresh(model_name, trained, open_tab, memo=""):
+        """A new model: with the Lab open, measure it, so no figure shows the last model; with it
+        closed, only the head boxes follow the model (the rest is measured when the Lab opens)."""
+        if open_tab == "lab":
+            return opened(model_name, trained, memo)
+        try:
+            choices = lab_views.head_choices(pick(model_name, trained))
+        except REFUSALS:
+            choices = []
+        return {heads: gr.CheckboxGroup(choices=choices, value=[])}
+
+    shared.when_tab_opens("lab", opened, [shared.model, shared.trained, memo_text], opening_outputs)
+    shared.when_model_changes(refresh, [shared.model, shared.trained, shared.open_tab, memo_text], opening_outputs,
+                              tab="lab")
+    refresh.heads = heads           # for tests: the component whose value is the ticked heads
+    return refresh

@@ -1,0 +1,146 @@
+"""What the tabs share: the model choice and its note, the session's states, one listener for
+a model switch and one for a tab switch, and small component helpers.
+
+Tabs do not listen to the model list or to the tab bar themselves: they ask `Shared` to call
+them (`when_model_changes`, `when_tab_opens`), and `wire` makes one Gradio listener of each.
+One listener per trigger means one order: two listeners on one trigger once raced (the Lab's
+boxes said one thing, its note another).
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+import gradio as gr
+
+from studio import views
+from studio.errors import InputError
+from studio.inputs import whole
+from studio.lab import MAX_LAB_CHARS
+from studio.resources import Resources
+from studio.zoo import describe
+
+LOG = logging.getLogger("tinyshakespeare-gpt")
+Update = dict          # {component: new value or gr.update(...)}: what a handler returns
+
+
+def shown(figure) -> gr.Plot:
+    """A plot that hides when there is nothing to draw, rather than leaving an empty box."""
+    return gr.Plot(value=figure, visible=figure is not None)
+
+
+def layer_and_head(n_layer: int, n_head: int) -> tuple[gr.Slider, gr.Dropdown]:
+    """A layer slider and a head choice bound to a model's shape (layers and heads 0-based)."""
+    return (gr.Slider(minimum=0, maximum=max(n_layer - 1, 1), value=0, step=1, interactive=n_layer > 1),
+            gr.Dropdown(choices=views.head_options(n_head), value=views.AVERAGE))
+
+
+def position_input(position) -> int:
+    """A character position in a Lab or Timeline text (the views check it against the text itself)."""
+    return whole(position, "position", 0, MAX_LAB_CHARS)
+
+
+@dataclass(frozen=True)
+class Listener:
+    fn: Callable[..., Update | None]
+    inputs: list
+    outputs: list
+    tab: str | None = None            # the tab it draws: run first when that tab is open
+
+
+class Shared:
+    """Built inside the app's Blocks: the session states at once, the model row by `model_row()`."""
+
+    def __init__(self, resources: Resources):
+        self.resources = resources
+        self.zoo = resources.zoo
+        ttl = resources.settings.session_ttl        # forgotten this long after the browser session ends
+        self.trained = gr.State(None, time_to_live=ttl)     # the model this session trained
+        self.live_timeline = gr.State(None, time_to_live=ttl)   # its run: snapshots and diagnostics
+        self.record = gr.State(None, time_to_live=ttl)      # the last generation, step by step
+        self.open_tab = gr.State("generate")                 # the tab on screen
+        self._model_listeners: list[Listener] = []
+        self._tab_listeners: dict[str, Listener] = {}
+        self._tab_ids: dict[str, str] = {}                   # label -> id
+
+    def model_row(self) -> None:
+        default = self.resources.default_model
+        with gr.Row():                       # side by side on a wide screen, stacked on a phone
+            self.model = gr.Dropdown(self.resources.model_choices, value=default, label="Model", scale=1,
+                                     min_width=260)
+            with gr.Column(scale=2, min_width=260):
+                self.model_info = gr.Markdown(self.describe(default, None) if default else "No checkpoints found.")
+        self.when_model_changes(lambda name, trained: {self.model_info: self.describe(name, trained)},
+                                [self.model, self.trained], [self.model_info])
+
+    def pick(self, name, trained):
+        """The model a request names: a checkpoint, or this session's own."""
+        return self.zoo.pick(name, trained)
+
+    def describe(self, name, trained) -> str:
+        try:
+            return describe(self.pick(name, trained))
+        except InputError as e:
+            return str(e)
+
+    def tab(self, label: str, id: str) -> gr.Tab:
+        self._tab_ids[label] = id
+        return gr.Tab(label, id=id)
+
+    def when_model_changes(self, fn: Callable[..., Update | None], inputs: list, outputs: list,
+                           tab: str | None = None) -> None:
+        self._model_listeners.append(Listener(fn, inputs, outputs, tab))
+
+    def when_tab_opens(self, tab: str, fn: Callable[..., Update | None], inputs: list, outputs: list) -> None:
+        self._tab_listeners[tab] = Listener(fn, inputs, outputs, tab)
+
+    def wire(self, tabs: gr.Tabs) -> None:
+        """The one listener for the model list and the one for the tab bar."""
+        listeners = self._model_listeners
+        inputs = _unique([self.open_tab] + [c for listener in listeners for c in listener.inputs])
+        outputs = _unique([c for listener in listeners for c in listener.outputs])
+
+        def model_changed(open_tab, *values) -> Iterator[Update]:
+            """Every tab's part, the open tab's first, each shown as soon as it is ready; a
+            refusal in one part is shown once the others have run."""
+            given = dict(zip(map(id, inputs[1:]), values))
+            first_error = None
+            for listener in sorted(listeners, key=lambda listener: listener.tab not in (None, open_tab)):
+                try:
+                    update = listener.fn(*(open_tab if c is self.open_tab else given[id(c)] for c in listener.inputs))
+                except gr.Error as e:
+                    first_error = first_error or e
+                    continue
+                if update:
+                    yield update
+            if first_error is not None:
+                raise first_error
+
+        self.model.change(model_changed, inputs, outputs, api_visibility="private", trigger_mode="always_last",
+                          show_progress="minimal")
+
+        tab_listeners = list(self._tab_listeners.values())
+        tab_inputs = _unique([c for listener in tab_listeners for c in listener.inputs])
+        tab_outputs = _unique([self.open_tab] + [c for listener in tab_listeners for c in listener.outputs])
+
+        def tab_opened(event: gr.SelectData, *values) -> Iterator[Update]:
+            tab = self._tab_ids.get(event.value, "")
+            yield {self.open_tab: tab}
+            listener = self._tab_listeners.get(tab)
+            if listener is not None:
+                given = dict(zip(map(id, tab_inputs), values))
+                if update := listener.fn(*(given[id(c)] for c in listener.inputs)):
+                    yield update
+
+        tabs.select(tab_opened, tab_inputs, tab_outputs, api_visibility="private", trigger_mode="always_last",
+                    show_progress="minimal")
+
+
+def _unique(components: list) -> list:
+    seen, kept = set(), []
+    for c in components:
+        if id(c) not in seen:
+            seen.add(id(c))
+            kept.append(c)
+    return kept

@@ -1,0 +1,141 @@
+"""Train live: a corpus, a model and a budget; the curve, samples and diagnostics update as it
+learns in a worker process, and the session keeps the model (download it, or push it to the Hub)."""
+from __future__ import annotations
+
+import gradio as gr
+
+from studio import inputs
+from studio.hub import DEFAULT_REPO_NAME, LOCAL_INSTRUCTIONS, push_session_model, pushed_message
+from studio.live import LOG_COLUMNS, LiveUpdate, live_training, stopped_message
+from studio.training import CORPUS_CHOICES, MODEL_CHOICES, TrainRequest, defaults_for, export_zip
+
+from .refusals import user_errors
+from .shared import Shared, shown
+
+
+def build(shared: Shared) -> None:
+    settings, resources = shared.resources.settings, shared.resources
+    d = TrainRequest()
+    with shared.tab("Train live", "train"):
+        with gr.Row():
+            with gr.Column(scale=2):
+                corpus = gr.Radio(CORPUS_CHOICES, value=d.corpus, label="Corpus")
+                upload = gr.File(label=f"Your .txt (UTF-8, at most {settings.max_upload_mb:g} MB)",
+                                 file_types=[".txt"], type="filepath")
+                model_type = gr.Radio(MODEL_CHOICES, value=d.model_type, label="Model")
+                with gr.Row():
+                    train_btn = gr.Button("Train", variant="primary")
+                    stop_btn = gr.Button("Stop", variant="stop")
+                with gr.Row():
+                    n_layer = gr.Slider(1, 8, value=d.n_layer, step=1, label="Layers")
+                    n_head = gr.Slider(1, 8, value=d.n_head, step=1, label="Heads")
+                with gr.Row():
+                    n_embd = gr.Slider(2, 256, value=d.n_embd, step=2, label="Embedding width")
+                    block_size = gr.Slider(1, 256, value=d.block_size, step=1, label="Block size (context)")
+                n_hidden = gr.Slider(16, 1024, value=d.n_hidden, step=8, label="Hidden units", visible=False)
+                with gr.Row():
+                    minutes = gr.Slider(0.25, settings.max_minutes, value=min(d.minutes, settings.max_minutes),
+                                        step=0.25, label="Minutes")
+                    max_steps = gr.Slider(10, settings.max_steps, value=min(d.max_steps, settings.max_steps),
+                                          step=10, label="Max steps")
+                with gr.Row():
+                    lr = gr.Number(d.lr, label="Learning rate", minimum=1e-5, maximum=1)
+                    batch_size = gr.Slider(4, 256, value=d.batch_size, step=4, label="Batch size")
+                download_btn = gr.Button("Download my model (.zip)")
+                download_file = gr.File(label="Your model: unzip, then gpt.load(folder)", visible=False,
+                                        elem_id="model-zip")
+                push_controls = _push_form(shared)
+            with gr.Column(scale=3):
+                status = gr.Markdown("Pick a corpus and a model, then **Train**: the loss curve and samples appear "
+                                     "here as it learns.")
+                curve = gr.Plot(label="Live loss", elem_id="train-plot", visible=False)
+                samples = gr.Textbox(label="Samples (newest first)", lines=10, max_lines=20)
+                with gr.Accordion("Training log", open=False):
+                    log = gr.Dataframe(headers=list(LOG_COLUMNS), label="Evaluations", interactive=False)
+        with gr.Row():
+            diagnostics = [gr.Plot(show_label=False, elem_id=f"train-{name}", visible=False, min_width=300)
+                           for name in ("activations", "ratios", "gradients")]
+
+    def shown_update(update: LiveUpdate) -> dict:
+        """What one update changes on the page; the session's model and run follow the training."""
+        page = {status: update.status}
+        if update.clears:
+            page |= {curve: shown(None), samples: "", log: []} | {plot: shown(None) for plot in diagnostics}
+        if update.model is not None:
+            page |= {shared.trained: update.model, shared.live_timeline: update.timeline}
+        if update.curve is not None:
+            page |= {curve: shown(update.curve), samples: update.samples, log: update.log}
+            page |= {plot: shown(figure) for plot, figure in zip(diagnostics, update.diagnostics)}
+        return page
+
+    @user_errors
+    async def train(corpus_choice, upload_path, model_choice, layers, heads, width, context, budget, steps, rate,
+                    batch, hidden=TrainRequest.n_hidden, trained=None):
+        w = inputs.whole
+        request = TrainRequest(corpus=inputs.text_choice(corpus_choice, "corpus"), upload=upload_path,
+                               model_type=inputs.text_choice(model_choice, "model").lower(),
+                               n_layer=w(layers, "number of layers"), n_head=w(heads, "number of heads"),
+                               n_embd=w(width, "embedding width"), block_size=w(context, "block size"),
+                               n_hidden=w(hidden, "number of hidden units"), minutes=inputs.number(budget, "time budget"),
+                               max_steps=w(steps, "number of steps"), lr=inputs.number(rate, "learning rate"),
+                               batch_size=w(batch, "batch size"))
+        async for update in live_training(request, resources.training_slots, resources.device, settings.threads):
+            yield shown_update(update)
+
+    cleared = [curve, status, samples, log, *diagnostics, download_file]
+    shown_parts = [curve, status, samples, log, shared.trained, shared.live_timeline, *diagnostics]
+    training = train_btn.click(
+        # a new run: no stale curve, status, samples, diagnostics or download from the last one
+        lambda: {status: "Preparing…", download_file: gr.File(value=None, visible=False)}
+        | {plot: shown(None) for plot in [curve, *diagnostics]} | {samples: "", log: []},
+        None, cleared, api_visibility="private").then(
+        train, [corpus, upload, model_type, n_layer, n_head, n_embd, block_size, minutes, max_steps, lr, batch_size,
+                n_hidden, shared.trained], shown_parts, api_name="train",
+        # the line is the training slots' (it tells each student their place), not Gradio's raw counter
+        concurrency_id="training", concurrency_limit=settings.queue_size, show_progress="minimal")
+    stop_btn.click(stopped_message, shared.trained, status, cancels=[training], api_visibility="private")
+
+    sizes = [n_layer, n_head, n_embd, block_size, n_hidden, lr, batch_size]
+
+    @gr.on([model_type.change, corpus.change], inputs=[model_type, corpus], outputs=sizes, api_visibility="private")
+    def fitting_defaults(model_choice, corpus_choice):
+        """The sliders set to what trains this model on this corpus well, showing only its own."""
+        f = defaults_for(model_choice.lower(), corpus_choice)
+        gpt_like, mlp = f.model_type == "gpt", f.model_type == "mlp"
+        return {n_layer: gr.Slider(value=f.n_layer, visible=gpt_like), n_head: gr.Slider(value=f.n_head, visible=gpt_like),
+                n_embd: gr.Slider(value=f.n_embd, visible=gpt_like or mlp),
+                block_size: gr.Slider(value=f.block_size, visible=gpt_like or mlp),
+                n_hidden: gr.Slider(value=f.n_hidden, visible=mlp), lr: f.lr, batch_size: gr.Slider(value=f.batch_size)}
+
+    upload.upload(lambda: "upload", None, corpus, api_visibility="private")      # a file attached is a file used
+
+    @download_btn.click(inputs=shared.trained, outputs=download_file, api_name="download_model")
+    @user_errors
+    def download_model(trained):
+        return gr.File(value=str(export_zip(trained)), visible=True)
+
+    if push_controls is not None:
+        push_btn, push_name, push_private, push_note = push_controls
+
+        @push_btn.click(inputs=[shared.trained, push_name, push_private], outputs=push_note, api_visibility="private")
+        @user_errors
+        def push_model(trained, repo_name, private, profile: gr.OAuthProfile | None, token: gr.OAuthToken | None):
+            """Push the session's model to the signed-in student's own account."""
+            url = push_session_model(trained, profile.username if profile else None, repo_name, private,
+                                     token.token if token else None)
+            return pushed_message(url, private)
+
+
+def _push_form(shared: Shared):
+    """The Hub part: a sign-in and a push form on a Space with OAuth, instructions elsewhere."""
+    with gr.Accordion("Keep it on the Hugging Face Hub", open=False, elem_id="hub-push"):
+        if not shared.resources.settings.hub_sign_in:
+            gr.Markdown(LOCAL_INSTRUCTIONS)
+            return None
+        gr.LoginButton()
+        with gr.Row():
+            name = gr.Textbox(DEFAULT_REPO_NAME, label="Repository name (under your account)", max_length=96, scale=2)
+            private = gr.Checkbox(True, label="Private", scale=1)
+        button = gr.Button("Push my model")
+        note = gr.Markdown()
+        return button, name, private, note
