@@ -141,7 +141,7 @@ def train_in_background(url: str, stop: threading.Event) -> None:
     """A live training of the app's default GPT, restarted until `stop` (a student training)."""
     while not stop.is_set():
         try:
-            job = Client(url, verbose=False).submit("Tiny Shakespeare", None, "GPT", 2, 4, 128, 64, 1.0, 5000, 6e-3,
+            job = Client(url, verbose=False).submit("shakespeare", None, "gpt", 2, 4, 128, 64, 1.0, 5000, 6e-3,
                                                     32, 200, api_name="/train")
             while not job.done() and not stop.is_set():
                 time.sleep(0.2)

@@ -41,7 +41,7 @@ def session(url: str, index: int) -> bool:
                               api_name="/generate")[0]
         client.predict("shakespeare-gpt", text, 0, 64, "average of heads", api_name="/attention")
         if index % 10 == 0:
-            client.predict("names", None, "Bigram", 2, 4, 64, 32, 0.25, 100, 0.1, 32, 200, api_name="/train")
+            client.predict("names", None, "bigram", 2, 4, 64, 32, 0.25, 100, 0.1, 32, 200, api_name="/train")
         return len(text) == len("ROMEO:\n") + 2000
     finally:
         client.close()

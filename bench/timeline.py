@@ -33,18 +33,23 @@ def percentiles(times: list[float]) -> list[str]:
     return [f"{statistics.median(ms):.0f}", f"{p95:.0f}", f"{ms[-1]:.0f}"]
 
 
+def endpoint(demo, api_name: str):
+    """The handler behind one of the app's API endpoints, called as the server calls it."""
+    return next(block_fn.fn for block_fn in demo.fns.values() if block_fn.api_name == api_name)
+
+
 def handler_times(app, moves: int) -> list[float]:
     import plotly.io
 
-    timeline = app.SHIPPED_TIMELINE.get()
+    timeline = app.RESOURCES.shipped_timeline.get()
+    show = endpoint(app.demo, "timeline")
     rng = random.Random(0)
     times = []
     for _ in range(moves):
         index = rng.randrange(len(timeline.steps))
         start = time.perf_counter()
-        out = app.timeline_show(app.TIMELINE_SOURCES[0], index, rng.randrange(2), "average of heads",
-                                rng.randrange(1, 64))
-        for value in out:
+        out = show("shipped", index, rng.randrange(2), "average of heads", rng.randrange(1, 64))
+        for value in out.values():
             figure = getattr(value, "value", None)
             if figure is not None and hasattr(figure, "to_plotly_json"):
                 plotly.io.to_json(figure)
@@ -56,12 +61,12 @@ def api_times(app, url: str, moves: int) -> list[float]:
     from gradio_client import Client
 
     client = Client(url, verbose=False)
-    n = len(app.SHIPPED_TIMELINE.get().steps)
+    n = len(app.RESOURCES.shipped_timeline.get().steps)
     rng = random.Random(1)
     times = []
     for _ in range(moves):
         start = time.perf_counter()
-        client.predict(app.TIMELINE_SOURCES[0], rng.randrange(n), 0, "average of heads", 10, api_name="/timeline")
+        client.predict("shipped", rng.randrange(n), 0, "average of heads", 10, api_name="/timeline")
         times.append(time.perf_counter() - start)
     return times
 
@@ -97,8 +102,8 @@ def main(argv=None) -> None:
 
     app, url = launch_app()
     try:
-        app.SHIPPED_TIMELINE.get()                  # read once, as the first visitor does
-        app.timeline_show(app.TIMELINE_SOURCES[0], 0, 0, "average of heads", 10)     # plotly's first-use cost
+        app.RESOURCES.shipped_timeline.get()                  # read once, as the first visitor does
+        endpoint(app.demo, "timeline")("shipped", 0, 0, "average of heads", 10)     # plotly's first-use cost
         rows = [["shipped: handler + JSON", *percentiles(handler_times(app, args.moves))],
                 ["shipped: through the API (/timeline)", *percentiles(api_times(app, url, args.moves))]]
         first, again = live_times()

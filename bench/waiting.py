@@ -1,10 +1,10 @@
 """What trainings waiting for a slot cost everyone else: the server's memory, and the waits of
 students generating and drawing attention while a burst of trainings queues up.
 
-    python bench/waiting.py [--waiting 30] [--compare-with CHECKOUT]
+    python bench/waiting.py [--waiting 30] [--students 8] [--compare-with CHECKOUT]
 
 One live training runs (the slot is taken), then `--waiting` more are submitted at once and
-wait in line. Before and during the burst: the server's resident memory, 8 clients looping
+wait in line. Before and during the burst: the server's resident memory, `--students` clients looping
 /generate (200 characters; whole-reply p50/p95) and one asking for /attention every second
 (p50/max). `--compare-with` runs another checkout's app.py the same way in the same run (the
 app before the line was made cheap: trainings loaded and encoded their corpus, and held one of
@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from bench.app import free_port, http_request, percentile  # noqa: E402
 from bench.common import machine, table  # noqa: E402
 
-TRAIN = ["Tiny Shakespeare", None, "GPT", 2, 4, 128, 64, 1.0, 5000, 6e-3, 32, 200]
+TRAIN = ["shakespeare", None, "gpt", 2, 4, 128, 64, 1.0, 5000, 6e-3, 32, 200]
 
 
 def rss_mb(pid: int) -> float:
@@ -85,8 +85,8 @@ async def attention_once(http: httpx.AsyncClient, url: str) -> float:
     return time.perf_counter() - start
 
 
-async def load(http: httpx.AsyncClient, url: str, seconds: float) -> dict:
-    """8 clients looping /generate, and one drawing /attention once a second, for `seconds`."""
+async def load(http: httpx.AsyncClient, url: str, seconds: float, students: int = 8) -> dict:
+    """`students` clients looping /generate, and one drawing /attention once a second, for `seconds`."""
     end = time.monotonic() + seconds
     generations, attentions = [], []
 
@@ -99,14 +99,14 @@ async def load(http: httpx.AsyncClient, url: str, seconds: float) -> dict:
             attentions.append(await attention_once(http, url))
             await asyncio.sleep(1.0)          # a student looking at the map before drawing the next
 
-    await asyncio.gather(*(generator(k) for k in range(8)), drawer())
+    await asyncio.gather(*(generator(k) for k in range(students)), drawer())
     wholes = [w for _, w, ok in generations if ok]
-    return {"generate p50": statistics.median(wholes), "generate p95": percentile(wholes, 0.95),
+    return {"replies": len(wholes), "generate p50": statistics.median(wholes), "generate p95": percentile(wholes, 0.95),
             "failed": sum(not ok for *_, ok in generations), "attention p50": statistics.median(attentions),
             "attention max": max(attentions)}
 
 
-async def measure(app_dir: Path, waiting: int, seconds: float) -> dict:
+async def measure(app_dir: Path, waiting: int, seconds: float, students: int) -> dict:
     port = free_port()
     server = start_app(app_dir, port)
     url = f"http://127.0.0.1:{port}/"
@@ -115,7 +115,7 @@ async def measure(app_dir: Path, waiting: int, seconds: float) -> dict:
         async with httpx.AsyncClient(timeout=300, limits=limits) as http:
             await wait_until_up(http, url)
             await load(http, url, 5)                                   # warm: models loaded, decoder started
-            before = {"rss": rss_mb(server.pid), **await load(http, url, seconds)}
+            before = {"rss": rss_mb(server.pid), **await load(http, url, seconds, students)}
             first: list = []
             running = asyncio.ensure_future(follow(http, url, "train", await submit(http, url, "train", TRAIN), first))
             while not any("Training a" in data for _, data in first):
@@ -126,7 +126,7 @@ async def measure(app_dir: Path, waiting: int, seconds: float) -> dict:
             await asyncio.sleep(10)                                    # every one has answered by now
             in_line = sum(any("Waiting for a training slot" in d for _, d in s) for s in statuses)
             refused = sum(any(e == "error" for e, _ in s) for s in statuses)
-            during = {"rss": rss_mb(server.pid), **await load(http, url, seconds),
+            during = {"rss": rss_mb(server.pid), **await load(http, url, seconds, students),
                       "waiting": in_line, "refused": refused}
             for task in [running, *followers]:
                 task.cancel()
@@ -139,22 +139,25 @@ async def measure(app_dir: Path, waiting: int, seconds: float) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--waiting", type=int, default=30)
+    p.add_argument("--students", type=int, default=8, help="clients looping /generate")
     p.add_argument("--seconds", type=float, default=20.0)
     p.add_argument("--compare-with", type=Path, help="another checkout whose app.py to measure the same way")
     args = p.parse_args()
-    print(f"machine: {machine()}; one training running, {args.waiting} more submitted at once\n")
+    print(f"machine: {machine()}; one training running, {args.waiting} more submitted at once, "
+          f"{args.students} students generating\n")
     runs = [("as shipped", ROOT)] + ([(f"{args.compare_with.name}", args.compare_with)] if args.compare_with else [])
     rows = []
     for name, folder in runs:
-        result = asyncio.run(measure(folder, args.waiting, args.seconds))
+        result = asyncio.run(measure(folder, args.waiting, args.seconds, args.students))
         for phase in ("before", "during"):
             r = result[phase]
             rows.append([name, phase, f"{r['rss']:,.0f}", f"{r['generate p50']:.2f} / {r['generate p95']:.2f}",
-                         r["failed"], f"{r['attention p50']:.2f} / {r['attention max']:.2f}",
+                         r["replies"], r["failed"], f"{r['attention p50']:.2f} / {r['attention max']:.2f}",
                          r.get("waiting", "—"), r.get("refused", "—")])
         print(json.dumps(result), file=sys.stderr)
-    print(table(["app", "trainings waiting", "server RSS (MB)", "8 x /generate whole reply p50 / p95 (s)",
-                 "failed", "/attention p50 / max (s)", "in line", "refused"], rows))
+    print(table(["app", "trainings waiting", "server RSS (MB)",
+                 f"{args.students} x /generate whole reply p50 / p95 (s)", "replies", "failed",
+                 "/attention p50 / max (s)", "in line", "refused"], rows))
 
 
 if __name__ == "__main__":

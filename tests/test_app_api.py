@@ -93,8 +93,6 @@ def test_live_training_reports_falling_loss_and_belongs_to_its_session(url):
     activations, ratios, gradients = job.outputs()[-1][4:7]     # the lecture's diagnostics, live
     assert all(figure_of(f)["type"] == "plotly" for f in (activations, ratios, gradients))
     # the run is this session's timeline: its last snapshot is the model as trained
-    import app
-
     note, _, sample, *_ = client.predict("live", 15, 0, "head 1", 5, api_name="/timeline")
     assert "Your live GPT" in note and f"step {log['data'][-1][0]:,}" in note
     # the trained model is this session's: it generates here, and is unknown to a new session

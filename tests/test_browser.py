@@ -290,3 +290,58 @@ def test_a_projector_shows_generate_above_the_fold_and_the_stream_stays_in_view(
         screenshot(projector, "projector-generate")
     finally:
         context.close()
+
+
+def ticked_heads(page) -> list[str]:
+    return page.evaluate("""() => Array.from(document.querySelectorAll('#knockout-heads input:checked'))
+        .map(box => box.closest('label').innerText.trim())""")
+
+
+def choose_model(page, name: str) -> None:
+    page.get_by_label("Model").first.click()
+    page.get_by_role("option", name=name, exact=True).click()
+
+
+def test_with_the_lab_open_a_model_switch_ticks_the_heads_it_removed(page):
+    """Two listeners once raced on a model switch: no box ticked, yet the note said 'Heads
+    removed: L0 H4' and the text was regenerated without it. One listener sets all three."""
+    page.get_by_role("tab", name="Generate").click()
+    choose_model(page, "copying-gpt")
+    page.get_by_role("tab", name="Lab", exact=True).click()
+    page.get_by_role("tab", name="Head knockout").click()
+    note = page.locator("#regen-note")
+    page.wait_for_function("() => document.querySelector('#regen-note') && "
+                           "document.querySelector('#regen-note').innerText.includes('Heads removed:')",
+                           timeout=60_000)
+    for name in ("shakespeare-gpt", "copying-gpt", "shakespeare-gpt"):
+        before = page.locator("#knockout-plot .gtitle").text_content()
+        choose_model(page, name)
+        page.wait_for_function("(before) => { const t = document.querySelector('#knockout-plot .gtitle'); "
+                               "return t && t.textContent !== before; }", arg=before, timeout=60_000)
+        page.wait_for_timeout(500)           # the boxes and note arrive with the figure, in one update
+        ticked = ticked_heads(page)
+        assert len(ticked) == 1, ticked
+        assert f"Heads removed: {ticked[0]}." in note.inner_text()
+    page.get_by_role("button", name="Regenerate without them").click()
+    page.wait_for_timeout(300)
+    page.wait_for_function("() => !document.querySelector('#regen-note .pending')", timeout=60_000)
+    assert f"Heads removed: {ticked_heads(page)[0]}." in note.inner_text()
+
+
+def test_a_new_training_takes_away_the_last_ones_download(page):
+    """After a second training the download box once still offered the first model's zip."""
+    page.get_by_role("tab", name="Train live").click()
+    page.get_by_role("radio", name="Bigram").check()
+    steps = page.locator("input[aria-label='number input for Max steps']")
+    steps.fill("10")
+    steps.press("Enter")
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.wait_for_function("() => document.body.innerText.includes('Done.')", timeout=120_000)
+    page.get_by_role("button", name="Download my model (.zip)").click()
+    zip_box = page.locator("#model-zip")
+    page.wait_for_function("() => document.querySelector('#model-zip') && "
+                           "document.querySelector('#model-zip').innerText.includes('my-model')", timeout=30_000)
+    page.get_by_role("button", name="Train", exact=True).click()
+    zip_box.wait_for(state="hidden", timeout=30_000)
+    page.wait_for_function("() => document.body.innerText.includes('Done.')", timeout=120_000)
+    assert not page.locator("#model-zip").is_visible()

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ("gpt", "studio")
+PACKAGES = ("gpt", "studio", "ui")
 
 
 def module_imports(package: str) -> dict[str, set[str]]:
@@ -74,6 +74,31 @@ def test_studio_computes_without_gradio():
 
 
 def test_app_settings_are_read_in_one_place():
-    readers = [p.relative_to(REPO).as_posix() for p in [REPO / "app.py", *(REPO / "studio").glob("*.py")]
+    sources = [REPO / "app.py", *(REPO / "studio").glob("*.py"), *(REPO / "ui").glob("*.py")]
+    readers = [p.relative_to(REPO).as_posix() for p in sources
                if "GPT_APP_" in p.read_text() and "os.environ" in p.read_text()]
     assert readers == ["studio/settings.py"]
+
+
+def test_studio_never_reaches_into_the_ui():
+    for module, targets in module_imports("studio").items():
+        assert not any(t.split(".")[0] == "ui" for t in targets), f"{module} imports {targets}"
+
+
+def test_the_ui_is_one_small_module_per_tab_and_app_py_only_launches():
+    """app.py builds and launches; each tab's layout and wiring is its own module, none large,
+    and no component is built at import time (a module-level component is shared state)."""
+    modules = {p.stem for p in (REPO / "ui").glob("*.py")}
+    assert {"generate", "attention", "losses", "train", "timeline", "lab", "learn", "shared"} <= modules
+    assert len((REPO / "app.py").read_text().splitlines()) < 80
+    for path in [REPO / "app.py", *sorted((REPO / "ui").glob("*.py"))]:
+        lines = path.read_text().splitlines()
+        assert path.name == "app.py" or len(lines) <= 350, f"{path.name} has {len(lines)} lines"
+        for statement in ast.parse(path.read_text()).body:
+            if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                continue
+            for node in ast.walk(statement):
+                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                        and isinstance(node.func.value, ast.Name) and node.func.value.id == "gr"
+                        and node.func.attr[:1].isupper()):
+                    pytest.fail(f"{path.name}:{node.lineno} builds gr.{node.func.attr} at module level")

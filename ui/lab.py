@@ -15,7 +15,8 @@ from studio.lab_opening import DEFAULT_PROMPT, LabOpening, Refused, induction_pa
 from .refusals import REFUSALS, user_errors
 from .shared import Shared, position_input, shown
 
-KNOCKOUT_SOURCES = [("the fixed val slice (measured at publish time)", "val"), ("the text in the Surprisal box", "text")]
+KNOCKOUT_SOURCES = [("the fixed val slice (measured at publish time)", "val"),
+                    ("the text in the Surprisal box", "text")]
 NO_COMPARISON = "none"
 
 
@@ -40,7 +41,8 @@ def build(shared: Shared) -> Callable[..., dict]:
                                           value=NO_COMPARISON, label="Compare with", scale=2)
                     surprisal_btn = gr.Button("Measure surprisal", variant="primary", scale=1)
                 surprisal = gr.HighlightedText(label="Surprisal per character (click one)", combine_adjacent=False,
-                                               show_legend=False, elem_id="surprisal-text")
+                                               show_legend=False, elem_id="surprisal-text",
+                                               elem_classes="char-text")
                 surprisal_note = gr.Markdown()
                 with gr.Row():
                     predict_pos = gr.Number(1, precision=0, minimum=1, label="Inspect position", scale=1)
@@ -59,13 +61,13 @@ def build(shared: Shared) -> Callable[..., dict]:
                 knockout_note = gr.Markdown()
                 knockout_plot = gr.Plot(show_label=False, elem_id="knockout-plot")
                 heads = gr.CheckboxGroup(lab_views.head_choices(zoo.get(default)) if default else [],
-                                         label="Heads to remove")
+                                         label="Heads to remove", elem_id="knockout-heads")
                 with gr.Row():
                     regen_prompt = gr.Textbox(DEFAULT_PROMPT, label="Prompt to regenerate", lines=2)
                     regen_length = gr.Slider(20, 1000, value=300, step=10, label="Characters")
                     regen_seed = gr.Number(0, precision=0, minimum=0, label="Seed")
                     regen_btn = gr.Button("Regenerate without them", variant="primary")
-                regen_note = gr.Markdown()
+                regen_note = gr.Markdown(elem_id="regen-note")
                 with gr.Row():
                     intact = gr.Textbox(label="Intact model", lines=10, elem_id="regen-intact")
                     knocked = gr.Textbox(label="With the heads removed", lines=10, elem_id="regen-knocked")
@@ -106,7 +108,8 @@ def build(shared: Shared) -> Callable[..., dict]:
                     memo_len = gr.Slider(5, 100, value=20, step=1, label="Shortest span (characters)")
                     memo_btn = gr.Button("Find verbatim spans", variant="primary")
                 memo_out = gr.HighlightedText(label="Spans found in the training text", combine_adjacent=False,
-                                              color_map={"in the training text": "orange"}, elem_id="memo-text")
+                                              color_map={"in the training text": "orange"}, elem_id="memo-text",
+                                              elem_classes="char-text")
                 memo_note = gr.Markdown()
 
     pick, inference = shared.pick, dict(concurrency_id="inference")
@@ -142,9 +145,9 @@ def build(shared: Shared) -> Callable[..., dict]:
         precomputed = zoo.precomputed(model_name) if on_val else None
         if on_val and precomputed is None:
             progress(0, desc="no precomputed grid for this model: measuring on a val passage")
-        figure, note, _ = lab_views.knockout_view(pick(model_name, trained), model_name,
-                                                  None if on_val else lab_text(passage), mode, precomputed,
-                                                  progress=lambda f: progress(f, desc="knocking heads out, layer by layer"))
+        figure, note, _ = lab_views.knockout_view(
+            pick(model_name, trained), model_name, None if on_val else lab_text(passage), mode, precomputed,
+            progress=lambda f: progress(f, desc="knocking heads out, layer by layer"))
         return {knockout_plot: shown(figure), knockout_note: note}
 
     @regen_btn.click(inputs=[shared.model, heads, regen_prompt, regen_length, regen_seed, shared.trained],

@@ -16,7 +16,7 @@ def build(shared: Shared) -> None:
                     "the same schedule), so the differences come from the architecture. Every rung can be "
                     "picked in the model list above, for Generate and Attention.")
         ladder_plot = gr.Plot(label="Ladder", elem_id="ladder-plot")
-        ladder_table = gr.Markdown(elem_id="ladder-table")
+        ladder_table = gr.Markdown(elem_id="ladder-table", elem_classes="wide-table")
         with gr.Accordion("A sample from each rung (prompt ROMEO:, seed 0)", open=False):
             ladder_samples = gr.Markdown()
         gr.Markdown("## The mathematical trick\nFour ways for each of T=8 positions (C=2 channels, seeded) to "

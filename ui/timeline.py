@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-from studio import inputs, views
+from studio import inputs
 from studio import timeline as timeline_views
+from studio import views
 from studio.errors import InputError
 from studio.timeline import TIMELINE_SOURCES, pick_timeline
 
@@ -40,7 +41,8 @@ def build(shared: Shared) -> None:
         position = gr.Slider(1, n_chars, value=min(10, n_chars), step=1, label="Next character after position")
         next_char = gr.Plot(show_label=False, elem_id="timeline-next")
         surprisal = gr.HighlightedText(label="Surprisal of a val passage at this step", combine_adjacent=False,
-                                       show_legend=False, elem_id="timeline-surprisal")
+                                       show_legend=False, elem_id="timeline-surprisal",
+                                       elem_classes="char-text")
         surprisal_note = gr.Markdown()
         gr.Markdown("### Activations and gradients")
         with gr.Row():

@@ -76,7 +76,8 @@ def build(shared: Shared) -> None:
                                model_type=inputs.text_choice(model_choice, "model").lower(),
                                n_layer=w(layers, "number of layers"), n_head=w(heads, "number of heads"),
                                n_embd=w(width, "embedding width"), block_size=w(context, "block size"),
-                               n_hidden=w(hidden, "number of hidden units"), minutes=inputs.number(budget, "time budget"),
+                               n_hidden=w(hidden, "number of hidden units"),
+                               minutes=inputs.number(budget, "time budget"),
                                max_steps=w(steps, "number of steps"), lr=inputs.number(rate, "learning rate"),
                                batch_size=w(batch, "batch size"))
         async for update in live_training(request, resources.training_slots, resources.device, settings.threads):
@@ -102,7 +103,8 @@ def build(shared: Shared) -> None:
         """The sliders set to what trains this model on this corpus well, showing only its own."""
         f = defaults_for(model_choice.lower(), corpus_choice)
         gpt_like, mlp = f.model_type == "gpt", f.model_type == "mlp"
-        return {n_layer: gr.Slider(value=f.n_layer, visible=gpt_like), n_head: gr.Slider(value=f.n_head, visible=gpt_like),
+        return {n_layer: gr.Slider(value=f.n_layer, visible=gpt_like),
+                n_head: gr.Slider(value=f.n_head, visible=gpt_like),
                 n_embd: gr.Slider(value=f.n_embd, visible=gpt_like or mlp),
                 block_size: gr.Slider(value=f.block_size, visible=gpt_like or mlp),
                 n_hidden: gr.Slider(value=f.n_hidden, visible=mlp), lr: f.lr, batch_size: gr.Slider(value=f.batch_size)}
