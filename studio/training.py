@@ -40,7 +40,7 @@ def load_corpus_choice(choice: str, upload_path: str | None) -> Corpus:
             raise InputError("Choose a .txt file to upload first.")
         # Never deleted here: Gradio keeps one file per content and name, so two students attaching
         # the teacher's corpus (or one pressing Train twice) hold the same path. Gradio's cache
-        # sweep (delete_cache in app.py) removes it once it is old.
+        # sweep (delete_cache in ui/__init__.py) removes it once it is old.
         try:
             text = read_text_file(upload_path, max_bytes=SETTINGS.max_upload_bytes)
         except (UsageError, OSError) as e:
@@ -169,7 +169,7 @@ def build_training(request: TrainRequest, device: torch.device | str = "cpu") ->
 EXPORTS = Path(tempfile.gettempdir()) / "tinyshakespeare-gpt-exports"
 EXPORT_MAX_AGE = 3600.0
 """Seconds a downloaded zip is kept here: Gradio has long since copied it into its own cache
-(which app.py's delete_cache sweeps in turn), so nobody still holds it."""
+(which the page's delete_cache, ui/__init__.py, sweeps in turn), so nobody still holds it."""
 
 
 def export_zip(model, name: str = "my-model", exports: Path = EXPORTS, max_age: float = EXPORT_MAX_AGE) -> Path:

@@ -1,0 +1,68 @@
+"""The UI package without a server: which errors become one-line messages, and what the
+library refuses in words rather than as a bug."""
+import asyncio
+import logging
+
+import gradio as gr
+import pytest
+
+import gpt
+from studio.errors import InputError
+from ui.refusals import user_errors
+
+
+def raising(error):
+    def handler():
+        raise error
+    return handler
+
+
+@pytest.mark.parametrize("error", [InputError("Choose the corpus."), gpt.UsageError("top-k must be at least 1"),
+                                   gpt.CheckpointError("config.json is not valid JSON"),
+                                   gpt.CorpusUnavailableError("no copy of names.txt")])
+def test_the_projects_refusals_become_one_line_messages(error, caplog):
+    with caplog.at_level(logging.INFO, logger="tinyshakespeare-gpt"):
+        with pytest.raises(gr.Error) as refused:
+            user_errors(raising(error))()
+    assert refused.value.message == str(error) and refused.value.print_exception is False
+    assert [r.getMessage() for r in caplog.records] == [f"handler refused: {error}"]
+
+
+@pytest.mark.parametrize("bug", [ValueError("too many values to unpack"), KeyError("step"), TypeError("NoneType")])
+def test_a_bug_is_not_dressed_as_a_refusal(bug):
+    """A plain ValueError is a bug, not a user's fault: it reaches Gradio as it is (which logs
+    its traceback), never as a polite one-line message."""
+    with pytest.raises(type(bug)):
+        user_errors(raising(bug))()
+
+
+def test_generators_and_coroutine_streams_refuse_the_same_way():
+    def stream():
+        yield 1
+        raise gpt.UsageError("the text needs at least two characters")
+
+    async def astream():
+        yield 1
+        raise ValueError("a bug")
+
+    with pytest.raises(gr.Error, match="two characters"):
+        list(user_errors(stream)())
+
+    async def drain():
+        return [item async for item in user_errors(astream)()]
+
+    with pytest.raises(ValueError, match="a bug"):
+        asyncio.run(drain())
+
+
+def test_what_the_library_refuses_is_a_usage_error():
+    """Every check the library makes on what it was asked raises UsageError (still a ValueError
+    for callers that catch that), so an app can tell it from a bug."""
+    model = gpt.load("checkpoints/shakespeare-gpt")
+    with pytest.raises(gpt.UsageError):
+        gpt.SamplingSettings(temperature=-1)
+    with pytest.raises(gpt.UsageError):
+        model.tokenizer.encode("\u00e9", unknown="error")
+    with pytest.raises(gpt.UsageError):
+        gpt.GPTConfig(vocab_size=65, n_embd=30, n_head=4)
+    assert issubclass(gpt.UsageError, ValueError) and issubclass(gpt.UnknownCharactersError, gpt.UsageError)
