@@ -1,11 +1,14 @@
-"""What the Lab shows before anyone types: every instrument run on a default input, so that
-opening the tab (or switching the model with it open) shows measured answers, not empty boxes.
+"""What the Lab shows before anyone presses a button: the instrument on screen run on what its
+boxes hold (by default a val passage, the prompt "ROMEO:", the lens sentence, a random string,
+a fresh sample), so that opening it, or switching the model, shows measured answers.
 
-Each instrument's part is computed on its own: one that refuses the model (a bigram has no
-heads to knock out) carries its message, and the others still show.
+Each instrument is one part, computed when it is opened: one that refuses the model (a bigram
+has no heads to knock out) carries its message. A shipped model's parts are remembered, since
+they are the same for every student: a class opening the Lab pays for each part once.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Callable, TypeVar
 
@@ -17,12 +20,13 @@ from gpt.language_model import LanguageModel
 from . import lab as lab_views
 from .errors import REFUSALS
 from .inputs import whole
-from .zoo import ModelZoo
+from .zoo import SESSION_MODEL, ModelZoo
 
 COPYING_MODEL = "copying-gpt"
 """The GPT trained where copying pays: the induction instrument's reference."""
 DEFAULT_PROMPT = "ROMEO:\n"
 OPENING_SAMPLE_CHARS = 200
+"""Characters regenerated with and without a head when the knockout opens (its slider's default)."""
 MEMO_MIN_LEN = 20
 
 Highlighted = list[tuple[str, float | str | None]]
@@ -78,15 +82,6 @@ class MemorisedPart:
     note: str
 
 
-@dataclass(frozen=True)
-class LabOpening:
-    surprisal: SurprisalPart | Refused
-    knockout: KnockoutPart | Refused
-    lens: LensPart | Refused
-    induction: InductionPart | Refused
-    memorised: MemorisedPart | Refused
-
-
 def most_surprising_position(highlighted: Highlighted) -> int:
     """The position of the character the model found most surprising (the first character,
     having no context, is never chosen; ties go to the earliest)."""
@@ -116,35 +111,77 @@ def _attempt(compute: Callable[[], Part]) -> Part | Refused:
         return Refused(str(e))
 
 
-def open_lab(zoo: ModelZoo, model_name: str, model: LanguageModel, memo: str = "") -> LabOpening:
-    """Every instrument on its default input: a val passage's surprisal with its most surprising
-    character inspected; the knockout grid with the same prompt regenerated without the most
-    important head; the logit lens; induction; and the typed Memorisation text checked, or a
-    fresh sample when none is typed."""
-    passage = lab_views.default_passage()
+PARTS = ("surprisal", "knockout", "lens", "induction", "memorised")
+"""The Lab's instruments, in the order of its sub-tabs."""
 
-    def surprisal() -> SurprisalPart:
-        view = lab_views.surprisal_view(model, passage)
-        position = most_surprising_position(view.highlighted)
-        bars, rows, note = lab_views.prediction_view(model, passage, position)
-        return SurprisalPart(view.highlighted, view.note, position, bars, rows, note)
 
-    def knockout() -> KnockoutPart:
-        figure, note, top = lab_views.knockout_view(model, model_name, None, "zero", zoo.precomputed(model_name))
-        intact, knocked, regenerate_note = lab_views.regenerate_view(model, [top], DEFAULT_PROMPT,
-                                                                     OPENING_SAMPLE_CHARS, 0)
-        return KnockoutPart(figure, note, lab_views.head_choices(model), [top], intact, knocked, regenerate_note)
+@dataclass(frozen=True)
+class OpeningInputs:
+    """What the page holds when an instrument opens: the part uses these, so the figures it
+    shows agree with the boxes beside them."""
+    text: str = ""                       # the Surprisal box (empty: the default val passage)
+    prompt: str = DEFAULT_PROMPT         # knockout's regeneration
+    length: int = OPENING_SAMPLE_CHARS
+    seed: int = 0
+    lens_text: str = lab_views.DEFAULT_LENS_TEXT
+    lens_position: int = 10
+    induction_length: int = 60
+    induction_seed: int = 0
+    induction_kind: str = "random"
+    memo: str = ""                       # the Memorisation box (empty: a fresh sample)
 
-    def lens() -> LensPart:
-        figure, note = lab_views.lens_view(model, lab_views.DEFAULT_LENS_TEXT)
-        return LensPart(figure, note, lab_views.lens_position_view(model, lab_views.DEFAULT_LENS_TEXT, 10))
 
-    def memorised() -> MemorisedPart:
-        if memo:
-            return MemorisedPart(None, *lab_views.memorised_view(model, memo, MEMO_MIN_LEN))
-        return MemorisedPart(*lab_views.memorised_sample_view(model, DEFAULT_PROMPT, min_len=MEMO_MIN_LEN))
+def _surprisal(model: LanguageModel, text: str) -> SurprisalPart:
+    view = lab_views.surprisal_view(model, text)
+    position = most_surprising_position(view.highlighted)
+    bars, rows, note = lab_views.prediction_view(model, text, position)
+    return SurprisalPart(view.highlighted, view.note, position, bars, rows, note)
 
-    length = max(2, min(60, model.block_size // 2))         # 60 characters, or as many as fit twice
-    return LabOpening(_attempt(surprisal), _attempt(knockout), _attempt(lens),
-                      _attempt(lambda: induction_part(zoo, model_name, model, length, 0)), _attempt(memorised))
+
+def _knockout(zoo: ModelZoo, model_name: str, model: LanguageModel, given: OpeningInputs) -> KnockoutPart:
+    figure, note, top = lab_views.knockout_view(model, model_name, None, "zero", zoo.precomputed(model_name))
+    intact, knocked, regenerate_note = lab_views.regenerate_view(model, [top], given.prompt, given.length,
+                                                                 given.seed)
+    return KnockoutPart(figure, note, lab_views.head_choices(model), [top], intact, knocked, regenerate_note)
+
+
+def _lens(model: LanguageModel, given: OpeningInputs) -> LensPart:
+    figure, note = lab_views.lens_view(model, given.lens_text)
+    return LensPart(figure, note, lab_views.lens_position_view(model, given.lens_text, given.lens_position))
+
+
+def _memorised(model: LanguageModel, memo: str) -> MemorisedPart:
+    if memo:
+        return MemorisedPart(None, *lab_views.memorised_view(model, memo, MEMO_MIN_LEN))
+    return MemorisedPart(*lab_views.memorised_sample_view(model, DEFAULT_PROMPT, min_len=MEMO_MIN_LEN))
+
+
+def open_part(zoo: ModelZoo, model_name: str, model: LanguageModel, part: str,
+              given: OpeningInputs = OpeningInputs()):
+    """One instrument on what the page holds. A shipped model's answers are remembered (they
+    are the same for every student), so a class opening the Lab pays for each once."""
+    if part not in PARTS:
+        raise ValueError(f"no Lab part {part!r}")
+    if model_name != SESSION_MODEL and zoo.sources.get(model_name) is not None:
+        return _remembered(zoo, model_name, part, given)
+    return _compute(zoo, model_name, model, part, given)
+
+
+def _compute(zoo: ModelZoo, model_name: str, model: LanguageModel, part: str, given: OpeningInputs):
+    compute = {
+        "surprisal": lambda: _surprisal(model, given.text or lab_views.default_passage()),
+        "knockout": lambda: _knockout(zoo, model_name, model, given),
+        "lens": lambda: _lens(model, given),
+        # 60 characters, or as many as fit twice in the block
+        "induction": lambda: induction_part(zoo, model_name, model,
+                                            max(2, min(given.induction_length, model.block_size // 2)),
+                                            given.induction_seed, given.induction_kind),
+        "memorised": lambda: _memorised(model, given.memo),
+    }[part]
+    return _attempt(compute)
+
+
+@functools.lru_cache(maxsize=256)
+def _remembered(zoo: ModelZoo, model_name: str, part: str, given: OpeningInputs):
+    return _compute(zoo, model_name, zoo.get(model_name), part, given)
 

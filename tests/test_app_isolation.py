@@ -218,14 +218,25 @@ def test_the_gradio_patches_fail_loudly_when_what_they_patch_is_gone(monkeypatch
         refusals.quiet_gradio_refusals()
 
 
-def test_opening_the_lab_keeps_the_text_typed_in_memorisation():
+def lab_switch(name: str, open_tab: str = "lab", part: str = "knockout", memo: str = "") -> dict:
+    """The Lab's part of a model switch, with the page's default inputs (and `memo` typed)."""
     import app
 
+    lab = app.PAGE.lab
+    values = list(lab.defaults)
+    values[-1] = memo
+    return lab.refresh(name, None, open_tab, part, {}, *values)
+
+
+def by_label(page: dict) -> dict:
+    return {getattr(component, "label", None): value for component, value in page.items()}
+
+
+def test_opening_the_lab_keeps_the_text_typed_in_memorisation():
     typed = "First Citizen:\nBefore we proceed any further, hear me speak."
-    page = app.PAGE.lab_refresh(MODEL, None, "lab", typed)
-    by_label = {getattr(component, "label", None): value for component, value in page.items()}
-    assert "Text (empty: the last generation)" not in by_label          # the box is left alone
-    spans = by_label["Spans found in the training text"]
+    page = lab_switch(MODEL, part="memorised", memo=typed)
+    assert "Text (empty: the last generation)" not in by_label(page)          # the box is left alone
+    spans = by_label(page)["Spans found in the training text"]
     assert "".join(span for span, _ in spans) == typed
     assert any("1 span(s)" in str(value) for value in page.values())
 
@@ -238,19 +249,32 @@ def test_after_model_switches_with_the_lab_open_ticked_noted_and_removed_heads_a
     from studio import lab as lab_views
     from studio.lab_opening import DEFAULT_PROMPT, OPENING_SAMPLE_CHARS
 
-    refresh = app.PAGE.lab_refresh
+    heads = app.PAGE.lab.heads
     for name in switches:
-        page = refresh(name, None, "lab", "")
-    by_label = {getattr(component, "label", None): value for component, value in page.items()}
-    ticked = value_of(page[refresh.heads])
-    knocked, intact = by_label["With the heads removed"], by_label["Intact model"]
+        page = lab_switch(name)
+    ticked = value_of(page[heads])
+    knocked, intact = by_label(page)["With the heads removed"], by_label(page)["Intact model"]
     regen_note = next(v for v in page.values() if isinstance(v, str) and v.startswith("Heads removed:"))
     assert len(ticked) == 1 and f"Heads removed: {ticked[0]}." in regen_note
     _, expected, _ = lab_views.regenerate_view(app.RESOURCES.zoo.get(switches[-1]), ticked, DEFAULT_PROMPT,
                                                OPENING_SAMPLE_CHARS, 0)
     assert knocked == expected and intact != knocked
-    closed = refresh("copying-gpt", None, "generate", "")            # the Lab closed: only the boxes follow
-    assert list(closed) == [refresh.heads] and value_of(closed[refresh.heads]) == []
+
+
+def test_a_model_switch_measures_only_the_instrument_on_screen_and_clears_the_rest():
+    """No figure shows the last model: the instrument on screen is measured for the new one, the
+    others are cleared (measured when opened), and the head boxes follow the model."""
+    import app
+
+    heads = app.PAGE.lab.heads
+    page = lab_switch("copying-gpt", part="surprisal")
+    labels = by_label(page)
+    assert len(labels["Surprisal per character (click one)"]) > 100                      # measured
+    assert labels["With the heads removed"] == "" and labels["Spans found in the training text"] == []
+    assert value_of(page[heads]) == [] and len(page[heads].choices) == 2 * 4               # copying-gpt: 2 x 4 heads
+    closed = lab_switch(MODEL, open_tab="generate", part="surprisal")     # the Lab closed: nothing measured
+    assert by_label(closed)["Surprisal per character (click one)"] == []
+    assert value_of(closed[heads]) == [] and len(closed[heads].choices) == 36
 
 
 def value_of(update):
@@ -264,6 +288,4 @@ def test_one_listener_per_trigger_for_the_model_list_and_the_tab_bar():
 
     triggers = [(target, event) for dep in app.demo.config["dependencies"] for target, event in dep["targets"]]
     assert triggers.count((app.PAGE.shared.model._id, "change")) == 1
-    selects = [t for t, event in triggers if event == "select"
-               and app.demo.blocks[t].__class__.__name__ == "Tabs"]
-    assert len(selects) == 1, selects
+    assert triggers.count((app.PAGE.shared.tabs._id, "select")) == 1

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import gradio as gr
 
@@ -23,7 +22,7 @@ FOLLOW_STREAM_FILE = ASSETS / "follow-stream.html"  # keeps a streaming box's ne
 class Page:
     demo: gr.Blocks
     shared: Shared
-    lab_refresh: Callable[..., dict]      # the Lab's part of a model switch (tests drive it)
+    lab: lab.LabWiring                    # the Lab's part of a model switch (tests drive it)
 
 
 def build(resources: Resources) -> Page:
@@ -42,11 +41,11 @@ def build(resources: Resources) -> Page:
             losses.build(shared, demo)
             train.build(shared)
             timeline.build(shared)
-            lab_refresh = lab.build(shared)
+            lab_wiring = lab.build(shared)
             learn.build(shared)
         shared.wire(tabs)
     demo.queue(max_size=resources.settings.queue_size, default_concurrency_limit=4)
-    return Page(demo, shared, lab_refresh)
+    return Page(demo, shared, lab_wiring)
 
 
 def launch_options(resources: Resources) -> dict:

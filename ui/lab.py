@@ -3,6 +3,7 @@ knockout, logit lens, induction, memorisation). Opening it, or switching the mod
 open, runs every instrument on a default input (`studio.lab_opening`)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import gradio as gr
@@ -10,7 +11,9 @@ import gradio as gr
 from gpt.generation import MAX_SEED
 from studio import inputs
 from studio import lab as lab_views
-from studio.lab_opening import DEFAULT_PROMPT, LabOpening, Refused, induction_part, open_lab
+from studio.lab_opening import (DEFAULT_PROMPT, OPENING_SAMPLE_CHARS, PARTS, OpeningInputs, Refused, induction_part,
+                                open_part)
+from studio.zoo import SESSION_MODEL
 
 from .refusals import REFUSALS, user_errors
 from .shared import Shared, position_input, shown
@@ -24,13 +27,21 @@ def lab_text(text) -> str:
     return inputs.text(text, "text", lab_views.MAX_LAB_CHARS)
 
 
-def build(shared: Shared) -> Callable[..., dict]:
-    """Lays out the Lab and wires it; returns its refresh on a model switch (tests call it)."""
+@dataclass(frozen=True)
+class LabWiring:
+    """What tests drive: the Lab's part of a model switch, the head boxes, the page's default inputs."""
+    refresh: Callable[..., dict]
+    heads: gr.CheckboxGroup
+    defaults: list
+
+
+def build(shared: Shared) -> LabWiring:
+    """Lays out the Lab and wires it."""
     zoo, default = shared.zoo, shared.resources.default_model
     with shared.tab("Lab", "lab"):
         gr.Markdown("Measured answers about the model chosen above: where it is surprised, which heads matter, "
                     "which layer knows the answer, whether it copies, and what it memorised.")
-        with gr.Tabs():
+        with gr.Tabs() as instruments:
             with gr.Tab("Surprisal", id="lab-surprisal"):
                 gr.Markdown("How surprised the model is by each character, in bits (−log₂ p). Compare two "
                             "models to see where the extra context pays off.")
@@ -43,7 +54,7 @@ def build(shared: Shared) -> Callable[..., dict]:
                 surprisal = gr.HighlightedText(label="Surprisal per character (click one)", combine_adjacent=False,
                                                show_legend=False, elem_id="surprisal-text",
                                                elem_classes="char-text")
-                surprisal_note = gr.Markdown()
+                surprisal_note = gr.Markdown(elem_id="surprisal-note")
                 with gr.Row():
                     predict_pos = gr.Number(1, precision=0, minimum=1, label="Inspect position", scale=1)
                     predict_btn = gr.Button("Inspect", scale=1)
@@ -64,7 +75,7 @@ def build(shared: Shared) -> Callable[..., dict]:
                                          label="Heads to remove", elem_id="knockout-heads")
                 with gr.Row():
                     regen_prompt = gr.Textbox(DEFAULT_PROMPT, label="Prompt to regenerate", lines=2)
-                    regen_length = gr.Slider(20, 1000, value=300, step=10, label="Characters")
+                    regen_length = gr.Slider(20, 1000, value=OPENING_SAMPLE_CHARS, step=10, label="Characters")
                     regen_seed = gr.Number(0, precision=0, minimum=0, label="Seed")
                     regen_btn = gr.Button("Regenerate without them", variant="primary")
                 regen_note = gr.Markdown(elem_id="regen-note")
@@ -113,6 +124,7 @@ def build(shared: Shared) -> Callable[..., dict]:
                 memo_note = gr.Markdown()
 
     pick, inference = shared.pick, dict(concurrency_id="inference")
+    max_prompt = shared.resources.settings.max_prompt_chars
 
     @surprisal_btn.click(inputs=[shared.model, text, compare, shared.trained], outputs=[surprisal, surprisal_note],
                          api_name="lab_surprisal", **inference)
@@ -190,53 +202,87 @@ def build(shared: Shared) -> Callable[..., dict]:
                                                inputs.whole(min_len, "shortest span"))
         return {memo_out: spans, memo_note: note}
 
-    def shown_opening(opening: LabOpening) -> dict:
-        """Each instrument's defaults on the page, or its refusal in its note with its figures hidden."""
-        s, k, lens, i, m = opening.surprisal, opening.knockout, opening.lens, opening.induction, opening.memorised
-        page = ({surprisal: [], surprisal_note: s.message, predict_plot: shown(None), rows_plot: shown(None),
-                 predict_note: "", predict_pos: 1} if isinstance(s, Refused) else
-                {surprisal: s.highlighted, surprisal_note: s.note, predict_plot: shown(s.bars),
-                 rows_plot: shown(s.rows), predict_note: s.prediction_note, predict_pos: s.position})
-        # the ticked heads, the note's heads and the heads removed from the text: one set, chosen in one place
-        page |= ({knockout_plot: shown(None), knockout_note: k.message, heads: gr.CheckboxGroup(choices=[], value=[]),
-                  intact: "", knocked: "", regen_note: ""} if isinstance(k, Refused) else
-                 {knockout_plot: shown(k.figure), knockout_note: k.note,
-                  heads: gr.CheckboxGroup(choices=k.head_choices, value=k.removed), intact: k.intact,
-                  knocked: k.knocked, regen_note: k.regenerate_note})
-        page |= ({lens_plot: shown(None), lens_note: lens.message, lens_table: ""} if isinstance(lens, Refused) else
-                 {lens_plot: shown(lens.figure), lens_note: lens.note, lens_table: lens.table})
-        page |= ({copies_plot: shown(None), induction_plot: shown(None), formation_plot: shown(None),
-                  induction_note: i.message} if isinstance(i, Refused) else
-                 {copies_plot: shown(i.copies), induction_plot: shown(i.heat), formation_plot: shown(i.formation),
-                  induction_note: i.note})
-        page |= ({memo_out: [], memo_note: m.message} if isinstance(m, Refused) else
-                 {memo_out: m.highlighted, memo_note: m.note} | ({memo_text: m.sample} if m.sample else {}))
-        return page
+    def part_page(part: str, result) -> dict:
+        """One instrument's answer on the page, or its refusal in its note with its figures hidden."""
+        r, refused = result, isinstance(result, Refused)
+        if part == "surprisal":
+            return ({surprisal: [], surprisal_note: r.message, predict_plot: shown(None), rows_plot: shown(None),
+                     predict_note: "", predict_pos: 1} if refused else
+                    {surprisal: r.highlighted, surprisal_note: r.note, predict_plot: shown(r.bars),
+                     rows_plot: shown(r.rows), predict_note: r.prediction_note, predict_pos: r.position})
+        if part == "knockout":
+            # the ticked heads, the note's heads and the heads removed from the text: one set, set here
+            return ({knockout_plot: shown(None), knockout_note: r.message, intact: "", knocked: "", regen_note: ""}
+                    if refused else
+                    {knockout_plot: shown(r.figure), knockout_note: r.note,
+                     heads: gr.CheckboxGroup(choices=r.head_choices, value=r.removed), intact: r.intact,
+                     knocked: r.knocked, regen_note: r.regenerate_note})
+        if part == "lens":
+            return ({lens_plot: shown(None), lens_note: r.message, lens_table: ""} if refused else
+                    {lens_plot: shown(r.figure), lens_note: r.note, lens_table: r.table})
+        if part == "induction":
+            return ({copies_plot: shown(None), induction_plot: shown(None), formation_plot: shown(None),
+                     induction_note: r.message} if refused else
+                    {copies_plot: shown(r.copies), induction_plot: shown(r.heat), formation_plot: shown(r.formation),
+                     induction_note: r.note})
+        return ({memo_out: [], memo_note: r.message} if refused else
+                {memo_out: r.highlighted, memo_note: r.note} | ({memo_text: r.sample} if r.sample else {}))
 
-    opening_outputs = [surprisal, surprisal_note, predict_plot, rows_plot, predict_note, predict_pos, knockout_plot,
-                       knockout_note, heads, intact, knocked, regen_note, lens_plot, lens_note, lens_table,
-                       copies_plot, induction_plot, formation_plot, induction_note, memo_text, memo_out, memo_note]
+    part_of_tab = dict(zip(("Surprisal", "Head knockout", "Logit lens", "Induction", "Memorisation"), PARTS))
+    on_page = [text, regen_prompt, regen_length, regen_seed, lens_text, lens_pos, induction_len, induction_seed,
+               induction_kind, memo_text]
+    part_state = gr.State("surprisal")       # the instrument on screen
+    fresh_state = gr.State({})               # instrument -> the model its figures show (shipped models only)
+    outputs = [surprisal, surprisal_note, predict_plot, rows_plot, predict_note, predict_pos, knockout_plot,
+               knockout_note, heads, intact, knocked, regen_note, lens_plot, lens_note, lens_table, copies_plot,
+               induction_plot, formation_plot, induction_note, memo_text, memo_out, memo_note, fresh_state]
 
-    def opened(model_name, trained, memo=""):
+    def measured(part: str, model_name, trained, values) -> dict:
         try:
             model = pick(model_name, trained)
+            w = inputs.whole
+            given = OpeningInputs(lab_text(values[0]), inputs.text(values[1], "prompt", max_prompt),
+                                  w(values[2], "length"), w(values[3], "seed", 0, MAX_SEED), lab_text(values[4]),
+                                  position_input(values[5]), w(values[6], "string length"),
+                                  w(values[7], "seed", 0, MAX_SEED), values[8] or "random", lab_text(values[9]))
+            return part_page(part, open_part(zoo, model_name, model, part, given))
         except REFUSALS as e:
-            return shown_opening(LabOpening(*[Refused(str(e))] * 5))
-        return shown_opening(open_lab(zoo, model_name, model, lab_text(memo)))
+            return part_page(part, Refused(str(e)))
 
-    def refresh(model_name, trained, open_tab, memo=""):
-        """A new model: with the Lab open, measure it, so no figure shows the last model; with it
-        closed, only the head boxes follow the model (the rest is measured when the Lab opens)."""
-        if open_tab == "lab":
-            return opened(model_name, trained, memo)
+    def shown_for(part, model_name, trained, fresh, values) -> dict:
+        """The instrument on screen measured for this model, unless it already shows it."""
+        if model_name != SESSION_MODEL and fresh.get(part) == model_name:
+            return {}
+        return measured(part, model_name, trained, values) | {fresh_state: {**fresh, part: model_name}}
+
+    def opened(model_name, trained, part, fresh, *values):
+        return shown_for(part, model_name, trained, fresh, values)
+
+    @instruments.select(inputs=[shared.model, shared.trained, fresh_state, *on_page],
+                        outputs=[part_state, *outputs], api_visibility="private", trigger_mode="always_last",
+                        show_progress="minimal")
+    def instrument_opened(event: gr.SelectData, model_name, trained, fresh, *values):
+        part = part_of_tab.get(event.value, "surprisal")
+        return {part_state: part} | shown_for(part, model_name, trained, fresh, values)
+
+    def refresh(model_name, trained, open_tab, part, fresh, *values):
+        """A new model: the head boxes follow it, every instrument's figures of the last model
+        are cleared, and with the Lab open the instrument on screen is measured at once (the
+        others when they are opened)."""
         try:
             choices = lab_views.head_choices(pick(model_name, trained))
         except REFUSALS:
             choices = []
-        return {heads: gr.CheckboxGroup(choices=choices, value=[])}
+        page = {}
+        for other in PARTS:
+            page |= part_page(other, Refused(""))
+        page |= {heads: gr.CheckboxGroup(choices=choices, value=[]), fresh_state: {}}
+        if open_tab == "lab":
+            page |= shown_for(part, model_name, trained, {}, values)
+        return page
 
-    shared.when_tab_opens("lab", opened, [shared.model, shared.trained, memo_text], opening_outputs)
-    shared.when_model_changes(refresh, [shared.model, shared.trained, shared.open_tab, memo_text], opening_outputs,
-                              tab="lab")
-    refresh.heads = heads           # for tests: the component whose value is the ticked heads
-    return refresh
+    lab_inputs = [shared.model, shared.trained, part_state, fresh_state, *on_page]
+    shared.when_tab_opens("lab", opened, lab_inputs, outputs)
+    shared.when_model_changes(refresh, [shared.model, shared.trained, shared.open_tab, part_state, fresh_state,
+                                        *on_page], outputs, tab="lab")
+    return LabWiring(refresh, heads, [c.value for c in on_page])

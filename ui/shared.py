@@ -97,6 +97,7 @@ class Shared:
 
     def wire(self, tabs: gr.Tabs) -> None:
         """The one listener for the model list and the one for the tab bar."""
+        self.tabs = tabs
         listeners = self._model_listeners
         inputs = _unique([self.open_tab] + [c for listener in listeners for c in listener.inputs])
         outputs = _unique([c for listener in listeners for c in listener.outputs])

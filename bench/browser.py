@@ -1,0 +1,123 @@
+"""What a person waits for in the browser: click (or key) to result visible, the app serving
+on this machine and Debian's chromium drawing it.
+
+    python bench/browser.py [--repeats 5]
+
+Each repeat opens a new page (a new session) on one running app, so the first repeat also
+pays what the server does once (loading a model, a remembered Lab part) and the later ones
+show what a class after the first student waits. Prints median and p95 per step.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from bench.common import machine, table  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+GOALS = {"Lab opening": 1.5, "model switch inside the Lab": 1.5, "Timeline arrow key": 0.4, "Learn tab": 1.0,
+         "next-character plot after a 500-char text": 0.5, "download zip ready": 1.0}
+
+
+def timed(page, act, done: str, arg=None, timeout: float = 120) -> float:
+    """Seconds from `act()` to the JavaScript condition `done` holding in the page."""
+    start = time.perf_counter()
+    act()
+    page.wait_for_function(done, arg=arg, timeout=timeout * 1000, polling="raf")
+    return time.perf_counter() - start
+
+
+def text_of(selector: str) -> str:
+    return f"(document.querySelector('{selector}') || {{innerText: ''}}).innerText"
+
+
+def choose_model(page, name: str) -> None:
+    page.get_by_label("Model").first.click()
+    page.get_by_role("option", name=name, exact=True).click()
+
+
+def one_visit(page, url: str, first: bool) -> dict[str, float]:
+    page.goto(url)
+    page.get_by_role("heading", name="tinyshakespeare-gpt").wait_for(timeout=60_000)
+    waits = {}
+    if first:        # a session's model to download (a 10-step bigram), trained once per visit
+        page.get_by_role("tab", name="Train live").click()
+        page.get_by_role("radio", name="Bigram").check()
+        steps = page.locator("input[aria-label='number input for Max steps']")
+        steps.fill("10")
+        steps.press("Enter")
+        page.get_by_role("button", name="Train", exact=True).click()
+        page.wait_for_function("() => document.body.innerText.includes('Done.')", timeout=120_000)
+        waits["download zip ready"] = timed(
+            page, lambda: page.get_by_role("button", name="Download my model (.zip)").click(),
+            f"() => {text_of('#model-zip')}.includes('my-model')")
+    page.get_by_role("tab", name="Generate").click()
+    page.locator("input[aria-label='number input for New characters']").fill("500")
+    page.locator("input[aria-label='number input for New characters']").press("Enter")
+    page.get_by_role("button", name="Generate", exact=True).click()
+    page.wait_for_function("() => document.querySelector('#output-text textarea').value.length >= 507",
+                           timeout=120_000, polling="raf")
+    text_end = time.perf_counter()
+    page.wait_for_function("() => document.querySelector('#probs-plot .js-plotly-plot .bars, "
+                           "#probs-plot .js-plotly-plot .barlayer')", timeout=60_000, polling="raf")
+    waits["next-character plot after a 500-char text"] = time.perf_counter() - text_end
+    waits["Learn tab"] = timed(page, lambda: page.get_by_role("tab", name="Learn").click(),
+                               "() => document.querySelector('#ladder-plot .js-plotly-plot .scatterlayer')")
+    waits["Lab opening"] = timed(page, lambda: page.get_by_role("tab", name="Lab", exact=True).click(),
+                                 "() => document.querySelectorAll('#surprisal-text .token').length > 100")
+    before = page.evaluate(f"() => {text_of('#surprisal-note')}")
+    waits["model switch inside the Lab"] = timed(
+        page, lambda: choose_model(page, "copying-gpt"),
+        f"(before) => {text_of('#surprisal-note')} !== before && "
+        "document.querySelectorAll('#surprisal-text .token').length > 100", arg=before)
+    choose_model(page, "shakespeare-gpt")
+    page.get_by_role("tab", name="Timeline").click()
+    page.wait_for_function(f"() => {text_of('#timeline-note')}.includes('Snapshot 1 of')", timeout=60_000)
+    slider = page.locator("#timeline-step input[type=range]")
+    slider.focus()
+    waits["Timeline arrow key"] = timed(page, lambda: slider.press("ArrowRight"),
+                                        f"() => {text_of('#timeline-note')}.includes('Snapshot 2 of') && "
+                                        "!document.querySelector('#timeline-loss .pending')")
+    return waits
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--repeats", type=int, default=5)
+    args = p.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    from appserver import launch_app
+
+    app, url = launch_app()
+    runs: list[dict[str, float]] = []
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox"])
+            for k in range(args.repeats):
+                page = browser.new_page(viewport={"width": 1280, "height": 800})
+                runs.append(one_visit(page, url, first=k == 0 or k == args.repeats - 1))
+                page.close()
+            browser.close()
+    finally:
+        app.demo.close()
+    print(f"Click to result visible in chromium at 1280x800, {args.repeats} visits (new sessions) to one app; "
+          f"{machine()}\n")
+    rows = []
+    for what, goal in GOALS.items():
+        first = runs[0][what]
+        seconds = sorted(run[what] for run in runs if what in run)
+        p95 = seconds[min(len(seconds) - 1, round(0.95 * (len(seconds) - 1)))]
+        rows.append([what, f"{first:.2f}", f"{statistics.median(seconds):.2f}", f"{p95:.2f}", f"≤ {goal:g}",
+                     len(seconds)])
+    print(table(["what", "first visit (s)", "median (s)", "p95 (s)", "goal (s)", "visits"], rows))
+
+
+if __name__ == "__main__":
+    main()
