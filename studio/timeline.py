@@ -64,8 +64,6 @@ class FrameView:
     note: str
     loss: go.Figure
     sample: str
-    surprisal: list[tuple[str, float | None]]
-    surprisal_note: str
 
 
 def step_at(timeline: Timeline, index: int) -> int:
@@ -76,7 +74,7 @@ def step_at(timeline: Timeline, index: int) -> int:
 
 
 def frame_view(timeline: Timeline, index: int) -> FrameView:
-    """Everything that follows the slider but the attention and next-character views."""
+    """What follows every frame of a drag: the note, the loss curve with its marker, the sample."""
     step = step_at(timeline, index)
     frame = timeline.frame(step)
     steps = timeline.steps
@@ -86,11 +84,16 @@ def frame_view(timeline: Timeline, index: int) -> FrameView:
             f"{' (the untrained model)' if step == 0 else ''}{val}{train}. {timeline.description}")
     loss = plots.loss_figure(timeline.history, len(timeline.vocab), None,
                              title="Loss: the marker is the snapshot shown", marker_step=step)
-    surprise = bits(frame.surprisal)
+    return FrameView(note, loss, frame.sample)
+
+
+def surprisal_view(timeline: Timeline, index: int) -> tuple[list[tuple[str, float | None]], str]:
+    """A val passage coloured by the snapshot's surprisal at each character, and its mean."""
+    step = step_at(timeline, index)
+    surprise = bits(timeline.frame(step).surprisal)
     highlighted = surprisal_highlights(timeline.probe.passage, bits_scores(surprise))
-    surprisal_note = (f"Mean **{surprise.mean():.2f} bits per character** on this val passage at step {step:,} "
-                      f"(loss {surprise.mean() * math.log(2):.3f} nats); darker red: more surprising.")
-    return FrameView(note, loss, frame.sample, highlighted, surprisal_note)
+    return highlighted, (f"Mean **{surprise.mean():.2f} bits per character** on this val passage at step {step:,} "
+                         f"(loss {surprise.mean() * math.log(2):.3f} nats); darker red: more surprising.")
 
 
 def attention_view(timeline: Timeline, index: int, layer: int, head: str) -> tuple[go.Figure | None, str]:

@@ -137,9 +137,13 @@ def test_the_timeline_slider_moves_the_sample_and_the_loss_marker(page):
     assert sample.input_value() != first_sample
     assert marker() and marker()[0] > first_marker[0]
     page.locator("#timeline-attention .js-plotly-plot").wait_for(timeout=30_000)
-    page.locator("#timeline-ratios .js-plotly-plot").wait_for(timeout=30_000)
-    assert page.locator("#timeline-surprisal .token").count() > 100
     screenshot(page, "timeline")
+    page.get_by_role("tab", name="Activations and gradients").click()
+    page.locator("#timeline-ratios .js-plotly-plot").wait_for(timeout=30_000)
+    page.get_by_role("tab", name="Surprisal", exact=True).click()
+    page.wait_for_function("() => document.querySelectorAll('#timeline-surprisal .token').length > 100",
+                           timeout=30_000)
+    assert "at step" in page.locator("#timeline-surprisal-note").inner_text()
 
 
 def test_the_model_trained_so_far_is_kept_after_stop(page):

@@ -13,6 +13,9 @@ from .refusals import user_errors
 from .shared import Shared, layer_and_head, position_input, shown
 
 QUIET = dict(api_visibility="private", trigger_mode="always_last", show_progress="hidden")
+VIEW_OF_TAB = {"Attention": "attention", "Next character": "next", "Surprisal": "surprisal",
+               "Activations and gradients": "diagnostics"}
+VIEWS = tuple(VIEW_OF_TAB.values())
 
 
 def build(shared: Shared) -> None:
@@ -33,22 +36,29 @@ def build(shared: Shared) -> None:
             loss = gr.Plot(show_label=False, elem_id="timeline-loss", min_width=320)
             sample = gr.Textbox(label="A sample at this step (the same seed at every step)", lines=12, max_lines=14,
                                 elem_id="timeline-sample", min_width=280)
-        with gr.Row():
-            layer = gr.Slider(0, max(n_layer - 1, 1), value=0, step=1, label="Layer", min_width=200)
-            head = gr.Dropdown(views.head_options(n_head), value=views.AVERAGE, label="Head", min_width=200)
-        attention_note = gr.Markdown()
-        attention = gr.Plot(show_label=False, elem_id="timeline-attention")
-        position = gr.Slider(1, n_chars, value=min(10, n_chars), step=1, label="Next character after position")
-        next_char = gr.Plot(show_label=False, elem_id="timeline-next")
-        surprisal = gr.HighlightedText(label="Surprisal of a val passage at this step", combine_adjacent=False,
-                                       show_legend=False, elem_id="timeline-surprisal",
-                                       elem_classes="char-text")
-        surprisal_note = gr.Markdown()
-        gr.Markdown("### Activations and gradients")
-        with gr.Row():
-            diagnostics = [gr.Plot(show_label=False, elem_id=f"timeline-{name}", min_width=300)
-                           for name in ("activations", "ratios", "gradients")]
-        diagnostics_note = gr.Markdown()
+        # One view at a time below the curve: a browser draws only the one on screen, so a frame
+        # settles in a fraction of the time five figures take (measured in bench/browser.py).
+        with gr.Tabs() as views_tabs:
+            with gr.Tab("Attention", id="timeline-attention-tab"):
+                with gr.Row():
+                    layer = gr.Slider(0, max(n_layer - 1, 1), value=0, step=1, label="Layer", min_width=200)
+                    head = gr.Dropdown(views.head_options(n_head), value=views.AVERAGE, label="Head", min_width=200)
+                attention_note = gr.Markdown()
+                attention = gr.Plot(show_label=False, elem_id="timeline-attention")
+            with gr.Tab("Next character", id="timeline-next-tab"):
+                position = gr.Slider(1, n_chars, value=min(10, n_chars), step=1,
+                                     label="Next character after position")
+                next_char = gr.Plot(show_label=False, elem_id="timeline-next")
+            with gr.Tab("Surprisal", id="timeline-surprisal-tab"):
+                surprisal = gr.HighlightedText(label="Surprisal of a val passage at this step",
+                                               combine_adjacent=False, show_legend=False,
+                                               elem_id="timeline-surprisal", elem_classes="char-text")
+                surprisal_note = gr.Markdown(elem_id="timeline-surprisal-note")
+            with gr.Tab("Activations and gradients", id="timeline-diagnostics-tab"):
+                with gr.Row():
+                    diagnostics = [gr.Plot(show_label=False, elem_id=f"timeline-{name}", min_width=300)
+                                   for name in ("activations", "ratios", "gradients")]
+                diagnostics_note = gr.Markdown()
 
     def run(source_choice, live):
         return pick_timeline(inputs.text_choice(source_choice, "run"), live, shipped)
@@ -57,24 +67,57 @@ def build(shared: Shared) -> None:
         return inputs.whole(index, "snapshot", 0)
 
     @user_errors
-    def show(source_choice, index, layer_index, head_name, at, live=None):
-        """Every view at one snapshot: the loss marker, sample, attention, next character, surprisal, diagnostics."""
+    def marker(source_choice, index, live=None):
+        """What follows every frame of a drag: the note, the loss curve's marker and the sample."""
+        frame = timeline_views.frame_view(run(source_choice, live), snapshot(index))
+        return {note: frame.note, loss: shown(frame.loss), sample: frame.sample}
+
+    @user_errors
+    def figures(source_choice, index, layer_index, head_name, at, live=None, shown_views=VIEWS):
+        """What follows as fast as it can: the views below the curve (by default all of them)."""
         timeline, index = run(source_choice, live), snapshot(index)
-        frame = timeline_views.frame_view(timeline, index)
-        figure, line = timeline_views.attention_view(timeline, index, inputs.whole(layer_index, "layer", 0), head_name)
-        *figures, diagnostics_line = timeline_views.diagnostics_view(timeline, index)
-        return ({note: frame.note, loss: shown(frame.loss), sample: frame.sample, attention: shown(figure),
-                 attention_note: line,
-                 next_char: shown(timeline_views.next_char_view(timeline, index, position_input(at))),
-                 surprisal: frame.surprisal, surprisal_note: frame.surprisal_note, diagnostics_note: diagnostics_line}
-                | {plot: shown(f) for plot, f in zip(diagnostics, figures)})
+        page = {}
+        if "attention" in shown_views:
+            figure, line = timeline_views.attention_view(timeline, index, inputs.whole(layer_index, "layer", 0),
+                                                         head_name)
+            page |= {attention: shown(figure), attention_note: line}
+        if "next" in shown_views:
+            page[next_char] = shown(timeline_views.next_char_view(timeline, index, position_input(at)))
+        if "surprisal" in shown_views:
+            highlighted, line = timeline_views.surprisal_view(timeline, index)
+            page |= {surprisal: highlighted, surprisal_note: line}
+        if "diagnostics" in shown_views:
+            *diagnostic_figures, line = timeline_views.diagnostics_view(timeline, index)
+            page |= {plot: shown(f) for plot, f in zip(diagnostics, diagnostic_figures)} | {diagnostics_note: line}
+        return page
 
-    views_out = [note, loss, sample, attention, attention_note, next_char, surprisal, surprisal_note, *diagnostics,
-                 diagnostics_note]
-    step.input(show, [source, step, layer, head, position, shared.live_timeline], views_out, api_name="timeline",
-               trigger_mode="always_last", show_progress="hidden")
+    def show(source_choice, index, layer_index, head_name, at, live=None):
+        """Every view at one snapshot."""
+        return marker(source_choice, index, live) | figures(source_choice, index, layer_index, head_name, at, live)
 
-    def opened(source_choice, live):
+    view_state = gr.State("attention")          # the view on screen below the curve: the one drawn per frame
+
+    def on_screen(source_choice, index, layer_index, head_name, at, view, live=None):
+        return figures(source_choice, index, layer_index, head_name, at, live, (view,))
+
+    marked = [note, loss, sample]
+    drawn = [attention, attention_note, next_char, surprisal, surprisal_note, *diagnostics, diagnostics_note]
+    views_out = marked + drawn
+    frame_inputs = [source, step, layer, head, position, shared.live_timeline]
+    # Two listeners, each always answering the latest position: the light one keeps up with a
+    # drag, the view on screen follows as fast as it is drawn, and neither builds a backlog.
+    step.input(marker, [source, step, shared.live_timeline], marked, **QUIET)
+    view_inputs = [source, step, layer, head, position, view_state, shared.live_timeline]
+    step.input(on_screen, view_inputs, drawn, **QUIET)
+    shared.api_only(show, frame_inputs, views_out, api_name="timeline")
+
+    @views_tabs.select(inputs=[source, step, layer, head, position, shared.live_timeline],
+                       outputs=[view_state, *drawn], **QUIET)
+    def view_opened(event: gr.SelectData, source_choice, index, layer_index, head_name, at, live=None):
+        view = VIEW_OF_TAB.get(event.value, "attention")
+        return {view_state: view} | figures(source_choice, index, layer_index, head_name, at, live, (view,))
+
+    def opened(source_choice, live, view="attention"):
         """The controls bound to the chosen run (snapshots, layers, heads, text length), at its first snapshot."""
         try:
             snapshots, layers, heads, chars = timeline_views.controls(run(source_choice, live))
@@ -84,9 +127,10 @@ def build(shared: Shared) -> None:
                                     interactive=snapshots > 1),
                     position: gr.Slider(minimum=1, maximum=chars, value=min(10, chars), step=1)}
         controls |= dict(zip((layer, head), layer_and_head(layers, heads)))
-        return controls | show(source_choice, 0, 0, views.AVERAGE, min(10, chars), live)
+        return (controls | marker(source_choice, 0, live)
+                | figures(source_choice, 0, 0, views.AVERAGE, min(10, chars), live, (view,)))
 
-    opening = ([source, shared.live_timeline], [step, layer, head, position, *views_out])
+    opening = ([source, shared.live_timeline, view_state], [step, layer, head, position, *views_out])
     source.change(opened, *opening, api_visibility="private", show_progress="minimal")
     shared.when_tab_opens("timeline", opened, *opening)
 
