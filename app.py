@@ -19,6 +19,7 @@ import ui  # noqa: E402  (imports gradio)
 from studio import shutdown  # noqa: E402
 from studio.resources import Resources  # noqa: E402
 from studio.sessions import start_sweeper  # noqa: E402
+from studio.warmup import warm_in_background  # noqa: E402
 
 if SETTINGS.fast_start:
     require_applied()            # a Gradio that moved what the shim patches: say so, rather than start slow
@@ -34,6 +35,7 @@ demo = PAGE.demo
 
 def launch(**kwargs):
     start_sweeper(lambda: getattr(demo, "state_holder", None), SETTINGS.session_ttl)
+    warm_in_background(RESOURCES)    # what the first visitors would wait for
     return demo.launch(**ui.launch_options(RESOURCES) | kwargs)
 
 

@@ -88,10 +88,11 @@ class Shared:
         self._tab_ids[label] = id
         return gr.Tab(label, id=id)
 
-    def api_only(self, fn: Callable, inputs: list, outputs: list, api_name: str) -> None:
-        """An endpoint for API clients with no button on the page (the page reaches the same
-        views through lighter listeners): its trigger is a button that is never shown."""
-        gr.Button(visible=False, elem_classes="api-only").click(fn, inputs, outputs, api_name=api_name)
+    @staticmethod
+    def api_button() -> gr.Button:
+        """The trigger of an endpoint for API clients alone (the page reaches the same views
+        through lighter listeners): a button that is never shown. Build it inside a tab."""
+        return gr.Button(visible=False, elem_classes="api-only")
 
     def when_model_changes(self, fn: Callable[..., Update | None], inputs: list, outputs: list,
                            tab: str | None = None) -> None:

@@ -32,6 +32,7 @@ def build(shared: Shared) -> None:
             step = gr.Slider(0, n_snapshots - 1, value=0, step=1, scale=3, min_width=260,
                              label="Snapshot (drag, or use the arrow keys)", elem_id="timeline-step")
         note = gr.Markdown(elem_id="timeline-note")
+        whole_frame = shared.api_button()
         with gr.Row():
             loss = gr.Plot(show_label=False, elem_id="timeline-loss", min_width=320)
             sample = gr.Textbox(label="A sample at this step (the same seed at every step)", lines=12, max_lines=14,
@@ -109,7 +110,7 @@ def build(shared: Shared) -> None:
     step.input(marker, [source, step, shared.live_timeline], marked, **QUIET)
     view_inputs = [source, step, layer, head, position, view_state, shared.live_timeline]
     step.input(on_screen, view_inputs, drawn, **QUIET)
-    shared.api_only(show, frame_inputs, views_out, api_name="timeline")
+    whole_frame.click(show, frame_inputs, views_out, api_name="timeline")
 
     @views_tabs.select(inputs=[source, step, layer, head, position, shared.live_timeline],
                        outputs=[view_state, *drawn], **QUIET)
