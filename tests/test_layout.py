@@ -102,3 +102,16 @@ def test_the_ui_is_one_small_module_per_tab_and_app_py_only_launches():
                         and isinstance(node.func.value, ast.Name) and node.func.value.id == "gr"
                         and node.func.attr[:1].isupper()):
                     pytest.fail(f"{path.name}:{node.lineno} builds gr.{node.func.attr} at module level")
+
+
+def test_the_tab_bars_hold_tabs_alone():
+    """A component built inside gr.Tabs but outside any gr.Tab (a State, a hidden button) took a
+    place in the tab bar: clicking Lab once relabelled Learn as a second 'Lab'."""
+    import gradio as gr
+
+    import app
+
+    for block in app.demo.blocks.values():
+        if isinstance(block, gr.Tabs):
+            strays = [type(child).__name__ for child in block.children if not isinstance(child, gr.Tab)]
+            assert not strays, f"{block.elem_id or block._id} holds {strays}"

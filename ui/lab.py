@@ -39,6 +39,8 @@ def build(shared: Shared) -> LabWiring:
     """Lays out the Lab and wires it."""
     zoo, default = shared.zoo, shared.resources.default_model
     with shared.tab("Lab", "lab"):
+        part_state = gr.State("surprisal")       # the instrument on screen
+        fresh_state = gr.State({})               # instrument -> the model its figures show (shipped models only)
         gr.Markdown("Measured answers about the model chosen above: where it is surprised, which heads matter, "
                     "which layer knows the answer, whether it copies, and what it memorised.")
         with gr.Tabs() as instruments:
@@ -231,8 +233,6 @@ def build(shared: Shared) -> LabWiring:
     part_of_tab = dict(zip(("Surprisal", "Head knockout", "Logit lens", "Induction", "Memorisation"), PARTS))
     on_page = [text, regen_prompt, regen_length, regen_seed, lens_text, lens_pos, induction_len, induction_seed,
                induction_kind, memo_text]
-    part_state = gr.State("surprisal")       # the instrument on screen
-    fresh_state = gr.State({})               # instrument -> the model its figures show (shipped models only)
     outputs = [surprisal, surprisal_note, predict_plot, rows_plot, predict_note, predict_pos, knockout_plot,
                knockout_note, heads, intact, knocked, regen_note, lens_plot, lens_note, lens_table, copies_plot,
                induction_plot, formation_plot, induction_note, memo_text, memo_out, memo_note, fresh_state]

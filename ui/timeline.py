@@ -33,6 +33,7 @@ def build(shared: Shared) -> None:
                              label="Snapshot (drag, or use the arrow keys)", elem_id="timeline-step")
         note = gr.Markdown(elem_id="timeline-note")
         whole_frame = shared.api_button()
+        view_state = gr.State("attention")      # the view on screen below the curve: the one drawn per frame
         with gr.Row():
             loss = gr.Plot(show_label=False, elem_id="timeline-loss", min_width=320)
             sample = gr.Textbox(label="A sample at this step (the same seed at every step)", lines=12, max_lines=14,
@@ -96,7 +97,6 @@ def build(shared: Shared) -> None:
         """Every view at one snapshot."""
         return marker(source_choice, index, live) | figures(source_choice, index, layer_index, head_name, at, live)
 
-    view_state = gr.State("attention")          # the view on screen below the curve: the one drawn per frame
 
     def on_screen(source_choice, index, layer_index, head_name, at, view, live=None):
         return figures(source_choice, index, layer_index, head_name, at, live, (view,))
