@@ -72,7 +72,9 @@ def attention_figure(chars: Sequence[str], weights: np.ndarray, title: str, star
     fig.update_yaxes(type="category", tickfont=font, autorange="reversed", scaleanchor="x",
                      title_text="the character reading (query)")
     side = int(np.clip(18 * T, 320, 720))
-    fig.update_layout(title=title, height=side + 150, margin=dict(l=70, r=10, t=60, b=60))
+    # meta: the page may refit the height to the width it has (assets/fit-figures.html)
+    fig.update_layout(title=title, height=side + 150, margin=dict(l=70, r=10, t=60, b=60),
+                      meta=dict(square=True, colorbar=True, side=side))
     return fig
 
 
@@ -93,7 +95,7 @@ def attention_grid_figure(maps: np.ndarray, layer: int) -> go.Figure:
     fig.update_xaxes(showticklabels=False)
     fig.update_yaxes(showticklabels=False, autorange="reversed")
     fig.update_layout(title=f"All heads of layer {layer}", height=60 + 190 * rows,
-                      margin=dict(l=10, r=10, t=70, b=10))
+                      margin=dict(l=10, r=10, t=70, b=10), meta=dict(square=True, aspect=rows / cols))
     return fig
 
 
@@ -178,7 +180,7 @@ def ladder_figure(labels: Sequence[str], ours: Sequence[float], lecture: Sequenc
     fig.add_trace(go.Scatter(name="the lecture reports", x=[p[0] for p in points], y=[p[1] for p in points],
                              mode="markers", marker=dict(symbol="diamond", size=12, color="#d62728"),
                              hovertemplate="the lecture: %{y:.2f}<extra></extra>"))
-    fig.update_xaxes(tickangle=0, tickfont=dict(size=12))
+    fig.update_xaxes(tickangle=-35, tickfont=dict(size=12), automargin=True)    # names never run together
     fig.update_layout(title="Val loss as the transformer is assembled, one idea at a time",
                       yaxis_title="val loss (nats per character)", yaxis_range=[1.0, max(ours) + 0.2],
                       height=440, legend=dict(orientation="h", y=-0.18, x=0),
@@ -192,12 +194,14 @@ def count_matrix_figure(counts: np.ndarray, chars: Sequence[str], title: str, te
     value = (lambda v: f"{int(v)}") if text_format == "d" else (lambda v: f"{v:{text_format}}")
     text = [[f"{a}{b}<br>{value(v)}" for b, v in zip(labels, row)] for a, row in zip(labels, counts)]
     fig = figure(go.Heatmap(z=np.asarray(counts, dtype=np.float32), x=labels, y=labels, colorscale="Blues",
-                               text=text, texttemplate="%{text}", textfont=dict(size=9), showscale=False,
+                               text=text, texttemplate="%{text}", textfont=dict(size=12), showscale=False,
                                hovertemplate="%{y} then %{x}: %{z}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", type="category", scaleanchor="x", constrain="domain",
                      title_text="current character")
     fig.update_xaxes(type="category", side="top", title_text="next character")
-    fig.update_layout(title=title, height=1000, margin=dict(l=60, r=10, t=110, b=10))
+    # on a narrow screen the page drops the cell text (hover keeps it): assets/fit-figures.html
+    fig.update_layout(title=title, height=1000, margin=dict(l=60, r=10, t=110, b=10),
+                      meta=dict(square=True, cells=len(labels), cell_text=34, template="%{text}", side=880))
     return fig
 
 
@@ -212,7 +216,7 @@ def matrix_figure(matrix: np.ndarray, title: str, x_labels: Sequence[str] | None
     low, high = value_range if value_range else (None, None)
     fig = figure(go.Heatmap(z=np.asarray(matrix, dtype=np.float32), x=x, y=y, colorscale="Blues",
                                zmin=low, zmax=high,
-                               texttemplate="%{z:" + text_format + "}", textfont=dict(size=9), showscale=False,
+                               texttemplate="%{z:" + text_format + "}", textfont=dict(size=12), showscale=False,
                                hovertemplate="row %{y}, column %{x}: %{z:" + text_format + "}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", type="category")
     fig.update_xaxes(type="category", side="top")
@@ -353,7 +357,7 @@ def activations_figure(record: StepDiagnostics, title: str | None = None) -> go.
             f"saturated {100 * a.saturated:.1f}%, dead {a.dead}/{a.units}")))
     fig.update_layout(title=title or f"Activations at step {record.step:,}", height=440,
                       xaxis_title="activation value", yaxis_title="density",
-                      legend=dict(orientation="h", y=-0.25, font=dict(size=11)), margin=dict(l=60, r=20, t=50, b=40))
+                      legend=dict(orientation="h", y=-0.25, font=dict(size=12)), margin=dict(l=60, r=20, t=50, b=40))
     return fig
 
 
@@ -370,7 +374,7 @@ def _per_matrix_figure(records: Sequence[StepDiagnostics], field: str, title: st
         fig.add_vline(x=marker_step, line_color="#ff7f0e", line_width=2)
     fig.update_yaxes(type="log" if log_y else "linear")
     fig.update_layout(title=title, height=440, xaxis_title="step", yaxis_title=y_title,
-                      legend=dict(orientation="h", y=-0.3, font=dict(size=10)), margin=dict(l=60, r=20, t=50, b=40))
+                      legend=dict(orientation="h", y=-0.3, font=dict(size=12)), margin=dict(l=60, r=20, t=50, b=40))
     return fig
 
 

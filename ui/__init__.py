@@ -19,6 +19,7 @@ LOG = logging.getLogger("tinyshakespeare-gpt")
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 CSS_FILE = ASSETS / "app.css"                      # the coloured-text and table styles
 FOLLOW_STREAM_FILE = ASSETS / "follow-stream.html"  # keeps a streaming box's newest text in view (see the file)
+FIT_FIGURES_FILE = ASSETS / "fit-figures.html"      # square figures sized to the screen's width
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,9 @@ def build(resources: Resources) -> Page:
         shared = Shared(resources)
         gr.Markdown("# tinyshakespeare-gpt\nA character-level GPT trained on Tiny Shakespeare on two CPU "
                     "cores. Generate text, look at what each attention head reads, and train your own model live. "
-                    f"Running on **{resources.device.type.upper()}**.")
+                    f"Running on **{resources.device.type.upper()}**.", elem_id="app-header")
         shared.model_row()
-        with gr.Tabs() as tabs:
+        with gr.Tabs(overflow_behavior="wrap") as tabs:       # every tab visible, on a phone too
             generated = generate.build(shared)
             attention.build(shared, generated)
             losses.build(shared, demo)
@@ -69,4 +70,4 @@ def plotly_preload() -> str:
 def launch_options(resources: Resources) -> dict:
     """What `demo.launch` needs beyond the page: styles, scripts, limits."""
     return dict(show_error=True, enable_monitoring=False, css_paths=CSS_FILE, head=plotly_preload(),
-                head_paths=FOLLOW_STREAM_FILE, max_file_size=resources.settings.max_upload_bytes)
+                head_paths=[FOLLOW_STREAM_FILE, FIT_FIGURES_FILE], max_file_size=resources.settings.max_upload_bytes)

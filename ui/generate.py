@@ -17,6 +17,9 @@ from .refusals import user_errors
 from .shared import Shared, shown
 
 UNKNOWN_CHOICES = ["replace", "drop", "error"]
+SHOW_OUTPUT = """() => { const box = document.querySelector('#output-text');
+    if (box) box.scrollIntoView({block: 'nearest', behavior: 'smooth'}); }"""
+"""Bring the text box into view as the text starts (on a phone it sits a screen below the button)."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ def build(shared: Shared) -> GenerateTab:
         return {position: gr.Slider(minimum=1, maximum=max(steps, 2), value=steps, step=1, interactive=steps > 1),
                 probs_plot: shown(views.next_char_view(record, steps))}
 
-    generation = generate_btn.click(lambda: {output: "", note: ""}, None, [output, note],
+    generation = generate_btn.click(lambda: {output: "", note: ""}, None, [output, note], js=SHOW_OUTPUT,
                                     api_visibility="private").then(
         generate, [prompt, shared.model, length, temperature, top_k, top_p, seed, unknown, shared.trained],
         [output, note, shared.record], api_name="generate",

@@ -43,11 +43,11 @@ def build(shared: Shared) -> LabWiring:
         fresh_state = gr.State({})               # instrument -> the model its figures show (shipped models only)
         gr.Markdown("Measured answers about the model chosen above: where it is surprised, which heads matter, "
                     "which layer knows the answer, whether it copies, and what it memorised.")
-        with gr.Tabs() as instruments:
+        with gr.Tabs(overflow_behavior="wrap") as instruments:
             with gr.Tab("Surprisal", id="lab-surprisal"):
                 gr.Markdown("How surprised the model is by each character, in bits (−log₂ p). Compare two "
                             "models to see where the extra context pays off.")
-                text = gr.Textbox(lab_views.default_passage(), lines=6, max_lines=12,
+                text = gr.Textbox(lab_views.default_passage(), lines=3, max_lines=12,      # the result stays in view
                                   label="Text (a val passage: never trained on)", max_length=lab_views.MAX_LAB_CHARS)
                 with gr.Row():
                     compare = gr.Dropdown([("(no comparison)", NO_COMPARISON)] + shared.resources.model_choices,

@@ -26,16 +26,16 @@ def build(shared: Shared) -> None:
         with gr.Row():
             trick_plots = [gr.Plot(elem_id=f"trick-{version}", show_label=False) for version in ("v2", "v3", "v4")]
         trick_checks = gr.Markdown()
-        trick_table = gr.Markdown()
+        trick_table = gr.Markdown(elem_classes="wide-table")
         gr.Markdown("## Why divide by √head_size")
         scaling_note = gr.Markdown()
         scaling_plot = gr.Plot(show_label=False)
         gr.Markdown("## makemore: names")
         counts_plot = gr.Plot(show_label=False, elem_id="counts-plot")
         neural_plot = gr.Plot(show_label=False, elem_id="neural-plot")
-        with gr.Row():
-            embedding_plot = gr.Plot(show_label=False)
-            makemore_note = gr.Markdown()
+        with gr.Row():                   # side by side on a wide screen, stacked on a phone
+            embedding_plot = gr.Plot(show_label=False, min_width=320)
+            makemore_note = gr.Markdown(min_width=260)
 
     def opened():
         v = learn_views(shared.zoo)

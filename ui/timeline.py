@@ -40,7 +40,7 @@ def build(shared: Shared) -> None:
                                 elem_id="timeline-sample", min_width=280)
         # One view at a time below the curve: a browser draws only the one on screen, so a frame
         # settles in a fraction of the time five figures take (measured in bench/browser.py).
-        with gr.Tabs() as views_tabs:
+        with gr.Tabs(overflow_behavior="wrap") as views_tabs:
             with gr.Tab("Attention", id="timeline-attention-tab"):
                 with gr.Row():
                     layer = gr.Slider(0, max(n_layer - 1, 1), value=0, step=1, label="Layer", min_width=200)

@@ -21,7 +21,7 @@ def build(shared: Shared) -> None:
             with gr.Column(scale=2):
                 corpus = gr.Radio(CORPUS_CHOICES, value=d.corpus, label="Corpus")
                 upload = gr.File(label=f"Your .txt (UTF-8, at most {settings.max_upload_mb:g} MB)",
-                                 file_types=[".txt"], type="filepath")
+                                 file_types=[".txt"], type="filepath", visible=False)   # shown for an upload
                 model_type = gr.Radio(MODEL_CHOICES, value=d.model_type, label="Model")
                 with gr.Row():
                     train_btn = gr.Button("Train", variant="primary")
@@ -98,12 +98,14 @@ def build(shared: Shared) -> None:
 
     sizes = [n_layer, n_head, n_embd, block_size, n_hidden, lr, batch_size]
 
-    @gr.on([model_type.change, corpus.change], inputs=[model_type, corpus], outputs=sizes, api_visibility="private")
+    @gr.on([model_type.change, corpus.change], inputs=[model_type, corpus], outputs=[upload, *sizes],
+           api_visibility="private")
     def fitting_defaults(model_choice, corpus_choice):
-        """The sliders set to what trains this model on this corpus well, showing only its own."""
+        """The sliders set to what trains this model on this corpus well, showing only its own;
+        the drop zone only for an upload."""
         f = defaults_for(model_choice.lower(), corpus_choice)
         gpt_like, mlp = f.model_type == "gpt", f.model_type == "mlp"
-        return {n_layer: gr.Slider(value=f.n_layer, visible=gpt_like),
+        return {upload: gr.File(visible=corpus_choice == "upload"), n_layer: gr.Slider(value=f.n_layer, visible=gpt_like),
                 n_head: gr.Slider(value=f.n_head, visible=gpt_like),
                 n_embd: gr.Slider(value=f.n_embd, visible=gpt_like or mlp),
                 block_size: gr.Slider(value=f.block_size, visible=gpt_like or mlp),
