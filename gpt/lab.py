@@ -354,12 +354,17 @@ class VerbatimIndex:
         return spans
 
     def locate(self, offset: int) -> tuple[int, str | None]:
-        """(1-based line number, the speaker whose speech holds it) for a training-text offset."""
-        line = bisect.bisect_left(self._newlines, offset)
+        """(1-based line number, the speaker whose speech holds it) for a training-text offset.
+        Newlines at the offset are skipped: a span "\n\nFRIAR LAURENCE:\nThe..." is the friar's,
+        not the speech it follows."""
+        while offset < len(self.text) - 1 and self.text[offset] == "\n":
+            offset += 1
+        line = bisect.bisect_left(self._newlines, offset)       # the line holding the offset, 0-based
         speaker = None
-        for k in range(line - 1, max(-1, line - 200), -1):      # look back for "NAME:" on its own line
+        for k in range(line, max(-1, line - 200), -1):          # this line, then back, for "NAME:" alone
             start = self._newlines[k - 1] + 1 if k > 0 else 0
-            found = SPEAKER.match(self.text[start:self._newlines[k]])
+            end = self._newlines[k] if k < len(self._newlines) else len(self.text)
+            found = SPEAKER.match(self.text[start:end])
             if found:
                 speaker = found.group(1)
                 break

@@ -311,6 +311,18 @@ def verbatim_index(corpus_name: str) -> tuple[lab.VerbatimIndex, str]:
     return lab.VerbatimIndex(dataset.split_text("train")), NAMED_CORPORA[corpus_name].title
 
 
+def covered_runs(text: str, covered: np.ndarray, label: str) -> list[tuple[str, str | None]]:
+    """The text cut where coverage changes: overlapping spans make one highlighted run, never
+    fragments; every character (newlines too) appears exactly once, in order."""
+    runs: list[tuple[str, str | None]] = []
+    start = 0
+    for end in range(1, len(text) + 1):
+        if end == len(text) or covered[end] != covered[start]:
+            runs.append((text[start:end], label if covered[start] else None))
+            start = end
+    return runs
+
+
 def memorised_view(model: LanguageModel, text: str, min_len: int) -> tuple[list[tuple[str, str | None]], str]:
     if model.run.corpus not in NAMED_CORPORA:
         raise InputError("The memorisation check needs the model's training text; it is known for the models "
@@ -324,15 +336,10 @@ def memorised_view(model: LanguageModel, text: str, min_len: int) -> tuple[list[
         raise InputError("The shortest span must be between 5 and 200 characters.")
     index, title = verbatim_index(model.run.corpus)
     found = index.matches(text, min_len)
-    highlighted, at = [], 0
+    covered = np.zeros(len(text), dtype=bool)
     for m in found:
-        start = max(m.start, at)
-        if start > at:
-            highlighted.append((text[at:start], None))
-        highlighted.append((text[start:m.end], "in the training text"))
-        at = m.end
-    if at < len(text):
-        highlighted.append((text[at:], None))
+        covered[m.start:m.end] = True
+    highlighted = covered_runs(text, covered, "in the training text")
     if not found:
         return highlighted, (f"No span of {min_len} or more characters occurs verbatim in the {title} training split.")
     rows = []
@@ -340,9 +347,6 @@ def memorised_view(model: LanguageModel, text: str, min_len: int) -> tuple[list[
         line, speaker = index.locate(m.train_offset)
         span = text[m.start:m.end][:60].replace("\n", "↵")
         rows.append([m.end - m.start, f"`{span}`", f"{line:,}", speaker or "—"])
-    covered = np.zeros(len(text), dtype=bool)
-    for m in found:
-        covered[m.start:m.end] = True
     return highlighted, (f"{len(found)} span(s) of at least {min_len} characters occur verbatim in the {title} "
                          f"training split, covering {covered.mean():.0%} of the text. "
                          "Longest first:\n\n" + markdown_table(["length", "span", "training line", "speaker"], rows))

@@ -170,10 +170,55 @@ def test_the_verbatim_index_finds_a_planted_copy_and_nothing_in_random_text(shak
     noise = "".join(chr(97 + i) for i in torch.randint(26, (500,), generator=g).tolist())
     assert index.matches(noise, min_len=12) == []
     line, speaker = index.locate(offset)
-    assert line == train[:offset].count("\n") + 1 and speaker and speaker.isupper() is not None
+    first = offset + len(train[offset:]) - len(train[offset:].lstrip("\n"))      # newlines at the offset are skipped
+    assert line == train[:first].count("\n") + 1 and speaker and speaker.isupper() is not None
 
 
 def test_the_suffix_array_sorts_every_suffix():
     text = "mississippi banana abracadabra\nto be or not to be"
     codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
     assert lab._suffix_array(codes).tolist() == sorted(range(len(text)), key=lambda i: text[i:])
+
+
+def test_a_span_is_credited_to_the_speaker_whose_speech_it_is():
+    """A span starting with the blank line before "FRIAR LAURENCE:" is the friar's, not the
+    speech it follows; a speaker's own header line is theirs."""
+    text = "ROMEO:\nHello there, my friend.\n\nFRIAR LAURENCE:\nThe grey-eyed morn smiles.\n"
+    index = lab.VerbatimIndex(text)
+    assert index.locate(text.index("\n\nFRIAR")) == (4, "FRIAR LAURENCE")
+    assert index.locate(text.index("FRIAR")) == (4, "FRIAR LAURENCE")
+    assert index.locate(text.index("grey")) == (5, "FRIAR LAURENCE")
+    assert index.locate(text.index("Hello")) == (2, "ROMEO")
+    assert index.locate(0) == (1, "ROMEO")
+
+
+def test_memorised_spans_render_whole_with_every_newline():
+    """Overlapping spans once rendered as fragments ('Th', 'e', '␣') and newlines went missing;
+    the runs now cover the text exactly, alternate between found and not, and the table
+    credits a span across a speaker change to the new speaker."""
+    from studio import lab as lab_views
+    from studio.zoo import ModelZoo
+
+    model = ModelZoo("checkpoints").get("shakespeare-gpt")
+    train, _ = lab_views.verbatim_index("shakespeare")
+    start = train.text.index("\n\nFRIAR LAURENCE:\n")
+    copied = train.text[start:start + 80]
+    text = "xq zv " + copied + " qj xz " + copied[20:70] + " zq"
+    runs, note = lab_views.memorised_view(model, text, 20)
+    assert "".join(piece for piece, _ in runs) == text                   # every character, newlines too
+    assert all(piece for piece, _ in runs)
+    assert all(a[1] != b[1] for a, b in zip(runs, runs[1:]))            # no two neighbours alike: no fragments
+    found = [piece for piece, label in runs if label]
+    assert found[0].startswith("\n\nFRIAR LAURENCE:\n") and len(found) == 2
+    rows = [line for line in note.splitlines() if line.startswith("| ") and "`" in line]
+    assert "FRIAR LAURENCE" in rows[0]                                   # the longest: the copied speech
+
+
+def test_covered_runs_merge_overlaps():
+    import numpy as np
+
+    from studio.lab import covered_runs
+
+    covered = np.zeros(13, dtype=bool)
+    covered[2:6] = covered[4:9] = True                                  # two overlapping spans
+    assert covered_runs("The\nquick fox", covered, "x") == [("Th", None), ("e\nquick", "x"), (" fox", None)]

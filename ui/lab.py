@@ -122,6 +122,7 @@ def build(shared: Shared) -> LabWiring:
                     memo_btn = gr.Button("Find verbatim spans", variant="primary")
                 memo_out = gr.HighlightedText(label="Spans found in the training text", combine_adjacent=False,
                                               color_map={"in the training text": "orange"}, elem_id="memo-text",
+                                              show_inline_category=False, show_legend=True,
                                               elem_classes="char-text")
                 memo_note = gr.Markdown()
 
