@@ -26,7 +26,7 @@ def attention_maps(model: LanguageModel, text: str, max_chars: int = MAX_ATTENTI
     text before them. Rows over the visible characters therefore need not sum to 1: the
     rest of a row's weight went to earlier characters, out of view."""
     if not model.has_attention:
-        raise UsageError(f"a {model.model_type} model has no attention: it {model.no_attention_reason}")
+        raise UsageError(f"{model.kind} model has no attention: it {model.no_attention_reason}")
     chars = list(model.tokenizer.clean(text, unknown="drop"))
     if not chars:
         raise UsageError("there is no text to look at")

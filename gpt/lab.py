@@ -119,7 +119,7 @@ def require_heads(model: LanguageModel) -> None:
     if not model.has_heads:
         why = (f"it {model.no_attention_reason}" if model.no_attention_reason else
                "the ladder's rungs keep their heads in a simplified block")
-        raise UsageError(f"this instrument reads attention heads, so it needs a GPT; a {model.model_type} model "
+        raise UsageError(f"this instrument reads attention heads, so it needs a GPT; {model.kind} model "
                          f"has none to read: {why}. Surprisal works for every model.")
 
 

@@ -43,6 +43,11 @@ class LanguageModel(nn.Module):
     """
 
     model_type: ClassVar[str]
+
+    @property
+    def kind(self) -> str:
+        """The model's type with its article, for sentences: "a bigram", "an MLP", "a GPT"."""
+        return {"bigram": "a bigram", "mlp": "an MLP", "gpt": "a GPT"}.get(self.model_type, f"a {self.model_type}")
     has_attention: ClassVar[bool] = False
     reads_any_length: ClassVar[bool] = False
     has_heads: ClassVar[bool] = False
@@ -83,7 +88,7 @@ class LanguageModel(nn.Module):
 
     def attention_maps(self, idx: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """Logits and each layer's attention weights (B, n_head, T, T), rows summing to 1."""
-        raise UsageError(f"a {self.model_type} model has no attention: it {self.no_attention_reason}")
+        raise UsageError(f"{self.kind} model has no attention: it {self.no_attention_reason}")
 
     def new_cache(self, batch_size: int = 1) -> DecodingCache | None:
         """Storage for what decoding can reuse between steps; None: recompute the window each step."""

@@ -105,27 +105,33 @@ def show_text(text: str) -> str:
 
 
 def next_char_figure(chars: Sequence[str], sampled_from: np.ndarray, model_probs: np.ndarray | None = None,
-                     picked: str | None = None, title: str = "Next character", top: int = 15) -> go.Figure:
+                     picked: str | None = None, title: str = "Next character", top: int = 15,
+                     picked_name: str = "picked") -> go.Figure:
     """The top candidates: the distribution actually sampled from (after temperature, top-k
     and top-p), beside the model's own probabilities (temperature 1) when they differ. The
-    character that was picked (or that came next) is always shown, in orange."""
+    character that was picked (or, `picked_name="next in the text"`, that came next) is always
+    shown, in orange, with its own legend entry."""
     order = list(np.argsort(-(sampled_from + 1e-3 * (model_probs if model_probs is not None else 0)))[:top])
     if picked is not None and picked in chars and chars.index(picked) not in order:
         order[-1] = chars.index(picked)
     labels = [show_char(chars[i]) if chars[i] in VISIBLE else repr(chars[i])[1:-1] for i in order]
-    colors = ["#ff7f0e" if picked is not None and chars[i] == picked else "#1f77b4" for i in order]
+    probs = sampled_from[order].astype(np.float32)
     bars = []
     if model_probs is not None:
         bars.append(go.Bar(name="model (temperature 1)", x=labels, y=model_probs[order].astype(np.float32),
-                           marker_color="#b0bec5"))
+                           marker_color="#b0bec5", offsetgroup="model"))
     bars.append(go.Bar(name="sampled from (after temperature, top-k, top-p)" if model_probs is not None else "model",
-                       x=labels, y=sampled_from[order].astype(np.float32), marker_color=colors))
+                       x=labels, y=probs, marker_color="#1f77b4", offsetgroup="sampled"))
+    shown = [k for k, i in enumerate(order) if picked is not None and chars[i] == picked]
+    if shown:       # drawn over its own bar (the same offset group): one colour per legend entry
+        bars.append(go.Bar(name=picked_name, x=[labels[shown[0]]], y=[probs[shown[0]]], marker_color="#ff7f0e",
+                           offsetgroup="sampled"))
     fig = figure(bars)
     if picked is not None:
-        title += f"<br>picked {show_char(picked)}"      # a line of its own: long contexts fit on a phone
+        title += f"<br>{picked_name} {show_char(picked)}"      # a line of its own: long contexts fit on a phone
     fig.update_layout(barmode="group", title=title, yaxis_title="probability", yaxis_range=[0, 1],
                       height=360, legend=dict(orientation="h", y=-0.2),
-                      showlegend=model_probs is not None, xaxis=dict(tickfont=dict(family="monospace", size=14)))
+                      showlegend=len(bars) > 1, xaxis=dict(tickfont=dict(family="monospace", size=14)))
     return fig
 
 
@@ -137,16 +143,22 @@ def loss_figure(history: Sequence[dict], vocab_size: int | None = None, bigram_v
     `x` is "step" or "tokens" (characters seen, comparable across batch sizes);
     `marker_step` draws a line at that step (the timeline's current snapshot)."""
     fig = figure()
+    key_x = "step" if x == "step" else "tokens"
 
-    def xs(h):
-        return [e["step" if x == "step" else "tokens"] for e in h]
+    def kept(h):
+        """On a log axis step 0 (no characters seen) has no place: drawn anyway, plotly ran it
+        in from the left edge."""
+        return [e for e in h if e[key_x] > 0] if log_x else list(h)
+
     for key, name, color in (("train_loss", "train", "#1f77b4"), ("val_loss", "val", "#d62728")):
-        fig.add_trace(go.Scatter(x=xs(history), y=[h[key] for h in history], mode="lines+markers", name=name,
-                                 line=dict(color=color), marker=dict(size=4)))
+        points = kept(history)
+        fig.add_trace(go.Scatter(x=[e[key_x] for e in points], y=[e[key] for e in points], mode="lines+markers",
+                                 name=name, line=dict(color=color), marker=dict(size=4)))
     palette = ["#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#ff7f0e", "#2ca02c"]
     for k, (name, other) in enumerate(others):
-        fig.add_trace(go.Scatter(x=xs(other), y=[h["val_loss"] for h in other], mode="lines", name=f"{name}: val",
-                                 line=dict(color=palette[k % len(palette)])))
+        points = kept(other)
+        fig.add_trace(go.Scatter(x=[e[key_x] for e in points], y=[e["val_loss"] for e in points], mode="lines",
+                                 name=f"{name}: val", line=dict(color=palette[k % len(palette)])))
     if vocab_size:
         fig.add_hline(y=math.log(vocab_size), line_dash="dot", line_color="gray",
                       annotation_text=f"uniform guess ln({vocab_size}) = {math.log(vocab_size):.2f}")

@@ -124,7 +124,7 @@ def prediction_view(model: LanguageModel, text: str, position: int) -> tuple[go.
             logits, maps = model(ids)[0], []
     probs = logits[0, -1].float().softmax(-1).cpu().numpy()
     actual = text[position]
-    bars = plots.next_char_figure(model.tokenizer.chars, probs, picked=actual,
+    bars = plots.next_char_figure(model.tokenizer.chars, probs, picked=actual, picked_name="next in the text",
                                   title=f"Position {position}, after “…{plots.show_text(context[-20:])}”")
     figure = None
     if maps:

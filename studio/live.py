@@ -69,7 +69,7 @@ def log_rows(history: list[dict]) -> list[list]:
 
 def header(trainer) -> str:
     model = trainer.model
-    return (f"Training a {model.model_type.upper()} with {model.num_params():,} parameters on "
+    return (f"Training {model.kind} with {model.num_params():,} parameters on "
             f"{trainer.dataset.corpus.name} ({trainer.dataset.num_tokens('train'):,} training characters). "
             f"Val loss on the curve: a fixed sample of {trainer.eval_targets:,} characters of the val split.")
 
@@ -123,7 +123,8 @@ def _progress(remote: RemoteTraining, model: LanguageModel, timeline: Timeline, 
             continue
         if p.sample is not None:
             samples.insert(0, f"--- step {p.step}, val {p.val_loss:.3f} ---\n{p.sample}")
-        done = f"\n\n**Done.** Pick *{SESSION_LABEL}* in Generate, Attention or the Lab." if p.done else ""
+        done = (f"\n\n**Done.** Pick *{SESSION_LABEL}* in Generate, Attention or the Lab, and scrub its run in "
+                "the Timeline (*your live training*)." if p.done else "")
         activations, ratios, gradients, _ = timeline_views.diagnostics_view(timeline, len(timeline.steps) - 1)
         yield LiveUpdate("evaluated", top + "\n\n" + status_line(p, budget) + done, model=model, timeline=timeline,
                          curve=views.loss_view(model, "Live training")[0], samples="\n\n".join(samples),

@@ -119,7 +119,7 @@ def next_char_view(timeline: Timeline, index: int, position: int) -> go.Figure:
     i = int(min(max(position, 1), len(text))) - 1
     actual = text[i + 1] if i + 1 < len(text) else None
     context = plots.show_text(text[max(0, i - 19):i + 1])
-    return plots.next_char_figure(timeline.vocab, frame.next_char[i], picked=actual,
+    return plots.next_char_figure(timeline.vocab, frame.next_char[i], picked=actual, picked_name="next in the text",
                                   title=f"Step {step:,}, after “{context}”" + ("" if actual else " (end of text)"))
 
 

@@ -149,8 +149,23 @@ def test_loss_figure_has_references(zoo):
 def test_next_char_figure_shows_both_distributions():
     probs = np.array([0.1, 0.6, 0.3], dtype=np.float32)
     fig = plots.next_char_figure(["\n", "a", "b"], np.array([0, 1, 0.0]), probs, picked="a")
-    assert [t.name for t in fig.data] == ["model (temperature 1)", "sampled from (after temperature, top-k, top-p)"]
+    assert [t.name for t in fig.data] == ["model (temperature 1)", "sampled from (after temperature, top-k, top-p)",
+                                          "picked"]
     assert list(fig.data[0].x) == ["a", "b", "↵"]
+
+
+def test_next_char_legend_has_one_colour_per_entry_and_the_picked_bar_its_own():
+    """The legend's swatch once took whichever bar came first (orange on a phone, blue on a
+    desktop) and the orange bar had no entry: each entry is now one colour, and the picked (or
+    next) character is an entry of its own, drawn over its bar."""
+    probs = np.array([0.5, 0.3, 0.2], dtype=np.float32)
+    for picked in ("a", "b", "c"):
+        fig = plots.next_char_figure(["a", "b", "c"], probs, picked=picked, picked_name="next in the text")
+        assert all(isinstance(t.marker.color, str) for t in fig.data)
+        assert [t.name for t in fig.data] == ["model", "next in the text"] and fig.layout.showlegend
+        assert list(fig.data[1].x) == [picked] and fig.data[1].offsetgroup == fig.data[0].offsetgroup
+        assert fig.data[1].y[0] == pytest.approx(float(probs["abc".index(picked)]))
+        assert "next in the text" in fig.layout.title.text
 
 
 def test_every_figure_is_drawn_in_plotlys_white_template_and_stays_its_own():
@@ -359,3 +374,15 @@ def test_a_generation_writes_the_same_through_the_decoder_and_alone_and_stop_fre
         return False
 
     assert asyncio.run(stop_early())
+
+
+def test_a_log_axis_leaves_out_step_zero_on_either_axis():
+    """With characters seen on a log axis, step 0 (0 characters) once ran in as a line from
+    the left edge: no point of any curve sits at or below zero on a log axis."""
+    history = [dict(step=s, tokens=s * 2048, train_loss=4.2 - s / 100, val_loss=4.2 - s / 110) for s in (0, 50, 100)]
+    for x in ("step", "tokens"):
+        fig = plots.loss_figure(history, 65, x=x, log_x=True, others=[("other", history)])
+        assert all(min(t.x) > 0 for t in fig.data) and fig.layout.xaxis.type == "log"
+        linear = plots.loss_figure(history, 65, x=x)
+        assert min(linear.data[0].x) == 0
+    assert plots.loss_figure(history, x="tokens").layout.xaxis.title.text == "characters seen"

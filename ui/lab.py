@@ -18,7 +18,7 @@ from studio.zoo import SESSION_MODEL
 from .refusals import REFUSALS, user_errors
 from .shared import Shared, position_input, shown
 
-KNOCKOUT_SOURCES = [("the fixed val slice (measured at publish time)", "val"),
+KNOCKOUT_SOURCES = [("the fixed val slice (shipped models: measured when published)", "val"),
                     ("the text in the Surprisal box", "text")]
 NO_COMPARISON = "none"
 

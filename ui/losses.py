@@ -16,7 +16,7 @@ def build(shared: Shared, demo: gr.Blocks) -> None:
                                   label="Compare with (val curves)", scale=3, min_width=260)
             along = gr.Radio(["step", "tokens"], value="step", label="Along", min_width=160)
             with gr.Column(min_width=160):
-                log_x = gr.Checkbox(False, label="log scale: steps")
+                log_x = gr.Checkbox(False, label="log scale: along")
                 log_y = gr.Checkbox(False, label="log scale: loss")
         note = gr.Markdown()
         plot = gr.Plot(label="Loss curves", elem_id="losses-plot")

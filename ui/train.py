@@ -105,7 +105,8 @@ def build(shared: Shared) -> None:
         the drop zone only for an upload."""
         f = defaults_for(model_choice.lower(), corpus_choice)
         gpt_like, mlp = f.model_type == "gpt", f.model_type == "mlp"
-        return {upload: gr.File(visible=corpus_choice == "upload"), n_layer: gr.Slider(value=f.n_layer, visible=gpt_like),
+        return {upload: gr.File(visible=corpus_choice == "upload"),
+                n_layer: gr.Slider(value=f.n_layer, visible=gpt_like),
                 n_head: gr.Slider(value=f.n_head, visible=gpt_like),
                 n_embd: gr.Slider(value=f.n_embd, visible=gpt_like or mlp),
                 block_size: gr.Slider(value=f.block_size, visible=gpt_like or mlp),
