@@ -235,7 +235,9 @@ def matrix_figure(matrix: np.ndarray, title: str, x_labels: Sequence[str] | None
     if axis_titles:
         fig.update_xaxes(title_text=axis_titles[0])
         fig.update_yaxes(title_text=axis_titles[1])
-    fig.update_layout(title=title, height=height, margin=dict(l=40, r=10, t=80, b=10))
+    # an x-axis title on top needs room between it and the figure's title
+    fig.update_layout(title=title, height=height + (30 if axis_titles else 0),
+                      margin=dict(l=40 if not axis_titles else 60, r=10, t=110 if axis_titles else 80, b=10))
     return fig
 
 
@@ -383,8 +385,10 @@ def _per_matrix_figure(records: Sequence[StepDiagnostics], field: str, title: st
         points = [(s, v) for s, v in values if v is not None and (v > 0 or not log_y)]
         fig.add_trace(go.Scatter(x=[s for s, _ in points], y=[v for _, v in points], mode="lines", name=_short(name)))
     if marker_step is not None:
-        fig.add_vline(x=marker_step, line_color="#ff7f0e", line_width=2)
-    fig.update_yaxes(type="log" if log_y else "linear")
+        fig.add_vline(x=marker_step, line_color="#ff7f0e", line_width=2, annotation_text="snapshot shown",
+                      annotation_position="top right", annotation_font_color="#ff7f0e")
+    if log_y:       # labels at the decades alone (10⁻³, 10⁻⁴), not at every minor tick
+        fig.update_yaxes(type="log", dtick=1, exponentformat="power", minor=dict(ticks="", showgrid=False))
     fig.update_layout(title=title, height=440, xaxis_title="step", yaxis_title=y_title,
                       legend=dict(orientation="h", y=-0.3, font=dict(size=12)), margin=dict(l=60, r=20, t=50, b=40))
     return fig

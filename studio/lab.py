@@ -285,6 +285,11 @@ def induction_view(models: list[tuple[str, LanguageModel, dict | None]], length:
         layer, head = np.unravel_index(scores.argmax(), scores.shape)
         notes.append(f"**{name}**: first copy {a.mean():.2f} nats per character, second copy {b.mean():.2f}; "
                      f"its most induction-like head is layer {layer}, head {head} (score {scores.max():.2f}).")
+        uniform = math.log(model.tokenizer.vocab_size)
+        if a.mean() > uniform:
+            notes.append(f"Above ln({model.tokenizer.vocab_size}) = {uniform:.2f}, the loss of guessing uniformly: "
+                         f"{name} is confidently wrong about the first copy, which is nothing like the text it "
+                         "was trained on.")
     what = f"A random {length}-character string" if passage is None else f"A {length}-character val passage"
     copies = plots.copies_figure(curves, f"{what}, written twice")
     heat = plots.matrix_figure(first_scores, f"{models[0][0]}: induction score per head", text_format=".2f",

@@ -52,11 +52,15 @@ def attention_shape(model: LanguageModel) -> tuple[int, int] | None:
     return len(maps), maps[0].shape[1]
 
 
+THINNED_LABELS = 48
+"""Characters beyond which plotly labels only some of the axes' characters (on a laptop screen)."""
+
+
 def attention_view(model: LanguageModel, text: str, layer: int, n_chars: int, source: str,
                    head: str = AVERAGE) -> tuple[go.Figure | None, go.Figure | None, str]:
     """One head (or the heads' average) of one layer large, every head of it small, a note."""
     if not model.has_attention:
-        return None, None, (f"**The {model.model_type} model has no attention**: it {model.no_attention_reason}. "
+        return None, None, (f"**{model.kind[0].upper()}{model.kind[1:]} model has no attention**: it {model.no_attention_reason}. "
                             "Pick a GPT to see attention.")
     maps = attention_maps(model, text, int(n_chars))
     n_layer, n_head = len(maps.maps), maps.maps[0].shape[0]
@@ -69,9 +73,11 @@ def attention_view(model: LanguageModel, text: str, layer: int, n_chars: int, so
     heads = "1 head" if n_head == 1 else f"{n_head} heads"
     context = "" if maps.start == 0 else (f" Each row was computed with up to {model.block_size} characters of "
                                           "context before it, so its visible weights can sum to less than 1.")
+    thinned = (" At this length the axes label only every few characters where they do not fit; hover over a "
+               "cell for its characters." if len(maps.chars) > THINNED_LABELS else "")
     return figure, grid, (f"Layer {layer} (layers 0 to {n_layer - 1}), {heads}: the last {len(maps.chars)} characters "
                           f"of {source}. A row is one character's query; it reads only itself and earlier "
-                          f"characters, so everything above the diagonal is zero.{context} {LOOK_FOR}")
+                          f"characters, so everything above the diagonal is zero.{context}{thinned} {LOOK_FOR}")
 
 
 def loss_view(model: LanguageModel, name: str, others: list[tuple[str, LanguageModel]] = (), x: str = "step",
