@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from bench.common import machine, table  # noqa: E402
+from pages import choose_model, train_tiny_bigram  # noqa: E402  (tests/pages.py)
 
 CHROMIUM = "/usr/bin/chromium"
 GOALS = {"Lab opening": 1.5, "model switch inside the Lab": 1.5, "Timeline arrow key": 0.3,
@@ -38,23 +39,12 @@ def text_of(selector: str) -> str:
     return f"(document.querySelector('{selector}') || {{innerText: ''}}).innerText"
 
 
-def choose_model(page, name: str) -> None:
-    page.get_by_label("Model").first.click()
-    page.get_by_role("option", name=name, exact=True).click()
-
-
 def one_visit(page, url: str, first: bool) -> dict[str, float]:
     page.goto(url)
     page.get_by_role("heading", name="tinyshakespeare-gpt").wait_for(timeout=60_000)
     waits = {}
     if first:        # a session's model to download (a 10-step bigram), trained once per visit
-        page.get_by_role("tab", name="Train live").click()
-        page.get_by_role("radio", name="Bigram").check()
-        steps = page.locator("input[aria-label='number input for Max steps']")
-        steps.fill("10")
-        steps.press("Enter")
-        page.get_by_role("button", name="Train", exact=True).click()
-        page.wait_for_function("() => document.body.innerText.includes('Done.')", timeout=120_000)
+        train_tiny_bigram(page)
         waits["download zip ready"] = timed(
             page, lambda: page.get_by_role("button", name="Download my model (.zip)").click(),
             f"() => {text_of('#model-zip')}.includes('my-model')")
@@ -100,7 +90,8 @@ def frame_shown(snapshot: int) -> str:
 def every_figure_shown(snapshot: int) -> str:
     """The note at this snapshot, and the attention map on screen (drawn with the other figures) at its step."""
     title = "(document.querySelector('#timeline-attention .gtitle') || {textContent: ''}).textContent"
-    return (f"() => {{ const m = {text_of('#timeline-note')}.match(/Snapshot {snapshot} of \\d+: \\*?\\*?step ([\\d,]+)/);"
+    note = f"/Snapshot {snapshot} of \\d+: \\*?\\*?step ([\\d,]+)/"
+    return (f"() => {{ const m = {text_of('#timeline-note')}.match({note});"
             f" return m && {title}.startsWith('Step ' + m[1] + ':'); }}")
 
 

@@ -60,7 +60,8 @@ def attention_view(model: LanguageModel, text: str, layer: int, n_chars: int, so
                    head: str = AVERAGE) -> tuple[go.Figure | None, go.Figure | None, str]:
     """One head (or the heads' average) of one layer large, every head of it small, a note."""
     if not model.has_attention:
-        return None, None, (f"**{model.kind[0].upper()}{model.kind[1:]} model has no attention**: it {model.no_attention_reason}. "
+        kind = model.kind[0].upper() + model.kind[1:]
+        return None, None, (f"**{kind} model has no attention**: it {model.no_attention_reason}. "
                             "Pick a GPT to see attention.")
     maps = attention_maps(model, text, int(n_chars))
     n_layer, n_head = len(maps.maps), maps.maps[0].shape[0]

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from appserver import launch_app
+from pages import choose_model, train_tiny_bigram
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = os.environ.get("GPT_SCREENSHOTS")
@@ -301,11 +302,6 @@ def ticked_heads(page) -> list[str]:
         .map(box => box.closest('label').innerText.trim())""")
 
 
-def choose_model(page, name: str) -> None:
-    page.get_by_label("Model").first.click()
-    page.get_by_role("option", name=name, exact=True).click()
-
-
 def test_with_the_lab_open_a_model_switch_ticks_the_heads_it_removed(page):
     """Two listeners once raced on a model switch: no box ticked, yet the note said 'Heads
     removed: L0 H4' and the text was regenerated without it. One listener sets all three."""
@@ -334,13 +330,7 @@ def test_with_the_lab_open_a_model_switch_ticks_the_heads_it_removed(page):
 
 def test_a_new_training_takes_away_the_last_ones_download(page):
     """After a second training the download box once still offered the first model's zip."""
-    page.get_by_role("tab", name="Train live").click()
-    page.get_by_role("radio", name="Bigram").check()
-    steps = page.locator("input[aria-label='number input for Max steps']")
-    steps.fill("10")
-    steps.press("Enter")
-    page.get_by_role("button", name="Train", exact=True).click()
-    page.wait_for_function("() => document.body.innerText.includes('Done.')", timeout=120_000)
+    train_tiny_bigram(page)
     page.get_by_role("button", name="Download my model (.zip)").click()
     zip_box = page.locator("#model-zip")
     page.wait_for_function("() => document.querySelector('#model-zip') && "
