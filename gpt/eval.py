@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 import torch
 
@@ -11,6 +12,23 @@ from .checkpoint import CheckpointError, load
 from .data import Corpus, CorpusUnavailableError
 from .errors import UsageError
 from .metrics import split_loss
+
+
+class Reporter:
+    """A line on stderr every few seconds: a whole split takes a minute or more on a CPU."""
+
+    def __init__(self, split: str, total: int, every: float = 3.0):
+        self.split, self.total, self.every = split, max(total, 1), every
+        self.start = self.last = time.monotonic()
+
+    def __call__(self, done: int) -> None:
+        now = time.monotonic()
+        if now - self.last >= self.every:
+            self.last = now
+            rate = done / (now - self.start)
+            left = (self.total - done) / rate if rate else float("nan")
+            print(f"{self.split}: {done / self.total:.0%} of {self.total:,} characters, about {left:.0f} s left",
+                  file=sys.stderr, flush=True)
 
 
 def main(argv=None) -> int:
@@ -34,7 +52,8 @@ def main(argv=None) -> int:
         corpus = Corpus.load(args.data or model.run.corpus or "shakespeare", line_framed=model.run.line_framed)
         dataset = model.dataset_for(corpus)
         for split in args.splits.split(","):
-            loss = split_loss(model, dataset, split, args.batch_size)
+            reporter = Reporter(split, dataset.num_tokens(split))
+            loss = split_loss(model, dataset, split, args.batch_size, progress=reporter)
             print(f"{split:5s} loss {loss:.4f}  ({dataset.num_tokens(split):,} characters)", flush=True)
     except (CheckpointError, CorpusUnavailableError, FileNotFoundError, ValueError, KeyError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -2,6 +2,8 @@
 every model with more than one character of context must beat."""
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 
 from .data import IGNORE_INDEX, Dataset
@@ -10,12 +12,13 @@ from .language_model import LanguageModel
 
 @torch.inference_mode()
 def split_loss(model: LanguageModel, dataset: Dataset, split: str, batch_size: int = 64,
-               max_batches: int | None = None) -> float:
+               max_batches: int | None = None, progress: Callable[[int], None] | None = None) -> float:
     """Mean cross-entropy (nats per character) over every example of `split`.
 
     Running text is cut into non-overlapping windows of the dataset's block size, every
     position of every window counted once; framed corpora count every framed example.
-    `max_batches` limits it to a fixed leading slice (for quick, repeatable checks).
+    `max_batches` limits it to a fixed leading slice (for quick, repeatable checks);
+    `progress` is told the characters scored so far after each batch.
     """
     was_training = model.training
     model.eval()
@@ -31,6 +34,8 @@ def split_loss(model: LanguageModel, dataset: Dataset, split: str, batch_size: i
             mask = y != IGNORE_INDEX
             total += torch.nn.functional.cross_entropy(logits[mask].float(), y[mask], reduction="sum")
             count += int(mask.sum())
+            if progress is not None:
+                progress(count)
     finally:
         model.train(was_training)
     return float(total) / count

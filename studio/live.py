@@ -77,7 +77,8 @@ def header(trainer) -> str:
 def stopped_message(trained: LanguageModel | None) -> str:
     if trained is None:
         return "Stopped before the first step: nothing was trained."
-    return (f"**Stopped** at step {trained.run.step:,} after {trained.run.elapsed:.0f} s. Your model is kept: pick "
+    return (f"**Stopped** at step {trained.run.step:,}, after {trained.run.elapsed:.0f} s of training (the worker's "
+            "start-up not counted). Your model is kept: pick "
             f"*{SESSION_LABEL}* in Generate, Attention or the Lab.")
 
 

@@ -386,3 +386,12 @@ def test_a_log_axis_leaves_out_step_zero_on_either_axis():
         linear = plots.loss_figure(history, 65, x=x)
         assert min(linear.data[0].x) == 0
     assert plots.loss_figure(history, x="tokens").layout.xaxis.title.text == "characters seen"
+
+
+def test_split_loss_reports_the_characters_scored_as_it_goes():
+    model = gpt.load("checkpoints/shakespeare-bigram")
+    dataset = model.dataset_for(gpt.Corpus.load("shakespeare"))
+    seen: list[int] = []
+    loss = gpt.split_loss(model, dataset, "val", 64, progress=seen.append)
+    assert seen == sorted(seen) and len(seen) > 3 and 0.99 < seen[-1] / dataset.num_tokens("val") <= 1
+    assert loss == gpt.split_loss(model, dataset, "val", 64)
