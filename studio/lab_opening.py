@@ -8,6 +8,7 @@ they are the same for every student: a class opening the Lab pays for each part 
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from typing import Callable, TypeVar
@@ -158,18 +159,21 @@ def _memorised(model: LanguageModel, memo: str) -> MemorisedPart:
 
 def open_part(zoo: ModelZoo, model_name: str, model: LanguageModel, part: str,
               given: OpeningInputs = OpeningInputs()):
-    """One instrument on what the page holds. A shipped model's answers are remembered (they
-    are the same for every student), so a class opening the Lab pays for each once."""
+    """One instrument on what the page holds. A shipped model's answers on the page's default
+    inputs are remembered (the same for every student), so a class opening the Lab pays for each
+    once; a text a student typed is measured for that student and not kept."""
     if part not in PARTS:
         raise ValueError(f"no Lab part {part!r}")
-    if model_name != SESSION_MODEL and zoo.sources.get(model_name) is not None:
-        return _remembered(zoo, model_name, part, given)
+    if given.text == _default_passage():
+        given = dataclasses.replace(given, text="")      # the passage the page starts with: the default
+    if model_name != SESSION_MODEL and zoo.sources.get(model_name) is not None and given == OpeningInputs():
+        return _remembered(zoo, model_name, part)
     return _compute(zoo, model_name, model, part, given)
 
 
 def _compute(zoo: ModelZoo, model_name: str, model: LanguageModel, part: str, given: OpeningInputs):
     compute = {
-        "surprisal": lambda: _surprisal(model, given.text or lab_views.default_passage()),
+        "surprisal": lambda: _surprisal(model, given.text or _default_passage()),
         "knockout": lambda: _knockout(zoo, model_name, model, given),
         "lens": lambda: _lens(model, given),
         # 60 characters, or as many as fit twice in the block
@@ -181,7 +185,10 @@ def _compute(zoo: ModelZoo, model_name: str, model: LanguageModel, part: str, gi
     return _attempt(compute)
 
 
-@functools.lru_cache(maxsize=256)
-def _remembered(zoo: ModelZoo, model_name: str, part: str, given: OpeningInputs):
-    return _compute(zoo, model_name, zoo.get(model_name), part, given)
+_default_passage = functools.cache(lab_views.default_passage)
+
+
+@functools.lru_cache(maxsize=256)          # every shipped model's five parts, many times over
+def _remembered(zoo: ModelZoo, model_name: str, part: str):
+    return _compute(zoo, model_name, zoo.get(model_name), part, OpeningInputs())
 

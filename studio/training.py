@@ -24,12 +24,12 @@ from .settings import SETTINGS
 CORPUS_CHOICES = [("Tiny Shakespeare", "shakespeare"), ("names", "names"), ("upload a .txt", "upload")]
 """(label, value): the page shows the label, a request sends the value (a label is accepted too)."""
 MODEL_CHOICES = [("GPT", "gpt"), ("MLP", "mlp"), ("Bigram", "bigram")]
+MODEL_TYPES = tuple(value for _, value in MODEL_CHOICES)
 
 
 def corpus_source(choice: str) -> str:
     """"shakespeare", "names" or "upload", from a choice's value or its label."""
     return dict(CORPUS_CHOICES).get(choice, choice)
-MODEL_TYPES = ("bigram", "mlp", "gpt")
 
 
 def load_corpus_choice(choice: str, upload_path: str | None) -> Corpus:

@@ -222,3 +222,20 @@ def test_covered_runs_merge_overlaps():
     covered = np.zeros(13, dtype=bool)
     covered[2:6] = covered[4:9] = True                                  # two overlapping spans
     assert covered_runs("The\nquick fox", covered, "x") == [("Th", None), ("e\nquick", "x"), (" fox", None)]
+
+
+def test_the_lab_remembers_a_shipped_models_default_answers_only():
+    """A class opening the Lab pays for each shipped model's default parts once; a text one
+    student typed is measured for them and not kept for everyone."""
+    from studio import lab as lab_views
+    from studio.lab_opening import OpeningInputs, open_part
+    from studio.zoo import ModelZoo
+
+    zoo = ModelZoo("checkpoints")
+    model = zoo.get("shakespeare-gpt")
+    as_the_page_sends = OpeningInputs(text=lab_views.default_passage())
+    first = open_part(zoo, "shakespeare-gpt", model, "surprisal", as_the_page_sends)
+    assert open_part(zoo, "shakespeare-gpt", model, "surprisal") is first
+    typed = OpeningInputs(text="ROMEO:\nBut, soft! what light through yonder window breaks?")
+    a, b = (open_part(zoo, "shakespeare-gpt", model, "surprisal", typed) for _ in range(2))
+    assert a is not b and a.highlighted == b.highlighted and a.position == b.position

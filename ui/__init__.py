@@ -17,9 +17,9 @@ from .shared import Shared
 LOG = logging.getLogger("tinyshakespeare-gpt")
 
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
-CSS_FILE = ASSETS / "app.css"                      # the coloured-text and table styles
+CSS_FILE = ASSETS / "app.css"                      # coloured text, wide tables, the header on small screens
 FOLLOW_STREAM_FILE = ASSETS / "follow-stream.html"  # keeps a streaming box's newest text in view (see the file)
-FIT_FIGURES_FILE = ASSETS / "fit-figures.html"      # square figures sized to the screen's width
+FIT_FIGURES_FILE = ASSETS / "fit-figures.html"      # square figures and long titles fitted to the screen
 
 
 @dataclass(frozen=True)

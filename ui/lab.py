@@ -1,6 +1,6 @@
 """Lab: measured answers about the chosen model, one sub-tab per instrument (surprisal, head
-knockout, logit lens, induction, memorisation). Opening it, or switching the model while it is
-open, runs every instrument on a default input (`studio.lab_opening`)."""
+knockout, logit lens, induction, memorisation). The instrument on screen is measured on what its
+boxes hold when the Lab or its sub-tab opens, or the model changes (`studio.lab_opening`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -170,7 +170,7 @@ def build(shared: Shared) -> LabWiring:
     @user_errors
     def lab_regenerate(model_name, chosen, prompt, length, seed, trained=None):
         texts = lab_views.regenerate_view(pick(model_name, trained), chosen,
-                                          inputs.text(prompt, "prompt", shared.resources.settings.max_prompt_chars),
+                                          inputs.text(prompt, "prompt", max_prompt),
                                           inputs.whole(length, "length"), inputs.whole(seed, "seed", 0, MAX_SEED))
         return dict(zip((intact, knocked, regen_note), texts))
 

@@ -97,7 +97,6 @@ def build(shared: Shared) -> None:
         """Every view at one snapshot."""
         return marker(source_choice, index, live) | figures(source_choice, index, layer_index, head_name, at, live)
 
-
     def on_screen(source_choice, index, layer_index, head_name, at, view, live=None):
         return figures(source_choice, index, layer_index, head_name, at, live, (view,))
 
@@ -137,13 +136,9 @@ def build(shared: Shared) -> None:
 
     @gr.on([layer.input, head.input], inputs=[source, step, layer, head, shared.live_timeline],
            outputs=[attention, attention_note], **QUIET)
-    @user_errors
     def redraw_attention(source_choice, index, layer_index, head_name, live=None):
-        figure, line = timeline_views.attention_view(run(source_choice, live), snapshot(index),
-                                                     inputs.whole(layer_index, "layer", 0), head_name)
-        return {attention: shown(figure), attention_note: line}
+        return figures(source_choice, index, layer_index, head_name, None, live, ("attention",))
 
     @position.input(inputs=[source, step, position, shared.live_timeline], outputs=next_char, **QUIET)
-    @user_errors
     def redraw_next_char(source_choice, index, at, live=None):
-        return shown(timeline_views.next_char_view(run(source_choice, live), snapshot(index), position_input(at)))
+        return figures(source_choice, index, 0, views.AVERAGE, at, live, ("next",))

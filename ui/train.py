@@ -87,8 +87,7 @@ def build(shared: Shared) -> None:
     shown_parts = [curve, status, samples, log, shared.trained, shared.live_timeline, *diagnostics]
     training = train_btn.click(
         # a new run: no stale curve, status, samples, diagnostics or download from the last one
-        lambda: {status: "Preparing…", download_file: gr.File(value=None, visible=False)}
-        | {plot: shown(None) for plot in [curve, *diagnostics]} | {samples: "", log: []},
+        lambda: shown_update(LiveUpdate("waiting", "Preparing…")) | {download_file: gr.File(value=None, visible=False)},
         None, cleared, api_visibility="private").then(
         train, [corpus, upload, model_type, n_layer, n_head, n_embd, block_size, minutes, max_steps, lr, batch_size,
                 n_hidden, shared.trained], shown_parts, api_name="train",
