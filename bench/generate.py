@@ -1,11 +1,20 @@
-"""Generation speed of the shipped GPT: KV cache against full recomputation.
+"""Generation speed of the shipped GPT: the decoding steps side by side, and whether they agree.
 
-    python bench/generate.py [--checkpoint checkpoints/shakespeare-gpt] [--repeats 5]
+    python bench/generate.py [--checkpoint checkpoints/shakespeare-gpt] [--repeats 5] [--texts 64]
 
-Recomputation re-runs the model on the last block_size characters at every step, which is
-what nanoGPT's sample.py and the lecture's generate() do. Both run with one torch thread,
-as the app does. Each figure is the median of --repeats runs. With --device cuda the same
-rows run on the GPU, plus the aggregate rate of decoding many streams in one batch.
+Each row decodes the same text three ways, with one torch thread as the app does: the KV
+cache with the model's own step (`engine="torch"`, the reference), the KV cache with the
+step as one ONNX Runtime call (`engine="onnx"`, what `gpt.generate` uses by default), and
+recomputation, which re-runs the model on the last block_size characters at every step as
+nanoGPT's sample.py and the lecture's generate() do. Each figure is the median of --repeats
+runs.
+
+Agreement: the greedy text for 2,000 characters past the block (the context re-prefilled
+along the way), and --texts seeded texts (mixed prompts and sampling settings), each from
+the ONNX step against the reference: how many differ, and where the first difference is.
+
+With --device cuda the rows run on the GPU (the model's own step: the ONNX step is for the
+CPU), plus the aggregate rate of decoding many streams in one batch.
 """
 from __future__ import annotations
 
@@ -23,11 +32,36 @@ from bench.common import machine, median_time, peak_rss_mb, synchronize, table  
 PROMPT = "ROMEO:\n"
 
 
-def chars_per_second(model, n: int, use_cache: bool, repeats: int) -> float:
+PROMPTS = ["ROMEO:\n", "JULIET:\nO Romeo, Romeo", "First Citizen:\n", "KING RICHARD III:\nNow is the winter"]
+SETTINGS = [dict(temperature=0.8), dict(temperature=0.8, top_k=20), dict(temperature=1.0, top_p=0.9),
+            dict(temperature=1.2), dict(temperature=0.5, top_k=5)]
+
+
+def chars_per_second(model, n: int, repeats: int, use_cache: bool = True, engine: str = "torch") -> float:
     def run():
-        for _ in gpt.generate(model, PROMPT, n, temperature=0.8, seed=0, use_cache=use_cache):
+        for _ in gpt.generate(model, PROMPT, n, temperature=0.8, seed=0, use_cache=use_cache, engine=engine):
             pass
     return n / median_time(run, repeats)
+
+
+def agreement(model, texts: int, length: int = 1000) -> list[list]:
+    """Rows for the agreement table: the ONNX step's texts against the reference step's."""
+    past_block = 2000
+    n = model.block_size + past_block
+    greedy = ["".join(gpt.generate(model, PROMPT, n, temperature=0, engine=e)) for e in ("torch", "onnx")]
+    first = next((i for i, (a, b) in enumerate(zip(*greedy)) if a != b), None)
+    rows = [[f"greedy, {n:,} chars ({past_block:,} past the block)", "identical" if first is None else "differs",
+             "none" if first is None else first]]
+    differ = []
+    for k in range(texts):
+        settings = SETTINGS[k % len(SETTINGS)]
+        a, b = ("".join(gpt.generate(model, PROMPTS[k % len(PROMPTS)], length, seed=1000 + k, engine=e, **settings))
+                for e in ("torch", "onnx"))
+        if a != b:
+            differ.append(next(i for i, (x, y) in enumerate(zip(a, b)) if x != y))
+    rows.append([f"seeded, {texts} texts × {length:,} chars", f"{len(differ)} of {texts} differ",
+                 ", ".join(map(str, differ)) or "none"])
+    return rows
 
 
 @torch.inference_mode()
@@ -58,6 +92,7 @@ def main(argv=None) -> None:
     p.add_argument("--lengths", default="200,1000,2000")
     p.add_argument("--device", default="cpu", help="cpu, cuda or mps")
     p.add_argument("--batches", default="1,8,64", help="with a GPU: streams decoded together")
+    p.add_argument("--texts", type=int, default=64, help="seeded texts compared between the steps")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     try:
@@ -65,15 +100,28 @@ def main(argv=None) -> None:
     except gpt.CheckpointError as e:
         sys.exit(f"bench/generate.py: {e}")
     rss_loaded = peak_rss_mb()
-    chars_per_second(model, 50, True, 1)      # warm-up
+    onnx_reason = gpt.onnx_decoding.unavailable_reason(model)
+    engines = ["torch"] + ([] if onnx_reason else ["onnx"])
+    for engine in engines:
+        chars_per_second(model, 50, 1, engine=engine)      # warm-up (the ONNX step is built here)
     rows = []
     for n in map(int, args.lengths.split(",")):
-        cached = chars_per_second(model, n, True, args.repeats)
-        recomputed = chars_per_second(model, n, False, max(1, args.repeats // 2))
-        rows.append([n, f"{cached:,.0f}", f"{recomputed:,.0f}", f"{cached / recomputed:.1f}×"])
+        rates = {e: chars_per_second(model, n, args.repeats, engine=e) for e in engines}
+        recomputed = chars_per_second(model, n, max(1, args.repeats // 2), use_cache=False)
+        onnx_cells = ([f"{rates['onnx']:,.0f}", f"{rates['onnx'] / rates['torch']:.1f}×"] if "onnx" in rates
+                      else ["n/a", "n/a"])
+        rows.append([n, f"{rates['torch']:,.0f}", *onnx_cells, f"{recomputed:,.0f}",
+                     f"{rates['torch'] / recomputed:.1f}×"])
     print(f"# Generation: {args.checkpoint} ({model.num_params():,} parameters, block {model.block_size})")
     print(f"machine: {machine(model.device)}\n")
-    print(table(["new characters", "KV cache (chars/s)", "recompute (chars/s)", "speed-up"], rows))
+    print(table(["new characters", "KV cache, model's step (chars/s)", "KV cache, ONNX step (chars/s)",
+                 "ONNX vs model's step", "recompute (chars/s)", "model's step vs recompute"], rows))
+    if onnx_reason:
+        print(f"\nThe ONNX step was not measured: {onnx_reason}.")
+    else:
+        print()
+        print(table(["the ONNX step against the model's step", "texts", "first differing character"],
+                    agreement(model, args.texts)))
     print()
     print(table(["time to first character (prompt of 140 chars)", "peak RSS after loading", "peak RSS after all runs"],
                 [[f"{first_char_ms(model):.1f} ms", f"{rss_loaded:.0f} MB", f"{peak_rss_mb():.0f} MB"]]))

@@ -5,6 +5,7 @@
     for piece in gpt.generate(model, "ROMEO:", max_new_tokens=200, temperature=0.8, seed=1):
         print(piece, end="")
 """
+from . import onnx_decoding  # noqa: F401  (gpt.onnx_decoding: the fast decoding step)
 from .baselines import MLP, Bigram, BigramConfig, MLPConfig
 from .checkpoint import CheckpointError, load, push_to_hub, save
 from .data import Corpus, CorpusUnavailableError, Dataset, LineDataset, TextDataset

@@ -14,17 +14,26 @@ costs one forward pass every block_size // 2 characters. nanoGPT's `generate` in
 re-runs the model on the last `block_size` characters at every step (`use_cache=False`
 here): identical text within the first block, slightly different context after it, and
 far slower.
+
+The step of one new character runs, where it can, as one ONNX Runtime call
+(`gpt.onnx_decoding`, `engine="auto"`): the same math in one call instead of ~120 small
+PyTorch operations, about 3× faster on a CPU. `engine="torch"` always uses the model itself.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator, Literal
 
 import torch
 
+from . import onnx_decoding
 from .errors import UsageError
-from .language_model import LanguageModel
+from .language_model import DecodingCache, LanguageModel
+from .model import heads_edited
 from .tokenizer import UnknownPolicy
+
+Engine = Literal["auto", "torch", "onnx"]
+ENGINES = ("auto", "torch", "onnx")
 
 MAX_TEMPERATURE = 2.0
 """Above 2 the distribution is close to uniform over the vocabulary: noise, not style."""
@@ -57,7 +66,8 @@ def check_seed(seed: int | None) -> int | None:
 def next_token_probs(logits: torch.Tensor, settings: SamplingSettings) -> torch.Tensor:
     """The distribution the sampler draws from, given the last position's logits (..., V)."""
     logits = logits.float()
-    if torch.isnan(logits).any() or torch.isposinf(logits).any() or not torch.isfinite(logits).any(-1).all():
+    if not bool(torch.isfinite(logits).all()) and (      # the usual case costs one check
+            torch.isnan(logits).any() or torch.isposinf(logits).any() or not torch.isfinite(logits).any(-1).all()):
         raise UsageError("the model's output is not a number (NaN, or infinite): its weights are broken")
     if settings.temperature == 0:
         return torch.nn.functional.one_hot(logits.argmax(-1), logits.size(-1)).float()
@@ -84,7 +94,7 @@ def scaled(logits: torch.Tensor, temperature: float) -> torch.Tensor:
     float64: the top character's score is 0 and the others fall to -inf, which is exactly the
     limit (all the probability on the top character, shared between ties)."""
     out = logits / temperature
-    if torch.isfinite(out).any(-1).all() and not torch.isposinf(out).any():
+    if bool(torch.isfinite(out).all()) or (torch.isfinite(out).any(-1).all() and not torch.isposinf(out).any()):
         return out                    # the usual case: exactly the plain quotient
     shifted = (logits - logits.max(-1, keepdim=True).values).double()
     return (shifted / temperature).float()
@@ -100,9 +110,26 @@ class Step:
     logits: torch.Tensor
 
 
+def check_engine(model: LanguageModel, engine: Engine) -> None:
+    """Refuse an unknown engine, or "onnx" where ONNX Runtime cannot decode `model`."""
+    if engine not in ENGINES:
+        raise UsageError(f"engine must be one of {', '.join(ENGINES)}, not {engine!r}")
+    if engine == "onnx" and (reason := onnx_decoding.unavailable_reason(model)) is not None:
+        raise UsageError(f"engine='onnx' cannot decode this model: {reason}")
+
+
+def fast_step(model: LanguageModel, cache: DecodingCache, engine: Engine
+              ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None:
+    """The faster decoding step over `cache` that `engine` asks for, or None for the model's
+    own forward pass: "auto" and "onnx" take ONNX Runtime where it can run the model."""
+    if engine == "torch" or onnx_decoding.unavailable_reason(model) is not None:
+        return None
+    return onnx_decoding.decode_step(model).bind(cache)
+
+
 def sample_ids(model: LanguageModel, prompt_ids: list[int], max_new_tokens: int,
-               settings: SamplingSettings, seed: int | None = None, use_cache: bool = True
-               ) -> Iterator[Step]:
+               settings: SamplingSettings, seed: int | None = None, use_cache: bool = True,
+               engine: Engine = "auto") -> Iterator[Step]:
     """Yield `max_new_tokens` sampled steps continuing `prompt_ids` (empty: start at a newline).
 
     Grad and inference modes are thread-local, and a web server may resume a generator on
@@ -110,6 +137,7 @@ def sample_ids(model: LanguageModel, prompt_ids: list[int], max_new_tokens: int,
     """
     if max_new_tokens < 0:
         raise UsageError(f"max_new_tokens must be >= 0, not {max_new_tokens}")
+    check_engine(model, engine)
     generator = torch.Generator()          # on the CPU: the same seed gives the same text on any device
     if check_seed(seed) is None:
         generator.seed()                   # fresh entropy for this generator only
@@ -122,6 +150,7 @@ def sample_ids(model: LanguageModel, prompt_ids: list[int], max_new_tokens: int,
     context = list(prompt_ids) or [boundary]
     block = model.block_size
     cache = None
+    advance = None                         # the fast step over the cache, if any (`fast_step`)
     was_training = model.training
     model.eval()
 
@@ -138,6 +167,7 @@ def sample_ids(model: LanguageModel, prompt_ids: list[int], max_new_tokens: int,
             with torch.inference_mode():
                 if i == 0:
                     cache = model.new_cache() if use_cache else None
+                    advance = fast_step(model, cache, engine) if cache is not None else None
                     logits = logits_after(context[-block:])
                 elif framed and context[-1] == boundary:
                     context = [boundary]
@@ -146,6 +176,9 @@ def sample_ids(model: LanguageModel, prompt_ids: list[int], max_new_tokens: int,
                     logits = logits_after(context[-block:])
                 elif cache.length == block:
                     logits = logits_after(context[-(block // 2):])       # re-prefill half a block
+                elif advance is not None and not heads_edited():
+                    logits = advance(torch.tensor(context[-1:]), torch.tensor([cache.length]))[0]
+                    cache.length += 1
                 else:
                     logits = logits_after(context[-1:], continue_cache=True)
                 logits = logits.float().cpu()
@@ -162,16 +195,17 @@ def sample_ids(model: LanguageModel, prompt_ids: list[int], max_new_tokens: int,
 
 def generate(model: LanguageModel, prompt: str = "", max_new_tokens: int = 500, *,
              temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
-             seed: int | None = None, unknown: UnknownPolicy = "error", use_cache: bool = True
-             ) -> Iterator[str]:
+             seed: int | None = None, unknown: UnknownPolicy = "error", use_cache: bool = True,
+             engine: Engine = "auto") -> Iterator[str]:
     """Stream the continuation of `prompt`, one character at a time.
 
     Characters of the prompt outside the model's vocabulary raise UnknownCharactersError,
-    unless `unknown` is "drop" or "replace".
+    unless `unknown` is "drop" or "replace". `engine` picks the decoding step: "auto" (ONNX
+    Runtime where it can run the model, else the model itself), "torch" or "onnx".
     """
     if model.tokenizer is None:
         raise UsageError("the model has no tokenizer; load it with gpt.load() or set model.tokenizer")
     settings = SamplingSettings(temperature, top_k, top_p)
     prompt_ids = model.tokenizer.encode(prompt, unknown=unknown)
-    for step in sample_ids(model, prompt_ids, max_new_tokens, settings, seed, use_cache):
+    for step in sample_ids(model, prompt_ids, max_new_tokens, settings, seed, use_cache, engine):
         yield model.tokenizer.chars[step.token]

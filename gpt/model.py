@@ -61,6 +61,11 @@ def editing_heads(edits: Mapping[nn.Module, HeadEdit]) -> Iterator[None]:
         _HEAD_EDITS.set(previous)     # set, not reset(token): safe even if resumed in a copied context
 
 
+def heads_edited() -> bool:
+    """Whether the calling context edits any head (a fast decoding path must then step aside)."""
+    return bool(_HEAD_EDITS.get())
+
+
 class HeadOutputs(nn.Module):
     """The point where every head's output (B, n_head, T, head_size) is seen before the heads
     are joined: the identity, unless the calling context edits it (`editing_heads`)."""

@@ -8,7 +8,8 @@ then copied into a free row) and leave (a finished or stopped stream frees its r
 steps. Each stream keeps its own random generator and sampling settings, and re-prefills
 half a block when its row is full exactly as `gpt.generation.sample_ids` does, so a seeded
 stream writes the text it would write alone (float differences between batch sizes could in
-principle flip a draw; bench/decoding.py measures how often: 0 of 320 texts here).
+principle flip a draw; bench/decoding.py measures how often: 0 of 320 texts here). The
+step of all rows runs as one ONNX Runtime call where it can (`gpt.onnx_decoding`).
 
 The decoding thread does a class's per-step work once for all: the distributions of every
 stream with the same sampling settings come from one call, and a stream's reader is woken
@@ -28,6 +29,7 @@ from typing import AsyncIterator, Callable, Iterator
 
 import torch
 
+from gpt import onnx_decoding
 from gpt.generation import SamplingSettings, Step, check_seed, next_token_probs
 from gpt.model import GPT, RowCache
 
@@ -95,6 +97,10 @@ class BatchDecoder:
         self.block = model.block_size
         p = model.token_embedding.weight
         self.cache = RowCache(model.config, capacity, dtype=p.dtype, device=p.device)
+        # the step of every active row as one ONNX Runtime call where it can run this model;
+        # the decoder's model is shared and never trained, so one build serves its lifetime
+        step = onnx_decoding.decode_step(model)
+        self._advance = step.bind(self.cache) if step is not None else None
         self.rows: list[Stream] = []          # row i of the cache holds rows[i]
         self.waiting: queue.Queue[Stream] = queue.Queue()
         self.capacity = capacity
@@ -231,7 +237,7 @@ class BatchDecoder:
             everyone = self.cache.active
             self.cache.active = end
             tokens = torch.tensor([s.context[-1] for s in self.rows[:end]], device=self.cache.keys.device)
-            logits.update(enumerate(self.model.decode_rows(tokens, self.cache)))
+            logits.update(enumerate(self._decode_rows(tokens)))
             self.cache.active = everyone
         for i in range(end, len(self.rows)):
             try:
@@ -240,6 +246,15 @@ class BatchDecoder:
                 self.rows[i].error, self.rows[i].remaining = e, 0
         self._emit(logits)
         self._drop_finished()
+
+    def _decode_rows(self, tokens: torch.Tensor) -> torch.Tensor:
+        """`GPT.decode_rows` for the cache's active rows, through the faster step if there is one."""
+        if self._advance is None:
+            return self.model.decode_rows(tokens, self.cache)
+        at = self.cache.lengths[:self.cache.active]
+        logits = self._advance(tokens, at)
+        at += 1
+        return logits
 
     def _drop_finished(self) -> None:
         """Free the rows of finished or stopped streams (last first, so indices hold)."""
