@@ -1,6 +1,6 @@
 """Training speed on this machine, and how low the val loss gets in a fixed wall-clock time.
 
-    python bench/train.py [--repeats 5] [--budgets 60,180] [--threads 1]
+    python bench/train.py [--repeats 5] [--budgets 60,180] [--threads 1] [--live]
 
 1. Throughput: ms per step and tokens per second (median of --repeats timed steps after
    warm-up) for nanoGPT's documented CPU recipe (4 layers, 4 heads, 128 wide, block 64,
@@ -9,7 +9,11 @@
    evaluation included, then measure the loss over the *whole* val split; nanoGPT's recipe
    (AdamW 1e-3, warmup 100, cosine to step 2000) stopped after the same wall time is the
    baseline in the same run.
-3. Optimizer and compilation (--variants): ms per step with AdamW's foreach implementation
+3. Live training as the app runs it (--live): the Train live defaults with each optimizer
+   (AdamW, then Muon + AdamW), trained through the app's own path (a worker process at its
+   lower priority, evaluations, samples and diagnostics included) for each budget, then the
+   loss over the whole val split.
+4. Optimizer and compilation (--variants): ms per step with AdamW's foreach implementation
    (what the trainer uses), its fused kernel, and the model under `torch.compile`, for the
    live-training defaults and the shipped GPT, with the time the first step takes (the
    compilation, for the compiled model; a fresh inductor cache, so nothing is reused).
@@ -147,6 +151,30 @@ def time_to_loss(budgets: list[float]) -> str:
                                       "gain"], rows)
 
 
+def live_training(seconds: float, optimizer: str) -> tuple[float, int]:
+    """Val loss over the whole split after a Train live run of `seconds` with `optimizer`,
+    through the worker process the app starts; and the steps it took."""
+    from gpt.snapshots import MemorySnapshots
+    from studio.worker import RemoteTraining
+
+    torch.manual_seed(0)
+    trainer = build_training(TrainRequest(minutes=seconds / 60, max_steps=SETTINGS.max_steps, optimizer=optimizer))
+    remote = RemoteTraining(trainer, MemorySnapshots(max_count=16))
+    for _ in remote.run():
+        pass
+    return gpt.split_loss(remote.model, trainer.dataset, "val"), remote.model.run.step
+
+
+def live_time_to_loss(budgets: list[float]) -> str:
+    rows = []
+    for seconds in budgets:
+        (adamw, adamw_steps), (muon, muon_steps) = (live_training(seconds, o) for o in ("adamw", "muon"))
+        rows.append([f"{seconds:g} s", f"{adamw:.3f} ({adamw_steps:,} steps)", f"{muon:.3f} ({muon_steps:,} steps)",
+                     f"{adamw - muon:+.3f}"])
+    return ("Train live's defaults through the app's worker process, whole val split:\n\n"
+            + table(["budget", "AdamW: val loss", "Muon + AdamW: val loss", "gain"], rows))
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--repeats", type=int, default=5)
@@ -156,6 +184,8 @@ def main(argv=None) -> None:
     p.add_argument("--variants", action="store_true", help="also time fused AdamW and torch.compile")
     p.add_argument("--device", default="cpu", help="cpu, cuda or mps: where the throughput table runs")
     p.add_argument("--diagnostics", action="store_true", help="also time the activation/gradient diagnostics")
+    p.add_argument("--live", action="store_true", help="Train live's path (worker process), AdamW against Muon, "
+                   "instead of the in-process comparison with nanoGPT's recipe")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     device = gpt.pick_device(args.device)
@@ -171,7 +201,8 @@ def main(argv=None) -> None:
         print(variants(args.repeats, device) + "\n", flush=True)
     if args.budgets:
         try:
-            print(time_to_loss([float(b) for b in args.budgets.split(",")]), flush=True)
+            budgets = [float(b) for b in args.budgets.split(",")]
+            print((live_time_to_loss if args.live else time_to_loss)(budgets), flush=True)
         except gpt.CorpusUnavailableError as e:
             sys.exit(f"bench/train.py: {e}")
 

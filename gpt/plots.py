@@ -140,10 +140,11 @@ def loss_figure(history: Sequence[dict], vocab_size: int | None = None, bigram_v
                 log_x: bool = False, log_y: bool = False, marker_step: int | None = None) -> go.Figure:
     """Train and val loss of a run, with the uniform guess ln(V) and the counting bigram as
     references; `others` adds the val curves of more runs (name, history) to compare.
-    `x` is "step" or "tokens" (characters seen, comparable across batch sizes);
+    `x` is "step", "tokens" (characters seen, comparable across batch sizes) or "elapsed"
+    (seconds of training, comparable across optimizers and sizes under one time budget);
     `marker_step` draws a line at that step (the timeline's current snapshot)."""
     fig = figure()
-    key_x = "step" if x == "step" else "tokens"
+    key_x = x if x in ("step", "elapsed") else "tokens"
 
     def kept(h):
         """On a log axis step 0 (no characters seen) has no place: drawn anyway, plotly ran it
@@ -167,12 +168,13 @@ def loss_figure(history: Sequence[dict], vocab_size: int | None = None, bigram_v
                       annotation_text=f"counting bigram, val {bigram_val:.2f}", annotation_position="bottom right")
     if marker_step is not None:
         at = next((e for e in history if e["step"] == marker_step), None)
-        fig.add_vline(x=marker_step if x == "step" or at is None else at["tokens"], line_color="#ff7f0e", line_width=2)
+        fig.add_vline(x=marker_step if x == "step" or at is None else at[key_x], line_color="#ff7f0e", line_width=2)
         if at is not None:
-            fig.add_trace(go.Scatter(x=[marker_step if x == "step" else at["tokens"]], y=[at["val_loss"]],
+            fig.add_trace(go.Scatter(x=[marker_step if x == "step" else at[key_x]], y=[at["val_loss"]],
                                      mode="markers", marker=dict(size=11, color="#ff7f0e", symbol="diamond"),
                                      name=f"step {marker_step:,}: val {at['val_loss']:.3f}"))
-    fig.update_xaxes(type="log" if log_x else "linear", title_text="step" if x == "step" else "characters seen")
+    axis_title = {"step": "step", "elapsed": "seconds of training"}.get(key_x, "characters seen")
+    fig.update_xaxes(type="log" if log_x else "linear", title_text=axis_title)
     fig.update_yaxes(type="log" if log_y else "linear", title_text="loss (nats per character)")
     fig.update_layout(title=title, height=420 if others else 380,
                       legend=dict(orientation="h", y=-0.22))

@@ -25,6 +25,8 @@ class TrainConfig:
     time_budget: float | None = None   # seconds of wall time (evaluation included); None: no limit
     batch_size: int = 16
     lr: float = 3e-3
+    optimizer: str = "adamw"           # or "muon": Muon on the hidden matrices, AdamW on the rest (gpt.optimizers)
+    muon_lr_scale: float = 1.0         # Muon's learning rate over AdamW's, both following one schedule
     min_lr_ratio: float = 0.1          # the cosine decays to lr * min_lr_ratio
     warmup_steps: int = 100
     weight_decay: float = 0.1

@@ -1,4 +1,4 @@
-"""One training loop for every model: AdamW, warmup + cosine decay, clipping, evaluation.
+"""One training loop for every model: AdamW (or Muon), warmup + cosine decay, clipping, evaluation.
 
 `Trainer.run()` is a generator: it yields a `Progress` after every optimisation step, so
 a notebook, the CLI or a web UI can draw the loss as it falls, and stopping is simply
@@ -28,6 +28,7 @@ from .data import Dataset
 from .generation import SamplingSettings, sample_ids
 from .language_model import LanguageModel
 from .metrics import counted_bigram_loss
+from .optimizers import make_optimizer
 from .records import TrainConfig
 
 MIN_EVAL_TARGETS = 4096
@@ -51,18 +52,6 @@ class Progress:
     val_loss: float | None = None
     sample: str | None = None
     done: bool = False
-
-
-def make_optimizer(model: LanguageModel, config: TrainConfig) -> torch.optim.AdamW:
-    """AdamW with weight decay on matrices and embeddings only, not on gains and biases."""
-    params = {id(p): p for p in model.parameters() if p.requires_grad}.values()
-    decay = [p for p in params if p.dim() >= 2]
-    no_decay = [p for p in params if p.dim() < 2]
-    groups = [{"params": decay, "weight_decay": config.weight_decay},
-              {"params": no_decay, "weight_decay": 0.0}]
-    # One fused kernel for every parameter on a GPU; on the CPU fused and foreach measured even.
-    fused = {"fused": True} if next(iter(params)).device.type == "cuda" else {"foreach": True}
-    return torch.optim.AdamW(groups, lr=config.lr, betas=(0.9, config.beta2), **fused)
 
 
 def lr_at(config: TrainConfig, step: int, progress: float) -> float:
@@ -178,7 +167,7 @@ class Trainer:
             t0 = time.perf_counter()
             lr = lr_at(config, self.step, self.progress_fraction())
             for group in self.optimizer.param_groups:
-                group["lr"] = lr
+                group["lr"] = lr * group.get("lr_scale", 1.0)
             x, y = self.dataset.batch("train", config.batch_size, self.batch_rng)
             watched = self.diagnostics is not None and self.diagnostics.begin(self.step + 1)
             with self._autocast():

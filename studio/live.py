@@ -24,7 +24,7 @@ from . import timeline as timeline_views
 from . import views
 from .slots import TrainingSlots
 from .threads import iterate_in_threads
-from .training import TrainRequest, build_training, check_request
+from .training import OPTIMIZER_NAMES, TrainRequest, build_training, check_request
 from .worker import RemoteTraining
 from .zoo import SESSION_LABEL
 
@@ -82,11 +82,32 @@ def stopped_message(trained: LanguageModel | None) -> str:
             f"*{SESSION_LABEL}* in Generate, Attention or the Lab.")
 
 
+def previous_run(previous: LanguageModel | None, request: TrainRequest) -> list[tuple[str, LanguageModel]]:
+    """The session's last model as a curve to beat, when it learned the same corpus: train
+    with AdamW, then with Muon, and see both under one time budget."""
+    if previous is None or not previous.history or previous.run.corpus != _corpus_name(request):
+        return []
+    kind = previous.kind.split(" ", 1)[1]                       # "a GPT" -> "GPT"
+    config = previous.run.train_config
+    optimizer = f", {OPTIMIZER_NAMES.get(config.optimizer, config.optimizer)}" if config is not None else ""
+    return [(f"your previous run ({kind}{optimizer})", previous)]
+
+
+def _corpus_name(request: TrainRequest) -> str | None:
+    return request.corpus if request.corpus != "upload" else None
+
+
+def run_label(request: TrainRequest) -> str:
+    return f"This run ({OPTIMIZER_NAMES[request.optimizer]})"
+
+
 async def live_training(request: TrainRequest, slots: TrainingSlots, device: torch.device,
-                        threads: int = 1) -> AsyncIterator[LiveUpdate]:
+                        threads: int = 1, previous: LanguageModel | None = None) -> AsyncIterator[LiveUpdate]:
     """Check the request, wait for a slot (told the place in line when it changes), then train
-    in a worker process, reporting each step and each evaluation. Raises InputError for a request
-    refused before it waits (a corpus that cannot be used, a model over the limits)."""
+    in a worker process, reporting each step and each evaluation; the curve is drawn against
+    seconds of training, beside the session's `previous` model's when it learned the same
+    corpus. Raises InputError for a request refused before it waits (a corpus that cannot be
+    used, a model over the limits)."""
     # A training waiting for its slot holds its settings and nothing else: the corpus is read to
     # check the request and let go; it is loaded and encoded, and the model built, once the slot comes.
     await asyncio.to_thread(check_request, request)
@@ -106,7 +127,8 @@ async def live_training(request: TrainRequest, slots: TrainingSlots, device: tor
         top = header(trainer)
         # the session holds the model from the first update on, so Stop keeps it
         yield LiveUpdate("starting", top + "\n\nStarting…", model=trainer.model, timeline=timeline)
-        async for update in iterate_in_threads(_progress(remote, trainer.model, timeline, top, budget)):
+        curve = CurveSettings(run_label(request), previous_run(previous, request))
+        async for update in iterate_in_threads(_progress(remote, trainer.model, timeline, top, budget, curve)):
             if shutdown.STOPPING.is_set():
                 yield LiveUpdate("stopping", shutdown.MESSAGE)
                 return
@@ -115,8 +137,14 @@ async def live_training(request: TrainRequest, slots: TrainingSlots, device: tor
         slots.leave(ticket)
 
 
+@dataclass(frozen=True)
+class CurveSettings:
+    name: str
+    others: list[tuple[str, LanguageModel]]
+
+
 def _progress(remote: RemoteTraining, model: LanguageModel, timeline: Timeline, top: str,
-              budget: float) -> Iterator[LiveUpdate]:
+              budget: float, curve: CurveSettings) -> Iterator[LiveUpdate]:
     samples: list[str] = []
     for p in remote.run():
         if p.val_loss is None and not p.done:           # a progress line (every few steps)
@@ -128,5 +156,6 @@ def _progress(remote: RemoteTraining, model: LanguageModel, timeline: Timeline, 
                 "the Timeline (*your live training*)." if p.done else "")
         activations, ratios, gradients, _ = timeline_views.diagnostics_view(timeline, len(timeline.steps) - 1)
         yield LiveUpdate("evaluated", top + "\n\n" + status_line(p, budget) + done, model=model, timeline=timeline,
-                         curve=views.loss_view(model, "Live training")[0], samples="\n\n".join(samples),
+                         curve=views.loss_view(model, curve.name, curve.others, x="elapsed")[0],
+                         samples="\n\n".join(samples),
                          log=log_rows(model.history), diagnostics=(activations, ratios, gradients))

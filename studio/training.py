@@ -25,11 +25,20 @@ CORPUS_CHOICES = [("Tiny Shakespeare", "shakespeare"), ("names", "names"), ("upl
 """(label, value): the page shows the label, a request sends the value (a label is accepted too)."""
 MODEL_CHOICES = [("GPT", "gpt"), ("MLP", "mlp"), ("Bigram", "bigram")]
 MODEL_TYPES = tuple(value for _, value in MODEL_CHOICES)
+OPTIMIZER_CHOICES = [("AdamW", "adamw"), ("Muon + AdamW", "muon")]
+OPTIMIZER_NAMES = {value: label for label, value in OPTIMIZER_CHOICES}
+MUON_LR_SCALE = 2.0
+"""Muon's learning rate over AdamW's in live training (docs/recipes.md: the probes that chose it)."""
 
 
 def corpus_source(choice: str) -> str:
     """"shakespeare", "names" or "upload", from a choice's value or its label."""
     return dict(CORPUS_CHOICES).get(choice, choice)
+
+
+def optimizer_choice(choice: str) -> str:
+    """"adamw" or "muon", from a choice's value or its label."""
+    return dict(OPTIMIZER_CHOICES).get(choice, choice).lower()
 
 
 def load_corpus_choice(choice: str, upload_path: str | None) -> Corpus:
@@ -77,6 +86,7 @@ class TrainRequest:
     max_steps: int = 5000
     lr: float = 6e-3
     batch_size: int = 32
+    optimizer: str = "adamw"     # or "muon": Muon on the hidden matrices, AdamW on the rest
 
 
 DEFAULTS: dict[tuple[str, str], dict] = {
@@ -122,6 +132,11 @@ def check_limits(request: TrainRequest) -> None:
         raise InputError("The learning rate must be between 1e-5 and 1.")
     if not 1 <= request.batch_size <= 256:
         raise InputError("The batch size must be between 1 and 256.")
+    if request.optimizer not in OPTIMIZER_NAMES:
+        raise InputError(f"Unknown optimizer {request.optimizer!r}: choose one of {', '.join(OPTIMIZER_NAMES)}.")
+    if request.optimizer == "muon" and request.model_type == "bigram":
+        raise InputError("Muon trains the weight matrices between hidden layers, and a bigram has none "
+                         "(only its table of counts): train it with AdamW.")
 
 
 def checked_architecture(request: TrainRequest, vocab_size: int) -> dict:
@@ -159,7 +174,8 @@ def build_training(request: TrainRequest, device: torch.device | str = "cpu") ->
     except UsageError as e:
         raise InputError(str(e)) from None
     config = TrainConfig(max_steps=request.max_steps, time_budget=request.minutes * 60,
-                         batch_size=request.batch_size, lr=request.lr, warmup_steps=min(50, request.max_steps // 10),
+                         batch_size=request.batch_size, lr=request.lr, optimizer=request.optimizer,
+                         muon_lr_scale=MUON_LR_SCALE, warmup_steps=min(50, request.max_steps // 10),
                          eval_interval=max(10, min(50, request.max_steps // 20)), eval_batches=4,
                          weight_decay=0.1 if request.model_type == "gpt" else 0.0, sample_chars=120,
                          bf16=request.model_type == "gpt" and bf16_is_fast(model.device))

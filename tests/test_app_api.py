@@ -1,5 +1,6 @@
 """The app through its public API, as gradio_client (or another program) would use it."""
 import concurrent.futures
+import json
 import time
 
 import pytest
@@ -98,6 +99,13 @@ def test_live_training_reports_falling_loss_and_belongs_to_its_session(url):
     # the trained model is this session's: it generates here, and is unknown to a new session
     text = client.predict(*generate_args(model="yours", length=30), **GEN)[0]
     assert text.startswith("ROMEO:\n") and len(text) == 37
+    # a second run, with Muon: its curve is drawn against seconds, the first run beside it
+    job = client.submit("shakespeare", None, "gpt", 2, 4, 64, 32, 0.25, 60, 6e-3, 32, 200, "muon", api_name="/train")
+    list(job)
+    assert "Done" in job.outputs()[-1][1]
+    curve = json.loads(figure_of(job.outputs()[-1][0])["plot"])
+    assert {"your previous run (GPT, AdamW): val", "val"} <= {trace.get("name") for trace in curve["data"]}
+    assert curve["layout"]["xaxis"]["title"]["text"] == "seconds of training"
     # the Lab measures the session's own model too (no precomputed grid: measured live)
     _, note = client.predict("yours", "To be, or not to be, that is the question.",
                              "none", api_name="/lab_surprisal")

@@ -228,6 +228,37 @@ def test_training_requests_are_bounded():
     json.dumps(trainer.model.run.to_json())
 
 
+def test_the_optimizer_is_the_requests_and_muon_is_refused_for_a_bigram():
+    trainer = training.build_training(TrainRequest(max_steps=20, optimizer="muon"))
+    assert trainer.config.optimizer == "muon" and trainer.config.muon_lr_scale == training.MUON_LR_SCALE
+    assert type(trainer.optimizer).__name__ == "MuonWithAdamW"
+    assert training.build_training(TrainRequest(max_steps=20)).config.optimizer == "adamw"
+    assert training.optimizer_choice("Muon + AdamW") == "muon" and training.optimizer_choice("adamw") == "adamw"
+    with pytest.raises(InputError, match="a bigram has none"):
+        training.build_training(TrainRequest(model_type="bigram", optimizer="muon"))
+    with pytest.raises(InputError, match="Unknown optimizer"):
+        training.build_training(TrainRequest(optimizer="lion"))
+
+
+def test_the_live_curve_shows_the_previous_run_on_the_same_corpus_against_seconds():
+    """Train with AdamW, then with Muon: the second curve has the first beside it."""
+    from studio import live
+
+    first = training.build_training(TrainRequest(max_steps=30))
+    for _ in first.run():
+        pass
+    request = TrainRequest(max_steps=30, optimizer="muon")
+    [(label, model)] = live.previous_run(first.model, request)
+    assert model is first.model and label == "your previous run (GPT, AdamW)"
+    assert live.previous_run(first.model, TrainRequest(corpus="names")) == []
+    assert live.previous_run(None, request) == []
+    figure, _ = views.loss_view(first.model, live.run_label(request), [(label, model)], x="elapsed")
+    names = [trace.name for trace in figure.data]
+    assert "your previous run (GPT, AdamW): val" in names
+    assert figure.layout.xaxis.title.text == "seconds of training"
+    assert list(figure.data[0].x) == [h["elapsed"] for h in first.model.history]
+
+
 def test_live_val_loss_on_names_is_close_to_the_whole_split():
     """A framed corpus predicts one character a row: the live evaluation must still read
     thousands of them, or a bigram seems to overfit (issue: 128 characters gave 2.64 vs 2.46)."""

@@ -75,10 +75,13 @@ def test_schedule_warms_up_then_decays_by_cosine():
     assert lr_at(config, 200, 2.0) == pytest.approx(1e-4)
 
 
-def test_resume_continues_exactly(shakespeare, tmp_path):
-    """20 steps straight == 10 steps, save, load, 10 more: bit for bit, dropout included."""
+@pytest.mark.parametrize("optimizer", ["adamw", "muon"])
+def test_resume_continues_exactly(shakespeare, tmp_path, optimizer):
+    """20 steps straight == 10 steps, save, load, 10 more: bit for bit, dropout and the
+    optimizer's state (AdamW's moments, Muon's momentum) included."""
     ds = shakespeare.dataset(16)
-    config = dict(max_steps=20, batch_size=8, warmup_steps=5, eval_interval=10, eval_batches=2, seed=3)
+    config = dict(max_steps=20, batch_size=8, warmup_steps=5, eval_interval=10, eval_batches=2, seed=3,
+                  optimizer=optimizer, muon_lr_scale=2.0)
 
     def fresh():
         torch.manual_seed(0)
@@ -102,6 +105,38 @@ def test_resume_continues_exactly(shakespeare, tmp_path):
     assert [h["step"] for h in again.history] == [1, 10, 20]
     assert (tmp_path / "best" / "model.safetensors").is_file()
     assert checkpoint.load_training_state(tmp_path / "best") is None
+
+
+def test_muon_takes_the_hidden_matrices_and_adamw_the_rest():
+    """Every parameter is trained by exactly one optimizer: Muon the blocks' (out, in)
+    matrices, AdamW the embeddings (the tied head with them), gains and biases."""
+    from gpt.optimizers import MuonWithAdamW
+
+    model = gpt.build_model("gpt", vocab_size=65, block_size=16, n_layer=2, n_head=2, n_embd=16, bias=True)
+    optimizer = MuonWithAdamW(model, gpt.TrainConfig(optimizer="muon", lr=1e-3, muon_lr_scale=3.0))
+    names = {id(p): n for n, p in model.named_parameters()}
+    muon = {names[id(p)] for g in optimizer.muon.param_groups for p in g["params"]}
+    adamw = {names[id(p)] for g in optimizer.adamw.param_groups for p in g["params"]}
+    expected = {f"blocks.{i}.{m}.weight" for i in range(2) for m in ("attn.qkv", "attn.proj", "mlp.up", "mlp.down")}
+    assert muon == expected
+    assert adamw == set(names.values()) - expected and "token_embedding.weight" in adamw
+    assert optimizer.muon.param_groups[0]["lr"] == pytest.approx(3e-3)
+    mlp = gpt.build_model("mlp", vocab_size=27, block_size=3, n_embd=10, n_hidden=50)
+    mlp_optimizer = MuonWithAdamW(mlp, gpt.TrainConfig(optimizer="muon"))
+    assert [p is mlp.hidden.weight for g in mlp_optimizer.muon.param_groups for p in g["params"]] == [True]
+    with pytest.raises(gpt.UsageError, match="has none"):
+        MuonWithAdamW(gpt.build_model("bigram", vocab_size=27), gpt.TrainConfig(optimizer="muon"))
+    with pytest.raises(gpt.UsageError, match="optimizer must be one of"):
+        gpt.Trainer(model, gpt.Corpus.load("shakespeare").dataset(16), gpt.TrainConfig(optimizer="sgd"))
+
+
+def test_muon_trains_a_gpt(shakespeare):
+    ds = shakespeare.dataset(32)
+    torch.manual_seed(0)
+    model = gpt.build_model("gpt", vocab_size=65, block_size=32, n_layer=2, n_head=4, n_embd=32, dropout=0.0)
+    trainer, progress = run(model, ds, max_steps=150, batch_size=16, lr=1e-2, warmup_steps=10,
+                            eval_interval=1000, eval_batches=2, optimizer="muon")
+    assert progress[-1].val_loss < model.run.bigram_val_loss
 
 
 def test_bf16_autocast_trains(shakespeare):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import gradio as gr
 
-from studio import inputs
+from studio import inputs, training
 from studio.hub import DEFAULT_REPO_NAME, LOCAL_INSTRUCTIONS, push_session_model, pushed_message
 from studio.live import LOG_COLUMNS, LiveUpdate, live_training, stopped_message
-from studio.training import CORPUS_CHOICES, MODEL_CHOICES, TrainRequest, defaults_for, export_zip
+from studio.training import CORPUS_CHOICES, MODEL_CHOICES, OPTIMIZER_CHOICES, TrainRequest, defaults_for, export_zip
 
 from .refusals import user_errors
 from .shared import Shared, shown
@@ -41,6 +41,8 @@ def build(shared: Shared) -> None:
                 with gr.Row():
                     lr = gr.Number(d.lr, label="Learning rate", minimum=1e-5, maximum=1)
                     batch_size = gr.Slider(4, 256, value=d.batch_size, step=4, label="Batch size")
+                optimizer = gr.Radio(OPTIMIZER_CHOICES, value=d.optimizer, label="Optimizer",
+                                     info="Train once with each: the curve shows your previous run beside this one")
                 download_btn = gr.Button("Download my model (.zip)")
                 download_file = gr.File(label="Your model: unzip, then gpt.load(folder)", visible=False,
                                         elem_id="model-zip")
@@ -70,7 +72,7 @@ def build(shared: Shared) -> None:
 
     @user_errors
     async def train(corpus_choice, upload_path, model_choice, layers, heads, width, context, budget, steps, rate,
-                    batch, hidden=TrainRequest.n_hidden, trained=None):
+                    batch, hidden=TrainRequest.n_hidden, trained=None, optimizer_choice=TrainRequest.optimizer):
         w = inputs.whole
         request = TrainRequest(corpus=inputs.text_choice(corpus_choice, "corpus"), upload=upload_path,
                                model_type=inputs.text_choice(model_choice, "model").lower(),
@@ -79,8 +81,10 @@ def build(shared: Shared) -> None:
                                n_hidden=w(hidden, "number of hidden units"),
                                minutes=inputs.number(budget, "time budget"),
                                max_steps=w(steps, "number of steps"), lr=inputs.number(rate, "learning rate"),
-                               batch_size=w(batch, "batch size"))
-        async for update in live_training(request, resources.training_slots, resources.device, settings.threads):
+                               batch_size=w(batch, "batch size"),
+                               optimizer=training.optimizer_choice(inputs.text_choice(optimizer_choice, "optimizer")))
+        async for update in live_training(request, resources.training_slots, resources.device, settings.threads,
+                                          previous=trained):
             yield shown_update(update)
 
     cleared = [curve, status, samples, log, *diagnostics, download_file]
@@ -90,12 +94,12 @@ def build(shared: Shared) -> None:
         lambda: shown_update(LiveUpdate("waiting", "Preparing…")) | {download_file: gr.File(value=None, visible=False)},
         None, cleared, api_visibility="private").then(
         train, [corpus, upload, model_type, n_layer, n_head, n_embd, block_size, minutes, max_steps, lr, batch_size,
-                n_hidden, shared.trained], shown_parts, api_name="train",
+                n_hidden, shared.trained, optimizer], shown_parts, api_name="train",
         # the line is the training slots' (it tells each student their place), not Gradio's raw counter
         concurrency_id="training", concurrency_limit=settings.queue_size, show_progress="minimal")
     stop_btn.click(stopped_message, shared.trained, status, cancels=[training], api_visibility="private")
 
-    sizes = [n_layer, n_head, n_embd, block_size, n_hidden, lr, batch_size]
+    sizes = [n_layer, n_head, n_embd, block_size, n_hidden, lr, batch_size, optimizer]
 
     @gr.on([model_type.change, corpus.change], inputs=[model_type, corpus], outputs=[upload, *sizes],
            api_visibility="private")
@@ -109,7 +113,8 @@ def build(shared: Shared) -> None:
                 n_head: gr.Slider(value=f.n_head, visible=gpt_like),
                 n_embd: gr.Slider(value=f.n_embd, visible=gpt_like or mlp),
                 block_size: gr.Slider(value=f.block_size, visible=gpt_like or mlp),
-                n_hidden: gr.Slider(value=f.n_hidden, visible=mlp), lr: f.lr, batch_size: gr.Slider(value=f.batch_size)}
+                n_hidden: gr.Slider(value=f.n_hidden, visible=mlp), lr: f.lr, batch_size: gr.Slider(value=f.batch_size),
+                optimizer: gr.Radio(value=f.optimizer, visible=f.model_type != "bigram")}   # a bigram has no matrices
 
     upload.upload(lambda: "upload", None, corpus, api_visibility="private")      # a file attached is a file used
 
