@@ -29,7 +29,7 @@ import torch
 from . import onnx_decoding
 from .errors import UsageError
 from .language_model import DecodingCache, LanguageModel
-from .model import heads_edited
+from .model import model_edited
 from .tokenizer import UnknownPolicy
 
 Engine = Literal["auto", "torch", "onnx"]
@@ -176,7 +176,7 @@ def sample_ids(model: LanguageModel, prompt_ids: list[int], max_new_tokens: int,
                     logits = logits_after(context[-block:])
                 elif cache.length == block:
                     logits = logits_after(context[-(block // 2):])       # re-prefill half a block
-                elif advance is not None and not heads_edited():
+                elif advance is not None and not model_edited():
                     logits = advance(torch.tensor(context[-1:]), torch.tensor([cache.length]))[0]
                     cache.length += 1
                 else:

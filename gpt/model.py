@@ -61,9 +61,29 @@ def editing_heads(edits: Mapping[nn.Module, HeadEdit]) -> Iterator[None]:
         _HEAD_EDITS.set(previous)     # set, not reset(token): safe even if resumed in a copied context
 
 
-def heads_edited() -> bool:
-    """Whether the calling context edits any head (a fast decoding path must then step aside)."""
-    return bool(_HEAD_EDITS.get())
+StreamEdit = Callable[[torch.Tensor], torch.Tensor]
+"""Takes the residual stream after a block (B, T, C) and returns what the next block reads instead."""
+
+_STREAM_EDITS: contextvars.ContextVar[Mapping[int, StreamEdit]] = contextvars.ContextVar("stream_edits", default={})
+
+
+@contextlib.contextmanager
+def editing_stream(edits: Mapping[int, StreamEdit]) -> Iterator[None]:
+    """Within the context, the residual stream after block `layer` passes through
+    `edits[layer]` in the calling context's forward passes (a sparse autoencoder's
+    reconstruction spliced in, a feature added for steering); the model is untouched."""
+    previous = _STREAM_EDITS.get()
+    _STREAM_EDITS.set({**previous, **edits})
+    try:
+        yield
+    finally:
+        _STREAM_EDITS.set(previous)
+
+
+def model_edited() -> bool:
+    """Whether the calling context edits any head or the stream (a fast decoding path that
+    knows nothing of edits must then step aside)."""
+    return bool(_HEAD_EDITS.get()) or bool(_STREAM_EDITS.get())
 
 
 class HeadOutputs(nn.Module):
@@ -297,8 +317,11 @@ class GPT(LanguageModel):
     def _run(self, idx, cache, return_weights):
         x = self.embed(idx, cache.length if cache is not None else 0)
         maps = []
+        edits = _STREAM_EDITS.get()
         for layer, block in enumerate(self.blocks):
             x, weights = block(x, cache, layer, return_weights)
+            if layer in edits:
+                x = edits[layer](x)
             maps.append(weights)
         if cache is not None:
             cache.length += idx.size(1)
@@ -312,8 +335,11 @@ class GPT(LanguageModel):
             raise UsageError(f"a row is full: {self.config.block_size} positions is the block size")
         x = self.token_embedding(tokens)[:, None] + self.position_embedding(at)[:, None]   # (active, 1, C)
         cache.begin_step()
+        edits = _STREAM_EDITS.get()
         for layer, block in enumerate(self.blocks):
             x, _ = block(x, cache, layer)
+            if layer in edits:
+                x = edits[layer](x)
         cache.lengths[:cache.active] += 1
         return self.unembed(x)[:, 0]
 

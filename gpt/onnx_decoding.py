@@ -16,10 +16,10 @@ code; only the step of one new position per row runs here.
     logits = advance(tokens, positions)  # (B, V); the new keys/values are in the cache
 
 ONNX Runtime is optional: without it (or for a model on a GPU, in half precision, or under
-`editing_heads`) `gpt.generation` decodes with the model itself. The logits agree with the
-model's to float rounding (~1e-5): greedy text is the same; a seeded draw could in principle
-flip where two cumulative probabilities straddle the random number by less than that
-(`bench/generate.py` counts how often: see the README).
+`editing_heads` or `editing_stream`) `gpt.generation` decodes with the model itself. The
+logits agree with the model's to float rounding (~1e-5): greedy text is the same; a seeded
+draw could in principle flip where two cumulative probabilities straddle the random number
+by less than that (`bench/generate.py` counts how often: see the README).
 """
 from __future__ import annotations
 

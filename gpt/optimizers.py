@@ -102,8 +102,9 @@ class MuonWithAdamW:
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.AdamW | MuonWithAdamW:
-    """The optimizer `config.optimizer` names, over every trainable parameter of `model`."""
-    if config.optimizer == "adamw":
+    """The optimizer `config.optimizer` names, over every trainable parameter of `model`.
+    "muon" for a model with no hidden matrices (a bigram: one table) is AdamW for all of it."""
+    if config.optimizer == "adamw" or (config.optimizer == "muon" and not hidden_matrices(model)):
         return adamw(model.parameters(), config)
     if config.optimizer == "muon":
         return MuonWithAdamW(model, config)

@@ -189,7 +189,7 @@ def test_a_file_the_client_did_not_upload_is_refused_by_name_alone(url, path, ca
 
     capfd.readouterr()
     body = {"data": ["upload", {"path": path, "meta": {"_type": "gradio.FileData"}}, "gpt", 2, 4, 64, 32,
-                     0.5, 100, 3e-3, 16, 200]}
+                     0.5, 100, 3e-3, 16, 200, "adamw"]}
     request = urllib.request.Request(url + "gradio_api/call/train", data=json.dumps(body).encode(),
                                      headers={"Content-Type": "application/json"})
     event = json.loads(urllib.request.urlopen(request, timeout=30).read())["event_id"]

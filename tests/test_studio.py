@@ -228,14 +228,15 @@ def test_training_requests_are_bounded():
     json.dumps(trainer.model.run.to_json())
 
 
-def test_the_optimizer_is_the_requests_and_muon_is_refused_for_a_bigram():
-    trainer = training.build_training(TrainRequest(max_steps=20, optimizer="muon"))
+def test_the_optimizer_is_the_requests_muon_for_the_default_gpt():
+    trainer = training.build_training(TrainRequest(max_steps=20))
     assert trainer.config.optimizer == "muon" and trainer.config.muon_lr_scale == training.MUON_LR_SCALE
     assert type(trainer.optimizer).__name__ == "MuonWithAdamW"
-    assert training.build_training(TrainRequest(max_steps=20)).config.optimizer == "adamw"
+    assert type(training.build_training(TrainRequest(max_steps=20, optimizer="adamw")).optimizer) is torch.optim.AdamW
+    assert training.defaults_for("mlp", "names").optimizer == "adamw"
     assert training.optimizer_choice("Muon + AdamW") == "muon" and training.optimizer_choice("adamw") == "adamw"
-    with pytest.raises(InputError, match="a bigram has none"):
-        training.build_training(TrainRequest(model_type="bigram", optimizer="muon"))
+    # a bigram is one table, no hidden matrix: "Muon + AdamW" is AdamW for all of it
+    assert type(training.build_training(TrainRequest(model_type="bigram", max_steps=5)).optimizer) is torch.optim.AdamW
     with pytest.raises(InputError, match="Unknown optimizer"):
         training.build_training(TrainRequest(optimizer="lion"))
 
@@ -244,7 +245,7 @@ def test_the_live_curve_shows_the_previous_run_on_the_same_corpus_against_second
     """Train with AdamW, then with Muon: the second curve has the first beside it."""
     from studio import live
 
-    first = training.build_training(TrainRequest(max_steps=30))
+    first = training.build_training(TrainRequest(max_steps=30, optimizer="adamw"))
     for _ in first.run():
         pass
     request = TrainRequest(max_steps=30, optimizer="muon")

@@ -126,6 +126,9 @@ def test_muon_takes_the_hidden_matrices_and_adamw_the_rest():
     assert [p is mlp.hidden.weight for g in mlp_optimizer.muon.param_groups for p in g["params"]] == [True]
     with pytest.raises(gpt.UsageError, match="has none"):
         MuonWithAdamW(gpt.build_model("bigram", vocab_size=27), gpt.TrainConfig(optimizer="muon"))
+    bigram_trainer = gpt.Trainer(gpt.build_model("bigram", vocab_size=65), gpt.Corpus.load("shakespeare").dataset(1),
+                                 gpt.TrainConfig(optimizer="muon"))
+    assert type(bigram_trainer.optimizer) is torch.optim.AdamW            # nothing for Muon: AdamW for the table
     with pytest.raises(gpt.UsageError, match="optimizer must be one of"):
         gpt.Trainer(model, gpt.Corpus.load("shakespeare").dataset(16), gpt.TrainConfig(optimizer="sgd"))
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import gradio as gr
 
-from studio import inputs, training
+from studio import inputs
 from studio.hub import DEFAULT_REPO_NAME, LOCAL_INSTRUCTIONS, push_session_model, pushed_message
 from studio.live import LOG_COLUMNS, LiveUpdate, live_training, stopped_message
 from studio.training import CORPUS_CHOICES, MODEL_CHOICES, OPTIMIZER_CHOICES, TrainRequest, defaults_for, export_zip
+from studio.training import optimizer_choice as optimizer_value
 
 from .refusals import user_errors
 from .shared import Shared, shown
@@ -82,7 +83,7 @@ def build(shared: Shared) -> None:
                                minutes=inputs.number(budget, "time budget"),
                                max_steps=w(steps, "number of steps"), lr=inputs.number(rate, "learning rate"),
                                batch_size=w(batch, "batch size"),
-                               optimizer=training.optimizer_choice(inputs.text_choice(optimizer_choice, "optimizer")))
+                               optimizer=optimizer_value(inputs.text_choice(optimizer_choice, "optimizer")))
         async for update in live_training(request, resources.training_slots, resources.device, settings.threads,
                                           previous=trained):
             yield shown_update(update)
