@@ -10,6 +10,7 @@ show what a class after the first student waits. Prints median and p95 per step.
 from __future__ import annotations
 
 import argparse
+import re
 import statistics
 import sys
 import time
@@ -24,7 +25,8 @@ from pages import choose_model, train_tiny_bigram  # noqa: E402  (tests/pages.py
 CHROMIUM = "/usr/bin/chromium"
 GOALS = {"Lab opening": 1.5, "model switch inside the Lab": 1.5, "Timeline arrow key": 0.3,
          "Timeline arrow key, every figure": 0.4, "Timeline drag: last frame after release": 0.5, "Learn tab": 1.0,
-         "next-character plot after a 500-char text": 0.5, "download zip ready": 1.0}
+         "next-character plot after a 500-char text": 0.5, "download zip ready": 1.0,
+         "Lab Features opening": 1.0, "Features: a character's features": 0.3}
 
 
 def timed(page, act, done: str, arg=None, timeout: float = 120) -> float:
@@ -68,6 +70,14 @@ def one_visit(page, url: str, first: bool) -> dict[str, float]:
         f"(before) => {text_of('#surprisal-note')} !== before && "
         "document.querySelectorAll('#surprisal-text .token').length > 100", arg=before)
     choose_model(page, "shakespeare-gpt")
+    waits["Lab Features opening"] = timed(
+        page, lambda: page.get_by_role("tab", name="Features").click(),
+        f"() => {text_of('#features-summary')}.includes('recovered') && "
+        "document.querySelectorAll('#feature-contexts .token').length > 20")
+    character = page.locator("#feature-chars .token .text", has_text=re.compile(r"^[a-z]\s*$")).nth(20)   # a letter, visible
+    character.scroll_into_view_if_needed()
+    waits["Features: a character's features"] = timed(
+        page, character.click, f"() => {text_of('#feature-at-note')}.includes('After character')")
     page.get_by_role("tab", name="Timeline").click()
     page.wait_for_function(f"() => {text_of('#timeline-note')}.includes('Snapshot 1 of')", timeout=60_000)
     slider = page.locator("#timeline-step input[type=range]")

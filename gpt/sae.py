@@ -28,6 +28,7 @@ from typing import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -136,8 +137,8 @@ def train_sae(model: GPT, ids: torch.Tensor, config: SAEConfig, training: SAETra
               progress: Callable[[int, int, float], None] | None = None) -> TopKSAE:
     """A TopK SAE on the stream after `config.layer`, from windows of `ids` (the train split).
     `progress(step, steps, fvu)` is called every 50 steps."""
-    config = SAEConfig(**{**asdict(config), "d_model": model.config.n_embd})
     config.check(model)
+    config = SAEConfig(**{**asdict(config), "d_model": model.config.n_embd})
     torch.manual_seed(training.seed)
     stream = gather_stream(model, ids, config.layer, training.positions, training.seed)   # (N, C)
     sae = TopKSAE(config)
@@ -163,7 +164,7 @@ def train_sae(model: GPT, ids: torch.Tensor, config: SAEConfig, training: SAETra
             sae.normalize_decoder()
             step += 1
             if progress is not None and step % 50 == 0:
-                progress(step, steps, float(loss))
+                progress(step, steps, float(loss.detach()))
     return sae.eval()
 
 
@@ -218,6 +219,71 @@ def quality(sae: TopKSAE, model: GPT, ids: torch.Tensor, windows: int = 64, seed
 
 # --- reading and using a feature -------------------------------------------------------------
 
+CONTEXT_BEFORE, CONTEXT_AFTER = 23, 8
+"""A top context: the firing character, 23 before it and 8 after."""
+
+
+@dataclass
+class FeatureTables:
+    """What each feature does on a text (the val split), for a browser to show at once."""
+
+    top_positions: torch.Tensor     # (n_features, top) int64: text positions of the strongest activations
+    top_values: torch.Tensor        # (n_features, top) float32, descending; 0 where fewer fired
+    shading: torch.Tensor           # (n_features, top, before + 1 + after) float16: the feature along each context
+    density: torch.Tensor           # (n_features,) fraction of the text's positions where it fires
+
+
+@torch.inference_mode()
+def text_activations(sae: TopKSAE, model: GPT, ids: torch.Tensor,
+                     chunk: Callable[[torch.Tensor, torch.Tensor], None]) -> None:
+    """Every position of `ids` (1-D) encoded once, with between half a block and a block of
+    context (all of it near the start): `chunk(positions, codes)` per window, codes (n, n_features)."""
+    block, half = model.block_size, model.block_size // 2
+    for start in range(0, max(1, len(ids) - half), half):
+        window = ids[start:start + block]
+        codes = sae.encode(residual_stream(model, window[None].to(model.device), sae.config.layer).float())[0]
+        keep = slice(0 if start == 0 else half, len(window))
+        chunk(torch.arange(start, start + len(window))[keep], codes[keep].cpu())
+
+
+def feature_tables(sae: TopKSAE, model: GPT, ids: torch.Tensor, top: int = 20) -> FeatureTables:
+    """Each feature's `top` strongest positions in `ids`, its activation along each of those
+    contexts, and how often it fires."""
+    n = sae.config.n_features
+    best_values = torch.zeros(n, top)
+    best_positions = torch.zeros(n, top, dtype=torch.long)
+    fired = torch.zeros(n)
+    codes_at: dict[int, torch.Tensor] = {}
+
+    def chunk(positions: torch.Tensor, codes: torch.Tensor) -> None:
+        fired.add_((codes > 0).sum(0).float())
+        values = torch.cat([best_values, codes.T], dim=1)                     # (n, top + len)
+        where = torch.cat([best_positions, positions.expand(n, -1)], dim=1)
+        order = values.topk(top, dim=1).indices
+        best_values.copy_(values.gather(1, order))
+        best_positions.copy_(where.gather(1, order))
+
+    text_activations(sae, model, ids, chunk)
+    # the shading: each context's characters, the feature's activation at each (a second pass,
+    # keeping only the positions some top context needs)
+    width = CONTEXT_BEFORE + 1 + CONTEXT_AFTER
+    offsets = torch.arange(-CONTEXT_BEFORE, CONTEXT_AFTER + 1)
+    needed = (best_positions[..., None] + offsets).clamp(0, len(ids) - 1)      # (n, top, width)
+    wanted = set(needed.unique().tolist())
+
+    def keep(positions: torch.Tensor, codes: torch.Tensor) -> None:
+        for p, row in zip(positions.tolist(), codes):
+            if p in wanted:
+                codes_at[p] = row.half()
+
+    text_activations(sae, model, ids, keep)
+    table = torch.stack([codes_at[p] for p in sorted(codes_at)])               # (positions kept, n)
+    index = {p: i for i, p in enumerate(sorted(codes_at))}
+    rows = torch.tensor([index[p] for p in needed.flatten().tolist()]).view(n, top, width)
+    features = torch.arange(n)[:, None, None].expand(n, top, width)
+    shading = table[rows, features]
+    return FeatureTables(best_positions, best_values, shading.half(), fired / len(ids))
+
 @torch.inference_mode()
 def logit_effect(sae: TopKSAE, model: GPT) -> torch.Tensor:
     """(n_features, V): what each feature's direction adds to each character's logit, read
@@ -256,6 +322,38 @@ def save_sae(sae: TopKSAE, folder: str | Path, extra: dict | None = None) -> Pat
     return folder
 
 
+FEATURE_TABLES = "features.safetensors"
+
+
+def save_tables(tables: FeatureTables, folder: str | Path) -> None:
+    save_file({"top_positions": tables.top_positions.int(), "top_values": tables.top_values.half(),
+               "shading": tables.shading.half(), "density": tables.density.float()}, Path(folder) / FEATURE_TABLES)
+
+
+def load_tables(folder: str | Path) -> FeatureTables:
+    try:
+        t = load_file(Path(folder) / FEATURE_TABLES)
+        return FeatureTables(t["top_positions"].long(), t["top_values"].float(), t["shading"], t["density"])
+    except (OSError, KeyError, ValueError, RuntimeError, SafetensorError) as e:
+        raise UsageError(f"{folder} has no readable feature tables: {str(e).splitlines()[0]}") from None
+
+
+def top_context_entropy(tables: FeatureTables, ids: torch.Tensor, after: int = 0) -> float:
+    """How consistent features are: the entropy (bits) of the character at (after=0) or just
+    after (after=1) each feature's firing positions over its top contexts, averaged over the
+    features that fired. A feature that means one thing has low entropy; random directions
+    of a random model's stream fire on a jumble."""
+    entropies = []
+    for positions, values in zip(tables.top_positions, tables.top_values):
+        chars = ids[(positions[values > 0] + after).clamp(max=len(ids) - 1)]
+        if len(chars) < 2:
+            continue
+        p = torch.bincount(chars).float()
+        p = p[p > 0] / p.sum()
+        entropies.append(float(-(p * p.log2()).sum()))
+    return sum(entropies) / max(1, len(entropies))
+
+
 def load_sae(folder: str | Path) -> TopKSAE:
     folder = Path(folder)
     try:
@@ -263,7 +361,7 @@ def load_sae(folder: str | Path) -> TopKSAE:
         config = SAEConfig(**meta["config"])
         sae = TopKSAE(config)
         sae.load_state_dict(load_file(folder / SAE_WEIGHTS))
-    except (OSError, KeyError, TypeError, ValueError, RuntimeError) as e:
+    except (OSError, KeyError, TypeError, ValueError, RuntimeError, SafetensorError) as e:
         raise UsageError(f"{folder} is not a readable SAE: {str(e).splitlines()[0]}") from None
     return sae.eval()
 

@@ -32,6 +32,7 @@ class ModelZoo:
     def __init__(self, root: str | Path = "checkpoints", extra: list[str] | None = None,
                  device: torch.device | str = "cpu"):
         root = Path(root)
+        self.root = root                      # the shipped checkpoints' folder (the SAE's tables live there too)
         self.device = torch.device(device)
         self.sources: dict[str, str] = {}
         if root.is_dir():

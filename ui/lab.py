@@ -1,6 +1,7 @@
 """Lab: measured answers about the chosen model, one sub-tab per instrument (surprisal, head
-knockout, logit lens, induction, memorisation). The instrument on screen is measured on what its
-boxes hold when the Lab or its sub-tab opens, or the model changes (`studio.lab_opening`)."""
+knockout, logit lens, induction, memorisation), and the shipped GPT's features (`ui/features.py`).
+The instrument on screen is measured on what its boxes hold when the Lab or its sub-tab opens,
+or the model changes (`studio.lab_opening`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from studio.lab_opening import (DEFAULT_PROMPT, OPENING_SAMPLE_CHARS, PARTS, Ope
                                 open_part)
 from studio.zoo import SESSION_MODEL
 
+from . import features
 from .refusals import REFUSALS, user_errors
 from .shared import Shared, position_input, shown
 
@@ -125,6 +127,7 @@ def build(shared: Shared) -> LabWiring:
                                               show_inline_category=False, show_legend=True,
                                               elem_classes="char-text")
                 memo_note = gr.Markdown()
+            features.build(shared)       # the shipped GPT's SAE: its own sub-tab, opened from tables
 
     pick, inference = shared.pick, dict(concurrency_id="inference")
     max_prompt = shared.resources.settings.max_prompt_chars
@@ -263,7 +266,9 @@ def build(shared: Shared) -> LabWiring:
                         outputs=[part_state, *outputs], api_visibility="private", trigger_mode="always_last",
                         show_progress="minimal")
     def instrument_opened(event: gr.SelectData, model_name, trained, fresh, *values):
-        part = part_of_tab.get(event.value, "surprisal")
+        part = part_of_tab.get(event.value)
+        if part is None:                   # Features: the shipped SAE's, shown from its tables, whatever the model
+            return {part_state: gr.skip()}
         return {part_state: part} | shown_for(part, model_name, trained, fresh, values)
 
     def refresh(model_name, trained, open_tab, part, fresh, *values):

@@ -42,8 +42,9 @@ def build(shared: Shared) -> None:
                 with gr.Row():
                     lr = gr.Number(d.lr, label="Learning rate", minimum=1e-5, maximum=1)
                     batch_size = gr.Slider(4, 256, value=d.batch_size, step=4, label="Batch size")
-                optimizer = gr.Radio(OPTIMIZER_CHOICES, value=d.optimizer, label="Optimizer",
-                                     info="Train once with each: the curve shows your previous run beside this one")
+                # train once with each: the second run's curve has the first beside it
+                optimizer = gr.Radio(OPTIMIZER_CHOICES, value=d.optimizer,
+                                     label="Optimizer (train with each, then compare the curves)")
                 download_btn = gr.Button("Download my model (.zip)")
                 download_file = gr.File(label="Your model: unzip, then gpt.load(folder)", visible=False,
                                         elem_id="model-zip")

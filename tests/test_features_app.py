@@ -1,0 +1,72 @@
+"""The Lab's Features view through the app's API: opening it, a feature's page, the
+features at a character, search and steering, each against the library's own answer."""
+import pytest
+import torch
+from gradio_client import Client
+
+from appserver import launch_app
+from studio.features import FeatureAtlas
+
+pytestmark = pytest.mark.skipif(not FeatureAtlas.available("checkpoints"), reason="no SAE shipped")
+
+
+@pytest.fixture(scope="module")
+def url():
+    app, url = launch_app()
+    yield url
+    app.demo.close()
+
+
+@pytest.fixture(scope="module")
+def atlas():
+    from studio.features import atlas_for
+    from studio.zoo import ModelZoo
+
+    return atlas_for(ModelZoo("checkpoints"), "checkpoints")
+
+
+def test_the_view_opens_on_the_most_frequent_feature_with_its_contexts(url, atlas):
+    client = Client(url, verbose=False)
+    headline, summary, found, number, header, contexts, control = client.predict(api_name="/features_open")
+    first = atlas.search("")[0][1]
+    assert "loss recovered" in headline and "The control" in summary and "bits" in summary
+    assert float(atlas.trained.tables.density[first]) <= 0.05
+    assert number == first and f"**Feature {first}**" in header and "promotes" in header
+    tokens = contexts if isinstance(contexts, list) else contexts["value"]
+    shaded = [t["class_or_confidence"] for t in tokens if t["class_or_confidence"] is not None]
+    assert shaded and max(shaded) == pytest.approx(1.0)
+    assert control
+
+
+def test_a_characters_features_are_the_sae_of_that_prefix(url, atlas):
+    from gpt import sae as S
+
+    client = Client(url, verbose=False)
+    text = "ROMEO:\nWhat say you to this?"
+    table, note = client.predict(text, 12, api_name="/features_at")
+    codes = S.feature_activations(atlas.sae, atlas.model, torch.tensor(atlas.model.tokenizer.encode(text[:12])))[-1]
+    values, order = codes.topk(len(table["data"]))
+    assert [row[0] for row in table["data"]] == order.tolist()
+    assert [row[1] for row in table["data"]] == pytest.approx(values.tolist(), abs=1e-3)
+    assert "After character 12" in note
+    with pytest.raises(Exception, match="position must be between"):
+        client.predict(text, 999, api_name="/features_at")
+    with pytest.raises(Exception, match="does not know"):
+        client.predict("ROMEO ☃", 3, api_name="/features_at")
+
+
+def test_search_page_and_steering(url, atlas):
+    client = Client(url, verbose=False)
+    found = client.predict("promotes: e", api_name="/features_search")
+    first = found["choices"][0][1] if isinstance(found, dict) else found
+    assert first == atlas.search("promotes: e")[0][1]
+    number, header, *_ = client.predict(first, api_name="/feature_page")
+    assert number == first and f"Feature {first}" in header
+    with pytest.raises(Exception, match="Pick a feature"):
+        client.predict(10**6, api_name="/feature_page")
+    plain, steered = client.predict("ROMEO:\n", first, 0, 80, 3, api_name="/feature_steer")
+    assert plain == steered                                   # strength 0 changes nothing
+    plain, steered = client.predict("ROMEO:\n", first, 40, 80, 3, api_name="/feature_steer")
+    assert plain.startswith("ROMEO:\n") and plain != steered
+    alone = client.predict("ROMEO:\n", "shakespeare-gpt", 80, 0.8, 0, 1.0, "3", "replace", api_name="/generate")[0]
+    assert alone == plain                                     # steering left the shared model as it was

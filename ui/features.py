@@ -1,0 +1,135 @@
+"""The Lab's Features sub-tab: browse the shipped SAE's features, see which fire at any
+character, steer a generation with one, and compare each with the untrained-model control."""
+from __future__ import annotations
+
+import gradio as gr
+
+from gpt.generation import MAX_SEED
+from gpt.plots import VISIBLE
+from studio import inputs
+from studio import lab as lab_views
+from studio.features import MAX_STRENGTH, MODEL_NAME, NOT_SHIPPED, FeatureAtlas, atlas_for
+
+from .refusals import user_errors
+from .shared import Shared
+
+AT_COLUMNS = ["feature", "activation", "promotes", "its strongest val context"]
+
+
+def plain_chars(text: str) -> list[tuple[str, None]]:
+    return [(VISIBLE.get(c, c) if c in VISIBLE and c != "\n" else c, None) for c in text]
+
+
+def build(shared: Shared) -> None:
+    """The sub-tab; call inside the Lab's gr.Tabs."""
+    zoo = shared.zoo
+    checkpoints = str(zoo.root)
+    with gr.Tab("Features", id="lab-features") as features_tab:
+        if MODEL_NAME not in zoo.names() or not FeatureAtlas.available(checkpoints):
+            gr.Markdown("No sparse autoencoder is shipped with these checkpoints (`python recipes/sae.py` makes one).")
+            return
+        # filled when the sub-tab opens (from tables: no model run), so the app starts without loading them
+        summary = gr.Markdown("Opening the features…", elem_id="features-summary")
+        with gr.Accordion("What an SAE is, how good this one is, and the control", open=False):
+            explanation = gr.Markdown()
+        with gr.Row(equal_height=True):
+            query = gr.Textbox(label="Search: context text, or promotes: e", scale=2, max_length=100, min_width=200)
+            find_btn = gr.Button("Find", scale=1, min_width=80)
+            found = gr.Dropdown([], label="Features found", scale=3, min_width=240)
+            number = gr.Number(None, precision=0, minimum=0, label="Feature", scale=1, min_width=100)
+        header = gr.Markdown()
+        with gr.Row():
+            contexts = gr.HighlightedText(label="Its strongest val contexts (shade: activation)",
+                                          combine_adjacent=False, show_legend=False, elem_classes="char-text",
+                                          elem_id="feature-contexts")
+            control = gr.HighlightedText(label="The control: feature of the same number, untrained GPT",
+                                         combine_adjacent=False, show_legend=False, elem_classes="char-text",
+                                         elem_id="feature-control")
+        gr.Markdown("**Which features fire at a character**: click one in the text (type your own above it).")
+        passage = lab_views.default_passage(300)
+        at_text = gr.Textbox(passage, lines=2, max_lines=6, label="Text", max_length=lab_views.MAX_LAB_CHARS)
+        at_chars = gr.HighlightedText(plain_chars(passage), label="Click a character", combine_adjacent=False,
+                                      show_legend=False, elem_classes="char-text", elem_id="feature-chars")
+        at_note = gr.Markdown(elem_id="feature-at-note")
+        at_table = gr.Dataframe(headers=AT_COLUMNS, interactive=False, label="Active features, strongest first "
+                                "(click a row to open it)", elem_id="feature-table")
+        at_position = gr.Number(visible=False, precision=0)      # the API's way in: a 1-based position
+        at_api = shared.api_button()
+        gr.Markdown("**Steer**: the same prompt and seed, with the feature's direction added to the stream "
+                    "at every position.")
+        with gr.Row():
+            prompt = gr.Textbox("ROMEO:\n", label="Prompt", lines=2, scale=2)
+            strength = gr.Slider(-MAX_STRENGTH, MAX_STRENGTH, value=10, step=0.5, label="Strength", scale=2)
+            length = gr.Slider(20, 500, value=200, step=10, label="Characters", scale=1)
+            seed = gr.Number(0, precision=0, minimum=0, label="Seed", scale=1)
+        steer_btn = gr.Button("Generate with and without the feature", variant="primary")
+        with gr.Row():
+            plain_out = gr.Textbox(label="Without", lines=8)
+            steered_out = gr.Textbox(label="With the feature", lines=8)
+
+    page = [number, header, contexts, control]
+
+    def atlas() -> FeatureAtlas:
+        return atlas_for(zoo, checkpoints)
+
+    def shown(f) -> dict:
+        p = atlas().feature(f)
+        return {number: p.feature, header: p.header, contexts: p.contexts, control: p.control}
+
+    @features_tab.select(outputs=[summary, explanation, found, *page], api_name="features_open")
+    @user_errors
+    def opened():
+        """The headline, the most frequent features (of those firing at most 5% of the time), and the first."""
+        first = atlas().search("")
+        return {summary: atlas().headline(), explanation: atlas().summary() + "\n\n*" + NOT_SHIPPED + "*",
+                found: gr.Dropdown(choices=first, value=first[0][1], label="Most frequent features"),
+                } | shown(first[0][1])
+
+    @gr.on([find_btn.click, query.submit], inputs=query, outputs=found, api_name="features_search")
+    @user_errors
+    def search(text):
+        results = atlas().search(inputs.text(text, "search", 100) if text else "")
+        if not results:
+            return gr.Dropdown(choices=[], value=None, label="Features found: none")
+        return gr.Dropdown(choices=results, value=results[0][1], label=f"Features found: {len(results)}")
+
+    @found.input(inputs=found, outputs=page, api_visibility="private")
+    @user_errors
+    def picked(f):
+        return shown(f)
+
+    @number.submit(inputs=number, outputs=page, api_name="feature_page")
+    @user_errors
+    def typed(f):
+        return shown(f)
+
+    at_text.change(lambda t: plain_chars(t or ""), at_text, at_chars, api_visibility="private")
+
+    def active_at(text, position) -> dict:
+        rows = atlas().features_at(text, position)
+        shown_char = VISIBLE.get(text[position - 1], text[position - 1])
+        return {at_table: rows, at_note: f"After character {position} (`{shown_char}`): the features of the "
+                                         f"stream at layer {atlas().sae.config.layer}, strongest first."}
+
+    @at_chars.select(inputs=at_text, outputs=[at_table, at_note], api_visibility="private")
+    @user_errors
+    def clicked(text, event: gr.SelectData):
+        return active_at(inputs.text(text, "text", lab_views.MAX_LAB_CHARS), event.index + 1)
+
+    @at_api.click(inputs=[at_text, at_position], outputs=[at_table, at_note], api_name="features_at")
+    @user_errors
+    def at(text, position):
+        return active_at(inputs.text(text, "text", lab_views.MAX_LAB_CHARS), inputs.whole(position, "position"))
+
+    @at_table.select(outputs=page, api_visibility="private")
+    @user_errors
+    def row_opened(event: gr.SelectData):
+        row = event.row_value if getattr(event, "row_value", None) else None
+        return shown(int(row[0])) if row else {}
+
+    @steer_btn.click(inputs=[prompt, number, strength, length, seed], outputs=[plain_out, steered_out],
+                     api_name="feature_steer")
+    @user_errors
+    def steer(text, f, s, n, seed_value):
+        return atlas().steer(inputs.text(text, "prompt", 500), f, inputs.number(s, "strength"),
+                           inputs.whole(n, "length", 1, 500), inputs.whole(seed_value, "seed", 0, MAX_SEED))
