@@ -111,12 +111,14 @@ def build(shared: Shared) -> None:
         return {at_table: rows, at_note: f"After character {position} (`{shown_char}`): the features of the "
                                          f"stream at layer {atlas().sae.config.layer}, strongest first."}
 
-    @at_chars.select(inputs=at_text, outputs=[at_table, at_note], api_visibility="private")
+    @at_chars.select(inputs=at_text, outputs=[at_table, at_note], api_visibility="private",
+                     concurrency_id="inference")
     @user_errors
     def clicked(text, event: gr.SelectData):
         return active_at(inputs.text(text, "text", lab_views.MAX_LAB_CHARS), event.index + 1)
 
-    @at_api.click(inputs=[at_text, at_position], outputs=[at_table, at_note], api_name="features_at")
+    @at_api.click(inputs=[at_text, at_position], outputs=[at_table, at_note], api_name="features_at",
+                  concurrency_id="inference")
     @user_errors
     def at(text, position):
         return active_at(inputs.text(text, "text", lab_views.MAX_LAB_CHARS), inputs.whole(position, "position"))
@@ -124,11 +126,11 @@ def build(shared: Shared) -> None:
     @at_table.select(outputs=page, api_visibility="private")
     @user_errors
     def row_opened(event: gr.SelectData):
-        row = event.row_value if getattr(event, "row_value", None) else None
-        return shown(int(row[0])) if row else {}
+        row = getattr(event, "row_value", None)
+        return shown(int(row[0])) if row else {number: gr.skip()}
 
     @steer_btn.click(inputs=[prompt, number, strength, length, seed], outputs=[plain_out, steered_out],
-                     api_name="feature_steer")
+                     api_name="feature_steer", concurrency_id="inference")
     @user_errors
     def steer(text, f, s, n, seed_value):
         return atlas().steer(inputs.text(text, "prompt", 500), f, inputs.number(s, "strength"),
