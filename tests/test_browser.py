@@ -321,9 +321,19 @@ def test_with_the_lab_open_a_model_switch_ticks_the_heads_it_removed(page):
     page.get_by_role("tab", name="Lab", exact=True).click()
     page.get_by_role("tab", name="Head knockout").click()
     note = page.locator("#regen-note")
-    page.wait_for_function("() => document.querySelector('#regen-note') && "
-                           "document.querySelector('#regen-note').innerText.includes('Heads removed:')",
-                           timeout=60_000)
+    regenerated = ("() => document.querySelector('#regen-note') && "
+                   "document.querySelector('#regen-note').innerText.includes('Heads removed:')")
+    try:
+        page.wait_for_function(regenerated, timeout=30_000)
+    except Exception:
+        # Seen twice in full-suite runs (never alone): the sub-tab's opening never arrived. A person
+        # would click the sub-tab again; so does the test, and the note says what it found first.
+        found = page.evaluate("() => [document.querySelector('#regen-note')?.innerText, "
+                              "document.querySelector('#knockout-note')?.innerText].join(' || ')")
+        print(f"no regeneration note after 30 s ({found!r}); opening the sub-tab again")
+        page.get_by_role("tab", name="Surprisal").click()
+        page.get_by_role("tab", name="Head knockout").click()
+        page.wait_for_function(regenerated, timeout=60_000)
     for name in ("shakespeare-gpt", "copying-gpt", "shakespeare-gpt"):
         before = page.locator("#knockout-plot .gtitle").text_content()
         choose_model(page, name)
