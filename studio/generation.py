@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import AsyncIterator, Callable, Iterator
@@ -30,6 +31,7 @@ class GenerationRecord:
 
     prompt: str                       # as used, after unknown characters were handled
     vocab: list[str]
+    seed: int | None = None           # the seed it was sampled with (drawn for it when none was asked for)
     chars: list[str] = field(default_factory=list)                 # generated, one per step
     sampled_from: list[np.ndarray] = field(default_factory=list)   # per step, after temperature/top-k/top-p (fp16)
     model_probs: list[np.ndarray] = field(default_factory=list)    # per step, the model at temperature 1 (fp16)
@@ -100,6 +102,9 @@ def parse_seed(seed) -> int | None:
     return whole(seed, "seed", 0, MAX_SEED)
 
 
+RANDOM_SEEDS = 1_000_000
+"""A seed drawn for a request that asked for none is below this: short enough to read out to a class."""
+
 FLUSH_PER_STREAM = 0.025
 """Seconds between a stream's updates per stream sharing the decoder: 0.2 s up to 8, 0.8 s at 32."""
 
@@ -120,12 +125,14 @@ def plan(model: LanguageModel, prompt: str, max_new_tokens, temperature, top_k, 
          unknown: str) -> Plan:
     """Check what a person asked for and say what will be decoded."""
     n, settings, seed = check_settings(max_new_tokens, temperature, top_k, top_p, seed)
+    if seed is None:          # drawn here, so that the text can be made again (a link carries its seed)
+        seed = secrets.randbelow(RANDOM_SEEDS)
     prompt, note = prepare_prompt(model, prompt, unknown)
     if len(prompt) > model.block_size:
         chars = "character" if model.block_size == 1 else f"{model.block_size} characters"
         note += (" " if note else "") + f"The model reads only the last {chars} of the prompt."
-    return Plan(GenerationRecord(prompt, model.tokenizer.chars), note, model.tokenizer.encode(prompt), n, settings,
-                seed)
+    return Plan(GenerationRecord(prompt, model.tokenizer.chars, seed), note, model.tokenizer.encode(prompt), n,
+                settings, seed)
 
 
 def flush_interval(flush_every: float, decoder: BatchDecoder) -> Callable[[], float]:

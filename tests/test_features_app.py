@@ -27,7 +27,7 @@ def atlas():
 
 def test_the_view_opens_on_the_most_frequent_feature_with_its_contexts(url, atlas):
     client = Client(url, verbose=False)
-    headline, summary, found, number, header, contexts, control = client.predict(api_name="/features_open")
+    headline, summary, found, number, header, contexts, control = client.predict(None, api_name="/features_open")
     first = atlas.search("")[0][1]
     assert "loss recovered" in headline and "The control" in summary and "bits" in summary
     assert float(atlas.trained.tables.density[first]) <= 0.05

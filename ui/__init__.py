@@ -20,6 +20,7 @@ ASSETS = Path(__file__).resolve().parents[1] / "assets"
 CSS_FILE = ASSETS / "app.css"                      # coloured text, wide tables, the header on small screens
 FOLLOW_STREAM_FILE = ASSETS / "follow-stream.html"  # keeps a streaming box's newest text in view (see the file)
 FIT_FIGURES_FILE = ASSETS / "fit-figures.html"      # square figures and long titles fitted to the screen
+VIEW_LINK_FILE = ASSETS / "view-link.html"          # the address bar follows the view (ui/links.py)
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ def build(resources: Resources) -> Page:
             timeline.build(shared)
             lab_wiring = lab.build(shared)
             learn.build(shared)
-        shared.wire(tabs)
+        shared.wire(demo, tabs)
     demo.queue(max_size=resources.settings.queue_size, default_concurrency_limit=4)
     return Page(demo, shared, lab_wiring)
 
@@ -70,4 +71,4 @@ def plotly_preload() -> str:
 def launch_options(resources: Resources) -> dict:
     """What `demo.launch` needs beyond the page: styles, scripts, limits."""
     return dict(show_error=True, enable_monitoring=False, css_paths=CSS_FILE, head=plotly_preload(),
-                head_paths=[FOLLOW_STREAM_FILE, FIT_FIGURES_FILE], max_file_size=resources.settings.max_upload_bytes)
+                head_paths=[FOLLOW_STREAM_FILE, FIT_FIGURES_FILE, VIEW_LINK_FILE], max_file_size=resources.settings.max_upload_bytes)

@@ -66,3 +66,33 @@ def build(shared: Shared, generate: GenerateTab) -> None:
             return controls | {plot: shown(None), grid: shown(None), note: str(e)}
 
     shared.when_model_changes(rebind, drawn, [layer, head, *outputs], tab="attention")
+
+    links = shared.links
+    links.carry("layer", layer)
+    links.carry("head", head)
+    links.carry("chars", n_chars)
+
+    def linked(link, model_name, record, prompt, _layer, chars, _head, trained):
+        """The layer and head the link names, checked against the model's shape, and the maps drawn
+        (after its text when the link makes its text again: the maps follow a finished text)."""
+        try:
+            shape = views.attention_shape(shared.pick(model_name, trained))
+        except InputError:
+            shape = None
+        layers, heads = shape or (1, 0)
+        layer_index, head_name, problems = link.get("layer", 0), link.get("head", views.AVERAGE), []
+        if layer_index >= layers:
+            problems.append(f"This model has {layers} layer{'s' * (layers != 1)}: layer 0 is shown, not "
+                            f"{layer_index}.")
+            layer_index = 0
+        if head_name not in views.head_options(heads):
+            problems.append(f"This model's heads are numbered 0-{heads - 1}: their average is shown.")
+            head_name = views.AVERAGE
+        page = {layer: layer_index, head: head_name}
+        if "gen" not in link:
+            page |= draw(model_name, record, prompt, layer_index, chars, head_name, trained)
+        if problems:
+            page[note] = " ".join(problems) + (" " + page[note] if note in page else "")
+        return page
+
+    links.on_open("attention", linked, drawn, [layer, head, *outputs])

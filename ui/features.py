@@ -76,14 +76,17 @@ def build(shared: Shared) -> None:
         p = atlas().feature(f)
         return {number: p.feature, header: p.header, contexts: p.contexts, control: p.control}
 
-    @features_tab.select(outputs=[summary, explanation, found, *page], api_name="features_open")
+    @features_tab.select(inputs=number, outputs=[summary, explanation, found, *page], api_name="features_open")
     @user_errors
-    def opened():
-        """The headline, the most frequent features (of those firing at most 5% of the time), and the first."""
+    def opened(feature=None):
+        """The headline, the most frequent features (of those firing at most 5% of the time), and the
+        feature in the box (a link's, or the one last looked at), else the first of them."""
         first = atlas().search("")
+        if feature is None or not 0 <= feature < atlas().sae.config.n_features:
+            feature = first[0][1]
         return {summary: atlas().headline(), explanation: atlas().summary() + "\n\n*" + NOT_SHIPPED + "*",
                 found: gr.Dropdown(choices=first, value=first[0][1], label="Most frequent features"),
-                } | shown(first[0][1])
+                } | shown(int(feature))
 
     @gr.on([find_btn.click, query.submit], inputs=query, outputs=found, api_name="features_search")
     @user_errors
@@ -92,6 +95,9 @@ def build(shared: Shared) -> None:
         if not results:
             return gr.Dropdown(choices=[], value=None, label="Features found: none")
         return gr.Dropdown(choices=results, value=results[0][1], label=f"Features found: {len(results)}")
+
+    # A link's feature is in the box before the sub-tab is selected, and selecting it opens that feature
+    shared.links.carry("feature", number)
 
     @found.input(inputs=found, outputs=page, api_visibility="private")
     @user_errors
@@ -135,3 +141,4 @@ def build(shared: Shared) -> None:
     def steer(text, f, s, n, seed_value):
         return atlas().steer(inputs.text(text, "prompt", 500), f, inputs.number(s, "strength"),
                            inputs.whole(n, "length", 1, 500), inputs.whole(seed_value, "seed", 0, MAX_SEED))
+

@@ -50,9 +50,14 @@ def build(shared: Shared) -> GenerateTab:
                 output = gr.Textbox(label="Text", lines=16, max_lines=30, buttons=["copy"], autoscroll=True,
                                     elem_id="output-text", placeholder="Press Generate: the text streams in here.")
                 note = gr.Markdown()
+        made_with = gr.Textbox(visible=False)     # the seed of the text on screen, for the address bar
         position = gr.Slider(1, 2, value=1, step=1, label="Inspect the choice at step", interactive=False)
         probs_plot = gr.Plot(label="Next-character probabilities", elem_id="probs-plot", visible=False)
 
+    links = shared.links
+    for key, component in (("prompt", prompt), ("temp", temperature), ("len", length), ("topk", top_k),
+                           ("topp", top_p), ("seed", seed)):
+        links.carry(key, component)
     batched = settings.batched_decoding
 
     @user_errors
@@ -76,26 +81,52 @@ def build(shared: Shared) -> GenerateTab:
     def inspector(record):
         """The step slider and the next-character view, set to the last step of a generation."""
         steps = record.steps if record is not None else 0
+        made = {made_with: str(record.seed) if record is not None and record.seed is not None else ""}
         if steps == 0:
-            return {position: gr.Slider(interactive=False), probs_plot: shown(None)}
+            return made | {position: gr.Slider(interactive=False), probs_plot: shown(None)}
         # a slider needs two distinct ends; with a single step, position 2 shows that step too
-        return {position: gr.Slider(minimum=1, maximum=max(steps, 2), value=steps, step=1, interactive=steps > 1),
-                probs_plot: shown(views.next_char_view(record, steps))}
+        return made | {position: gr.Slider(minimum=1, maximum=max(steps, 2), value=steps, step=1,
+                                           interactive=steps > 1),
+                       probs_plot: shown(views.next_char_view(record, steps))}
 
-    generation = generate_btn.click(lambda: {output: "", note: ""}, None, [output, note], js=SHOW_OUTPUT,
+    def seed_in_address(event):
+        """The address bar names the seed of the text on screen, so that its link makes that text again."""
+        return event.then(None, made_with, None, js="(s) => window.viewLink && window.viewLink.set('gen', s, '')")
+
+    generated_by = [prompt, shared.model, length, temperature, top_k, top_p, seed, unknown, shared.trained]
+    made_outputs = [output, note, shared.record]
+    # with batched decoding a request mostly waits for its characters: let a whole class in at once
+    queueing = dict(concurrency_id="generate", concurrency_limit=64 if batched else 4, show_progress="minimal")
+    cleared = {output: "", note: "", made_with: ""}
+    generation = generate_btn.click(lambda: cleared, None, [output, note, made_with], js=SHOW_OUTPUT,
                                     api_visibility="private").then(
-        generate, [prompt, shared.model, length, temperature, top_k, top_p, seed, unknown, shared.trained],
-        [output, note, shared.record], api_name="generate",
-        # with batched decoding a request mostly waits for its characters: let a whole class in at once
-        concurrency_id="generate", concurrency_limit=64 if batched else 4, show_progress="minimal")
+        generate, generated_by, made_outputs, api_name="generate", **queueing)
     # the views of a finished text follow it, so that the text itself ends as soon as its last character
-    ended = generation.then(inspector, shared.record, [position, probs_plot], api_visibility="private")
-    stopped = stop_btn.click(inspector, shared.record, [position, probs_plot], cancels=[generation],
+    ended = generation.then(inspector, shared.record, [position, probs_plot, made_with], api_visibility="private")
+    stopped = stop_btn.click(inspector, shared.record, [position, probs_plot, made_with], cancels=[generation],
                              api_visibility="private")
+
+    # A link that names the seed of its text makes that text again when it opens (the settings are
+    # already in the boxes); the seed box itself stays as the link had it.
+    async def linked_generation(request, *values):
+        if not request:
+            return
+        values = list(values)
+        values[6] = str(request["seed"])
+        async for update in generate(*values):
+            yield update
+
+    relinked = links.generation.change(lambda: cleared, None, [output, note, made_with],
+                                       api_visibility="private").then(
+        linked_generation, [links.generation, *generated_by], made_outputs, api_visibility="private", **queueing)
+    relinked_end = relinked.then(inspector, shared.record, [position, probs_plot, made_with],
+                                 api_visibility="private")
+    for event in (ended, stopped, relinked_end):
+        seed_in_address(event)
 
     @position.input(inputs=[shared.record, position], outputs=probs_plot, api_visibility="private",
                     trigger_mode="always_last")          # dragging and the arrow keys alike
     def inspect_step(record, step):
         return shown(views.next_char_view(record, step))
 
-    return GenerateTab(prompt, [ended, stopped])
+    return GenerateTab(prompt, [ended, stopped, relinked_end])

@@ -291,4 +291,25 @@ def build(shared: Shared) -> LabWiring:
     shared.when_tab_opens("lab", opened, lab_inputs, outputs)
     shared.when_model_changes(refresh, [shared.model, shared.trained, shared.open_tab, part_state, fresh_state,
                                         *on_page], outputs, tab="lab")
+
+    links = shared.links
+    for key, component in (("text", text), ("pos", predict_pos), ("lens", lens_text), ("lpos", lens_pos),
+                           ("memo", memo_text)):
+        links.carry(key, component)
+
+    def linked(link, model_name, trained, _part, _fresh, *values):
+        """The instrument the link names, measured on the texts it carries (already in their boxes)."""
+        part = link.get("lab", "surprisal")
+        page = {instruments: gr.Tabs(selected=f"lab-{part}"), part_state: part if part in PARTS else gr.skip()}
+        if part == "features":          # selecting the sub-tab opens it, on the link's feature (ui/features.py)
+            return page
+        page |= shown_for(part, model_name, trained, {}, values)
+        if part == "surprisal" and "pos" in link:
+            try:
+                page |= lab_predict(model_name, values[0], link.get("pos"), trained) | {predict_pos: link.get("pos")}
+            except gr.Error as e:
+                page[predict_note] = str(e)
+        return page
+
+    links.on_open("lab", linked, lab_inputs, [instruments, part_state, *outputs])
     return LabWiring(refresh, heads, [c.value for c in on_page])

@@ -21,6 +21,8 @@ from studio.lab import MAX_LAB_CHARS
 from studio.resources import Resources
 from studio.zoo import describe
 
+from .links import Links
+
 LOG = logging.getLogger("tinyshakespeare-gpt")
 Update = dict          # {component: new value or gr.update(...)}: what a handler returns
 
@@ -63,6 +65,7 @@ class Shared:
         self._model_listeners: list[Listener] = []
         self._tab_listeners: dict[str, Listener] = {}
         self._tab_ids: dict[str, str] = {}                   # label -> id
+        self.links = Links(resources)
 
     def model_row(self) -> None:
         default = self.resources.default_model
@@ -71,6 +74,10 @@ class Shared:
                                      min_width=260)
             with gr.Column(scale=2, min_width=260):
                 self.model_info = gr.Markdown(self.describe(default, None) if default else "No checkpoints found.")
+            self.links.share_button()
+        self.links.share_row()
+        self.link_note = gr.Markdown(elem_id="link-note")     # what a link could not reopen, and why
+        self.links.carry("model", self.model)
         self.when_model_changes(lambda name, trained: {self.model_info: self.describe(name, trained)},
                                 [self.model, self.trained], [self.model_info])
 
@@ -101,8 +108,8 @@ class Shared:
     def when_tab_opens(self, tab: str, fn: Callable[..., Update | None], inputs: list, outputs: list) -> None:
         self._tab_listeners[tab] = Listener(fn, inputs, outputs, tab)
 
-    def wire(self, tabs: gr.Tabs) -> None:
-        """The one listener for the model list and the one for the tab bar."""
+    def wire(self, demo: gr.Blocks, tabs: gr.Tabs) -> None:
+        """The one listener for the model list and the one for the tab bar, and the links."""
         self.tabs = tabs
         listeners = self._model_listeners
         inputs = _unique([self.open_tab] + [c for listener in listeners for c in listener.inputs])
@@ -124,8 +131,14 @@ class Shared:
             if first_error is not None:
                 raise first_error
 
-        self.model.change(model_changed, inputs, outputs, api_visibility="private", trigger_mode="always_last",
-                          show_progress="minimal")
+        # `input`, not `change`: a link that opens on another model runs the same parts in its own
+        # order (the model's, then the tab as the link asks), not in a race with this listener
+        self.model.input(model_changed, inputs, outputs, api_visibility="private", trigger_mode="always_last",
+                         show_progress="minimal")
+        for tab, listener in self._tab_listeners.items():     # a tab a link opens is drawn as if clicked
+            if tab not in self.links.openers:
+                self.links.on_open(tab, _ignoring_link(listener.fn), listener.inputs, listener.outputs)
+        self.links.wire(demo, tabs, self.open_tab, self.model, model_changed, inputs[1:], outputs, self.link_note)
 
         tab_listeners = list(self._tab_listeners.values())
         tab_inputs = _unique([c for listener in tab_listeners for c in listener.inputs])
@@ -142,6 +155,10 @@ class Shared:
 
         tabs.select(tab_opened, tab_inputs, tab_outputs, api_visibility="private", trigger_mode="always_last",
                     show_progress="minimal")
+
+
+def _ignoring_link(fn: Callable[..., Update | None]) -> Callable[..., Update | None]:
+    return lambda _link, *values: fn(*values)
 
 
 def _unique(components: list) -> list:

@@ -134,6 +134,24 @@ def build(shared: Shared) -> None:
     source.change(opened, *opening, api_visibility="private", show_progress="minimal")
     shared.when_tab_opens("timeline", opened, *opening)
 
+    shared.links.carry("step", step)
+
+    def linked(link, _source, live, _view):
+        """The shipped run at the link's snapshot, with the view it names (a live run stays in its session)."""
+        view = link.get("tview", "attention")
+        page = opened("shipped", None, view) | {source: "shipped", view_state: view,
+                                                 views_tabs: gr.Tabs(selected=f"timeline-{view}-tab")}
+        try:
+            snapshots, _, _, n_chars = timeline_views.controls(run("shipped", None))
+        except InputError:
+            return page
+        index = min(link.get("step", 0), snapshots - 1)
+        page[step] = gr.Slider(minimum=0, maximum=max(snapshots - 1, 1), value=index, step=1, interactive=snapshots > 1)
+        return page | marker("shipped", index) | figures("shipped", index, 0, views.AVERAGE, min(10, n_chars), None,
+                                                          (view,))
+
+    shared.links.on_open("timeline", linked, opening[0], opening[1] + [source, view_state, views_tabs])
+
     @gr.on([layer.input, head.input], inputs=[source, step, layer, head, shared.live_timeline],
            outputs=[attention, attention_note], **QUIET)
     def redraw_attention(source_choice, index, layer_index, head_name, live=None):

@@ -1,0 +1,204 @@
+"""Links that reopen a view: the state on screen as a URL's query string, and back.
+
+A link carries what a person chose (tab, model, prompt, sampling settings and seed, layer and
+head, a Timeline snapshot, a Lab instrument with its text and position), never a result and
+never a reference to anything the server keeps: the view is computed again when the link is
+opened, and the same seed gives the same text. That is why these links cannot show another
+visitor's result, which a server-side snapshot can (gradio-app/gradio#11201).
+
+Every value is checked as a request's would be. A value that fails is dropped, with one line
+saying which and why; the rest of the link still opens. Nothing from a link is ever shown as
+HTML: `problems` name the parameter and quote values in code spans.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping
+from urllib.parse import urlencode
+
+from gpt.generation import MAX_SEED, MAX_TEMPERATURE
+
+from .errors import InputError
+from .inputs import number
+from .zoo import SESSION_MODEL
+
+MAX_QUERY_CHARS = 6_000
+"""A longer query string is not read at all (the longest text a link carries is MAX_TEXT_CHARS)."""
+MAX_TEXT_CHARS = 2_000
+"""The longest prompt or Lab text a link carries: a link is for handing out, not for corpora."""
+MAX_SHOWN = 40
+"""Characters of a refused value quoted back in its problem."""
+
+TABS = ("generate", "attention", "loss", "train", "timeline", "lab", "learn")
+LAB_PARTS = ("surprisal", "knockout", "lens", "induction", "memorised", "features")
+TIMELINE_VIEWS = ("attention", "next", "surprisal", "diagnostics")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One query parameter: its key, what it must be, and its default (left out of a link)."""
+
+    key: str
+    kind: str                        # "choice", "int", "float" or "text"
+    default: object
+    lo: float = -math.inf
+    hi: float = math.inf
+    choices: tuple = ()
+    label: str = ""                  # the setting's name in messages
+
+    @property
+    def name(self) -> str:
+        return self.label or self.key
+
+
+@dataclass
+class ViewLink:
+    """What a link asked for, checked: `values` holds only the parameters it set and that passed."""
+
+    values: dict[str, object] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    def get(self, key: str, default=None):
+        return self.values.get(key, default)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.values
+
+    @property
+    def note(self) -> str:
+        """What the page says about the link it opened (empty when all of it was used)."""
+        if not self.problems:
+            return ""
+        return "**This link was opened in part.** " + " ".join(self.problems)
+
+
+def params(models: Iterable[str], max_prompt_chars: int, max_new_tokens: int, max_lab_chars: int,
+           max_attention_chars: int) -> dict[str, Param]:
+    """Every parameter a link may carry, bound to this app's limits and models."""
+    prompt_chars, lab_chars = min(max_prompt_chars, MAX_TEXT_CHARS), min(max_lab_chars, MAX_TEXT_CHARS)
+    listed = [
+        Param("tab", "choice", "generate", choices=TABS),
+        Param("model", "choice", None, choices=tuple(models) + (SESSION_MODEL,)),
+        # Generate
+        Param("prompt", "text", None, hi=prompt_chars),
+        Param("temp", "float", 0.8, 0, MAX_TEMPERATURE, label="temperature"),
+        Param("len", "int", 500, 1, max_new_tokens, label="length"),
+        Param("topk", "int", 0, 0, 10_000, label="top-k"),
+        Param("topp", "float", 1.0, 0.05, 1, label="top-p"),
+        Param("seed", "int", None, 0, MAX_SEED),
+        Param("gen", "int", None, 0, MAX_SEED, label="seed of the text on screen"),
+        # Attention
+        Param("layer", "int", 0, 0, 64),
+        Param("head", "text", None, hi=40),
+        Param("chars", "int", 32, 8, max_attention_chars, label="characters to show"),
+        # Timeline
+        Param("step", "int", 0, 0, 10_000, label="snapshot"),
+        Param("tview", "choice", "attention", choices=TIMELINE_VIEWS, label="Timeline view"),
+        # Lab
+        Param("lab", "choice", "surprisal", choices=LAB_PARTS, label="Lab instrument"),
+        Param("text", "text", None, hi=lab_chars, label="Lab text"),
+        Param("pos", "int", None, 1, max_lab_chars, label="position"),
+        Param("lens", "text", None, hi=lab_chars, label="logit lens text"),
+        Param("lpos", "int", None, 0, max_lab_chars, label="logit lens position"),
+        Param("memo", "text", None, hi=lab_chars, label="memorisation text"),
+        Param("feature", "int", None, 0, 1_000_000),
+    ]
+    return {p.key: p for p in listed}
+
+
+def quoted(value: str) -> str:
+    """A value from a link, shortened, in a code span for a message (shown as text, never as markup)."""
+    shown = value if len(value) <= MAX_SHOWN else value[:MAX_SHOWN] + "…"
+    return "`" + shown.replace("`", "'").replace("\n", "↵").replace("\r", "") + "`"
+
+
+def check(param: Param, raw: str) -> object:
+    """A raw query value as the type its parameter holds, or InputError."""
+    if param.kind == "choice":
+        if raw not in param.choices:
+            raise InputError(f"The {param.name} {quoted(raw)} is not one of this app's.")
+        return raw
+    if param.kind == "text":
+        if len(raw) > param.hi:
+            raise InputError(f"The {param.name} is {len(raw):,} characters long; a link carries at most "
+                             f"{int(param.hi):,}.")
+        return raw
+    value = raw.strip()
+    if param.kind == "int":
+        if not value.isdigit():          # whole numbers only: "1e3", "-1" and "NaN" are refused
+            raise InputError(f"The {param.name} must be a whole number, not {quoted(raw)}.")
+        number_ = int(value)                 # exact: a float would round a seed past 2^53
+        if not param.lo <= number_ <= param.hi:
+            raise InputError(f"The {param.name} must be between {param.lo:,} and {param.hi:,}, not {number_:,}.")
+        return number_
+    try:
+        return number(value, param.name, param.lo, param.hi)
+    except InputError as e:
+        raise InputError(str(e).replace(repr(value[:40]), quoted(value))) from None
+
+
+def parse(query: Mapping[str, str], known: Mapping[str, Param],
+          chars_known: Callable[[str | None], set[str] | None] = lambda model: None) -> ViewLink:
+    """A URL's query parameters as a checked ViewLink.
+
+    `chars_known(model)` gives the characters the linked (or default) model knows, for the
+    texts a link carries: a text with others is dropped, as the model could not read it."""
+    link = ViewLink()
+    size = sum(len(k) + len(v) + 2 for k, v in query.items())
+    if size > MAX_QUERY_CHARS:
+        link.problems.append(f"The link is {size:,} characters long; a view's link is at most "
+                             f"{MAX_QUERY_CHARS:,}, so the default view is shown.")
+        return link
+    unknown = sorted(k for k in query if k not in known)
+    if unknown:
+        link.problems.append("Parameters this app does not know were ignored: "
+                             + ", ".join(quoted(k) for k in unknown[:5]) + ("…" if len(unknown) > 5 else "") + ".")
+    for key, param in known.items():
+        if key not in query:
+            continue
+        try:
+            link.values[key] = check(param, query[key])
+        except InputError as e:
+            link.problems.append(str(e) + " It was left at its default.")
+    if link.get("model") == SESSION_MODEL:
+        del link.values["model"]
+        link.problems.append("A model trained in someone's browser session cannot travel in a link (it lives "
+                             "only in that session): the shipped model is shown instead.")
+    vocab = chars_known(link.get("model"))
+    if vocab is not None:
+        for key in ("prompt", "text", "lens"):
+            text = link.get(key)
+            if text is None:
+                continue
+            strange = sorted(set(text) - vocab)
+            if strange:
+                del link.values[key]
+                link.problems.append(f"The link's {known[key].name} has characters the model does not know "
+                                     f"({', '.join(quoted(c) for c in strange[:5])}): the default is shown.")
+    return link
+
+
+def encode(values: Mapping[str, object], known: Mapping[str, Param]) -> str:
+    """The query string (without '?') for these values: defaults and empty values left out,
+    in the order of `known`, so one view has one link."""
+    kept = []
+    for key, param in known.items():
+        value = values.get(key)
+        if value is None or value == "" or _same(value, param.default):
+            continue
+        if param.kind == "int":
+            value = int(value) if str(value).strip().isdigit() else int(float(value))   # exact past 2^53
+        elif param.kind == "float":
+            value = f"{float(value):g}"
+        kept.append((key, str(value)))
+    return urlencode(kept)
+
+
+def _same(value, default) -> bool:
+    if default is None:
+        return False
+    try:
+        return float(value) == float(default)
+    except (TypeError, ValueError):
+        return value == default

@@ -1,0 +1,160 @@
+"""Links in a real browser: the address bar follows the view, and opening it shows the same view.
+
+Each test opens its own page (a fresh browser session), as a student opening a teacher's link would.
+"""
+import os
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from appserver import launch_app
+
+CHROMIUM = "/usr/bin/chromium"
+if not Path(CHROMIUM).exists():
+    if os.environ.get("REQUIRE_BROWSER"):
+        raise RuntimeError(f"{CHROMIUM} is missing: `apt-get install chromium` (CI installs it in .ci/run)")
+    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+WAIT = 60_000
+
+
+@pytest.fixture(scope="module")
+def site():
+    app, url = launch_app()
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        yield browser, url.rstrip("/") + "/"
+        browser.close()
+    app.demo.close()
+
+
+def open_page(site, query: str = "", width: int = 1280, height: int = 800):
+    browser, url = site
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(url + query)
+    page.get_by_role("heading", name="tinyshakespeare-gpt").wait_for(timeout=WAIT)
+    return page
+
+
+def query_of(page) -> dict:
+    return {k: v[0] for k, v in parse_qs(urlparse(page.url).query).items()}
+
+
+def selected_tabs(page) -> list[str]:
+    return page.evaluate("() => Array.from(document.querySelectorAll('button[role=tab][aria-selected=true]'))"
+                         ".map(b => b.dataset.tabId)")
+
+
+def text_when_generated(page) -> str:
+    """The text on screen once it has ended (its next-character view follows its end)."""
+    page.locator("#probs-plot .js-plotly-plot").wait_for(timeout=WAIT)
+    page.wait_for_function("() => new URLSearchParams(location.search).has('gen')", timeout=WAIT)
+    return page.input_value("#output-text textarea")
+
+
+def test_a_generated_text_comes_back_from_its_link_on_a_phone(site):
+    page = open_page(site)
+    page.get_by_label("Prompt", exact=True).fill("KING RICHARD:\n")
+    temperature = page.locator("input[aria-label='number input for Temperature']")
+    temperature.fill("0.6")
+    temperature.press("Enter")
+    page.get_by_role("button", name="Generate", exact=True).click()
+    text = text_when_generated(page)
+    query = query_of(page)
+    assert query["prompt"] == "KING RICHARD:\n" and query["temp"] == "0.6" and query["gen"].isdigit()
+    assert "seed" not in query                  # the box was empty: the link names the text's seed as gen
+    phone = open_page(site, "?" + urlparse(page.url).query, 390, 844)
+    again = text_when_generated(phone)
+    assert again == text and again.startswith("KING RICHARD:\n") and len(again) > 400
+    assert phone.input_value("input[aria-label='number input for Temperature']") == "0.6"
+    page.close()
+    phone.close()
+
+
+def test_each_tab_clicked_is_in_the_address_and_its_link_reopens_it(site):
+    page = open_page(site)
+    for label, tab in [("Attention", "attention"), ("Loss curves", "loss"), ("Train live", "train"),
+                       ("Timeline", "timeline"), ("Lab", "lab"), ("Learn", "learn"), ("Generate", None)]:
+        page.get_by_role("tab", name=label, exact=True).click()
+        page.wait_for_function(f"() => new URLSearchParams(location.search).get('tab') === {tab!r}".replace(
+            "None", "null"), timeout=WAIT)
+        if tab:
+            reopened = open_page(site, f"?tab={tab}")
+            reopened.wait_for_function(f"() => document.querySelector('button[data-tab-id={tab}]')"
+                                       f".getAttribute('aria-selected') === 'true'", timeout=WAIT)
+            reopened.close()
+    page.close()
+
+
+def test_attention_opens_on_the_linked_layer_and_head(site):
+    page = open_page(site, "?tab=attention&layer=2&head=head%201&prompt=To%20be%2C%20or%20not%20to%20be")
+    title = page.locator("#attention-plot .gtitle")
+    title.wait_for(timeout=WAIT)
+    assert title.text_content() == "Layer 2, head 1"
+    assert page.input_value("input[aria-label='number input for Layer']") == "2"
+    ticks = page.evaluate("() => Array.from(document.querySelectorAll('#attention-plot .xtick text'))"
+                          ".map(t => t.textContent.replaceAll('\u200b', '')).join('')")
+    assert ticks == "To␣be,␣or␣not␣to␣be"
+    page.close()
+
+
+def test_a_timeline_snapshot_and_its_view_reopen(site):
+    page = open_page(site, "?tab=timeline&step=9&tview=next")
+    page.wait_for_function("() => document.querySelector('#timeline-note')?.innerText.includes('Snapshot 10 of 16')",
+                           timeout=WAIT)
+    page.locator("#timeline-next .js-plotly-plot").wait_for(timeout=WAIT)
+    assert "timeline-next-tab" in selected_tabs(page)
+    page.locator("#timeline-step input[type=range]").press("ArrowRight")
+    page.wait_for_function("() => new URLSearchParams(location.search).get('step') === '10'", timeout=WAIT)
+    page.close()
+
+
+def test_lab_instruments_reopen_on_their_texts(site):
+    page = open_page(site, "?tab=lab&lab=lens&lens=What%20light%20through%20yonder")
+    page.locator("#lens-plot .js-plotly-plot").wait_for(timeout=WAIT)
+    assert "lab-lens" in selected_tabs(page)
+    assert page.get_by_label("Text", exact=True).first.input_value() == "What light through yonder"
+    page.close()
+    page = open_page(site, "?tab=lab&text=Now%20is%20the%20winter%20of%20our%20discontent&pos=7")
+    page.wait_for_function("() => [...document.querySelectorAll('#predict-plot .gtitle')]"
+                           ".some(t => t.textContent.startsWith('Position 7,'))", timeout=WAIT)
+    assert page.get_by_label("Inspect position").input_value() == "7"
+    assert page.get_by_label("Text (a val passage: never trained on)").input_value() == \
+        "Now is the winter of our discontent"
+    page.close()
+    page = open_page(site, "?tab=lab&lab=features&feature=12")
+    page.wait_for_function("() => document.body.innerText.includes('Feature 12 fires')", timeout=WAIT)
+    page.close()
+
+
+def test_hostile_links_open_the_default_view_with_a_message(site):
+    page = open_page(site, "?tab=lab&text=%3Cscript%3Ewindow.pwned%3D1%3C%2Fscript%3E&temp=NaN&model=yours&x=1")
+    note = page.locator("#link-note")
+    page.wait_for_function("() => document.querySelector('#link-note')?.innerText.includes('opened in part')",
+                           timeout=WAIT)
+    words = note.inner_text()
+    assert "finite number" in words and "cannot travel" in words and "does not know" in words
+    assert page.evaluate("() => window.pwned === undefined && !document.querySelector('#link-note script')")
+    # the address bar keeps only what was used
+    page.wait_for_function("() => !new URLSearchParams(location.search).has('text')", timeout=WAIT)
+    assert query_of(page).get("tab") == "lab" and not {"temp", "model", "x"} & set(query_of(page))
+    page.close()
+    page = open_page(site, "?prompt=" + "a" * 20_000)
+    page.wait_for_function("() => document.querySelector('#link-note')?.innerText.includes('default view')",
+                           timeout=WAIT)
+    assert page.get_by_label("Prompt", exact=True).input_value() != "a" * 20_000
+    page.close()
+
+
+def test_share_gives_the_link_and_a_qr_code(site):
+    page = open_page(site, "?tab=attention&layer=1")
+    page.locator("#attention-plot .gtitle").wait_for(timeout=WAIT)
+    page.get_by_role("button", name="Share this view").click()
+    box = page.locator("#share-link textarea")
+    page.wait_for_function("() => document.querySelector('#share-link textarea') && "
+                           "document.querySelector('#share-link textarea').value.includes('layer=1')", timeout=WAIT)
+    assert box.input_value() == page.url
+    page.locator("#share-qr img").wait_for(timeout=WAIT)
+    page.close()
