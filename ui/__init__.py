@@ -3,6 +3,7 @@ beside them, on top of what `studio` computes. `build` makes the whole page."""
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,8 @@ class Page:
 
 
 def build(resources: Resources) -> Page:
+    # the tools' State inputs (a session's own model) are None for an assistant: they use shipped models
+    warnings.filterwarnings("ignore", message="This MCP server includes a tool that has a gr.State input")
     quiet_gradio_refusals()
     plain_path_refusals()
     # Files Gradio keeps (downloads, plots) are deleted every hour once an hour old.
@@ -70,5 +73,7 @@ def plotly_preload() -> str:
 
 def launch_options(resources: Resources) -> dict:
     """What `demo.launch` needs beyond the page: styles, scripts, limits."""
-    return dict(show_error=True, enable_monitoring=False, css_paths=CSS_FILE, head=plotly_preload(),
+    # mcp_server: the named endpoints (generation, the Lab's instruments, the features, the Timeline) are
+    # tools an assistant can call, described by their handlers' docstrings (/gradio_api/mcp/)
+    return dict(show_error=True, enable_monitoring=False, css_paths=CSS_FILE, head=plotly_preload(), mcp_server=True,
                 head_paths=[FOLLOW_STREAM_FILE, FIT_FIGURES_FILE, VIEW_LINK_FILE], max_file_size=resources.settings.max_upload_bytes)

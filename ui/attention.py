@@ -10,7 +10,7 @@ from studio.errors import InputError
 
 from .generate import GenerateTab
 from .refusals import user_errors
-from .shared import Shared, layer_and_head, shown
+from .shared import Shared, described, layer_and_head, shown
 
 
 def build(shared: Shared, generate: GenerateTab) -> None:
@@ -30,7 +30,8 @@ def build(shared: Shared, generate: GenerateTab) -> None:
         grid = gr.Plot(label="Every head of the layer", elem_id="attention-grid", visible=False)
 
     @user_errors
-    def draw(model_name, record, prompt, layer_index, chars, head_name=views.AVERAGE, trained=None):
+    @described
+    def attention(model_name, record, prompt, layer_index, chars, head_name=views.AVERAGE, trained=None):
         source = "the text on screen" if record is not None else "the prompt (generate to see your text here)"
         text = record.text if record is not None else inputs.text(prompt, "prompt", settings.max_prompt_chars)
         if not text:
@@ -43,11 +44,11 @@ def build(shared: Shared, generate: GenerateTab) -> None:
 
     drawn = [shared.model, shared.record, generate.prompt, layer, n_chars, head, shared.trained]
     outputs = [plot, grid, note]
-    attention_btn.click(draw, drawn, outputs, api_name="attention", concurrency_id="inference")
-    head.change(draw, drawn, outputs, api_visibility="private")
+    attention_btn.click(attention, drawn, outputs, api_name="attention", concurrency_id="inference")
+    head.change(attention, drawn, outputs, api_visibility="private")
     for finished in generate.finished:               # the maps of a text follow it once it ends
-        finished.then(draw, drawn, outputs, api_visibility="private")
-    shared.when_tab_opens("attention", draw, drawn, outputs)
+        finished.then(attention, drawn, outputs, api_visibility="private")
+    shared.when_tab_opens("attention", attention, drawn, outputs)
 
     def rebind(model_name, record, prompt, _layer, chars, _head, trained):
         """The layer slider and head choice bound to the new model's shape, and its maps drawn."""
@@ -61,7 +62,7 @@ def build(shared: Shared, generate: GenerateTab) -> None:
         else:
             controls = dict(zip((layer, head), layer_and_head(*shape)))
         try:
-            return controls | draw(model_name, record, prompt, 0, chars, views.AVERAGE, trained)
+            return controls | attention(model_name, record, prompt, 0, chars, views.AVERAGE, trained)
         except gr.Error as e:
             return controls | {plot: shown(None), grid: shown(None), note: str(e)}
 
@@ -90,7 +91,7 @@ def build(shared: Shared, generate: GenerateTab) -> None:
             head_name = views.AVERAGE
         page = {layer: layer_index, head: head_name}
         if "gen" not in link:
-            page |= draw(model_name, record, prompt, layer_index, chars, head_name, trained)
+            page |= attention(model_name, record, prompt, layer_index, chars, head_name, trained)
         if problems:
             page[note] = " ".join(problems) + (" " + page[note] if note in page else "")
         return page

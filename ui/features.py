@@ -11,7 +11,7 @@ from studio import lab as lab_views
 from studio.features import MAX_STRENGTH, MODEL_NAME, NOT_SHIPPED, FeatureAtlas, atlas_for
 
 from .refusals import user_errors
-from .shared import Shared
+from .shared import Shared, described
 
 AT_COLUMNS = ["feature", "activation", "promotes", "its strongest val context"]
 
@@ -78,9 +78,8 @@ def build(shared: Shared) -> None:
 
     @features_tab.select(inputs=number, outputs=[summary, explanation, found, *page], api_name="features_open")
     @user_errors
-    def opened(feature=None):
-        """The headline, the most frequent features (of those firing at most 5% of the time), and the
-        feature in the box (a link's, or the one last looked at), else the first of them."""
+    @described
+    def features_open(feature=None):
         first = atlas().search("")
         if feature is None or not 0 <= feature < atlas().sae.config.n_features:
             feature = first[0][1]
@@ -90,7 +89,8 @@ def build(shared: Shared) -> None:
 
     @gr.on([find_btn.click, query.submit], inputs=query, outputs=found, api_name="features_search")
     @user_errors
-    def search(text):
+    @described
+    def features_search(text):
         results = atlas().search(inputs.text(text, "search", 100) if text else "")
         if not results:
             return gr.Dropdown(choices=[], value=None, label="Features found: none")
@@ -106,7 +106,8 @@ def build(shared: Shared) -> None:
 
     @number.submit(inputs=number, outputs=page, api_name="feature_page")
     @user_errors
-    def typed(f):
+    @described
+    def feature_page(f):
         return shown(f)
 
     at_text.change(lambda t: plain_chars(t or ""), at_text, at_chars, api_visibility="private")
@@ -126,7 +127,8 @@ def build(shared: Shared) -> None:
     @at_api.click(inputs=[at_text, at_position], outputs=[at_table, at_note], api_name="features_at",
                   concurrency_id="inference")
     @user_errors
-    def at(text, position):
+    @described
+    def features_at(text, position):
         return active_at(inputs.text(text, "text", lab_views.MAX_LAB_CHARS), inputs.whole(position, "position"))
 
     @at_table.select(outputs=page, api_visibility="private")
@@ -138,7 +140,8 @@ def build(shared: Shared) -> None:
     @steer_btn.click(inputs=[prompt, number, strength, length, seed], outputs=[plain_out, steered_out],
                      api_name="feature_steer", concurrency_id="inference")
     @user_errors
-    def steer(text, f, s, n, seed_value):
+    @described
+    def feature_steer(text, f, s, n, seed_value):
         return atlas().steer(inputs.text(text, "prompt", 500), f, inputs.number(s, "strength"),
                            inputs.whole(n, "length", 1, 500), inputs.whole(seed_value, "seed", 0, MAX_SEED))
 

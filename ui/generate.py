@@ -14,7 +14,7 @@ from studio.lab_opening import DEFAULT_PROMPT
 from studio.zoo import SESSION_MODEL
 
 from .refusals import user_errors
-from .shared import Shared, shown
+from .shared import Shared, described, shown
 
 UNKNOWN_CHOICES = ["replace", "drop", "error"]
 SHOW_OUTPUT = """() => { const box = document.querySelector('#output-text');
@@ -51,6 +51,7 @@ def build(shared: Shared) -> GenerateTab:
                                     elem_id="output-text", placeholder="Press Generate: the text streams in here.")
                 note = gr.Markdown()
         made_with = gr.Textbox(visible=False)     # the seed of the text on screen, for the address bar
+        api_generate = shared.api_button()
         position = gr.Slider(1, 2, value=1, step=1, label="Inspect the choice at step", interactive=False)
         probs_plot = gr.Plot(label="Next-character probabilities", elem_id="probs-plot", visible=False)
 
@@ -61,7 +62,8 @@ def build(shared: Shared) -> GenerateTab:
     batched = settings.batched_decoding
 
     @user_errors
-    async def generate(prompt_text, model_name, max_new_tokens, temp, k, p, seed_text, unknown_policy, trained=None):
+    async def on_page(prompt_text, model_name, max_new_tokens, temp, k, p, seed_text, unknown_policy, trained=None):
+        """The text streamed into the page, its record kept for the views that follow it."""
         # a coroutine: a class's streams wait for their characters on the event loop, not in 32 threads;
         # finding the model may load it (from disk or the Hub), so that happens in a worker thread
         model = await asyncio.to_thread(shared.pick, model_name, trained)
@@ -100,7 +102,17 @@ def build(shared: Shared) -> GenerateTab:
     cleared = {output: "", note: "", made_with: ""}
     generation = generate_btn.click(lambda: cleared, None, [output, note, made_with], js=SHOW_OUTPUT,
                                     api_visibility="private").then(
-        generate, generated_by, made_outputs, api_name="generate", **queueing)
+        on_page, generated_by, made_outputs, api_visibility="private", **queueing)
+
+    # The API's (and assistants') way in: the same stream without the page's record, as an endpoint
+    # whose outputs are components alone (Gradio 6.31's MCP server fails on an endpoint that outputs State)
+    @described
+    async def generate(prompt_text, model_name, max_new_tokens, temp, k, p, seed_text, unknown_policy, trained=None):
+        async for update in on_page(prompt_text, model_name, max_new_tokens, temp, k, p, seed_text, unknown_policy,
+                                    trained):
+            yield {output: update[output], note: update[note]}
+
+    api_generate.click(generate, generated_by, [output, note], api_name="generate", **queueing)
     # the views of a finished text follow it, so that the text itself ends as soon as its last character
     ended = generation.then(inspector, shared.record, [position, probs_plot, made_with], api_visibility="private")
     stopped = stop_btn.click(inspector, shared.record, [position, probs_plot, made_with], cancels=[generation],
@@ -113,7 +125,7 @@ def build(shared: Shared) -> GenerateTab:
             return
         values = list(values)
         values[6] = str(request["seed"])
-        async for update in generate(*values):
+        async for update in on_page(*values):
             yield update
 
     relinked = links.generation.change(lambda: cleared, None, [output, note, made_with],

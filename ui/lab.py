@@ -18,7 +18,7 @@ from studio.zoo import SESSION_MODEL
 
 from . import features
 from .refusals import REFUSALS, user_errors
-from .shared import Shared, position_input, shown
+from .shared import Shared, described, position_input, shown
 
 KNOCKOUT_SOURCES = [("the fixed val slice (shipped models: measured when published)", "val"),
                     ("the text in the Surprisal box", "text")]
@@ -135,6 +135,7 @@ def build(shared: Shared) -> LabWiring:
     @surprisal_btn.click(inputs=[shared.model, text, compare, shared.trained], outputs=[surprisal, surprisal_note],
                          api_name="lab_surprisal", **inference)
     @user_errors
+    @described
     def lab_surprisal(model_name, passage, compare_name, trained=None):
         other = None if compare_name in (None, "", NO_COMPARISON) else pick(compare_name, trained)
         view = lab_views.surprisal_view(pick(model_name, trained), lab_text(passage), other, compare_name)
@@ -143,6 +144,7 @@ def build(shared: Shared) -> LabWiring:
     @predict_btn.click(inputs=[shared.model, text, predict_pos, shared.trained],
                        outputs=[predict_plot, rows_plot, predict_note], api_name="lab_predict", **inference)
     @user_errors
+    @described
     def lab_predict(model_name, passage, position, trained=None):
         bars, rows, note = lab_views.prediction_view(pick(model_name, trained), lab_text(passage),
                                                      position_input(position))
@@ -158,6 +160,7 @@ def build(shared: Shared) -> LabWiring:
     @knockout_btn.click(inputs=[shared.model, knockout_source, text, knockout_mode, shared.trained],
                         outputs=[knockout_plot, knockout_note], api_name="lab_knockout", **inference)
     @user_errors
+    @described
     def lab_knockout(model_name, source, passage, mode, trained=None, progress=gr.Progress()):
         on_val = source == "val"
         precomputed = zoo.precomputed(model_name) if on_val else None
@@ -171,6 +174,7 @@ def build(shared: Shared) -> LabWiring:
     @regen_btn.click(inputs=[shared.model, heads, regen_prompt, regen_length, regen_seed, shared.trained],
                      outputs=[intact, knocked, regen_note], api_name="lab_regenerate", **inference)
     @user_errors
+    @described
     def lab_regenerate(model_name, chosen, prompt, length, seed, trained=None):
         texts = lab_views.regenerate_view(pick(model_name, trained), chosen,
                                           inputs.text(prompt, "prompt", max_prompt),
@@ -180,6 +184,7 @@ def build(shared: Shared) -> LabWiring:
     @lens_btn.click(inputs=[shared.model, lens_text, shared.trained], outputs=[lens_plot, lens_note],
                     api_name="lab_lens", **inference)
     @user_errors
+    @described
     def lab_lens(model_name, passage, trained=None):
         figure, note = lab_views.lens_view(pick(model_name, trained), lab_text(passage))
         return {lens_plot: shown(figure), lens_note: note}
@@ -187,6 +192,7 @@ def build(shared: Shared) -> LabWiring:
     @lens_pos_btn.click(inputs=[shared.model, lens_text, lens_pos, shared.trained], outputs=lens_table,
                         api_name="lab_lens_position", **inference)
     @user_errors
+    @described
     def lab_lens_position(model_name, passage, position, trained=None):
         return lab_views.lens_position_view(pick(model_name, trained), lab_text(passage), position_input(position))
 
@@ -194,6 +200,7 @@ def build(shared: Shared) -> LabWiring:
                          outputs=[copies_plot, induction_plot, formation_plot, induction_note],
                          api_name="lab_induction", **inference)
     @user_errors
+    @described
     def lab_induction(model_name, length, seed, kind="random", trained=None):
         part = induction_part(zoo, model_name, pick(model_name, trained), length, seed, kind)
         return {copies_plot: shown(part.copies), induction_plot: shown(part.heat),
@@ -202,6 +209,7 @@ def build(shared: Shared) -> LabWiring:
     @memo_btn.click(inputs=[shared.model, memo_text, memo_len, shared.record, shared.trained],
                     outputs=[memo_out, memo_note], api_name="lab_memorised", **inference)
     @user_errors
+    @described
     def lab_memorised(model_name, typed, min_len, record=None, trained=None):
         checked = lab_text(typed) or (record.text if record is not None else "")
         spans, note = lab_views.memorised_view(pick(model_name, trained), checked,

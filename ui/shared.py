@@ -19,6 +19,7 @@ from studio.errors import InputError
 from studio.inputs import whole
 from studio.lab import MAX_LAB_CHARS
 from studio.resources import Resources
+from studio.tools import DOCS
 from studio.zoo import describe
 
 from .links import Links
@@ -30,6 +31,20 @@ Update = dict          # {component: new value or gr.update(...)}: what a handle
 def shown(figure) -> gr.Plot:
     """A plot that hides when there is nothing to draw, rather than leaving an empty box."""
     return gr.Plot(value=figure, visible=figure is not None)
+
+
+def described(fn):
+    """The handler's docstring from `studio.tools`, by its name: what the API page and the MCP tools show."""
+    fn.__doc__ = DOCS[fn.__name__]
+    return fn
+
+
+def not_a_tool(fn):
+    """Keep a public endpoint out of the assistants' tools (the MCP server). Gradio 6.31 makes every
+    named endpoint a tool except those its own decorators mark as something else (`_mcp_type`
+    other than "tool"); tests/test_mcp.py checks that this still holds."""
+    fn._mcp_type = "not a tool"
+    return fn
 
 
 def layer_and_head(n_layer: int, n_head: int) -> tuple[gr.Slider, gr.Dropdown]:

@@ -10,7 +10,7 @@ from studio.errors import InputError
 from studio.timeline import TIMELINE_SOURCES, pick_timeline
 
 from .refusals import user_errors
-from .shared import Shared, layer_and_head, position_input, shown
+from .shared import Shared, described, layer_and_head, position_input, shown
 
 QUIET = dict(api_visibility="private", trigger_mode="always_last", show_progress="hidden")
 VIEW_OF_TAB = {"Attention": "attention", "Next character": "next", "Surprisal": "surprisal",
@@ -93,8 +93,9 @@ def build(shared: Shared) -> None:
             page |= {plot: shown(f) for plot, f in zip(diagnostics, diagnostic_figures)} | {diagnostics_note: line}
         return page
 
-    def show(source_choice, index, layer_index, head_name, at, live=None):
-        """Every view at one snapshot."""
+    @described
+
+    def timeline(source_choice, index, layer_index, head_name, at, live=None):
         return marker(source_choice, index, live) | figures(source_choice, index, layer_index, head_name, at, live)
 
     def on_screen(source_choice, index, layer_index, head_name, at, view, live=None):
@@ -109,7 +110,7 @@ def build(shared: Shared) -> None:
     step.input(marker, [source, step, shared.live_timeline], marked, **QUIET)
     view_inputs = [source, step, layer, head, position, view_state, shared.live_timeline]
     step.input(on_screen, view_inputs, drawn, **QUIET)
-    whole_frame.click(show, frame_inputs, views_out, api_name="timeline")
+    whole_frame.click(timeline, frame_inputs, views_out, api_name="timeline")
 
     @views_tabs.select(inputs=[source, step, layer, head, position, shared.live_timeline],
                        outputs=[view_state, *drawn], **QUIET)

@@ -11,7 +11,7 @@ from studio.training import CORPUS_CHOICES, MODEL_CHOICES, OPTIMIZER_CHOICES, Tr
 from studio.training import optimizer_choice as optimizer_value
 
 from .refusals import user_errors
-from .shared import Shared, shown
+from .shared import Shared, described, not_a_tool, shown
 
 
 def build(shared: Shared) -> None:
@@ -72,7 +72,9 @@ def build(shared: Shared) -> None:
             page |= {plot: shown(figure) for plot, figure in zip(diagnostics, update.diagnostics)}
         return page
 
+    @not_a_tool          # its outputs hold the session's model: an assistant's call could not return them
     @user_errors
+    @described
     async def train(corpus_choice, upload_path, model_choice, layers, heads, width, context, budget, steps, rate,
                     batch, hidden=TrainRequest.n_hidden, trained=None, optimizer_choice=TrainRequest.optimizer):
         w = inputs.whole
@@ -121,6 +123,7 @@ def build(shared: Shared) -> None:
     upload.upload(lambda: "upload", None, corpus, api_visibility="private")      # a file attached is a file used
 
     @download_btn.click(inputs=shared.trained, outputs=download_file, api_name="download_model")
+    @not_a_tool          # the session's own model: an assistant has no session that trained one
     @user_errors
     def download_model(trained):
         return gr.File(value=str(export_zip(trained)), visible=True)
