@@ -108,10 +108,10 @@ class Links:
                 LOG.info("link opened in part: %s", "; ".join(link.problems)[:300])
             return page
 
-        opener_inputs = _unique([c for o in self.openers.values() for c in o.inputs])
-        opener_outputs = _unique([c for o in self.openers.values() for c in o.outputs])
-        inputs = _unique([self.state, open_tab, *model_inputs, *opener_inputs])
-        outputs = _unique([*model_outputs, *opener_outputs, self.generation])
+        opener_inputs = unique_components([c for o in self.openers.values() for c in o.inputs])
+        opener_outputs = unique_components([c for o in self.openers.values() for c in o.outputs])
+        inputs = unique_components([self.state, open_tab, *model_inputs, *opener_inputs])
+        outputs = unique_components([*model_outputs, *opener_outputs, self.generation])
 
         def drawn(link: links.ViewLink | None, open_tab, *values) -> Iterator[Update]:
             """The model's parts (when the link names one) and the linked tab drawn from the link."""
@@ -139,7 +139,7 @@ class Links:
             link = self.read(query)
             return json.dumps([k for k in query if k not in link.values])
 
-        demo.load(opened, None, _unique([self.state, note, *carried.values(), tabs, open_tab]),
+        demo.load(opened, None, unique_components([self.state, note, *carried.values(), tabs, open_tab]),
                   api_visibility="private", show_progress="hidden").then(
             unused, None, dropped, api_visibility="private", show_progress="hidden").then(
             None, dropped, None, js="(keys) => window.viewLink && window.viewLink.drop(JSON.parse(keys || '[]'))").then(
@@ -184,7 +184,8 @@ def qr_image(address: str) -> Image.Image | None:
     return Image.open(io.BytesIO(png.getvalue()))
 
 
-def _unique(components: list) -> list:
+def unique_components(components: list) -> list:
+    """Each component once, in first-seen order (an event's inputs and outputs may not repeat one)."""
     seen, kept = set(), []
     for c in components:
         if id(c) not in seen:

@@ -22,7 +22,7 @@ from studio.resources import Resources
 from studio.tools import DOCS
 from studio.zoo import describe
 
-from .links import Links
+from .links import Links, unique_components as _unique
 
 LOG = logging.getLogger("tinyshakespeare-gpt")
 Update = dict          # {component: new value or gr.update(...)}: what a handler returns
@@ -174,12 +174,3 @@ class Shared:
 
 def _ignoring_link(fn: Callable[..., Update | None]) -> Callable[..., Update | None]:
     return lambda _link, *values: fn(*values)
-
-
-def _unique(components: list) -> list:
-    seen, kept = set(), []
-    for c in components:
-        if id(c) not in seen:
-            seen.add(id(c))
-            kept.append(c)
-    return kept
