@@ -82,7 +82,7 @@ def test_each_tab_clicked_is_in_the_address_and_its_link_reopens_it(site):
             "None", "null"), timeout=WAIT)
         if tab:
             reopened = open_page(site, f"?tab={tab}")
-            reopened.wait_for_function(f"() => document.querySelector('button[data-tab-id={tab}]')"
+            reopened.wait_for_function(f"() => document.querySelector('button[data-tab-id={tab}]')?"
                                        f".getAttribute('aria-selected') === 'true'", timeout=WAIT)
             reopened.close()
     page.close()
