@@ -133,9 +133,10 @@ def check(param: Param, raw: str) -> object:
             raise InputError(f"The {param.name} must be between {param.lo:,} and {param.hi:,}, not {number_:,}.")
         return number_
     try:
-        return number(value, param.name, param.lo, param.hi)
-    except InputError as e:
-        raise InputError(str(e).replace(repr(value[:40]), quoted(value))) from None
+        x = float(value)
+    except ValueError:
+        raise InputError(f"The {param.name} must be a number, not {quoted(raw)}.") from None
+    return number(x, param.name, param.lo, param.hi)         # its refusals quote only the number
 
 
 def parse(query: Mapping[str, str], known: Mapping[str, Param],

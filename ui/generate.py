@@ -120,12 +120,12 @@ def build(shared: Shared) -> GenerateTab:
 
     # A link that names the seed of its text makes that text again when it opens (the settings are
     # already in the boxes); the seed box itself stays as the link had it.
-    async def linked_generation(request, *values):
+    async def linked_generation(request, prompt_text, model_name, max_new_tokens, temp, k, p, _seed_text,
+                                unknown_policy, trained=None):
         if not request:
             return
-        values = list(values)
-        values[6] = str(request["seed"])
-        async for update in on_page(*values):
+        async for update in on_page(prompt_text, model_name, max_new_tokens, temp, k, p, str(request["seed"]),
+                                    unknown_policy, trained):
             yield update
 
     relinked = links.generation.change(lambda: cleared, None, [output, note, made_with],

@@ -96,9 +96,12 @@ class Links:
                              f"window.viewLink.set({json.dumps(key)}, v === {json.dumps(SESSION_MODEL)} ? '' : v, "
                              f"{default}); }}")
 
+        dropped = gr.Textbox(visible=False)    # the link's parameters not used: taken out of the address bar
+
         def opened(request: gr.Request) -> dict:
-            link = self.read(request.query_params if request is not None else {})
-            page = {self.state: link, note: link.note}
+            query = request.query_params if request is not None else {}
+            link = self.read(query)
+            page = {self.state: link, note: link.note, dropped: json.dumps([k for k in query if k not in link.values])}
             for key, component in carried.items():
                 if key in link:
                     page[component] = link.get(key)
@@ -132,16 +135,8 @@ class Links:
             if "gen" in link:
                 yield {self.generation: {"seed": link.get("gen")}}
 
-        dropped = gr.Textbox(visible=False)    # the link's parameters not used: taken out of the address bar
-
-        def unused(request: gr.Request) -> str:
-            query = request.query_params if request is not None else {}
-            link = self.read(query)
-            return json.dumps([k for k in query if k not in link.values])
-
-        demo.load(opened, None, unique_components([self.state, note, *carried.values(), tabs, open_tab]),
+        demo.load(opened, None, unique_components([self.state, note, dropped, *carried.values(), tabs, open_tab]),
                   api_visibility="private", show_progress="hidden").then(
-            unused, None, dropped, api_visibility="private", show_progress="hidden").then(
             None, dropped, None, js="(keys) => window.viewLink && window.viewLink.drop(JSON.parse(keys || '[]'))").then(
             drawn, inputs, outputs, api_visibility="private", show_progress="minimal")
 

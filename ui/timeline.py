@@ -118,18 +118,20 @@ def build(shared: Shared) -> None:
         view = VIEW_OF_TAB.get(event.value, "attention")
         return {view_state: view} | figures(source_choice, index, layer_index, head_name, at, live, (view,))
 
-    def opened(source_choice, live, view="attention"):
-        """The controls bound to the chosen run (snapshots, layers, heads, text length), at its first snapshot."""
+    def opened(source_choice, live, view="attention", index=0):
+        """The controls bound to the chosen run (snapshots, layers, heads, text length), at snapshot
+        `index` (its first, unless a link names another; past the last, the last)."""
         try:
             snapshots, layers, heads, chars = timeline_views.controls(run(source_choice, live))
         except InputError as e:
             return {step: gr.Slider(interactive=False), layer: gr.Slider(interactive=False), note: str(e)}
-        controls = {step: gr.Slider(minimum=0, maximum=max(snapshots - 1, 1), value=0, step=1,
+        index = min(index, snapshots - 1)
+        controls = {step: gr.Slider(minimum=0, maximum=max(snapshots - 1, 1), value=index, step=1,
                                     interactive=snapshots > 1),
                     position: gr.Slider(minimum=1, maximum=chars, value=min(10, chars), step=1)}
         controls |= dict(zip((layer, head), layer_and_head(layers, heads)))
-        return (controls | marker(source_choice, 0, live)
-                | figures(source_choice, 0, 0, views.AVERAGE, min(10, chars), live, (view,)))
+        return (controls | marker(source_choice, index, live)
+                | figures(source_choice, index, 0, views.AVERAGE, min(10, chars), live, (view,)))
 
     opening = ([source, shared.live_timeline, view_state], [step, layer, head, position, *views_out])
     source.change(opened, *opening, api_visibility="private", show_progress="minimal")
@@ -137,19 +139,11 @@ def build(shared: Shared) -> None:
 
     shared.links.carry("step", step)
 
-    def linked(link, _source, live, _view):
+    def linked(link, _source, _live, _view):
         """The shipped run at the link's snapshot, with the view it names (a live run stays in its session)."""
         view = link.get("tview", "attention")
-        page = opened("shipped", None, view) | {source: "shipped", view_state: view,
-                                                 views_tabs: gr.Tabs(selected=f"timeline-{view}-tab")}
-        try:
-            snapshots, _, _, n_chars = timeline_views.controls(run("shipped", None))
-        except InputError:
-            return page
-        index = min(link.get("step", 0), snapshots - 1)
-        page[step] = gr.Slider(minimum=0, maximum=max(snapshots - 1, 1), value=index, step=1, interactive=snapshots > 1)
-        return page | marker("shipped", index) | figures("shipped", index, 0, views.AVERAGE, min(10, n_chars), None,
-                                                          (view,))
+        return opened("shipped", None, view, link.get("step", 0)) | {
+            source: "shipped", view_state: view, views_tabs: gr.Tabs(selected=f"timeline-{view}-tab")}
 
     shared.links.on_open("timeline", linked, opening[0], opening[1] + [source, view_state, views_tabs])
 
