@@ -26,7 +26,21 @@ CHROMIUM = "/usr/bin/chromium"
 GOALS = {"Lab opening": 1.5, "model switch inside the Lab": 1.5, "Timeline arrow key": 0.3,
          "Timeline arrow key, every figure": 0.4, "Timeline drag: last frame after release": 0.5, "Learn tab": 1.0,
          "next-character plot after a 500-char text": 0.5, "download zip ready": 1.0,
-         "Lab Features opening": 1.0, "Features: a character's features": 0.3}
+         "Lab Features opening": 1.0, "Features: a character's features": 0.3,
+         "a link to an attention view: opened to map drawn": 2.5, "a link to a Lab lens: opened to figure": 2.5,
+         "a link to a generated text: opened to text and its plot": 3.0}
+LINKS = {   # what a student opens from a teacher's link: the query, and what shows the view is there
+    "a link to an attention view: opened to map drawn": (
+        "?tab=attention&layer=2&head=head+1&prompt=To+be%2C+or+not+to+be",
+        "() => (document.querySelector('#attention-plot .gtitle') || {}).textContent === 'Layer 2, head 1'"),
+    "a link to a Lab lens: opened to figure": (
+        "?tab=lab&lab=lens&lens=What+light+through+yonder+window+breaks",
+        "() => document.querySelector('#lens-plot .js-plotly-plot .main-svg')"),
+    "a link to a generated text: opened to text and its plot": (
+        "?prompt=ROMEO%3A%0A&len=200&gen=7",
+        "() => document.querySelector('#output-text textarea')?.value.length >= 207 && "
+        "document.querySelector('#probs-plot .js-plotly-plot .barlayer')"),
+}
 
 
 def timed(page, act, done: str, arg=None, timeout: float = 120) -> float:
@@ -89,6 +103,8 @@ def one_visit(page, url: str, first: bool) -> dict[str, float]:
     page.wait_for_function(every_figure_shown(3), timeout=60_000, polling="raf")
     waits["Timeline arrow key, every figure"] = time.perf_counter() - start
     waits["Timeline drag: last frame after release"] = drag(page, slider)
+    for what, (query, shown) in LINKS.items():      # the page itself loads too: that is part of the wait
+        waits[what] = timed(page, lambda: page.goto(url.rstrip("/") + "/" + query), shown)
     return waits
 
 

@@ -123,6 +123,7 @@ def build(shared: Shared) -> GenerateTab:
     async def linked_generation(request, prompt_text, model_name, max_new_tokens, temp, k, p, _seed_text,
                                 unknown_policy, trained=None):
         if not request:
+            yield {output: gr.skip()}     # yielding nothing would set every output to None
             return
         async for update in on_page(prompt_text, model_name, max_new_tokens, temp, k, p, str(request["seed"]),
                                     unknown_policy, trained):
