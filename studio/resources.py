@@ -10,12 +10,14 @@ import torch
 
 from gpt.hardware import pick_device
 
-from .settings import SETTINGS, Settings
+from .board_store import SQLiteBoards
+from .settings import SETTINGS, Settings, data_folder
 from .slots import TrainingSlots
 from .timeline import ShippedTimeline
 from .zoo import SESSION_LABEL, SESSION_MODEL, ModelZoo
 
 TIMELINE_FOLDER = "shakespeare-timeline"
+BOARDS_FILE = "boards.sqlite3"
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class Resources:
     zoo: ModelZoo
     shipped_timeline: ShippedTimeline
     training_slots: TrainingSlots
+    boards: SQLiteBoards                    # class boards: shared by design, each write its own transaction
 
     @classmethod
     def from_settings(cls, checkpoints: str | Path, settings: Settings = SETTINGS) -> "Resources":
@@ -36,7 +39,9 @@ class Resources:
         checkpoints = Path(checkpoints)
         return cls(settings, device, ModelZoo(checkpoints, settings.extra_models, device=device),
                    ShippedTimeline(checkpoints / TIMELINE_FOLDER),
-                   TrainingSlots(settings.training_slots, settings.training_line))
+                   TrainingSlots(settings.training_slots, settings.training_line),
+                   SQLiteBoards(Path(settings.data_dir or data_folder()) / BOARDS_FILE, ttl=settings.board_hours * 3600,
+                                max_seats=settings.board_seats))
 
     @property
     def default_model(self) -> str | None:

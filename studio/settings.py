@@ -40,6 +40,18 @@ def _device(name: str, default: str) -> str:
     return raw
 
 
+SPACE_STORAGE = "/data"
+"""A Hugging Face Space's persistent storage, when the Space has it (it survives restarts; the rest does not)."""
+
+
+def data_folder() -> str:
+    """Where the app keeps what must outlive a restart: the Space's persistent storage when it has
+    one, else `data/` beside the app."""
+    if os.path.isdir(SPACE_STORAGE) and os.access(SPACE_STORAGE, os.W_OK):
+        return os.path.join(SPACE_STORAGE, "tinyshakespeare-gpt")
+    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Bounds for a public demo on a free 2-vCPU Space, and how the server runs."""
@@ -60,6 +72,9 @@ class Settings:
     fast_start: bool = True              # GPT_APP_FAST_START=0 imports Gradio unchanged
     batched_decoding: bool = True        # GPT_APP_BATCHED_DECODING=0: every request decodes alone (bench baseline)
     extra_models: list[str] = field(default_factory=list)   # GPT_APP_MODELS: folders or Hub ids, comma-separated
+    data_dir: str = ""                   # GPT_APP_DATA: where class boards are kept (default: data_folder())
+    board_hours: float = 24.0            # GPT_APP_BOARD_HOURS: a class board is deleted this long after it opens
+    board_seats: int = 40                # GPT_APP_BOARD_SEATS: students one board takes
     hub_sign_in: bool = False            # on a Space with `hf_oauth: true` (SYSTEM=spaces, SPACE_ID, OAUTH_CLIENT_ID)
 
     @property
@@ -83,6 +98,9 @@ class Settings:
             fast_start=os.environ.get("GPT_APP_FAST_START", "1") != "0",
             batched_decoding=os.environ.get("GPT_APP_BATCHED_DECODING", "1") != "0",
             extra_models=[s.strip() for s in os.environ.get("GPT_APP_MODELS", "").split(",") if s.strip()],
+            data_dir=os.environ.get("GPT_APP_DATA", "").strip() or data_folder(),
+            board_hours=_number("GPT_APP_BOARD_HOURS", cls.board_hours, float, 0.01, 24 * 365),
+            board_seats=int(_number("GPT_APP_BOARD_SEATS", cls.board_seats, int, 1, 10_000)),
             hub_sign_in=bool(os.environ.get("SYSTEM") == "spaces" and os.environ.get("SPACE_ID")
                              and os.environ.get("OAUTH_CLIENT_ID")),
         )

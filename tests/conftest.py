@@ -1,10 +1,13 @@
 import os
+import tempfile
 
 import pytest
 import torch
 
 # Tests run offline: the corpora ship with the library (gpt/corpora), the Hub is never asked.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Class boards are kept in a folder of their own, never in the checkout's data/
+os.environ.setdefault("GPT_APP_DATA", tempfile.mkdtemp(prefix="tinyshakespeare-gpt-data-"))
 torch.set_num_threads(1)
 
 

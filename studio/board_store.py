@@ -1,0 +1,350 @@
+"""Where a class board keeps its runs: one small interface (`BoardStore`) and its SQLite form.
+
+A teacher opens a board and holds its secret; students join it with a nickname and get a seat
+token of their own; each live training a student starts posts its settings, its val-loss points
+as it learns, and its final loss and sample. Only the two secrets prove who writes: a seat token
+writes that student's runs and nothing else, the teacher's secret closes the board. Both are
+stored as SHA-256 digests, so the database alone lets no one write as anyone.
+
+SQLite in WAL mode: readers never wait for the writer, writers (every student's run) take turns
+inside short `BEGIN IMMEDIATE` transactions, and several processes may share one file. Every
+change bumps the board's `version`, so a page showing the board asks one integer to know whether
+there is anything new to draw. Boards expire `ttl` seconds after they open; expired boards are
+deleted (with their seats, runs and points) when the next board opens.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import sqlite3
+import threading
+import time
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Protocol
+
+from .errors import InputError
+
+CODE_PREFIX = "GPT-"
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"     # no I, O, 0 or 1: read off a projector without doubt
+CODE_LENGTH = 3                                          # 32^3 = 32,768 codes; a board lives a day
+CODE_PATTERN = re.compile(r"^GPT-[A-HJ-NP-Z2-9]{3}$")
+MAX_NICKNAME = 24
+"""Characters of a nickname (after trimming): enough for a first name and an emoji."""
+MAX_RAW_INPUT = 200
+"""A nickname or board code longer than this is refused before it is looked at."""
+MAX_RUNS_PER_SEAT = 20
+MAX_POINTS_PER_RUN = 500
+MAX_SAMPLE_CHARS = 400
+MAX_SETTINGS_CHARS = 2_000
+ZERO_WIDTH_JOINER = "\u200d"                             # kept: emoji such as 👩‍🏫 are joined by it
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS boards (
+    code TEXT PRIMARY KEY, teacher_digest TEXT NOT NULL, rules TEXT NOT NULL,
+    created REAL NOT NULL, expires REAL NOT NULL, closed INTEGER NOT NULL DEFAULT 0,
+    max_seats INTEGER NOT NULL, version INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS seats (
+    id INTEGER PRIMARY KEY, board TEXT NOT NULL REFERENCES boards(code) ON DELETE CASCADE,
+    digest TEXT NOT NULL UNIQUE, nickname TEXT NOT NULL, folded TEXT NOT NULL, joined REAL NOT NULL,
+    UNIQUE (board, folded));
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY, seat INTEGER NOT NULL REFERENCES seats(id) ON DELETE CASCADE,
+    settings TEXT NOT NULL, started REAL NOT NULL, finished REAL, final_val REAL, steps INTEGER,
+    sample TEXT, stopped INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS points (
+    run INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    step INTEGER NOT NULL, elapsed REAL NOT NULL, val_loss REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS points_by_run ON points(run);
+CREATE INDEX IF NOT EXISTS runs_by_seat ON runs(seat);
+"""
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What a teacher fixes for every run on the board; students choose everything else.
+    `model_type` None leaves the family free; `minutes` None leaves the budget free."""
+    corpus: str = "shakespeare"
+    minutes: float | None = None
+    model_type: str | None = None
+
+    @property
+    def race(self) -> bool:
+        return self.minutes is not None
+
+
+@dataclass(frozen=True)
+class Seat:
+    """What a student's page holds once joined: the board, the nickname, and the token that proves it."""
+    board: str
+    nickname: str
+    token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: int
+    nickname: str
+    settings: dict
+    started: float
+    points: list[tuple[int, float, float]]      # (step, seconds of training, val loss on the fixed sample)
+    finished: float | None = None
+    final_val: float | None = None              # on the whole val split, once finished
+    steps: int | None = None
+    sample: str | None = None
+    stopped: bool = False
+
+
+@dataclass(frozen=True)
+class BoardSnapshot:
+    code: str
+    rules: Rules
+    created: float
+    expires: float
+    closed: bool
+    seats: int
+    max_seats: int
+    version: int
+    runs: list[RunRecord]
+
+
+class BoardStore(Protocol):
+    """What the app asks of a board store (a server database could stand behind the same calls)."""
+
+    def open_board(self, rules: Rules) -> tuple[str, str]: ...
+    def join(self, code: str, nickname: str) -> Seat: ...
+    def start_run(self, seat: Seat, settings: dict) -> int: ...
+    def add_point(self, seat: Seat, run: int, step: int, elapsed: float, val_loss: float) -> None: ...
+    def finish_run(self, seat: Seat, run: int, final_val: float | None, steps: int, sample: str,
+                   stopped: bool = False) -> None: ...
+    def close(self, code: str, teacher_secret: str) -> None: ...
+    def is_teacher(self, code: str, teacher_secret: str) -> bool: ...
+    def rules(self, code: str) -> Rules: ...
+    def version(self, code: str) -> int | None: ...
+    def snapshot(self, code: str) -> BoardSnapshot: ...
+
+
+def board_code(raw) -> str:
+    """A board code as typed ("gpt 7q2", "7Q2", "GPT-7Q2") in its one spelling, or InputError."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise InputError("Type the board's code (it looks like GPT-7Q2: your teacher shows it).")
+    if len(raw) > MAX_RAW_INPUT:
+        raise InputError("That is not a board code: a code looks like GPT-7Q2.")
+    letters = re.sub(r"[\s\-_]", "", raw.upper())
+    letters = letters[3:] if letters.startswith("GPT") and len(letters) > CODE_LENGTH else letters
+    code = CODE_PREFIX + letters
+    if not CODE_PATTERN.match(code):
+        raise InputError("That is not a board code: a code is GPT- and three letters or digits (no I, O, 0 or 1), "
+                         "like GPT-7Q2.")
+    return code
+
+
+def nickname(raw) -> str:
+    """A nickname people will see on a projector: trimmed, one space between words, no control or
+    direction-override characters (an RTL name stays RTL but cannot reorder the rest of the row);
+    1 to MAX_NICKNAME characters. Refused with InputError otherwise."""
+    if not isinstance(raw, str) or len(raw) > MAX_RAW_INPUT:
+        raise InputError(f"A nickname is at most {MAX_NICKNAME} characters.")
+    text = unicodedata.normalize("NFC", raw)
+    kept = "".join(c for c in text if c == ZERO_WIDTH_JOINER
+                   or unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"))
+    name = " ".join(kept.split())
+    if not name:
+        raise InputError("Choose a nickname: letters, digits or emoji, as the class will see it.")
+    if len(name) > MAX_NICKNAME:
+        raise InputError(f"A nickname is at most {MAX_NICKNAME} characters; that one is {len(name):,}.")
+    return name
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class SQLiteBoards:
+    """The board store in one SQLite file (WAL). Safe from many threads and processes at once."""
+
+    def __init__(self, path: str | Path, ttl: float = 24 * 3600, max_seats: int = 40,
+                 clock: Callable[[], float] = time.time):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.ttl, self.max_seats, self.clock = ttl, max_seats, clock
+        self._local = threading.local()                  # one connection per thread
+        self._db().executescript(SCHEMA)              # IF NOT EXISTS: a second process, or a restart, finds them
+
+    # --- connections -------------------------------------------------------------------------
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=True)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")        # WAL: durable at each checkpoint, never corrupt
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA busy_timeout=30000")
+            self._local.db = db
+        return db
+
+    def _write(self):
+        return _Transaction(self._db())
+
+    # --- teachers ----------------------------------------------------------------------------
+
+    def open_board(self, rules: Rules) -> tuple[str, str]:
+        """A new board under `rules`: (its code, the teacher's secret). Expired boards go first."""
+        secret = secrets.token_urlsafe(18)
+        now = self.clock()
+        with self._write() as db:
+            db.execute("DELETE FROM boards WHERE expires < ?", (now,))
+            taken = {row[0] for row in db.execute("SELECT code FROM boards")}
+            if len(taken) >= len(CODE_ALPHABET) ** CODE_LENGTH // 2:
+                raise InputError("Too many boards are open on this server; try again tomorrow.")
+            while (code := CODE_PREFIX + "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))) in taken:
+                pass
+            db.execute("INSERT INTO boards (code, teacher_digest, rules, created, expires, max_seats) "
+                       "VALUES (?, ?, ?, ?, ?, ?)",
+                       (code, _digest(secret), json.dumps(rules.__dict__), now, now + self.ttl, self.max_seats))
+        return code, secret
+
+    def is_teacher(self, code: str, teacher_secret: str) -> bool:
+        row = self._db().execute("SELECT teacher_digest FROM boards WHERE code = ?", (code,)).fetchone()
+        return bool(row and isinstance(teacher_secret, str)
+                    and hmac.compare_digest(row[0], _digest(teacher_secret)))
+
+    def close(self, code: str, teacher_secret: str) -> None:
+        """No more seats or runs (the board stays readable until it expires). Only with the teacher's secret."""
+        if not self.is_teacher(code, teacher_secret):
+            raise InputError("Only the teacher who opened this board can close it (with the board's teacher link).")
+        with self._write() as db:
+            db.execute("UPDATE boards SET closed = 1, version = version + 1 WHERE code = ?", (code,))
+
+    # --- students ----------------------------------------------------------------------------
+
+    def _open_board(self, db: sqlite3.Connection, code: str) -> sqlite3.Row:
+        row = db.execute("SELECT closed, expires, max_seats, rules FROM boards WHERE code = ?", (code,)).fetchone()
+        if row is None or row[1] < self.clock():
+            raise InputError(f"There is no board {code} (a board lasts {self.ttl / 3600:g} h): check the code "
+                             "with your teacher.")
+        if row[0]:
+            raise InputError(f"Board {code} is closed: it takes no more students or runs.")
+        return row
+
+    def join(self, code: str, nickname_: str) -> Seat:
+        """A seat on the board under this nickname (one per nickname, case and accents aside)."""
+        code, name = board_code(code), nickname(nickname_)
+        folded = unicodedata.normalize("NFKD", name.casefold())
+        token = secrets.token_urlsafe(18)
+        with self._write() as db:
+            _, _, max_seats, _ = self._open_board(db, code)
+            seats = db.execute("SELECT COUNT(*) FROM seats WHERE board = ?", (code,)).fetchone()[0]
+            if db.execute("SELECT 1 FROM seats WHERE board = ? AND folded = ?", (code, folded)).fetchone():
+                raise InputError("Someone on this board already has that nickname: choose another.")
+            if seats >= max_seats:
+                raise InputError(f"Board {code} is full: it seats {max_seats} students.")
+            db.execute("INSERT INTO seats (board, digest, nickname, folded, joined) VALUES (?, ?, ?, ?, ?)",
+                       (code, _digest(token), name, folded, self.clock()))
+            db.execute("UPDATE boards SET version = version + 1 WHERE code = ?", (code,))
+        return Seat(code, name, token)
+
+    def _seat_id(self, db: sqlite3.Connection, seat: Seat) -> int:
+        row = db.execute("SELECT id FROM seats WHERE digest = ? AND board = ?",
+                         (_digest(seat.token), seat.board)).fetchone()
+        if row is None:
+            raise InputError(f"Your seat on board {seat.board} is gone (the board expired): join again.")
+        return row[0]
+
+    def _own_run(self, db: sqlite3.Connection, seat: Seat, run: int) -> None:
+        owned = db.execute("SELECT 1 FROM runs WHERE id = ? AND seat = ?", (run, self._seat_id(db, seat))).fetchone()
+        if owned is None:
+            raise InputError("That run is not yours to write.")
+
+    def start_run(self, seat: Seat, settings: dict) -> int:
+        text = json.dumps(settings, sort_keys=True)
+        if len(text) > MAX_SETTINGS_CHARS:
+            raise InputError("A run's settings are too long to post.")
+        with self._write() as db:
+            self._open_board(db, seat.board)
+            seat_id = self._seat_id(db, seat)
+            runs = db.execute("SELECT COUNT(*) FROM runs WHERE seat = ?", (seat_id,)).fetchone()[0]
+            if runs >= MAX_RUNS_PER_SEAT:
+                raise InputError(f"You have posted {runs} runs to this board, its most per student.")
+            run = db.execute("INSERT INTO runs (seat, settings, started) VALUES (?, ?, ?)",
+                             (seat_id, text, self.clock())).lastrowid
+            db.execute("UPDATE boards SET version = version + 1 WHERE code = ?", (seat.board,))
+        return run
+
+    def add_point(self, seat: Seat, run: int, step: int, elapsed: float, val_loss: float) -> None:
+        with self._write() as db:
+            self._own_run(db, seat, run)
+            if db.execute("SELECT COUNT(*) FROM points WHERE run = ?", (run,)).fetchone()[0] >= MAX_POINTS_PER_RUN:
+                return                                    # the curve keeps its first points; the final loss still posts
+            db.execute("INSERT INTO points (run, step, elapsed, val_loss) VALUES (?, ?, ?, ?)",
+                       (run, int(step), float(elapsed), float(val_loss)))
+            db.execute("UPDATE boards SET version = version + 1 WHERE code = ?", (seat.board,))
+
+    def finish_run(self, seat: Seat, run: int, final_val: float | None, steps: int, sample: str,
+                   stopped: bool = False) -> None:
+        with self._write() as db:
+            self._own_run(db, seat, run)
+            db.execute("UPDATE runs SET finished = ?, final_val = ?, steps = ?, sample = ?, stopped = ? "
+                       "WHERE id = ? AND finished IS NULL",
+                       (self.clock(), final_val, int(steps), (sample or "")[:MAX_SAMPLE_CHARS], int(stopped), run))
+            db.execute("UPDATE boards SET version = version + 1 WHERE code = ?", (seat.board,))
+
+    # --- everyone ----------------------------------------------------------------------------
+
+    def _board_row(self, code: str):
+        row = self._db().execute("SELECT rules, created, expires, closed, max_seats, version FROM boards "
+                                 "WHERE code = ?", (code,)).fetchone()
+        if row is None or row[2] < self.clock():
+            raise InputError(f"There is no board {code} (a board lasts {self.ttl / 3600:g} h).")
+        return row
+
+    def rules(self, code: str) -> Rules:
+        return Rules(**json.loads(self._board_row(code)[0]))
+
+    def version(self, code: str) -> int | None:
+        """The board's change counter (None: no such board), the one read a page makes to know it is current."""
+        row = self._db().execute("SELECT version, expires FROM boards WHERE code = ?", (code,)).fetchone()
+        return None if row is None or row[1] < self.clock() else row[0]
+
+    def snapshot(self, code: str) -> BoardSnapshot:
+        """The whole board as one consistent read (one transaction: WAL gives it a fixed view)."""
+        db = self._db()
+        db.execute("BEGIN")
+        try:
+            rules, created, expires, closed, max_seats, version = self._board_row(code)
+            seats = db.execute("SELECT COUNT(*) FROM seats WHERE board = ?", (code,)).fetchone()[0]
+            rows = db.execute("SELECT runs.id, seats.nickname, runs.settings, runs.started, runs.finished, "
+                              "runs.final_val, runs.steps, runs.sample, runs.stopped FROM runs JOIN seats ON "
+                              "runs.seat = seats.id WHERE seats.board = ? ORDER BY runs.id", (code,)).fetchall()
+            points: dict[int, list] = {row[0]: [] for row in rows}
+            for run, step, elapsed, val in db.execute(
+                    "SELECT points.run, points.step, points.elapsed, points.val_loss FROM points JOIN runs ON "
+                    "points.run = runs.id JOIN seats ON runs.seat = seats.id WHERE seats.board = ? "
+                    "ORDER BY points.run, points.step", (code,)):
+                points[run].append((step, elapsed, val))
+        finally:
+            db.execute("COMMIT")
+        runs = [RunRecord(id=r[0], nickname=r[1], settings=json.loads(r[2]), started=r[3], finished=r[4],
+                          final_val=r[5], steps=r[6], sample=r[7], stopped=bool(r[8]), points=points[r[0]])
+                for r in rows]
+        return BoardSnapshot(code, Rules(**json.loads(rules)), created, expires, bool(closed), seats, max_seats,
+                             version, runs)
+
+
+class _Transaction:
+    """`BEGIN IMMEDIATE` … `COMMIT` (or `ROLLBACK` on an error): one writer at a time, never half a change."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, kind, error, trace) -> None:
+        self.db.execute("COMMIT" if kind is None else "ROLLBACK")

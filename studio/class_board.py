@@ -1,0 +1,228 @@
+"""A class board as the app feeds and shows it: a student's live training posts to the board the
+student joined (`BoardPosting`), and anyone with the code sees every run at once (`board_view`):
+the curves overlaid, a leaderboard by whole-val loss with the settings that differ between runs,
+and the best samples. The runs themselves live in a `BoardStore` (studio/board_store.py).
+
+Nicknames come from students and are shown to the class, so they are never markup here: the
+leaderboard is a table of plain strings, the curves' legend escapes them (plotly reads a few HTML
+tags in text), and each is wrapped in Unicode isolates so a right-to-left name cannot reorder
+the rest of its row.
+"""
+from __future__ import annotations
+
+import html
+import math
+from collections import Counter
+from dataclasses import dataclass
+
+import plotly.graph_objects as go
+
+from gpt import plots
+from gpt.data import Corpus
+from gpt.generation import generate
+from gpt.language_model import LanguageModel
+from gpt.metrics import split_loss
+
+from .board_store import BoardSnapshot, BoardStore, RunRecord, Rules, Seat
+from .errors import InputError
+from .training import CORPUS_CHOICES, TrainRequest
+
+RACE_MINUTES = (0.25, 0.5, 1.0, 2.0)
+"""The budgets a race may fix. A class of 30 on a 2-core Space trains one run at a time, so the
+race's length is about 30 × (budget + start-up + final evaluation): bench/race.py measures it."""
+FAMILIES = {"bigram": "bigram", "mlp": "MLP", "gpt": "GPT"}
+SETTING_NAMES = {"model": "model", "n_layer": "layers", "n_head": "heads", "n_embd": "width",
+                 "block_size": "context", "n_hidden": "hidden", "lr": "lr", "batch_size": "batch",
+                 "optimizer": "optimizer", "minutes": "min"}
+LEADERBOARD_FIXED = ["#", "who", "val loss", "steps"]
+SHOWN_SAMPLES = 3
+LEGEND_RUNS = 10                 # the best runs are named in the legend; the rest are drawn, unnamed
+EVAL_BATCH = 64
+SAMPLE_CHARS = 200
+
+
+def isolated(name: str) -> str:
+    """A student's text in a first-strong isolate (U+2068 … U+2069): shown as written, RTL or not,
+    without reordering what stands beside it."""
+    return "\u2068" + name + "\u2069"
+
+
+def corpus_label(corpus: str) -> str:
+    return {value: label for label, value in CORPUS_CHOICES}.get(corpus, corpus)
+
+
+def rules_text(rules: Rules) -> str:
+    parts = [f"corpus {corpus_label(rules.corpus)}"]
+    if rules.minutes is not None:
+        parts.append(f"budget {rules.minutes:g} min for everyone")
+    if rules.model_type:
+        parts.append(f"model {FAMILIES.get(rules.model_type, rules.model_type)}")
+    return ", ".join(parts)
+
+
+def check_rules(rules: Rules, request: TrainRequest) -> None:
+    """A run the board would not take is refused before it trains (the page locks these settings
+    too; this is what holds when a request skips the page)."""
+    if request.corpus != rules.corpus:
+        raise InputError(f"This board's runs learn {corpus_label(rules.corpus)}: pick it in Train live.")
+    if rules.minutes is not None and not math.isclose(request.minutes, rules.minutes):
+        raise InputError(f"This board is a race of {rules.minutes:g} min: every run trains for exactly that long.")
+    if rules.model_type and request.model_type != rules.model_type:
+        raise InputError(f"This board's race is for the {FAMILIES.get(rules.model_type, rules.model_type)}: "
+                         "pick that model in Train live.")
+
+
+def run_settings(request: TrainRequest) -> dict:
+    """What the board shows of a run's settings: those its model family uses."""
+    used = {"bigram": ("lr", "batch_size", "minutes"),
+            "mlp": ("n_embd", "block_size", "n_hidden", "lr", "batch_size", "optimizer", "minutes"),
+            "gpt": ("n_layer", "n_head", "n_embd", "block_size", "lr", "batch_size", "optimizer", "minutes")}
+    return {"model": request.model_type} | {key: getattr(request, key) for key in used.get(request.model_type, ())}
+
+
+def whole_val_loss(model: LanguageModel, corpus: str) -> float:
+    """The loss a run is ranked by: every character of the corpus's val split (not the curve's sample)."""
+    dataset = model.dataset_for(Corpus.load(corpus, line_framed=model.run.line_framed))
+    return split_loss(model, dataset, "val", EVAL_BATCH)
+
+
+class BoardPosting:
+    """One live training's posts to its board: started (refused if the board's rules forbid it),
+    each new evaluation as a point of its curve, then its final loss and sample, or that it stopped."""
+
+    def __init__(self, store: BoardStore, seat: Seat, request: TrainRequest):
+        check_rules(store.rules(seat.board), request)
+        self.store, self.seat, self.corpus = store, seat, request.corpus
+        self.run = store.start_run(seat, run_settings(request))
+        self.posted = 0                 # evaluations of the model's history already on the board
+        self.done = False
+
+    def saw(self, model: LanguageModel | None) -> None:
+        """Post the evaluations the model's history has gained since the last call."""
+        if model is None or self.done:
+            return
+        for entry in model.history[self.posted:]:
+            self.store.add_point(self.seat, self.run, entry["step"], entry["elapsed"], entry["val_loss"])
+        self.posted = len(model.history)
+
+    def finish(self, model: LanguageModel) -> float:
+        """Measure the whole val split and post it with the run's last sample; returns the loss."""
+        self.saw(model)
+        loss = whole_val_loss(model, self.corpus)
+        self.store.finish_run(self.seat, self.run, loss, model.run.step, board_sample(model))
+        self.done = True
+        return loss
+
+    def stopped(self, model: LanguageModel | None) -> None:
+        """The run ended early (Stop, a closed page, a failure): it stays on the board, unranked."""
+        if self.done:
+            return
+        self.done = True
+        self.saw(model)
+        steps = model.run.step if model is not None else 0
+        self.store.finish_run(self.seat, self.run, None, steps, "", stopped=True)
+
+
+def board_sample(model: LanguageModel) -> str:
+    """Every run's sample from the same start and seed, so samples compare like the losses do."""
+    return "".join(generate(model, "", SAMPLE_CHARS, temperature=0.8, seed=0, engine="torch"))
+
+
+# --- the board as the class sees it -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BoardView:
+    headline: str                      # markdown: nothing in it comes from a student
+    figure: go.Figure | None
+    headers: list[str]
+    rows: list[list[str]]
+    samples: str                       # plain text
+
+
+def ranked(runs: list[RunRecord]) -> list[RunRecord]:
+    """Finished runs by whole-val loss, then runs still training by their latest curve point, then stopped ones."""
+    def key(run: RunRecord):
+        if run.final_val is not None:
+            return (0, run.final_val, run.id)
+        if run.finished is None:
+            return (1, run.points[-1][2] if run.points else math.inf, run.id)
+        return (2, run.points[-1][2] if run.points else math.inf, run.id)
+    return sorted(runs, key=key)
+
+
+def differing_settings(runs: list[RunRecord]) -> list[str]:
+    """The settings whose values differ between the board's runs (in SETTING_NAMES' order): the
+    ones that can explain the ranking. The rest are the same for everyone and said once."""
+    keys = [key for key in SETTING_NAMES if any(key in run.settings for run in runs)]
+    return [key for key in keys if len({_shown(run.settings.get(key)) for run in runs}) > 1]
+
+
+def common_settings(runs: list[RunRecord], differing: list[str]) -> str:
+    shared = []
+    for key in SETTING_NAMES:
+        if key in differing:
+            continue
+        values = Counter(_shown(run.settings[key]) for run in runs if key in run.settings)
+        if values:
+            shared.append(f"{SETTING_NAMES[key]} {values.most_common(1)[0][0]}")
+    return ", ".join(shared)
+
+
+def _shown(value) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if value in FAMILIES:
+        return FAMILIES[value]
+    return "AdamW" if value == "adamw" else "Muon" if value == "muon" else str(value)
+
+
+def _status(run: RunRecord) -> str:
+    if run.final_val is not None:
+        return f"{run.final_val:.3f}"
+    latest = f" {run.points[-1][2]:.3f}" if run.points else ""
+    return f"stopped{latest}" if run.finished is not None else f"training…{latest}"
+
+
+def board_view(snapshot: BoardSnapshot) -> BoardView:
+    runs = ranked(snapshot.runs)
+    finished = sum(run.final_val is not None for run in runs)
+    training = sum(run.finished is None for run in runs)
+    state = "**Closed**: it takes no more runs" if snapshot.closed else "Open"
+    join = ("" if snapshot.closed
+            else " Join in *Class board* with the code; *Share this view* gives a link and a QR code.")
+    headline = (f"## Board {snapshot.code}\n{state} · "
+                f"{rules_text(snapshot.rules)} · {snapshot.seats} of {snapshot.max_seats} seats · "
+                f"{len(runs)} runs ({finished} finished, {training} training).{join}")
+    differing = differing_settings(runs)
+    if runs and (common := common_settings(runs, differing)):
+        headline += f"\n\nThe same for every run: {common}. The table shows what differs."
+    headers = LEADERBOARD_FIXED + [SETTING_NAMES[key] for key in differing]
+    rows = []
+    for place, run in enumerate(runs, 1):
+        rows.append([str(place) if run.final_val is not None else "", isolated(run.nickname), _status(run),
+                     f"{run.steps:,}" if run.steps is not None else (f"{run.points[-1][0]:,}" if run.points else "")]
+                    + [_shown(run.settings.get(key, "")) for key in differing])
+    samples = "\n\n".join(f"{place}. {isolated(run.nickname)} (val {run.final_val:.3f}):\n{run.sample}"
+                          for place, run in enumerate(runs[:SHOWN_SAMPLES], 1)
+                          if run.final_val is not None and run.sample)
+    return BoardView(headline, curves_figure(snapshot.code, runs), headers, rows,
+                     samples or "The best runs' samples appear here once runs finish.")
+
+
+def curves_figure(code: str, runs: list[RunRecord]) -> go.Figure | None:
+    """Every run's val-loss curve against seconds of training, the best LEGEND_RUNS named."""
+    drawn = [run for run in runs if run.points]
+    if not drawn:
+        return None
+    fig = plots.figure()
+    for place, run in enumerate(drawn):
+        _, x, y = zip(*run.points)
+        fig.add_trace(go.Scatter(x=list(x), y=list(y), mode="lines+markers", marker=dict(size=5),
+                                 name=html.escape(isolated(run.nickname)), showlegend=place < LEGEND_RUNS,
+                                 opacity=1.0 if place < LEGEND_RUNS else 0.45,
+                                 hovertemplate=f"{html.escape(run.nickname)}<br>%{{x:.0f}} s: val %{{y:.3f}}"
+                                               "<extra></extra>"))
+    fig.update_layout(title=f"{code}: val loss as each run trains", height=400,
+                      xaxis_title="seconds of training", yaxis_title="val loss (nats/char)",
+                      legend=dict(font=dict(size=13)), margin=dict(l=60, r=20, t=60, b=50))
+    return fig
