@@ -10,10 +10,12 @@ the rest of its row.
 """
 from __future__ import annotations
 
+import asyncio
 import html
 import math
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import AsyncIterator
 
 import plotly.graph_objects as go
 
@@ -25,6 +27,7 @@ from gpt.metrics import split_loss
 
 from .board_store import BoardSnapshot, BoardStore, RunRecord, Rules, Seat
 from .errors import InputError
+from .live import LiveUpdate
 from .training import CORPUS_CHOICES, TrainRequest
 
 RACE_MINUTES = (0.25, 0.5, 1.0, 2.0)
@@ -87,20 +90,26 @@ def whole_val_loss(model: LanguageModel, corpus: str) -> float:
 
 
 class BoardPosting:
-    """One live training's posts to its board: started (refused if the board's rules forbid it),
-    each new evaluation as a point of its curve, then its final loss and sample, or that it stopped."""
+    """One live training's posts to its board: checked against the board's rules when made,
+    started when the training starts, each new evaluation a point of its curve, then its final
+    loss and sample, or that it stopped."""
 
     def __init__(self, store: BoardStore, seat: Seat, request: TrainRequest):
         check_rules(store.rules(seat.board), request)
-        self.store, self.seat, self.corpus = store, seat, request.corpus
-        self.run = store.start_run(seat, run_settings(request))
+        self.store, self.seat, self.request = store, seat, request
+        self.run: int | None = None
         self.posted = 0                 # evaluations of the model's history already on the board
         self.done = False
+
+    def start(self) -> None:
+        self.run = self.store.start_run(self.seat, run_settings(self.request))
 
     def saw(self, model: LanguageModel | None) -> None:
         """Post the evaluations the model's history has gained since the last call."""
         if model is None or self.done:
             return
+        if self.run is None:
+            self.start()
         for entry in model.history[self.posted:]:
             self.store.add_point(self.seat, self.run, entry["step"], entry["elapsed"], entry["val_loss"])
         self.posted = len(model.history)
@@ -108,19 +117,55 @@ class BoardPosting:
     def finish(self, model: LanguageModel) -> float:
         """Measure the whole val split and post it with the run's last sample; returns the loss."""
         self.saw(model)
-        loss = whole_val_loss(model, self.corpus)
+        loss = whole_val_loss(model, self.request.corpus)
         self.store.finish_run(self.seat, self.run, loss, model.run.step, board_sample(model))
         self.done = True
         return loss
 
     def stopped(self, model: LanguageModel | None) -> None:
         """The run ended early (Stop, a closed page, a failure): it stays on the board, unranked."""
-        if self.done:
+        if self.done or self.run is None:
             return
-        self.done = True
         self.saw(model)
+        self.done = True
         steps = model.run.step if model is not None else 0
         self.store.finish_run(self.seat, self.run, None, steps, "", stopped=True)
+
+
+async def posted_training(updates: AsyncIterator[LiveUpdate], posting: BoardPosting) -> AsyncIterator[LiveUpdate]:
+    """A live training's updates, each posted to the board as it passes; once the training is
+    done, its whole-val loss is measured and posted, and the student told where the run stands.
+    A run that ends any other way (Stop, a closed page, a refusal) is posted as stopped."""
+    model = None
+    try:
+        async for update in updates:
+            model = update.model or model
+            if update.phase == "starting":
+                await asyncio.to_thread(posting.start)
+            elif update.phase == "evaluated":
+                await asyncio.to_thread(posting.saw, model)
+            yield update
+            if update.done and model is not None:
+                yield replace(update, phase="posting", status=update.status + "\n\nMeasuring the whole val split "
+                              f"for board {posting.seat.board}…", curve=None, model=None, timeline=None)
+                loss = await asyncio.to_thread(posting.finish, model)
+                yield replace(update, phase="posted", status=update.status + "\n\n" + posted_message(
+                    posting, loss), curve=None, model=None, timeline=None)
+    finally:
+        posting.stopped(model)
+
+
+def posted_message(posting: BoardPosting, loss: float) -> str:
+    snapshot = posting.store.snapshot(posting.seat.board)
+    ranked_runs = [run for run in ranked(snapshot.runs) if run.final_val is not None]
+    place = next((i for i, run in enumerate(ranked_runs, 1) if run.id == posting.run), None)
+    where = f": **{_ordinal(place)}** of {len(ranked_runs)} finished runs" if place else ""
+    return (f"Posted to board **{posting.seat.board}**: whole val loss **{loss:.3f}**{where}. "
+            "See it in *Class board*.")
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
 def board_sample(model: LanguageModel) -> str:
@@ -187,15 +232,13 @@ def board_view(snapshot: BoardSnapshot) -> BoardView:
     runs = ranked(snapshot.runs)
     finished = sum(run.final_val is not None for run in runs)
     training = sum(run.finished is None for run in runs)
-    state = "**Closed**: it takes no more runs" if snapshot.closed else "Open"
-    join = ("" if snapshot.closed
-            else " Join in *Class board* with the code; *Share this view* gives a link and a QR code.")
-    headline = (f"## Board {snapshot.code}\n{state} · "
-                f"{rules_text(snapshot.rules)} · {snapshot.seats} of {snapshot.max_seats} seats · "
-                f"{len(runs)} runs ({finished} finished, {training} training).{join}")
+    state = "**Closed**: it takes no more runs" if snapshot.closed else "Open: join in *Class board* with the code"
+    counted = f"{len(runs)} run{'' if len(runs) == 1 else 's'}" + (f" ({finished} finished, {training} training)"
+                                                                    if runs else "")
     differing = differing_settings(runs)
-    if runs and (common := common_settings(runs, differing)):
-        headline += f"\n\nThe same for every run: {common}. The table shows what differs."
+    common = common_settings(runs, differing) if runs else ""
+    headline = (f"## Board {snapshot.code}\n{state} · {rules_text(snapshot.rules)} · {snapshot.seats} of "
+                f"{snapshot.max_seats} seats · {counted}." + (f" The same for every run: {common}." if common else ""))
     headers = LEADERBOARD_FIXED + [SETTING_NAMES[key] for key in differing]
     rows = []
     for place, run in enumerate(runs, 1):
@@ -222,7 +265,7 @@ def curves_figure(code: str, runs: list[RunRecord]) -> go.Figure | None:
                                  opacity=1.0 if place < LEGEND_RUNS else 0.45,
                                  hovertemplate=f"{html.escape(run.nickname)}<br>%{{x:.0f}} s: val %{{y:.3f}}"
                                                "<extra></extra>"))
-    fig.update_layout(title=f"{code}: val loss as each run trains", height=400,
+    fig.update_layout(title=f"{code}: val loss as each run trains", height=360,
                       xaxis_title="seconds of training", yaxis_title="val loss (nats/char)",
                       legend=dict(font=dict(size=13)), margin=dict(l=60, r=20, t=60, b=50))
     return fig

@@ -30,7 +30,7 @@ MAX_TEXT_CHARS = 2_000
 MAX_SHOWN = 40
 """Characters of a refused value quoted back in its problem."""
 
-TABS = ("generate", "attention", "loss", "train", "timeline", "lab", "learn")
+TABS = ("generate", "attention", "loss", "train", "timeline", "lab", "learn", "board")
 LAB_PARTS = ("surprisal", "knockout", "lens", "induction", "memorised", "features")
 TIMELINE_VIEWS = ("attention", "next", "surprisal", "diagnostics")
 
@@ -46,6 +46,7 @@ class Param:
     hi: float = math.inf
     choices: tuple = ()
     label: str = ""                  # the setting's name in messages
+    private: bool = False            # read when a page opens, never written into a link or the address bar
 
     @property
     def name(self) -> str:
@@ -103,6 +104,9 @@ def params(models: Iterable[str], max_prompt_chars: int, max_new_tokens: int, ma
         Param("lpos", "int", None, 0, max_lab_chars, label="logit lens position"),
         Param("memo", "text", None, hi=lab_chars, label="memorisation text"),
         Param("feature", "int", None, 0, 1_000_000),
+        # Class board: its code for everyone; the teacher's secret only in the teacher's own link
+        Param("board", "text", None, hi=20, label="board code"),
+        Param("teacher", "text", None, hi=64, label="teacher key", private=True),
     ]
     return {p.key: p for p in listed}
 
@@ -186,7 +190,7 @@ def encode(values: Mapping[str, object], known: Mapping[str, Param]) -> str:
     kept = []
     for key, param in known.items():
         value = values.get(key)
-        if value is None or value == "" or _same(value, param.default):
+        if param.private or value is None or value == "" or _same(value, param.default):
             continue
         if param.kind == "int":
             value = int(value) if str(value).strip().isdigit() else int(float(value))   # exact past 2^53

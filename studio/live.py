@@ -48,6 +48,7 @@ class LiveUpdate:
     samples: str | None = None
     log: list[list] | None = None
     diagnostics: Diagnostics | None = None
+    done: bool = False                           # the run's last evaluation: training is over
 
     @property
     def clears(self) -> bool:
@@ -158,4 +159,4 @@ def _progress(remote: RemoteTraining, model: LanguageModel, timeline: Timeline, 
         yield LiveUpdate("evaluated", top + "\n\n" + status_line(p, budget) + done, model=model, timeline=timeline,
                          curve=views.loss_view(model, curve.name, curve.others, x="elapsed")[0],
                          samples="\n\n".join(samples),
-                         log=log_rows(model.history), diagnostics=(activations, ratios, gradients))
+                         log=log_rows(model.history), diagnostics=(activations, ratios, gradients), done=p.done)

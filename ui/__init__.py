@@ -11,7 +11,7 @@ import gradio as gr
 
 from studio.resources import Resources
 
-from . import attention, generate, lab, learn, losses, timeline, train
+from . import attention, board, generate, lab, learn, losses, timeline, train
 from .refusals import plain_path_refusals, quiet_gradio_refusals
 from .shared import Shared
 
@@ -51,6 +51,7 @@ def build(resources: Resources) -> Page:
             timeline.build(shared)
             lab_wiring = lab.build(shared)
             learn.build(shared)
+            board.build(shared)
         shared.wire(demo, tabs)
     demo.queue(max_size=resources.settings.queue_size, default_concurrency_limit=4)
     return Page(demo, shared, lab_wiring)

@@ -101,7 +101,9 @@ class Links:
         def opened(request: gr.Request) -> dict:
             query = request.query_params if request is not None else {}
             link = self.read(query)
-            page = {self.state: link, note: link.note, dropped: json.dumps([k for k in query if k not in link.values])}
+            # private values (a teacher's key) leave the address bar at once: it may be on a projector
+            gone = [k for k in query if k not in link.values or self.params[k].private]
+            page = {self.state: link, note: link.note, dropped: json.dumps(gone)}
             for key, component in carried.items():
                 if key in link:
                     page[component] = link.get(key)

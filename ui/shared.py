@@ -76,6 +76,8 @@ class Shared:
         self.trained = gr.State(None, time_to_live=ttl)     # the model this session trained
         self.live_timeline = gr.State(None, time_to_live=ttl)   # its run: snapshots and diagnostics
         self.record = gr.State(None, time_to_live=ttl)      # the last generation, step by step
+        self.seat = gr.State(None, time_to_live=ttl)        # the class board this session joined (a Seat)
+        self.train_form = None                               # Train live's settings a board may fix (ui/train.py)
         self.open_tab = gr.State("generate")                 # the tab on screen
         self._model_listeners: list[Listener] = []
         self._tab_listeners: dict[str, Listener] = {}

@@ -2,9 +2,12 @@
 learns in a worker process, and the session keeps the model (download it, or push it to the Hub)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import gradio as gr
 
 from studio import inputs
+from studio.class_board import BoardPosting, posted_training
 from studio.hub import DEFAULT_REPO_NAME, LOCAL_INSTRUCTIONS, push_session_model, pushed_message
 from studio.live import LOG_COLUMNS, LiveUpdate, live_training, stopped_message
 from studio.training import CORPUS_CHOICES, MODEL_CHOICES, OPTIMIZER_CHOICES, TrainRequest, defaults_for, export_zip
@@ -12,6 +15,15 @@ from studio.training import optimizer_choice as optimizer_value
 
 from .refusals import user_errors
 from .shared import Shared, described, not_a_tool, shown
+
+
+@dataclass(frozen=True)
+class TrainForm:
+    """The settings a class board may fix (ui/board.py sets and locks them), and where it says so."""
+    corpus: gr.Radio
+    model_type: gr.Radio
+    minutes: gr.Slider
+    board_note: gr.Markdown
 
 
 def build(shared: Shared) -> None:
@@ -27,6 +39,7 @@ def build(shared: Shared) -> None:
                 with gr.Row():
                     train_btn = gr.Button("Train", variant="primary")
                     stop_btn = gr.Button("Stop", variant="stop")
+                board_note = gr.Markdown(elem_id="train-board-note")     # the class board this session posts to
                 with gr.Row():
                     n_layer = gr.Slider(1, 8, value=d.n_layer, step=1, label="Layers")
                     n_head = gr.Slider(1, 8, value=d.n_head, step=1, label="Heads")
@@ -60,6 +73,8 @@ def build(shared: Shared) -> None:
             diagnostics = [gr.Plot(show_label=False, elem_id=f"train-{name}", visible=False, min_width=300)
                            for name in ("activations", "ratios", "gradients")]
 
+    shared.train_form = TrainForm(corpus, model_type, minutes, board_note)
+
     def shown_update(update: LiveUpdate) -> dict:
         """What one update changes on the page; the session's model and run follow the training."""
         page = {status: update.status}
@@ -76,7 +91,8 @@ def build(shared: Shared) -> None:
     @user_errors
     @described
     async def train(corpus_choice, upload_path, model_choice, layers, heads, width, context, budget, steps, rate,
-                    batch, hidden=TrainRequest.n_hidden, trained=None, optimizer_choice=TrainRequest.optimizer):
+                    batch, hidden=TrainRequest.n_hidden, trained=None, optimizer_choice=TrainRequest.optimizer,
+                    seat=None):
         w = inputs.whole
         request = TrainRequest(corpus=inputs.text_choice(corpus_choice, "corpus"), upload=upload_path,
                                model_type=inputs.text_choice(model_choice, "model").lower(),
@@ -87,8 +103,11 @@ def build(shared: Shared) -> None:
                                max_steps=w(steps, "number of steps"), lr=inputs.number(rate, "learning rate"),
                                batch_size=w(batch, "batch size"),
                                optimizer=optimizer_value(inputs.text_choice(optimizer_choice, "optimizer")))
-        async for update in live_training(request, resources.training_slots, resources.device, settings.threads,
-                                          previous=trained):
+        updates = live_training(request, resources.training_slots, resources.device, settings.threads,
+                                previous=trained)
+        if seat is not None:            # joined a class board: refused here if the board's rules forbid this run
+            updates = posted_training(updates, BoardPosting(resources.boards, seat, request))
+        async for update in updates:
             yield shown_update(update)
 
     cleared = [curve, status, samples, log, *diagnostics, download_file]
@@ -98,7 +117,7 @@ def build(shared: Shared) -> None:
         lambda: shown_update(LiveUpdate("waiting", "Preparing…")) | {download_file: gr.File(value=None, visible=False)},
         None, cleared, api_visibility="private").then(
         train, [corpus, upload, model_type, n_layer, n_head, n_embd, block_size, minutes, max_steps, lr, batch_size,
-                n_hidden, shared.trained, optimizer], shown_parts, api_name="train",
+                n_hidden, shared.trained, optimizer, shared.seat], shown_parts, api_name="train",
         # the line is the training slots' (it tells each student their place), not Gradio's raw counter
         concurrency_id="training", concurrency_limit=settings.queue_size, show_progress="minimal")
     stop_btn.click(stopped_message, shared.trained, status, cancels=[training], api_visibility="private")
