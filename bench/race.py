@@ -82,11 +82,12 @@ def main(argv=None) -> int:
         ["last run on the board (the race's length)", f"{last:.0f} s ({last / 60:.1f} min)"],
         ["a run, start to post: median / max", f"{statistics.median(costs):.1f} / {max(costs):.1f} s"],
         ["budget spent training per run", f"{args.minutes * 60:.0f} s"],
-        ["overhead per run (start-up, final eval, sample, posts)", f"{statistics.median(costs) - args.minutes * 60:.1f} s"],
+        ["overhead per run (start-up, final eval, sample, posts)",
+         f"{statistics.median(costs) - args.minutes * 60:.1f} s"],
         ["wait in line: median / max", f"{statistics.median(waits):.0f} / {waits[-1]:.0f} s"],
         ["runs ranked (whole val)", f"{len(finals)} of {args.students}"],
-        ["whole-val loss: best / median / worst", f"{finals[0]:.3f} / {statistics.median(finals):.3f} / {finals[-1]:.3f}"
-         if finals else "-"],
+        ["whole-val loss: best / median / worst",
+         f"{finals[0]:.3f} / {statistics.median(finals):.3f} / {finals[-1]:.3f}" if finals else "-"],
     ]))
     return 0
 
