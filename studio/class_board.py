@@ -265,7 +265,7 @@ def curves_figure(code: str, runs: list[RunRecord]) -> go.Figure | None:
                                  opacity=1.0 if place < LEGEND_RUNS else 0.45,
                                  hovertemplate=f"{html.escape(run.nickname)}<br>%{{x:.0f}} s: val %{{y:.3f}}"
                                                "<extra></extra>"))
-    fig.update_layout(title=f"{code}: val loss as each run trains", height=360,
+    fig.update_layout(title=f"{code}: val loss as each run trains", height=320,
                       xaxis_title="seconds of training", yaxis_title="val loss (nats/char)",
                       legend=dict(font=dict(size=13)), margin=dict(l=60, r=20, t=60, b=50))
     return fig

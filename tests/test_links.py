@@ -20,12 +20,19 @@ def test_every_parameter_survives_a_round_trip():
     view = {"tab": "lab", "model": "names-gpt", "prompt": "ROMEO:\nO, she doth teach", "temp": 0.35, "len": 1234,
             "topk": 7, "topp": 0.9, "seed": MAX_SEED, "gen": 987654, "layer": 3, "head": "head 2", "chars": 96,
             "step": 9, "tview": "surprisal", "lab": "lens", "text": "To be, or not to be", "pos": 5,
-            "lens": "What light", "lpos": 4, "memo": "First Citizen:", "feature": 1200}
-    assert set(view) == set(PARAMS)
+            "lens": "What light", "lpos": 4, "memo": "First Citizen:", "feature": 1200, "board": "GPT-7Q2"}
+    assert set(view) == set(PARAMS) - {"teacher"}
     query = links.encode(view, PARAMS)
     link = read(query)
     assert link.problems == [] and link.values == view
     assert links.encode(link.values, PARAMS) == query           # one view, one link
+
+
+def test_a_teachers_key_is_read_but_never_written_into_a_link():
+    link = read("tab=board&board=GPT-7Q2&teacher=s3cret-key")
+    assert link.problems == [] and link.get("teacher") == "s3cret-key"
+    assert links.encode(link.values, PARAMS) == "tab=board&board=GPT-7Q2"
+    assert "teacher" in read("teacher=" + "k" * 65).problems[0]       # too long to be a key: refused in words
 
 
 def test_defaults_are_left_out_and_a_huge_seed_stays_exact():

@@ -28,6 +28,7 @@ def build(shared: Shared, generate: GenerateTab) -> None:
         note = gr.Markdown()
         plot = gr.Plot(label="Attention weights", elem_id="attention-plot", visible=False)
         grid = gr.Plot(label="Every head of the layer", elem_id="attention-grid", visible=False)
+        shared.code_part("attention")
 
     @user_errors
     @described

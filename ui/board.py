@@ -26,6 +26,7 @@ def build(shared: Shared) -> None:
     with shared.tab("Class board", "board"):
         shown_board = gr.State(None)           # {"code", "version"}: the board on this page, as last drawn
         teacher = gr.State(None)               # (code, secret) of the board this page opened
+        seat_note = gr.Markdown(elem_id="board-seat-note")      # this page's seat, or why it has none
         headline = gr.Markdown(WELCOME, elem_id="board-headline")
         with gr.Row(equal_height=False):
             curves = gr.Plot(show_label=False, elem_id="board-plot", visible=False, scale=3, min_width=320)
@@ -49,7 +50,6 @@ def build(shared: Shared) -> None:
             with gr.Row():
                 join_btn = gr.Button("Join", variant="primary", min_width=100, elem_id="board-join-btn")
                 watch_btn = gr.Button("Show the board only", min_width=100, elem_id="board-watch-btn")
-            seat_note = gr.Markdown(elem_id="board-seat-note")
         with gr.Accordion("Open a board (teachers)", open=False, elem_id="board-teacher") as teacher_box:
             with gr.Row():
                 corpus = gr.Radio([c for c in CORPUS_CHOICES if c[1] != "upload"], value="shakespeare",

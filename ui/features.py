@@ -66,6 +66,7 @@ def build(shared: Shared) -> None:
         with gr.Row():
             plain_out = gr.Textbox(label="Without", lines=8)
             steered_out = gr.Textbox(label="With the feature", lines=8)
+        shared.code_part("features")
 
     page = [number, header, contexts, control]
 

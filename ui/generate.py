@@ -54,6 +54,7 @@ def build(shared: Shared) -> GenerateTab:
         api_generate = shared.api_button()
         position = gr.Slider(1, 2, value=1, step=1, label="Inspect the choice at step", interactive=False)
         probs_plot = gr.Plot(label="Next-character probabilities", elem_id="probs-plot", visible=False)
+        shared.code_part("generate", prompt)
 
     links = shared.links
     for key, component in (("prompt", prompt), ("temp", temperature), ("len", length), ("topk", top_k),

@@ -66,6 +66,7 @@ def build(shared: Shared) -> LabWiring:
                 with gr.Row():
                     predict_plot = gr.Plot(show_label=False, elem_id="predict-plot")
                     rows_plot = gr.Plot(show_label=False, elem_id="rows-plot")
+                shared.code_part("surprisal", text)
             with gr.Tab("Head knockout", id="lab-knockout"):
                 gr.Markdown("Remove one attention head at a time (its output zeroed, or replaced by its mean, "
                             "before the output projection) and measure how much the loss rises.")
@@ -86,6 +87,7 @@ def build(shared: Shared) -> LabWiring:
                 with gr.Row():
                     intact = gr.Textbox(label="Intact model", lines=10, elem_id="regen-intact")
                     knocked = gr.Textbox(label="With the heads removed", lines=10, elem_id="regen-knocked")
+                shared.code_part("knockout", text)
             with gr.Tab("Logit lens", id="lab-lens"):
                 gr.Markdown("Read the next-character prediction straight from the residual stream after each "
                             "layer (final LayerNorm, then the output head): at which layer does the answer appear?")
@@ -98,6 +100,7 @@ def build(shared: Shared) -> LabWiring:
                     lens_pos = gr.Number(10, precision=0, minimum=0, label="Position")
                     lens_pos_btn = gr.Button("Top five per layer")
                 lens_table = gr.Markdown()
+                shared.code_part("lens", lens_text)
             with gr.Tab("Induction", id="lab-induction"):
                 gr.Markdown("Write a random string twice. A model that has learned to copy (with *induction "
                             "heads*) is far less surprised the second time. The shipped GPT never learned to: "
@@ -113,6 +116,7 @@ def build(shared: Shared) -> LabWiring:
                     copies_plot = gr.Plot(show_label=False, elem_id="copies-plot")
                     induction_plot = gr.Plot(show_label=False, elem_id="induction-plot")
                 formation_plot = gr.Plot(show_label=False, elem_id="formation-plot")
+                shared.code_part("induction")
             with gr.Tab("Memorisation", id="lab-memorised"):
                 gr.Markdown("Which spans of a text occur word for word in the model's training split "
                             "(found with a suffix array over it)? Leave the box empty to check your last "
@@ -127,6 +131,7 @@ def build(shared: Shared) -> LabWiring:
                                               show_inline_category=False, show_legend=True,
                                               elem_classes="char-text")
                 memo_note = gr.Markdown()
+                shared.code_part("memorised", memo_text)
             features.build(shared)       # the shipped GPT's SAE: its own sub-tab, opened from tables
 
     pick, inference = shared.pick, dict(concurrency_id="inference")

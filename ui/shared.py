@@ -15,6 +15,7 @@ from typing import Callable, Iterator
 import gradio as gr
 
 from studio import views
+from studio.code_views import code_markdown
 from studio.errors import InputError
 from studio.inputs import whole
 from studio.lab import MAX_LAB_CHARS
@@ -111,6 +112,24 @@ class Shared:
     def tab(self, label: str, id: str) -> gr.Tab:
         self._tab_ids[label] = id
         return gr.Tab(label, id=id)
+
+    def code_part(self, view: str, text=None) -> gr.Accordion:
+        """A closed "The code" part under a view: the lines of gpt/ that computed it, read from the
+        source when opened, with the shapes its tensors had on the chosen model reading `text`'s value."""
+        with gr.Accordion("The code", open=False, elem_classes="code-part") as part:
+            shown = gr.Markdown(elem_classes="code-view")
+        base_url = self.resources.settings.source_url
+
+        def opened(name, trained, text_value=None):
+            try:
+                model = self.pick(name, trained)
+            except InputError:
+                model = None                       # the code is still shown, without shapes
+            return code_markdown(view, model, text_value if isinstance(text_value, str) else None, base_url)
+
+        part.expand(opened, [self.model, self.trained] + ([text] if text is not None else []), shown,
+                    api_visibility="private", show_progress="hidden")
+        return part
 
     @staticmethod
     def api_button() -> gr.Button:

@@ -61,6 +61,7 @@ def build(shared: Shared) -> None:
                     diagnostics = [gr.Plot(show_label=False, elem_id=f"timeline-{name}", min_width=300)
                                    for name in ("activations", "ratios", "gradients")]
                 diagnostics_note = gr.Markdown()
+                shared.code_part("diagnostics")
 
     def run(source_choice, live):
         return pick_timeline(inputs.text_choice(source_choice, "run"), live, shipped)

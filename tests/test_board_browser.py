@@ -1,0 +1,105 @@
+"""The class board in a real browser, at a projector's 1024×768: a teacher opens a board, a
+student joins it from a phone and trains, and the teacher's board shows the run on its own."""
+import os
+from pathlib import Path
+
+import pytest
+
+from appserver import launch_app
+from pages import train_tiny_bigram
+
+CHROMIUM = "/usr/bin/chromium"
+if not Path(CHROMIUM).exists():
+    if os.environ.get("REQUIRE_BROWSER"):
+        raise RuntimeError(f"{CHROMIUM} is missing: `apt-get install chromium` (CI installs it in .ci/run)")
+    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
+
+sync_api = pytest.importorskip("playwright.sync_api")
+WAIT = 60_000
+HOSTILE = "<img src=x onerror=h=1>"          # 23 characters: a nickname fits 24
+
+
+@pytest.fixture(scope="module")
+def site():
+    app, url = launch_app()
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        yield browser, url.rstrip("/") + "/"
+        browser.close()
+    app.demo.close()
+
+
+def open_page(site, query="", width=1024, height=768):
+    browser, url = site
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(url + query)
+    page.get_by_role("heading", name="tinyshakespeare-gpt").wait_for(timeout=WAIT)
+    return page
+
+
+def open_board(page, race: str | None, family: str) -> tuple[str, str]:
+    """As a teacher: open a board; returns (its code, the teacher link)."""
+    page.get_by_role("tab", name="Class board").click()
+    page.get_by_text("Open a board (teachers)").click()
+    page.get_by_role("radio", name=race or "no race: students choose").check()
+    page.locator("#board-teacher").get_by_role("radio", name=family, exact=True).check()
+    page.locator("#board-open-btn").click()
+    link_box = page.locator("#board-teacher-link textarea, #board-teacher-link input").first
+    link_box.wait_for(timeout=WAIT)
+    page.wait_for_function("() => document.querySelector('#board-teacher-link textarea, #board-teacher-link input')"
+                           ".value.includes('teacher=')", timeout=WAIT)
+    link = link_box.input_value()
+    return link.split("board=")[1].split("&")[0], link
+
+
+def join(page, code: str, name: str) -> None:
+    page.get_by_role("tab", name="Class board").click()
+    page.locator("#board-code textarea, #board-code input").first.fill(code)
+    page.locator("#board-nickname textarea, #board-nickname input").first.fill(name)
+    page.locator("#board-join-btn").click()
+    page.wait_for_function("() => document.querySelector('#board-seat-note').innerText.includes('You are')",
+                           timeout=WAIT)
+
+
+def test_a_student_run_reaches_the_projected_board(site):
+    teacher = open_page(site)
+    code, link = open_board(teacher, None, "any")
+    assert code.startswith("GPT-") and "teacher=" not in teacher.url
+    student = open_page(site, f"?tab=board&board={code}", width=390, height=844)
+    join(student, code, HOSTILE)
+    train_tiny_bigram(student)
+    student.wait_for_function("() => document.body.innerText.includes('Posted to board')", timeout=WAIT)
+    # the teacher's page redraws by itself: the run, its name as typed, and no markup from it
+    teacher.wait_for_function(f"() => document.querySelector('#board-table').innerText.includes({HOSTILE!r})",
+                              timeout=WAIT)
+    teacher.locator("#board-plot .js-plotly-plot").wait_for(timeout=WAIT)
+    assert teacher.evaluate("() => window.h") is None
+    assert teacher.locator("#board-table img, #board-plot img, #board-samples img").count() == 0
+    plot = teacher.locator("#board-plot").bounding_box()
+    assert plot["y"] < 768 - 200, "the board's curves start on the projector's first screen"
+    assert teacher.locator("#board-table").bounding_box()["x"] > plot["x"] + plot["width"] / 2, \
+        "the leaderboard stands beside the curves at 1024 px"
+
+
+def test_a_race_locks_the_settings_and_only_the_teacher_link_closes_it(site):
+    teacher = open_page(site)
+    code, link = open_board(teacher, "0.25 min", "GPT")
+    student = open_page(site)
+    join(student, code, "Ada")
+    student.get_by_role("tab", name="Train live").click()
+    assert code in student.locator("#train-board-note").inner_text()
+    assert student.locator("input[aria-label='number input for Minutes']").is_disabled()
+    assert student.get_by_role("radio", name="MLP").is_disabled()
+    # a link with a wrong key shows the board without its controls; the teacher's own link has them
+    stranger = open_page(site, f"?tab=board&board={code}&teacher=guessed")
+    stranger.locator("#board-plot, #board-table").first.wait_for(timeout=WAIT)
+    stranger.wait_for_function("() => document.body.innerText.includes('not this board')", timeout=WAIT)
+    assert not stranger.locator("#board-close-btn").is_visible()
+    again = open_page(site, link[link.index("?"):])
+    again.locator("#board-close-btn").wait_for(timeout=WAIT)
+    again.wait_for_function("() => !location.search.includes('teacher=')", timeout=WAIT)
+    again.locator("#board-close-btn").click()
+    again.wait_for_function("() => document.querySelector('#board-headline').innerText.includes('Closed')",
+                            timeout=WAIT)
+    student.get_by_role("button", name="Train", exact=True).click()
+    student.wait_for_function("() => document.body.innerText.includes('is closed')", timeout=WAIT)
