@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import sys
+from copy import deepcopy
 import textwrap
 from dataclasses import dataclass
 from importlib import import_module
@@ -21,6 +22,7 @@ import numpy as np
 import torch
 
 from gpt import lab, lecture
+from gpt.diagnostics import Diagnostics
 from gpt.generation import SamplingSettings, sample_ids
 from gpt.introspect import attention_maps
 from gpt.ladder_model import LadderModel
@@ -61,6 +63,20 @@ def _memorised(model: LanguageModel, text: str) -> None:
     lab.VerbatimIndex(text * 3).matches(text, min_len=5)
 
 
+def _diagnostics(model: LanguageModel, text: str) -> None:
+    """One watched training step, on a copy: the chosen model (shared by every visitor) is never hooked or changed."""
+    copy = deepcopy(model).train()
+    watch = Diagnostics(copy, every=1)
+    optimizer = torch.optim.AdamW(copy.parameters(), lr=1e-3)
+    ids = torch.tensor([model.tokenizer.encode(text)], device=model.device)
+    watch.begin(1)
+    _, loss = copy(ids[:, :-1], ids[:, 1:])
+    loss.backward()
+    watch.after_backward()
+    optimizer.step()
+    watch.after_update()
+
+
 def _trick(model: LanguageModel, text: str) -> None:
     lecture.averaging_trick()
     lecture.scaling_demo()
@@ -92,7 +108,8 @@ VIEWS: dict[str, CodeView] = {
                                                          "gpt.sae.steering")),
     "diagnostics": CodeView("Training diagnostics", ("gpt.diagnostics.activation_stats",
                                                      "gpt.diagnostics.Diagnostics.after_backward",
-                                                     "gpt.diagnostics.Diagnostics.after_update")),
+                                                     "gpt.diagnostics.Diagnostics.after_update"), _diagnostics,
+                            example="one training step of a copy of the chosen model on a short text"),
     "ladder": CodeView("The ladder's rungs and the averaging trick", (
         "gpt.ladder_model.CausalAverage.forward", "gpt.ladder_model.LadderBlock.forward",
         "gpt.ladder_model.LadderModel._run", "gpt.lecture.averaging_trick", "gpt.lecture.scaling_demo"), _trick,

@@ -103,3 +103,23 @@ def test_a_race_locks_the_settings_and_only_the_teacher_link_closes_it(site):
                             timeout=WAIT)
     student.get_by_role("button", name="Train", exact=True).click()
     student.wait_for_function("() => document.body.innerText.includes('is closed')", timeout=WAIT)
+
+
+def test_a_generated_text_can_be_clicked_through_in_features(site):
+    """Lab → Features: "My last generation" puts the session's text under the characters to click."""
+    page = open_page(site, width=1280, height=800)
+    page.get_by_label("Prompt", exact=True).fill("ROMEO:\n")
+    page.get_by_label("New characters").last.fill("40")
+    page.get_by_label("New characters").last.press("Enter")
+    page.get_by_role("button", name="Generate", exact=True).click()
+    page.wait_for_function("() => new URLSearchParams(location.search).has('gen')", timeout=WAIT)
+    generated = page.input_value("#output-text textarea")
+    page.get_by_role("tab", name="Lab").click()
+    page.get_by_role("tab", name="Features").click()
+    page.locator("#features-last").click()
+    page.wait_for_function("(text) => document.querySelector('#features-text textarea').value === text",
+                           arg=generated, timeout=WAIT)
+    last = generated.rstrip("\n ")[-1]
+    page.locator("#feature-chars .token .text", has_text=last).last.click()
+    page.wait_for_function("() => document.querySelector('#feature-at-note').innerText.includes('After character')",
+                           timeout=WAIT)

@@ -88,3 +88,12 @@ def test_a_model_without_attention_shows_the_code_without_shapes():
     assert "def attention_maps(" in md and "Shapes when it returned" not in md
     for view in VIEWS:                                          # every view draws for every model, or none
         assert code_markdown(view, None).startswith("**")
+
+
+def test_the_diagnostics_view_traces_a_copy_and_leaves_the_shared_model_as_it_was(shipped):
+    before = {name: value.clone() for name, value in shipped.state_dict().items()}
+    md = code_markdown("diagnostics", shipped, "ROMEO: what light through yonder")
+    assert "Shapes when it returned: `values` (1," in md                # a GELU's input, measured
+    assert all(value.equal(before[name]) for name, value in shipped.state_dict().items())
+    assert not shipped.training and all(not m._forward_hooks for m in shipped.modules())
+    assert all(p.grad is None for p in shipped.parameters())

@@ -148,10 +148,13 @@ def build(shared: Shared) -> None:
     close_btn.click(close, teacher, [close_btn, teacher_note, *board_parts], api_visibility="private",
                     show_progress="minimal")
 
-    def refreshed(shown):
-        """Redrawn when the board changed since this page drew it; otherwise nothing is sent."""
+    def refreshed(shown, open_tab):
+        """Redrawn when the board changed since this page drew it and is on screen; otherwise
+        nothing is sent (a student training in another tab gets the board when coming back)."""
         if not shown:
             return {timer: gr.Timer(active=False)}
+        if open_tab != "board":
+            return {shown_board: gr.skip()}
         version = boards.version(shown["code"])
         if version is None:
             return {timer: gr.Timer(active=False), headline: f"Board {shown['code']} has expired."}
@@ -159,8 +162,15 @@ def build(shared: Shared) -> None:
             return {shown_board: gr.skip()}
         return drawn(shown["code"])
 
-    timer.tick(refreshed, shown_board, board_parts, api_visibility="private", show_progress="hidden",
+    timer.tick(refreshed, [shown_board, shared.open_tab], board_parts, api_visibility="private", show_progress="hidden",
                trigger_mode="always_last")
+
+    def tab_opened(shown):
+        if not shown or boards.version(shown["code"]) in (None, shown["version"]):
+            return None
+        return drawn(shown["code"])
+
+    shared.when_tab_opens("board", tab_opened, [shown_board], board_parts)
 
     def opened_from_link(link, seat: Seat | None):
         """A link to a board shows it; a teacher's link (with its key) gives this page the board's controls."""

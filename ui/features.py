@@ -47,7 +47,10 @@ def build(shared: Shared) -> None:
                                          elem_id="feature-control")
         gr.Markdown("**Which features fire at a character**: click one in the text (type your own above it).")
         passage = lab_views.default_passage(300)
-        at_text = gr.Textbox(passage, lines=2, max_lines=6, label="Text", max_length=lab_views.MAX_LAB_CHARS)
+        with gr.Row(equal_height=True):
+            at_text = gr.Textbox(passage, lines=2, max_lines=6, label="Text", max_length=lab_views.MAX_LAB_CHARS,
+                                 scale=4, elem_id="features-text")
+            last_btn = gr.Button("My last generation", size="sm", scale=1, min_width=120, elem_id="features-last")
         at_chars = gr.HighlightedText(plain_chars(passage), label="Click a character", combine_adjacent=False,
                                       show_legend=False, elem_classes="char-text", elem_id="feature-chars")
         at_note = gr.Markdown(elem_id="feature-at-note")
@@ -112,6 +115,14 @@ def build(shared: Shared) -> None:
         return shown(f)
 
     at_text.change(lambda t: plain_chars(t or ""), at_text, at_chars, api_visibility="private")
+
+    @last_btn.click(inputs=shared.record, outputs=[at_text, at_note], api_visibility="private",
+                    show_progress="hidden")
+    def last_generation(record):
+        """The text generated last in this session (its end, as much as the box holds), to click through."""
+        if record is None or not record.text:
+            return gr.skip(), "Generate a text first (in *Generate*): then its characters can be clicked here."
+        return record.text[-lab_views.MAX_LAB_CHARS:], ""
 
     def active_at(text, position) -> dict:
         rows = atlas().features_at(text, position)
