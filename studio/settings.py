@@ -89,7 +89,7 @@ class Settings:
     data_dir: str = ""                   # GPT_APP_DATA: where class boards are kept (default: data_folder())
     board_hours: float = 24.0            # GPT_APP_BOARD_HOURS: a class board is deleted this long after it opens
     board_seats: int = 40                # GPT_APP_BOARD_SEATS: students one board takes
-    source_url: str = ""                 # GPT_APP_SOURCE_URL: where "The code" links (files at lines); on a Space, its files
+    source_url: str = ""                 # GPT_APP_SOURCE_URL: where "The code" links to (a Space: its own files)
     hub_sign_in: bool = False            # on a Space with `hf_oauth: true` (SYSTEM=spaces, SPACE_ID, OAUTH_CLIENT_ID)
 
     @property
