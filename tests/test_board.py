@@ -225,3 +225,26 @@ def test_a_posting_run_reaches_the_board_with_its_whole_val_loss(store, tiny_gpt
     assert len(run.points) == len(tiny_gpt.history) and run.sample and run.steps == tiny_gpt.run.step
     posting.stopped(tiny_gpt)                               # after finishing, a stop changes nothing
     assert store.snapshot(code).runs[0].final_val == run.final_val
+
+
+def test_the_boards_settings_are_read_and_checked(monkeypatch, tmp_path):
+    from studio import settings as S
+
+    monkeypatch.setenv("GPT_APP_DATA", str(tmp_path))
+    monkeypatch.setenv("GPT_APP_BOARD_HOURS", "2")
+    monkeypatch.setenv("GPT_APP_BOARD_SEATS", "35")
+    monkeypatch.setenv("SYSTEM", "spaces")
+    monkeypatch.setenv("SPACE_ID", "teacher/tinyshakespeare-gpt")
+    read = S.Settings.from_env()
+    assert (read.data_dir, read.board_hours, read.board_seats) == (str(tmp_path), 2.0, 35)
+    assert read.source_url == "https://huggingface.co/spaces/teacher/tinyshakespeare-gpt/blob/main"
+    monkeypatch.setenv("GPT_APP_SOURCE_URL", "https://github.com/someone/tinyshakespeare-gpt/blob/main")
+    assert S.Settings.from_env().source_url == "https://github.com/someone/tinyshakespeare-gpt/blob/main"
+    for name, bad in [("GPT_APP_SOURCE_URL", "javascript:alert(1)"), ("GPT_APP_BOARD_SEATS", "0"),
+                      ("GPT_APP_BOARD_HOURS", "nan")]:
+        monkeypatch.setenv(name, bad)
+        with pytest.raises(SystemExit, match=name):
+            S.Settings.from_env()
+        monkeypatch.delenv(name)
+    monkeypatch.delenv("GPT_APP_DATA")
+    assert S.Settings.from_env().data_dir == S.data_folder()
