@@ -108,9 +108,12 @@ def build(shared: Shared) -> None:
     frame_inputs = [source, step, layer, head, position, shared.live_timeline]
     # Two listeners, each always answering the latest position: the light one keeps up with a
     # drag, the view on screen follows as fast as it is drawn, and neither builds a backlog.
-    step.input(marker, [source, step, shared.live_timeline], marked, **QUIET)
+    # queue=False: each is a plain POST, without the queue's round trip (measured in the browser:
+    # the arrow key's note 0.20 s and every figure 0.37 s, against 0.27 and 0.48 s queued; the
+    # last frame of a drag 0.24 s after release, against 0.59 s). Both only read the run's snapshots.
+    step.input(marker, [source, step, shared.live_timeline], marked, queue=False, **QUIET)
     view_inputs = [source, step, layer, head, position, view_state, shared.live_timeline]
-    step.input(on_screen, view_inputs, drawn, **QUIET)
+    step.input(on_screen, view_inputs, drawn, queue=False, **QUIET)
     whole_frame.click(timeline, frame_inputs, views_out, api_name="timeline")
 
     @views_tabs.select(inputs=[source, step, layer, head, position, shared.live_timeline],
