@@ -98,6 +98,8 @@ def test_a_race_locks_the_settings_and_only_the_teacher_link_closes_it(site):
     again = open_page(site, link[link.index("?"):])
     again.locator("#board-close-btn").wait_for(timeout=WAIT)
     again.wait_for_function("() => !location.search.includes('teacher=')", timeout=WAIT)
+    again.wait_for_function("(link) => document.querySelector('#board-teacher-link textarea, #board-teacher-link input')"
+                            ".value === link", arg=link, timeout=WAIT)     # the whole link, to keep again
     again.locator("#board-close-btn").click()
     again.wait_for_function("() => document.querySelector('#board-headline').innerText.includes('Closed')",
                             timeout=WAIT)

@@ -145,6 +145,10 @@ def build(shared: Shared) -> None:
         return {close_btn: gr.Button(visible=False), teacher_note: f"Board **{code_}** is closed: it takes no more "
                 "runs, and stays readable until it expires."} | drawn(code_)
 
+    # a teacher link reopened from the address bar is written by the server as a query: the page adds its address
+    teacher_link.change(None, teacher_link, teacher_link,
+                        js="(v) => v && v.startsWith('?') ? location.origin + location.pathname + v : v")
+
     close_btn.click(close, teacher, [close_btn, teacher_note, *board_parts], api_visibility="private",
                     show_progress="minimal")
 
