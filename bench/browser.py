@@ -1,9 +1,12 @@
 """What a person waits for in the browser: click (or key) to result visible, the app serving
 on this machine and Debian's chromium drawing it.
 
-    python bench/browser.py [--repeats 5]
+    python bench/browser.py [--repeats 5] [--inline]
 
-Each repeat opens a new page (a new session) on one running app, so the first repeat also
+The app runs as `python app.py` in a process of its own, as it is deployed (`--inline` serves it
+from this process, beside the browser driver, as before 2026-12-02: the figures came out the
+same within this VM's noise). Each visit goes through every tab in turn, so by the Timeline the
+page holds a dozen figures, as a student's would. Each repeat opens a new page (a new session) on one running app, so the first repeat also
 pays what the server does once (loading a model, a remembered Lab part) and the later ones
 show what a class after the first student waits. Prints median and p95 per step.
 """
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import urllib.request
 import statistics
 import sys
 import time
@@ -20,9 +24,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from bench.common import machine, table  # noqa: E402
+from bench.waiting import start_app  # noqa: E402
 from pages import choose_model, train_tiny_bigram  # noqa: E402  (tests/pages.py)
 
 CHROMIUM = "/usr/bin/chromium"
+WARM_UP_SECONDS = 10
+"""After the server answers: its background warm-up (studio/warmup.py) finishes, as it would
+have long before a class arrives."""
 GOALS = {"Lab opening": 1.5, "model switch inside the Lab": 1.5, "Timeline arrow key": 0.3,
          "Timeline arrow key, every figure": 0.4, "Timeline drag: last frame after release": 0.5, "Learn tab": 1.0,
          "next-character plot after a 500-char text": 0.5, "download zip ready": 1.0,
@@ -138,15 +146,41 @@ def drag(page, slider) -> float:
     return time.perf_counter() - released
 
 
+def wait_until_up(url: str, server, seconds: float = 180) -> str:
+    """The app's address once it serves its config, and its warm-up (the first visitor's models) is done."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"python app.py exited with {server.returncode}")
+        try:
+            with urllib.request.urlopen(url + "config", timeout=2) as reply:
+                if reply.status == 200:
+                    time.sleep(WARM_UP_SECONDS)
+                    return url
+        except OSError:
+            pass
+        time.sleep(0.5)
+    server.kill()
+    raise RuntimeError("the app did not start")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--inline", action="store_true", help="serve the app from this process (the old way)")
     args = p.parse_args()
     from playwright.sync_api import sync_playwright
 
-    from appserver import launch_app
+    from appserver import free_port, launch_app
 
-    app, url = launch_app()
+    if args.inline:
+        app, url = launch_app()
+        close = app.demo.close
+    else:
+        port = free_port()
+        server = start_app(ROOT, port)
+        url = wait_until_up(f"http://127.0.0.1:{port}/", server)
+        close = server.terminate
     runs: list[dict[str, float]] = []
     try:
         with sync_playwright() as pw:
@@ -157,10 +191,11 @@ def main() -> None:
                 page.close()
             browser.close()
     finally:
-        app.demo.close()
+        close()
     for k, run in enumerate(runs):
         print(f"visit {k + 1}: " + ", ".join(f"{what} {seconds:.2f}" for what, seconds in run.items()), file=sys.stderr)
-    print(f"Click to result visible in chromium at 1280x800, {args.repeats} visits (new sessions) to one app; "
+    print(f"Click to result visible in chromium at 1280x800, {args.repeats} visits (new sessions) to one app "
+          f"({'in this process' if args.inline else 'python app.py in its own process'}); "
           f"{machine()}\n")
     rows = []
     for what, goal in GOALS.items():
