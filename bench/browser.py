@@ -6,7 +6,8 @@ on this machine and Debian's chromium drawing it.
 The app runs as `python app.py` in a process of its own, as it is deployed (`--inline` serves it
 from this process, beside the browser driver, as before 2026-12-02: the figures came out the
 same within this VM's noise). Each visit goes through every tab in turn, so by the Timeline the
-page holds a dozen figures, as a student's would. Each repeat opens a new page (a new session) on one running app, so the first repeat also
+page holds a dozen figures, as a student's would. Each repeat opens a new page (a new session)
+on one running app, so the first repeat also
 pays what the server does once (loading a model, a remembered Lab part) and the later ones
 show what a class after the first student waits. Prints median and p95 per step.
 """
