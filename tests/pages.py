@@ -1,4 +1,44 @@
 """What the browser tests and bench/browser.py do on the page more than once."""
+import os
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+WAIT = 60_000
+
+
+def playwright_or_skip():
+    """Playwright's sync API, for a browser test module: the module is skipped where Debian's
+    chromium is missing, except in CI (REQUIRE_BROWSER), where that is an error."""
+    import pytest
+
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("REQUIRE_BROWSER"):
+            raise RuntimeError(f"{CHROMIUM} is missing: `apt-get install chromium` (CI installs it in .ci/run)")
+        pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
+    return pytest.importorskip("playwright.sync_api")
+
+
+def served_site():
+    """The app on a free port and a headless chromium: (browser, url), for a module fixture to yield from."""
+    from playwright.sync_api import sync_playwright
+
+    from appserver import launch_app
+
+    app, url = launch_app()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        yield browser, url.rstrip("/") + "/"
+        browser.close()
+    app.demo.close()
+
+
+def open_page(site, query: str = "", width: int = 1280, height: int = 800):
+    """A new page (a new session) of the site at `query`, once the app is on it."""
+    browser, url = site
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(url + query)
+    page.get_by_role("heading", name="tinyshakespeare-gpt").wait_for(timeout=WAIT)
+    return page
 
 
 def choose_model(page, name: str) -> None:

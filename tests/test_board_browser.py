@@ -1,40 +1,17 @@
 """The class board in a real browser, at a projector's 1024×768: a teacher opens a board, a
 student joins it from a phone and trains, and the teacher's board shows the run on its own."""
-import os
-from pathlib import Path
-
 import pytest
 
-from appserver import launch_app
-from pages import train_tiny_bigram
+from pages import WAIT, open_page, playwright_or_skip, served_site, train_tiny_bigram
 
-CHROMIUM = "/usr/bin/chromium"
-if not Path(CHROMIUM).exists():
-    if os.environ.get("REQUIRE_BROWSER"):
-        raise RuntimeError(f"{CHROMIUM} is missing: `apt-get install chromium` (CI installs it in .ci/run)")
-    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
-
-sync_api = pytest.importorskip("playwright.sync_api")
-WAIT = 60_000
+sync_api = playwright_or_skip()
 HOSTILE = "<img src=x onerror=h=1>"          # 23 characters: a nickname fits 24
+PROJECTOR = dict(width=1024, height=768)
 
 
 @pytest.fixture(scope="module")
 def site():
-    app, url = launch_app()
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
-        yield browser, url.rstrip("/") + "/"
-        browser.close()
-    app.demo.close()
-
-
-def open_page(site, query="", width=1024, height=768):
-    browser, url = site
-    page = browser.new_page(viewport={"width": width, "height": height})
-    page.goto(url + query)
-    page.get_by_role("heading", name="tinyshakespeare-gpt").wait_for(timeout=WAIT)
-    return page
+    yield from served_site()
 
 
 def open_board(page, race: str | None, family: str) -> tuple[str, str]:
@@ -62,7 +39,7 @@ def join(page, code: str, name: str) -> None:
 
 
 def test_a_student_run_reaches_the_projected_board(site):
-    teacher = open_page(site)
+    teacher = open_page(site, **PROJECTOR)
     code, link = open_board(teacher, None, "any")
     assert code.startswith("GPT-") and "teacher=" not in teacher.url
     student = open_page(site, f"?tab=board&board={code}", width=390, height=844)
@@ -82,24 +59,24 @@ def test_a_student_run_reaches_the_projected_board(site):
 
 
 def test_a_race_locks_the_settings_and_only_the_teacher_link_closes_it(site):
-    teacher = open_page(site)
+    teacher = open_page(site, **PROJECTOR)
     code, link = open_board(teacher, "0.25 min", "GPT")
-    student = open_page(site)
+    student = open_page(site, **PROJECTOR)
     join(student, code, "Ada")
     student.get_by_role("tab", name="Train live").click()
     assert code in student.locator("#train-board-note").inner_text()
     assert student.locator("input[aria-label='number input for Minutes']").is_disabled()
     assert student.get_by_role("radio", name="MLP").is_disabled()
     # a link with a wrong key shows the board without its controls; the teacher's own link has them
-    stranger = open_page(site, f"?tab=board&board={code}&teacher=guessed")
+    stranger = open_page(site, f"?tab=board&board={code}&teacher=guessed", **PROJECTOR)
     stranger.locator("#board-plot, #board-table").first.wait_for(timeout=WAIT)
     stranger.wait_for_function("() => document.body.innerText.includes('not this board')", timeout=WAIT)
     assert not stranger.locator("#board-close-btn").is_visible()
-    again = open_page(site, link[link.index("?"):])
+    again = open_page(site, link[link.index("?"):], **PROJECTOR)
     again.locator("#board-close-btn").wait_for(timeout=WAIT)
     again.wait_for_function("() => !location.search.includes('teacher=')", timeout=WAIT)
-    again.wait_for_function("(link) => document.querySelector('#board-teacher-link textarea, #board-teacher-link input')"
-                            ".value === link", arg=link, timeout=WAIT)     # the whole link, to keep again
+    again.wait_for_function("(link) => document.querySelector('#board-teacher-link textarea, "
+                            "#board-teacher-link input').value === link", arg=link, timeout=WAIT)   # the whole link
     again.locator("#board-close-btn").click()
     again.wait_for_function("() => document.querySelector('#board-headline').innerText.includes('Closed')",
                             timeout=WAIT)

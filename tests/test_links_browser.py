@@ -2,40 +2,18 @@
 
 Each test opens its own page (a fresh browser session), as a student opening a teacher's link would.
 """
-import os
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from appserver import launch_app
+from pages import WAIT, open_page, playwright_or_skip, served_site
 
-CHROMIUM = "/usr/bin/chromium"
-if not Path(CHROMIUM).exists():
-    if os.environ.get("REQUIRE_BROWSER"):
-        raise RuntimeError(f"{CHROMIUM} is missing: `apt-get install chromium` (CI installs it in .ci/run)")
-    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
-
-sync_api = pytest.importorskip("playwright.sync_api")
-WAIT = 60_000
+sync_api = playwright_or_skip()
 
 
 @pytest.fixture(scope="module")
 def site():
-    app, url = launch_app()
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
-        yield browser, url.rstrip("/") + "/"
-        browser.close()
-    app.demo.close()
-
-
-def open_page(site, query: str = "", width: int = 1280, height: int = 800):
-    browser, url = site
-    page = browser.new_page(viewport={"width": width, "height": height})
-    page.goto(url + query)
-    page.get_by_role("heading", name="tinyshakespeare-gpt").wait_for(timeout=WAIT)
-    return page
+    yield from served_site()
 
 
 def query_of(page) -> dict:
