@@ -72,10 +72,6 @@ class Rules:
     minutes: float | None = None
     model_type: str | None = None
 
-    @property
-    def race(self) -> bool:
-        return self.minutes is not None
-
 
 @dataclass(frozen=True)
 class Seat:
@@ -223,14 +219,12 @@ class SQLiteBoards:
 
     # --- students ----------------------------------------------------------------------------
 
-    def _open_board(self, db: sqlite3.Connection, code: str) -> sqlite3.Row:
-        row = db.execute("SELECT closed, expires, max_seats, rules FROM boards WHERE code = ?", (code,)).fetchone()
-        if row is None or row[1] < self.clock():
-            raise InputError(f"There is no board {code} (a board lasts {self.ttl / 3600:g} h): check the code "
-                             "with your teacher.")
-        if row[0]:
+    def _open_board(self, code: str) -> int:
+        """The seats of a board that takes students and runs; InputError for one that is closed or not there."""
+        _, _, _, closed, max_seats, _ = self._board_row(code)
+        if closed:
             raise InputError(f"Board {code} is closed: it takes no more students or runs.")
-        return row
+        return max_seats
 
     def join(self, code: str, nickname_: str) -> Seat:
         """A seat on the board under this nickname (one per nickname, case and accents aside)."""
@@ -238,7 +232,7 @@ class SQLiteBoards:
         folded = unicodedata.normalize("NFKD", name.casefold())
         token = secrets.token_urlsafe(18)
         with self._write() as db:
-            _, _, max_seats, _ = self._open_board(db, code)
+            max_seats = self._open_board(code)
             seats = db.execute("SELECT COUNT(*) FROM seats WHERE board = ?", (code,)).fetchone()[0]
             if db.execute("SELECT 1 FROM seats WHERE board = ? AND folded = ?", (code, folded)).fetchone():
                 raise InputError("Someone on this board already has that nickname: choose another.")
@@ -266,7 +260,7 @@ class SQLiteBoards:
         if len(text) > MAX_SETTINGS_CHARS:
             raise InputError("A run's settings are too long to post.")
         with self._write() as db:
-            self._open_board(db, seat.board)
+            self._open_board(seat.board)
             seat_id = self._seat_id(db, seat)
             runs = db.execute("SELECT COUNT(*) FROM runs WHERE seat = ?", (seat_id,)).fetchone()[0]
             if runs >= MAX_RUNS_PER_SEAT:
@@ -296,11 +290,14 @@ class SQLiteBoards:
 
     # --- everyone ----------------------------------------------------------------------------
 
-    def _board_row(self, code: str):
+    def _board_row(self, code: str) -> tuple:
+        """(rules, created, expires, closed, max_seats, version), read on this thread's connection
+        (inside its transaction, if one is open); InputError for a board that is not there."""
         row = self._db().execute("SELECT rules, created, expires, closed, max_seats, version FROM boards "
                                  "WHERE code = ?", (code,)).fetchone()
         if row is None or row[2] < self.clock():
-            raise InputError(f"There is no board {code} (a board lasts {self.ttl / 3600:g} h).")
+            raise InputError(f"There is no board {code} (a board lasts {self.ttl / 3600:g} h): check the code "
+                             "with your teacher.")
         return row
 
     def rules(self, code: str) -> Rules:

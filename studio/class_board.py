@@ -25,15 +25,15 @@ from gpt.generation import generate
 from gpt.language_model import LanguageModel
 from gpt.metrics import split_loss
 
-from .board_store import BoardSnapshot, BoardStore, RunRecord, Rules, Seat
+from .board_store import BoardSnapshot, BoardStore, Rules, RunRecord, Seat
 from .errors import InputError
 from .live import LiveUpdate
-from .training import CORPUS_CHOICES, TrainRequest
+from .training import CORPUS_CHOICES, MODEL_CHOICES, OPTIMIZER_NAMES, TrainRequest
 
 RACE_MINUTES = (0.25, 0.5, 1.0, 2.0)
 """The budgets a race may fix. A class of 30 on a 2-core Space trains one run at a time, so the
 race's length is about 30 × (budget + start-up + final evaluation): bench/race.py measures it."""
-FAMILIES = {"bigram": "bigram", "mlp": "MLP", "gpt": "GPT"}
+FAMILIES = {value: label for label, value in MODEL_CHOICES}      # "gpt" -> "GPT", as Train live names them
 SETTING_NAMES = {"model": "model", "n_layer": "layers", "n_head": "heads", "n_embd": "width",
                  "block_size": "context", "n_hidden": "hidden", "lr": "lr", "batch_size": "batch",
                  "optimizer": "optimizer", "minutes": "min"}
@@ -216,9 +216,7 @@ def common_settings(runs: list[RunRecord], differing: list[str]) -> str:
 def _shown(value) -> str:
     if isinstance(value, float):
         return f"{value:g}"
-    if value in FAMILIES:
-        return FAMILIES[value]
-    return "AdamW" if value == "adamw" else "Muon" if value == "muon" else str(value)
+    return FAMILIES.get(value) or OPTIMIZER_NAMES.get(value) or str(value)
 
 
 def _status(run: RunRecord) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from studio.board_store import MAX_NICKNAME, Rules, Seat, board_code, nickname
+from studio.board_store import MAX_NICKNAME, BoardSnapshot, Rules, Seat, board_code
 from studio.class_board import FAMILIES, RACE_MINUTES, board_view, rules_text
 from studio.errors import InputError
 from studio.training import CORPUS_CHOICES
@@ -64,9 +64,9 @@ def build(shared: Shared) -> None:
 
     board_parts = [shown_board, headline, curves, table, samples, timer]
 
-    def drawn(code_: str) -> dict:
-        """The board as it stands (InputError for a board that is not there)."""
-        snapshot = boards.snapshot(code_)
+    def drawn(code_: str, snapshot: BoardSnapshot | None = None) -> dict:
+        """The board as it stands (InputError for a board that is not there), from `snapshot` when read already."""
+        snapshot = snapshot or boards.snapshot(code_)
         view = board_view(snapshot)
         return {shown_board: {"code": code_, "version": snapshot.version}, headline: view.headline,
                 curves: gr.Plot(view.figure, visible=view.figure is not None),
@@ -90,7 +90,7 @@ def build(shared: Shared) -> None:
         code_ = board_code(code_text)
         if seat is not None and seat.board == code_:
             raise InputError(f"You are on board {code_} already, as {seat.nickname}.")
-        new_seat = boards.join(code_, nickname(nick))
+        new_seat = boards.join(code_, nick)            # the store checks and cleans the nickname
         rules = boards.rules(code_)
         note = (f"You are **{code_}**'s *{_plain(new_seat.nickname)}*. Train in *Train live* ({rules_text(rules)}): "
                 "every run you make there posts here.")
@@ -182,12 +182,13 @@ def build(shared: Shared) -> None:
             return None
         try:
             code_ = board_code(link.get("board"))
-            page = drawn(code_)
+            snapshot = boards.snapshot(code_)
+            page = drawn(code_, snapshot)
         except InputError as e:
             return {headline: WELCOME, seat_note: str(e)}
         secret = link.get("teacher")
         if secret and boards.is_teacher(code_, secret):
-            page |= {teacher: (code_, secret), close_btn: gr.Button(visible=not boards.snapshot(code_).closed),
+            page |= {teacher: (code_, secret), close_btn: gr.Button(visible=not snapshot.closed),
                      teacher_note: f"You are the teacher of board **{code_}**: this page can close it.",
                      teacher_panel: gr.Column(visible=True), teacher_link: link_address(code_, secret),
                      join_box: gr.Accordion(open=False)}
