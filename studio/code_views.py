@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import inspect
 import sys
-from copy import deepcopy
 import textwrap
+from copy import deepcopy
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path

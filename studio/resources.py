@@ -11,7 +11,7 @@ import torch
 from gpt.hardware import pick_device
 
 from .board_store import SQLiteBoards
-from .settings import SETTINGS, Settings, data_folder
+from .settings import SETTINGS, Settings
 from .slots import TrainingSlots
 from .timeline import ShippedTimeline
 from .zoo import SESSION_LABEL, SESSION_MODEL, ModelZoo
@@ -40,7 +40,7 @@ class Resources:
         return cls(settings, device, ModelZoo(checkpoints, settings.extra_models, device=device),
                    ShippedTimeline(checkpoints / TIMELINE_FOLDER),
                    TrainingSlots(settings.training_slots, settings.training_line),
-                   SQLiteBoards(Path(settings.data_dir or data_folder()) / BOARDS_FILE, ttl=settings.board_hours * 3600,
+                   SQLiteBoards(Path(settings.data_dir) / BOARDS_FILE, ttl=settings.board_hours * 3600,
                                 max_seats=settings.board_seats))
 
     @property

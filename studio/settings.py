@@ -86,7 +86,7 @@ class Settings:
     fast_start: bool = True              # GPT_APP_FAST_START=0 imports Gradio unchanged
     batched_decoding: bool = True        # GPT_APP_BATCHED_DECODING=0: every request decodes alone (bench baseline)
     extra_models: list[str] = field(default_factory=list)   # GPT_APP_MODELS: folders or Hub ids, comma-separated
-    data_dir: str = ""                   # GPT_APP_DATA: where class boards are kept (default: data_folder())
+    data_dir: str = field(default_factory=data_folder)   # GPT_APP_DATA: where class boards are kept
     board_hours: float = 24.0            # GPT_APP_BOARD_HOURS: a class board is deleted this long after it opens
     board_seats: int = 40                # GPT_APP_BOARD_SEATS: students one board takes
     source_url: str = ""                 # GPT_APP_SOURCE_URL: where "The code" links to (a Space: its own files)
