@@ -14,18 +14,20 @@ show what a class after the first student waits. Prints median and p95 per step.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import re
-import urllib.request
 import statistics
 import sys
 import time
 from pathlib import Path
 
+import httpx
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from bench.common import machine, table  # noqa: E402
-from bench.waiting import start_app  # noqa: E402
+from bench.waiting import start_app, wait_until_up  # noqa: E402
 from pages import choose_model, train_tiny_bigram  # noqa: E402  (tests/pages.py)
 
 CHROMIUM = "/usr/bin/chromium"
@@ -147,22 +149,14 @@ def drag(page, slider) -> float:
     return time.perf_counter() - released
 
 
-def wait_until_up(url: str, server, seconds: float = 180) -> str:
-    """The app's address once it serves its config, and its warm-up (the first visitor's models) is done."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"python app.py exited with {server.returncode}")
-        try:
-            with urllib.request.urlopen(url + "config", timeout=2) as reply:
-                if reply.status == 200:
-                    time.sleep(WARM_UP_SECONDS)
-                    return url
-        except OSError:
-            pass
-        time.sleep(0.5)
-    server.kill()
-    raise RuntimeError("the app did not start")
+def served(url: str) -> str:
+    """The app's address once it serves its config (bench/waiting.py's wait) and its warm-up is done."""
+    async def up() -> None:
+        async with httpx.AsyncClient() as http:
+            await wait_until_up(http, url)
+    asyncio.run(up())
+    time.sleep(WARM_UP_SECONDS)
+    return url
 
 
 def main() -> None:
@@ -180,7 +174,7 @@ def main() -> None:
     else:
         port = free_port()
         server = start_app(ROOT, port)
-        url = wait_until_up(f"http://127.0.0.1:{port}/", server)
+        url = served(f"http://127.0.0.1:{port}/")
         close = server.terminate
     runs: list[dict[str, float]] = []
     try:
