@@ -33,6 +33,8 @@ REQUESTS = {
     "logit lens": dict(args=(MODEL, TEXT), api_name="/lab_lens"),
     "lens position": dict(args=(MODEL, TEXT, 12), api_name="/lab_lens_position"),
     "surprisal": dict(args=(MODEL, TEXT, "none"), api_name="/lab_surprisal"),
+    "a character's features": dict(args=(TEXT, 30), api_name="/features_at"),
+    "a Timeline frame": dict(args=("shipped", 5, 1, "head 0", 10), api_name="/timeline"),
     "greedy generation": generation(),
     "seeded generation": generation(temperature=0.8, seed="7"),
 }
@@ -48,11 +50,11 @@ def answer(url, request):
 
 
 def test_every_answer_is_the_one_it_gets_alone_while_others_knock_heads_out(url):
-    """Two clients of each kind at once (16 in all), one model object: each answer equals the
+    """Two clients of each kind at once (20 in all), one model object: each answer equals the
     same request made alone. The old hooks failed this: generations broke ('The size of tensor
     a (6) must match...') or changed while a knockout or regeneration ran."""
     alone = {name: answer(url, request) for name, request in REQUESTS.items()}
-    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+    with concurrent.futures.ThreadPoolExecutor(20) as pool:
         futures = [(name, pool.submit(answer, url, request)) for name, request in REQUESTS.items() for _ in range(2)]
         together = [(name, future.result(timeout=600)) for name, future in futures]
     for name, got in together:
