@@ -36,7 +36,7 @@ from bench.common import machine, synchronize, table  # noqa: E402
 from gpt.hardware import bf16_is_fast  # noqa: E402
 from gpt.trainer import make_optimizer  # noqa: E402
 from studio.settings import SETTINGS  # noqa: E402
-from studio.training import TrainRequest, architecture, build_training  # noqa: E402
+from studio.training import OPTIMIZER_NAMES, TrainRequest, architecture, build_training  # noqa: E402
 
 NANOGPT_CPU = dict(n_layer=4, n_head=4, n_embd=128, block_size=64, dropout=0.0)
 NANOGPT_TRAIN = dict(batch_size=12, lr=1e-3, warmup_steps=100, max_steps=2000, min_lr_ratio=0.1,
@@ -151,28 +151,37 @@ def time_to_loss(budgets: list[float]) -> str:
                                       "gain"], rows)
 
 
-def live_training(seconds: float, optimizer: str) -> tuple[float, int]:
+def live_training(seconds: float, optimizer: str, most_threads: int | None = None) -> tuple[float, int, str]:
     """Val loss over the whole split after a Train live run of `seconds` with `optimizer`,
-    through the worker process the app starts; and the steps it took."""
+    through the worker process the app starts; the steps it took; and the threads it used."""
     from gpt.snapshots import MemorySnapshots
     from studio.worker import RemoteTraining
 
     torch.manual_seed(0)
     trainer = build_training(TrainRequest(minutes=seconds / 60, max_steps=SETTINGS.max_steps, optimizer=optimizer))
-    remote = RemoteTraining(trainer, MemorySnapshots(max_count=16))
+    remote = RemoteTraining(trainer, MemorySnapshots(max_count=16), threads=SETTINGS.threads,
+                            most_threads=most_threads)
     for _ in remote.run():
         pass
-    return gpt.split_loss(remote.model, trainer.dataset, "val"), remote.model.run.step
+    seen = remote.threads_seen
+    used = ", ".join(f"{n}: {100 * c / sum(seen.values()):.0f}%" for n, c in sorted(seen.items()))
+    return gpt.split_loss(remote.model, trainer.dataset, "val"), remote.model.run.step, used
 
 
-def live_time_to_loss(budgets: list[float]) -> str:
+def live_time_to_loss(budgets: list[float], optimizers: list[str]) -> str:
+    """Each optimizer on one thread (the app before it borrowed idle cores) and with the app's
+    GPT_APP_TRAINING_THREADS (default: every core, taken only while idle), in one run."""
+    runs = [(o, most) for o in optimizers for most in (1, SETTINGS.training_threads)]
     rows = []
     for seconds in budgets:
-        (adamw, adamw_steps), (muon, muon_steps) = (live_training(seconds, o) for o in ("adamw", "muon"))
-        rows.append([f"{seconds:g} s", f"{adamw:.3f} ({adamw_steps:,} steps)", f"{muon:.3f} ({muon_steps:,} steps)",
-                     f"{adamw - muon:+.3f}"])
+        row = [f"{seconds:g} s"]
+        for optimizer, most in runs:
+            loss, steps, used = live_training(seconds, optimizer, most)
+            row.append(f"{loss:.3f} ({steps:,} steps; threads {used})")
+        rows.append(row)
+    names = [f"{OPTIMIZER_NAMES[o]}, {'1 thread' if most == 1 else f'up to {most} threads'}" for o, most in runs]
     return ("Train live's defaults through the app's worker process, whole val split:\n\n"
-            + table(["budget", "AdamW: val loss", "Muon + AdamW: val loss", "gain"], rows))
+            + table(["budget"] + names, rows))
 
 
 def main(argv=None) -> None:
@@ -186,6 +195,7 @@ def main(argv=None) -> None:
     p.add_argument("--diagnostics", action="store_true", help="also time the activation/gradient diagnostics")
     p.add_argument("--live", action="store_true", help="Train live's path (worker process), AdamW against Muon, "
                    "instead of the in-process comparison with nanoGPT's recipe")
+    p.add_argument("--optimizers", default="muon,adamw", help="with --live: which optimizers, comma-separated")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     device = gpt.pick_device(args.device)
@@ -202,7 +212,8 @@ def main(argv=None) -> None:
     if args.budgets:
         try:
             budgets = [float(b) for b in args.budgets.split(",")]
-            print((live_time_to_loss if args.live else time_to_loss)(budgets), flush=True)
+            print(live_time_to_loss(budgets, args.optimizers.split(",")) if args.live else time_to_loss(budgets),
+                  flush=True)
         except gpt.CorpusUnavailableError as e:
             sys.exit(f"bench/train.py: {e}")
 

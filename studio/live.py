@@ -103,11 +103,13 @@ def run_label(request: TrainRequest) -> str:
 
 
 async def live_training(request: TrainRequest, slots: TrainingSlots, device: torch.device,
-                        threads: int = 1, previous: LanguageModel | None = None) -> AsyncIterator[LiveUpdate]:
+                        threads: int = 1, previous: LanguageModel | None = None,
+                        most_threads: int | None = None) -> AsyncIterator[LiveUpdate]:
     """Check the request, wait for a slot (told the place in line when it changes), then train
     in a worker process, reporting each step and each evaluation; the curve is drawn against
     seconds of training, beside the session's `previous` model's when it learned the same
-    corpus. Raises InputError for a request refused before it waits (a corpus that cannot be
+    corpus. The worker trains on `threads` threads, and on up to `most_threads` while the
+    machine's other cores are idle. Raises InputError for a request refused before it waits (a corpus that cannot be
     used, a model over the limits)."""
     # A training waiting for its slot holds its settings and nothing else: the corpus is read to
     # check the request and let go; it is loaded and encoded, and the model built, once the slot comes.
@@ -123,7 +125,7 @@ async def live_training(request: TrainRequest, slots: TrainingSlots, device: tor
             await asyncio.sleep(POLL_SECONDS)
         trainer = await asyncio.to_thread(build_training, request, device)
         snapshots = MemorySnapshots(max_count=timeline_views.LIVE_SNAPSHOTS)
-        remote = RemoteTraining(trainer, snapshots, threads=threads)
+        remote = RemoteTraining(trainer, snapshots, threads=threads, most_threads=most_threads)
         timeline = timeline_views.live_timeline(trainer, snapshots, remote.diagnostics)
         top = header(trainer)
         # the session holds the model from the first update on, so Stop keeps it

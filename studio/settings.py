@@ -11,6 +11,8 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from .spare_cores import available_cores
+
 DEVICES = re.compile(r"^(auto|cpu|cuda|cuda:\d+|mps)$")
 MIB = 2**20
 """Upload sizes are in MiB, as Gradio counts them: "2 MB" means 2 x 1,048,576 bytes throughout."""
@@ -82,6 +84,8 @@ class Settings:
     training_line: int = 30              # GPT_APP_TRAINING_LINE: trainings that may wait for a slot
     queue_size: int = 64                 # GPT_APP_QUEUE: requests waiting at most
     threads: int = 1                     # GPT_APP_THREADS: torch threads (generation and training share cores)
+    training_threads: int = field(default_factory=available_cores)   # GPT_APP_TRAINING_THREADS: most a live
+    #                                      training borrows while nothing else runs (it gives them back at once)
     device: str = "auto"                 # GPT_APP_DEVICE: auto, cpu, cuda or mps
     fast_start: bool = True              # GPT_APP_FAST_START=0 imports Gradio unchanged
     batched_decoding: bool = True        # GPT_APP_BATCHED_DECODING=0: every request decodes alone (bench baseline)
@@ -109,6 +113,8 @@ class Settings:
             training_line=int(_number("GPT_APP_TRAINING_LINE", cls.training_line, int, 0)),
             queue_size=int(_number("GPT_APP_QUEUE", cls.queue_size, int, 1)),
             threads=int(_number("GPT_APP_THREADS", cls.threads, int, 1, os.cpu_count() or 1)),
+            training_threads=int(_number("GPT_APP_TRAINING_THREADS", available_cores(), int, 1,
+                                         os.cpu_count() or 1)),
             device=_device("GPT_APP_DEVICE", cls.device),
             fast_start=os.environ.get("GPT_APP_FAST_START", "1") != "0",
             batched_decoding=os.environ.get("GPT_APP_BATCHED_DECODING", "1") != "0",

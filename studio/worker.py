@@ -24,6 +24,7 @@ import struct
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 from typing import BinaryIO, Iterator
@@ -41,6 +42,7 @@ from gpt.tokenizer import CharTokenizer
 from gpt.trainer import Progress, Trainer
 
 from .errors import InputError, first_line
+from .spare_cores import SpareCores
 
 PROGRESS_EVERY = 10          # steps between progress lines
 STOP_GRACE = 5.0             # seconds a stopped worker has to send its last weights
@@ -103,7 +105,8 @@ def main() -> None:
     try:
         job, blob = read_message(sys.stdin.buffer)
         weights_len = job["weights_bytes"]
-        torch.set_num_threads(job["threads"])
+        cores = SpareCores(least=job["threads"], most=job.get("most_threads", job["threads"]))
+        torch.set_num_threads(cores.threads())
         model = build_model(job["model_type"], **job["arch"])
         model.load_state_dict(load_tensors(blob[:weights_len]))
         model.to(job["device"])
@@ -114,8 +117,10 @@ def main() -> None:
         trainer = Trainer(model, model.dataset_for(corpus), TrainConfig(**job["config"]),
                           snapshots=_Reporter(channel, diagnostics), diagnostics=diagnostics)
         for p in trainer.run(should_stop=lambda: bool(stopping)):
+            if (threads := cores.threads()) != torch.get_num_threads():
+                torch.set_num_threads(threads)
             if p.val_loss is not None or p.done or p.step % PROGRESS_EVERY == 0:
-                write_message(channel, {"kind": "progress", "progress": asdict(p)})
+                write_message(channel, {"kind": "progress", "progress": asdict(p), "threads": threads})
         if stopping:                  # stopped between evaluations: send the weights it has now
             trainer.snapshots.add(model, trainer.step)
         write_message(channel, {"kind": "finished"})
@@ -134,10 +139,13 @@ class RemoteTraining:
     `run()` yields the worker's Progress; meanwhile `model` (this process's copy), its
     history, `snapshots` and `diagnostics` follow the worker at every evaluation."""
 
-    def __init__(self, trainer: Trainer, snapshots: MemorySnapshots, threads: int = 1):
+    def __init__(self, trainer: Trainer, snapshots: MemorySnapshots, threads: int = 1,
+                 most_threads: int | None = None):
         self.trainer, self.model, self.snapshots = trainer, trainer.model, snapshots
         self.diagnostics = Diagnostics(self.model, every=trainer.config.eval_interval)   # its records, no hooks
-        self.threads = threads
+        self.threads = threads                    # always this many; up to most_threads while the cores are idle
+        self.most_threads = max(threads, most_threads or threads)
+        self.threads_seen: Counter[int] = Counter()    # progress lines by the threads the worker was using
         self.process: subprocess.Popen | None = None
 
     def _job(self) -> tuple[dict, bytes]:
@@ -147,7 +155,7 @@ class RemoteTraining:
                   "vocab": model.tokenizer.to_json(), "bigram_val_loss": model.run.bigram_val_loss,
                   "corpus": corpus.name, "line_framed": corpus.line_framed,
                   "config": asdict(self.trainer.config), "diagnostics_every": self.diagnostics.every,
-                  "threads": self.threads, "weights_bytes": len(weights)}
+                  "threads": self.threads, "most_threads": self.most_threads, "weights_bytes": len(weights)}
         return header, weights + corpus.text.encode("utf-8")
 
     def _mirror(self, header: dict, blob: bytes) -> None:
@@ -179,6 +187,7 @@ class RemoteTraining:
                 if kind == "snapshot":
                     self._mirror(message, blob)
                 elif kind == "progress":
+                    self.threads_seen[message.get("threads", self.threads)] += 1
                     yield Progress(**message["progress"])
                 elif kind == "error":
                     raise InputError(f"Training stopped with an error: {message['message']}")

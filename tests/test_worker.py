@@ -89,3 +89,27 @@ def test_the_line_says_how_many_are_ahead_and_how_long(monkeypatch):
     two = TrainingSlots(2)
     first, second = two.join(10), two.join(10)
     assert two.try_start(first) and two.try_start(second)
+
+
+def test_the_worker_says_how_many_threads_it_trained_on_and_never_more_than_lent():
+    """Threads between least and most (how many depends on the machine's load: not asserted)."""
+    _, alone = remote_run(max_steps=30)
+    list(alone.run())
+    assert set(alone.threads_seen) == {1}
+    trainer, lent = remote_run(max_steps=30)
+    lent.most_threads = 2
+    list(lent.run())
+    assert set(lent.threads_seen) <= {1, 2} and sum(lent.threads_seen.values()) >= 4
+    assert lent.model.history[-1]["val_loss"] < lent.model.history[0]["val_loss"]
+
+
+def test_the_training_threads_setting(monkeypatch):
+    from studio.settings import Settings
+    from studio.spare_cores import available_cores
+
+    assert Settings.from_env().training_threads == available_cores()
+    monkeypatch.setenv("GPT_APP_TRAINING_THREADS", "1")
+    assert Settings.from_env().training_threads == 1
+    monkeypatch.setenv("GPT_APP_TRAINING_THREADS", "0")
+    with pytest.raises(SystemExit, match="GPT_APP_TRAINING_THREADS"):
+        Settings.from_env()

@@ -10,7 +10,8 @@ from studio import inputs
 from studio.class_board import BoardPosting, posted_training
 from studio.hub import DEFAULT_REPO_NAME, LOCAL_INSTRUCTIONS, push_session_model, pushed_message
 from studio.live import LOG_COLUMNS, LiveUpdate, live_training, stopped_message
-from studio.training import CORPUS_CHOICES, MODEL_CHOICES, OPTIMIZER_CHOICES, TrainRequest, defaults_for, export_zip
+from studio.training import (CORPUS_CHOICES, MODEL_CHOICES, OPTIMIZER_CHOICES, SIZES, TrainRequest, defaults_for,
+                             export_zip, sizes_for_budget)
 from studio.training import optimizer_choice as optimizer_value
 
 from .refusals import user_errors
@@ -104,7 +105,7 @@ def build(shared: Shared) -> None:
                                batch_size=w(batch, "batch size"),
                                optimizer=optimizer_value(inputs.text_choice(optimizer_choice, "optimizer")))
         updates = live_training(request, resources.training_slots, resources.device, settings.threads,
-                                previous=trained)
+                                previous=trained, most_threads=settings.training_threads)
         if seat is not None:            # joined a class board: refused here if the board's rules forbid this run
             updates = posted_training(updates, BoardPosting(resources.boards, seat, request))
         async for update in updates:
@@ -124,12 +125,12 @@ def build(shared: Shared) -> None:
 
     sizes = [n_layer, n_head, n_embd, block_size, n_hidden, lr, batch_size, optimizer]
 
-    @gr.on([model_type.change, corpus.change], inputs=[model_type, corpus], outputs=[upload, *sizes],
+    @gr.on([model_type.change, corpus.change], inputs=[model_type, corpus, minutes], outputs=[upload, *sizes],
            api_visibility="private")
-    def fitting_defaults(model_choice, corpus_choice):
-        """The sliders set to what trains this model on this corpus well, showing only its own;
-        the drop zone only for an upload."""
-        f = defaults_for(model_choice.lower(), corpus_choice)
+    def fitting_defaults(model_choice, corpus_choice, budget):
+        """The sliders set to what trains this model on this corpus well in this budget, showing
+        only its own; the drop zone only for an upload."""
+        f = defaults_for(model_choice.lower(), corpus_choice, budget or 1.0)
         gpt_like, mlp = f.model_type == "gpt", f.model_type == "mlp"
         return {upload: gr.File(visible=corpus_choice == "upload"),
                 n_layer: gr.Slider(value=f.n_layer, visible=gpt_like),
@@ -138,6 +139,15 @@ def build(shared: Shared) -> None:
                 block_size: gr.Slider(value=f.block_size, visible=gpt_like or mlp),
                 n_hidden: gr.Slider(value=f.n_hidden, visible=mlp), lr: f.lr, batch_size: gr.Slider(value=f.batch_size),
                 optimizer: gr.Radio(value=f.optimizer, visible=f.model_type != "bigram")}   # a bigram has no matrices
+
+    @minutes.change(inputs=[model_type, corpus, minutes, *sizes], outputs=sizes, api_visibility="private",
+                    show_progress="hidden")
+    def budget_sizes(model_choice, corpus_choice, budget, *current):
+        """A longer budget suits a bigger model: the sizes follow the budget unless set by hand."""
+        fitted = sizes_for_budget(model_choice.lower(), corpus_choice, budget or 1.0, dict(zip(SIZES, current)))
+        if fitted is None:
+            return {slider: gr.skip() for slider in sizes}
+        return dict(zip(sizes, (fitted[k] for k in SIZES)))
 
     upload.upload(lambda: "upload", None, corpus, api_visibility="private")      # a file attached is a file used
 
