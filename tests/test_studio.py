@@ -280,6 +280,26 @@ def test_each_model_and_corpus_gets_its_own_defaults():
     assert training.defaults_for("gpt", "Tiny Shakespeare") == TrainRequest()
 
 
+def test_a_longer_budget_suggests_a_bigger_gpt_unless_the_sizes_were_set_by_hand():
+    def sizes(r):
+        return {k: getattr(r, k) for k in training.SIZES}
+
+    short = training.defaults_for("gpt", "shakespeare")
+    long = training.defaults_for("gpt", "shakespeare", training.LONG_BUDGET_MINUTES)
+    assert (long.n_layer, long.n_head, long.n_embd, long.minutes) == (3, 6, 192, training.LONG_BUDGET_MINUTES)
+    training.check_request(long)                                   # within the app's parameter limit
+    # the form's sliders send floats: 3.0 layers is the default 3 layers
+    from_form = {k: float(v) if isinstance(v, int) else v for k, v in sizes(short).items()}
+    assert training.sizes_for_budget("gpt", "shakespeare", 3.0, from_form) == sizes(long)
+    assert training.sizes_for_budget("gpt", "shakespeare", 1.0, sizes(long)) == sizes(short)
+    assert training.sizes_for_budget("gpt", "shakespeare", 2.0, sizes(short)) is None       # nothing changes
+    assert training.sizes_for_budget("gpt", "shakespeare", 3.0, sizes(short) | {"n_layer": 4}) is None
+    assert training.sizes_for_budget("gpt", "shakespeare", 3.0, sizes(short) | {"lr": 1e-3}) is None
+    mlp = training.defaults_for("mlp", "shakespeare")
+    assert training.sizes_for_budget("mlp", "shakespeare", 5.0, sizes(mlp)) is None       # measured for the GPT only
+    assert training.defaults_for("gpt", "names", 5.0).n_embd == 64
+
+
 def test_the_session_model_downloads_as_a_zip_that_loads(tmp_path, shakespeare):
     import zipfile
 
