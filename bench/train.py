@@ -36,7 +36,7 @@ from bench.common import machine, synchronize, table  # noqa: E402
 from gpt.hardware import bf16_is_fast  # noqa: E402
 from gpt.trainer import make_optimizer  # noqa: E402
 from studio.settings import SETTINGS  # noqa: E402
-from studio.training import OPTIMIZER_NAMES, TrainRequest, architecture, build_training  # noqa: E402
+from studio.training import OPTIMIZER_NAMES, TrainRequest, architecture, build_training, defaults_for  # noqa: E402
 
 NANOGPT_CPU = dict(n_layer=4, n_head=4, n_embd=128, block_size=64, dropout=0.0)
 NANOGPT_TRAIN = dict(batch_size=12, lr=1e-3, warmup_steps=100, max_steps=2000, min_lr_ratio=0.1,
@@ -158,7 +158,9 @@ def live_training(seconds: float, optimizer: str, most_threads: int | None = Non
     from studio.worker import RemoteTraining
 
     torch.manual_seed(0)
-    trainer = build_training(TrainRequest(minutes=seconds / 60, max_steps=SETTINGS.max_steps, optimizer=optimizer))
+    request = defaults_for("gpt", "shakespeare", seconds / 60)        # what Train live suggests for this budget
+    request.max_steps, request.optimizer = SETTINGS.max_steps, optimizer
+    trainer = build_training(request)
     remote = RemoteTraining(trainer, MemorySnapshots(max_count=16), threads=SETTINGS.threads,
                             most_threads=most_threads)
     for _ in remote.run():
@@ -180,7 +182,8 @@ def live_time_to_loss(budgets: list[float], optimizers: list[str]) -> str:
             row.append(f"{loss:.3f} ({steps:,} steps; threads {used})")
         rows.append(row)
     names = [f"{OPTIMIZER_NAMES[o]}, {'1 thread' if most == 1 else f'up to {most} threads'}" for o, most in runs]
-    return ("Train live's defaults through the app's worker process, whole val split:\n\n"
+    return ("Train live's defaults for each budget (3 x 192 from 3 minutes on), through the app's worker "
+            "process, whole val split:\n\n"
             + table(["budget"] + names, rows))
 
 

@@ -377,3 +377,32 @@ def test_a_new_training_takes_away_the_last_ones_download(page):
     zip_box.wait_for(state="hidden", timeout=30_000)
     page.wait_for_function("() => document.body.innerText.includes('Done.')", timeout=120_000)
     assert not page.locator("#model-zip").is_visible()
+
+
+def test_a_three_minute_budget_suggests_the_bigger_gpt_until_a_size_is_set_by_hand(page):
+    page.get_by_role("tab", name="Train live").click()
+    page.get_by_role("radio", name="GPT").check()
+
+    def number(label):
+        return page.locator(f"input[aria-label='number input for {label}']")
+
+    def set_number(label, value):
+        number(label).fill(str(value))
+        number(label).press("Enter")
+
+    def settles(label, value):
+        page.wait_for_function("([label, value]) => document.querySelector("
+                               "`input[aria-label='number input for ${label}']`).value === value",
+                               arg=[label, str(value)], timeout=30_000)
+
+    set_number("Minutes", 3)
+    settles("Layers", 3)
+    settles("Embedding width", 192)
+    settles("Heads", 6)
+    set_number("Minutes", 1)
+    settles("Layers", 2)
+    settles("Embedding width", 128)
+    set_number("Layers", 4)                     # by hand: the budget no longer moves the sizes
+    set_number("Minutes", 3)
+    page.wait_for_timeout(1500)
+    assert number("Layers").input_value() == "4" and number("Embedding width").input_value() == "128"
