@@ -291,3 +291,42 @@ def test_one_listener_per_trigger_for_the_model_list_and_the_tab_bar():
     triggers = [(target, event) for dep in app.demo.config["dependencies"] for target, event in dep["targets"]]
     assert triggers.count((app.PAGE.shared.model._id, "change")) == 1
     assert triggers.count((app.PAGE.shared.tabs._id, "select")) == 1
+
+
+def test_a_model_switch_draws_the_open_tab_now_and_a_hidden_tab_when_it_is_opened():
+    """The other tabs are marked stale, not drawn; opening one draws it for the new model."""
+    import types
+
+    import app
+
+    shared = app.PAGE.shared
+    fns = list(app.demo.fns.values())
+
+    def listener_on(component, event):
+        [fn] = [f for f in fns if (component._id, event) in [(t[0], t[1]) for t in f.targets]]
+        return fn
+
+    def values(fn, **given):
+        return [given.get(str(c._id), getattr(c, "value", None)) for c in fn.inputs]
+
+    switch = listener_on(shared.model, "input")
+    stale_at = [c._id for c in switch.inputs].index(shared.stale_tabs._id)
+    args = values(switch)
+    args[0], args[stale_at] = "generate", frozenset()
+    args[[c._id for c in switch.inputs].index(shared.model._id)] = "copying-gpt"
+    updates = list(switch.fn(*args))
+    stale = next(u[shared.stale_tabs] for u in updates if shared.stale_tabs in u)
+    assert {"attention", "lab", "loss"} <= stale
+    drawn = {c for u in updates for c in u}
+    assert drawn <= {shared.stale_tabs, shared.model_info}, "only the model note is drawn with Generate open"
+
+    opened = listener_on(shared.tabs, "select")
+    args = values(opened)
+    ids = [c._id for c in opened.inputs]
+    args[ids.index(shared.stale_tabs._id)] = stale
+    args[ids.index(shared.model._id)] = "copying-gpt"
+    tab_id = next(k for k, v in shared._tab_ids.items() if v == "loss")
+    out = list(opened.fn(types.SimpleNamespace(value=tab_id), *args))
+    assert out[0] == {shared.open_tab: "loss"}
+    assert any(u.get(shared.stale_tabs) == stale - {"loss"} for u in out)
+    assert len(out) >= 3, "the loss tab's part was drawn on opening"

@@ -80,6 +80,7 @@ class Shared:
         self.seat = gr.State(None, time_to_live=ttl)        # the class board this session joined (a Seat)
         self.train_form = None                               # Train live's settings a board may fix (ui/train.py)
         self.open_tab = gr.State("generate")                 # the tab on screen
+        self.stale_tabs = gr.State(frozenset())              # tabs drawn for an earlier model: redrawn when opened
         self._model_listeners: list[Listener] = []
         self._tab_listeners: dict[str, Listener] = {}
         self._tab_ids: dict[str, str] = {}                   # label -> id
@@ -148,15 +149,13 @@ class Shared:
         """The one listener for the model list and the one for the tab bar, and the links."""
         self.tabs = tabs
         listeners = self._model_listeners
-        inputs = _unique([self.open_tab] + [c for listener in listeners for c in listener.inputs])
-        outputs = _unique([c for listener in listeners for c in listener.outputs])
+        inputs = _unique([self.open_tab, self.stale_tabs] + [c for listener in listeners for c in listener.inputs])
+        outputs = _unique([self.stale_tabs] + [c for listener in listeners for c in listener.outputs])
 
-        def model_changed(open_tab, *values) -> Iterator[Update]:
-            """Every tab's part, the open tab's first, each shown as soon as it is ready; a
-            refusal in one part is shown once the others have run."""
-            given = dict(zip(map(id, inputs[1:]), values))
+        def run_parts(parts: list[Listener], open_tab: str, given: dict) -> Iterator[Update]:
+            """Each part's update as soon as it is ready; a refusal in one is raised once the others have run."""
             first_error = None
-            for listener in sorted(listeners, key=lambda listener: listener.tab not in (None, open_tab)):
+            for listener in parts:
                 try:
                     update = listener.fn(*(open_tab if c is self.open_tab else given[id(c)] for c in listener.inputs))
                 except gr.Error as e:
@@ -166,6 +165,16 @@ class Shared:
                     yield update
             if first_error is not None:
                 raise first_error
+
+        def model_changed(open_tab, stale, *values) -> Iterator[Update]:
+            """The model note and the open tab's part, now; the other tabs' parts are drawn when
+            they are opened (so a switch costs one tab's work, and a click on another tab right
+            after it does not wait behind every hidden tab's figures)."""
+            later = frozenset(listener.tab for listener in listeners if listener.tab not in (None, open_tab))
+            yield {self.stale_tabs: frozenset(stale or ()) | later}
+            given = dict(zip(map(id, inputs[2:]), values))
+            yield from run_parts([listener for listener in listeners if listener.tab in (None, open_tab)],
+                                 open_tab, given)
 
         # `input`, not `change`: a link that opens on another model runs the same parts in its own
         # order (the model's, then the tab as the link asks), not in a race with this listener
@@ -177,15 +186,20 @@ class Shared:
         self.links.wire(demo, tabs, self.open_tab, self.model, model_changed, inputs[1:], outputs, self.link_note)
 
         tab_listeners = list(self._tab_listeners.values())
-        tab_inputs = _unique([c for listener in tab_listeners for c in listener.inputs])
-        tab_outputs = _unique([self.open_tab] + [c for listener in tab_listeners for c in listener.outputs])
+        tab_inputs = _unique([self.stale_tabs] + [c for listener in tab_listeners + listeners for c in listener.inputs])
+        tab_outputs = _unique([self.open_tab] + outputs + [c for listener in tab_listeners for c in listener.outputs])
 
         def tab_opened(event: gr.SelectData, *values) -> Iterator[Update]:
             tab = self._tab_ids.get(event.value, "")
             yield {self.open_tab: tab}
+            given = dict(zip(map(id, tab_inputs), values))
+            stale = frozenset(given[id(self.stale_tabs)] or ())
+            if tab in stale:            # drawn for an earlier model: its model part redraws it for this one
+                yield {self.stale_tabs: stale - {tab}}
+                yield from run_parts([listener for listener in listeners if listener.tab == tab], tab, given)
+                return
             listener = self._tab_listeners.get(tab)
             if listener is not None:
-                given = dict(zip(map(id, tab_inputs), values))
                 if update := listener.fn(*(given[id(c)] for c in listener.inputs)):
                     yield update
 
