@@ -25,6 +25,7 @@ import os
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -165,9 +166,13 @@ def live_training(seconds: float, optimizer: str, most_threads: int | None = Non
                             most_threads=most_threads)
     for _ in remote.run():
         pass
-    seen = remote.threads_seen
-    used = ", ".join(f"{n}: {100 * c / sum(seen.values()):.0f}%" for n, c in sorted(seen.items()))
-    return gpt.split_loss(remote.model, trainer.dataset, "val"), remote.model.run.step, used
+    loss = gpt.split_loss(remote.model, trainer.dataset, "val")
+    return loss, remote.model.run.step, threads_used(remote.threads_seen)
+
+
+def threads_used(seen: Counter[int]) -> str:
+    """A worker's progress lines by the threads it trained on, as shares: "1: 2%, 2: 98%"."""
+    return ", ".join(f"{n}: {100 * c / sum(seen.values()):.0f}%" for n, c in sorted(seen.items()))
 
 
 def live_time_to_loss(budgets: list[float], optimizers: list[str]) -> str:
@@ -196,8 +201,9 @@ def main(argv=None) -> None:
     p.add_argument("--variants", action="store_true", help="also time fused AdamW and torch.compile")
     p.add_argument("--device", default="cpu", help="cpu, cuda or mps: where the throughput table runs")
     p.add_argument("--diagnostics", action="store_true", help="also time the activation/gradient diagnostics")
-    p.add_argument("--live", action="store_true", help="Train live's path (worker process), AdamW against Muon, "
-                   "instead of the in-process comparison with nanoGPT's recipe")
+    p.add_argument("--live", action="store_true", help="Train live's path (worker process): each optimizer "
+                   "on one thread and with the idle cores lent, instead of the in-process comparison with nanoGPT's "
+                   "recipe")
     p.add_argument("--optimizers", default="muon,adamw", help="with --live: which optimizers, comma-separated")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)

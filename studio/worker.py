@@ -105,7 +105,7 @@ def main() -> None:
     try:
         job, blob = read_message(sys.stdin.buffer)
         weights_len = job["weights_bytes"]
-        cores = SpareCores(least=job["threads"], most=job.get("most_threads", job["threads"]))
+        cores = SpareCores(least=job["threads"], most=job["most_threads"])
         torch.set_num_threads(cores.threads())
         model = build_model(job["model_type"], **job["arch"])
         model.load_state_dict(load_tensors(blob[:weights_len]))
@@ -187,7 +187,7 @@ class RemoteTraining:
                 if kind == "snapshot":
                     self._mirror(message, blob)
                 elif kind == "progress":
-                    self.threads_seen[message.get("threads", self.threads)] += 1
+                    self.threads_seen[message["threads"]] += 1
                     yield Progress(**message["progress"])
                 elif kind == "error":
                     raise InputError(f"Training stopped with an error: {message['message']}")

@@ -64,7 +64,7 @@ class Listener:
     fn: Callable[..., Update | None]
     inputs: list
     outputs: list
-    tab: str | None = None            # the tab it draws: run first when that tab is open
+    tab: str | None = None            # the tab it draws: run on a model change with it open, else when it opens
 
 
 class Shared:

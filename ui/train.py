@@ -123,7 +123,9 @@ def build(shared: Shared) -> None:
         concurrency_id="training", concurrency_limit=settings.queue_size, show_progress="minimal")
     stop_btn.click(stopped_message, shared.trained, status, cancels=[training], api_visibility="private")
 
-    sizes = [n_layer, n_head, n_embd, block_size, n_hidden, lr, batch_size, optimizer]
+    named = dict(n_layer=n_layer, n_head=n_head, n_embd=n_embd, block_size=block_size, n_hidden=n_hidden, lr=lr,
+                 batch_size=batch_size, optimizer=optimizer)
+    sizes = [named[k] for k in SIZES]             # in studio.training's order, which budget_sizes reads them in
 
     @gr.on([model_type.change, corpus.change], inputs=[model_type, corpus, minutes], outputs=[upload, *sizes],
            api_visibility="private")
@@ -147,7 +149,7 @@ def build(shared: Shared) -> None:
         fitted = sizes_for_budget(model_choice.lower(), corpus_choice, budget or 1.0, dict(zip(SIZES, current)))
         if fitted is None:
             return {slider: gr.skip() for slider in sizes}
-        return dict(zip(sizes, (fitted[k] for k in SIZES)))
+        return {named[k]: value for k, value in fitted.items()}
 
     upload.upload(lambda: "upload", None, corpus, api_visibility="private")      # a file attached is a file used
 
