@@ -115,3 +115,29 @@ def test_the_tab_bars_hold_tabs_alone():
         if isinstance(block, gr.Tabs):
             strays = [type(child).__name__ for child in block.children if not isinstance(child, gr.Tab)]
             assert not strays, f"{block.elem_id or block._id} holds {strays}"
+
+
+def test_progress_is_shown_within_one_tab_and_never_on_a_layout_block():
+    """Gradio 6.31's page copies the value of every component that was ever a progress target,
+    and of all its children, at each status change of any listener, for the rest of the session
+    (ui/shared.py, 'Progress targets'). The tab bar among them once made every Timeline frame
+    copy the whole page; a listener that draws every tab does the same, tab by tab."""
+    import gradio as gr
+    from gradio.blocks import BlockContext
+
+    import app
+
+    tab_bar = app.PAGE.shared.tabs
+
+    def tab_of(block) -> str:
+        while block is not None and block.parent is not tab_bar:
+            block = block.parent
+        return "outside the tabs" if block is None else block.label
+
+    for dep in app.demo.config["dependencies"]:
+        targets = [app.demo.blocks[i] for i in (dep.get("show_progress_on") or dep["outputs"])]
+        where = f"the listener {dep.get('api_name')} on {dep['targets']}"
+        layout = [type(t).__name__ for t in targets if isinstance(t, BlockContext)]
+        assert not layout, f"{where} shows progress on {layout}"
+        tabs = {tab_of(t) for t in targets if not isinstance(t, gr.State)}
+        assert len(tabs) <= 1, f"{where} shows progress in {sorted(tabs)}"

@@ -77,4 +77,5 @@ def launch_options(resources: Resources) -> dict:
     # mcp_server: the named endpoints (generation, the Lab's instruments, the features, the Timeline) are
     # tools an assistant can call, described by their handlers' docstrings (/gradio_api/mcp/)
     return dict(show_error=True, enable_monitoring=False, css_paths=CSS_FILE, head=plotly_preload(), mcp_server=True,
-                head_paths=[FOLLOW_STREAM_FILE, FIT_FIGURES_FILE, VIEW_LINK_FILE], max_file_size=resources.settings.max_upload_bytes)
+                head_paths=[FOLLOW_STREAM_FILE, FIT_FIGURES_FILE, VIEW_LINK_FILE],
+                max_file_size=resources.settings.max_upload_bytes)

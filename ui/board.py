@@ -99,14 +99,15 @@ def build(shared: Shared) -> None:
 
     join_btn.click(join, [code, name, shared.seat],
                    [shared.seat, seat_note, code, join_box, *board_parts, *_form_parts(form)],
-                   api_visibility="private", show_progress="minimal")
+                   api_visibility="private", show_progress="minimal", show_progress_on=headline)
 
     @user_errors
     def watch(code_text):
         code_ = board_code(code_text)
         return {code: code_} | drawn(code_)
 
-    watch_btn.click(watch, code, [code, *board_parts], api_visibility="private", show_progress="minimal")
+    watch_btn.click(watch, code, [code, *board_parts], api_visibility="private", show_progress="minimal",
+                    show_progress_on=headline)
 
     @user_errors
     def open_board(corpus_choice, race_minutes, family_choice, address: str):
@@ -134,7 +135,7 @@ def build(shared: Shared) -> None:
                    [teacher, teacher_note, code, teacher_link, teacher_panel, close_btn, teacher_box, join_box,
                     *board_parts],
                    js="(c, m, f, a) => [c, m, f, location.origin + location.pathname]",
-                   api_visibility="private", show_progress="minimal")
+                   api_visibility="private", show_progress="minimal", show_progress_on=headline)
 
     @user_errors
     def close(held):
@@ -150,7 +151,7 @@ def build(shared: Shared) -> None:
                         js="(v) => v && v.startsWith('?') ? location.origin + location.pathname + v : v")
 
     close_btn.click(close, teacher, [close_btn, teacher_note, *board_parts], api_visibility="private",
-                    show_progress="minimal")
+                    show_progress="minimal", show_progress_on=headline)
 
     def refreshed(shown, open_tab):
         """Redrawn when the board changed since this page drew it and is on screen; otherwise
@@ -167,7 +168,7 @@ def build(shared: Shared) -> None:
         return drawn(shown["code"])
 
     timer.tick(refreshed, [shown_board, shared.open_tab], board_parts, api_visibility="private", show_progress="hidden",
-               trigger_mode="always_last")
+               show_progress_on=headline, trigger_mode="always_last")
 
     def tab_opened(shown):
         if not shown or boards.version(shown["code"]) in (None, shown["version"]):

@@ -275,9 +275,11 @@ def build(shared: Shared) -> LabWiring:
     def opened(model_name, trained, part, fresh, *values):
         return shown_for(part, model_name, trained, fresh, values)
 
+    notes = [surprisal_note, knockout_note, regen_note, lens_note, induction_note, memo_note]
+
     @instruments.select(inputs=[shared.model, shared.trained, fresh_state, *on_page],
                         outputs=[part_state, *outputs], api_visibility="private", trigger_mode="always_last",
-                        show_progress="minimal")
+                        show_progress="minimal", show_progress_on=notes)     # see 'Progress targets' in ui/shared.py
     def instrument_opened(event: gr.SelectData, model_name, trained, fresh, *values):
         part = part_of_tab.get(event.value)
         if part is None:                   # Features: the shipped SAE's, shown from its tables, whatever the model

@@ -86,9 +86,9 @@ class Links:
 
     def wire(self, demo: gr.Blocks, tabs: gr.Tabs, open_tab: gr.State, model: gr.Dropdown,
              reopen_model: Callable[..., Iterator[Update]], model_inputs: list, model_outputs: list,
-             note: gr.Markdown) -> None:
+             note: gr.Markdown, busy: gr.Markdown) -> None:
         """`reopen_model(open_tab, *model_inputs)` yields every tab's part for a new model (Shared's);
-        `note` says what a link could not reopen."""
+        `note` says what a link could not reopen; `busy` shows the progress of drawing what it names."""
         carried = self.carried
         for key, component in carried.items():
             default = json.dumps(self.params[key].default)
@@ -137,10 +137,11 @@ class Links:
             if "gen" in link:
                 yield {self.generation: {"seed": link.get("gen")}}
 
+        # show_progress_on: see 'Progress targets' in ui/shared.py (the outputs hold the tab bar and every tab's views)
         demo.load(opened, None, unique_components([self.state, note, dropped, *carried.values(), tabs, open_tab]),
-                  api_visibility="private", show_progress="hidden").then(
+                  api_visibility="private", show_progress="hidden", show_progress_on=note).then(
             None, dropped, None, js="(keys) => window.viewLink && window.viewLink.drop(JSON.parse(keys || '[]'))").then(
-            drawn, inputs, outputs, api_visibility="private", show_progress="minimal")
+            drawn, inputs, outputs, api_visibility="private", show_progress="minimal", show_progress_on=busy)
 
         address, query = gr.Textbox(visible=False), gr.Textbox(visible=False)
 
@@ -161,12 +162,12 @@ class Links:
                     self.share_qr: gr.Image(qr, visible=qr is not None), self.share_note: " ".join(words)}
 
         self.share_close.click(lambda: gr.Row(visible=False), None, self.share_box, api_visibility="private",
-                               show_progress="hidden")
+                               show_progress="hidden", show_progress_on=self.share_link)
         # the page's own address comes from the browser: behind a proxy (a Space) the server cannot know it
         self.share_btn.click(share, [address, query, model],
                              [self.share_box, self.share_link, self.share_qr, self.share_note],
                              js="(a, q, m) => [location.origin + location.pathname, location.search, m]",
-                             api_visibility="private", show_progress="hidden").then(
+                             api_visibility="private", show_progress="hidden", show_progress_on=self.share_link).then(
             None, self.share_link, None, js="(text) => { try { navigator.clipboard.writeText(text); } catch (e) {} }")
 
 

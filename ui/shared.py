@@ -28,6 +28,15 @@ from .links import Links, unique_components as _unique
 LOG = logging.getLogger("tinyshakespeare-gpt")
 Update = dict          # {component: new value or gr.update(...)}: what a handler returns
 
+# Progress targets. Where a listener shows its progress (`show_progress_on`) matters beyond the spinner.
+# Gradio 6.31's page remembers every component that was ever a progress target, and at each
+# status change of any listener it copies the current value of each of them and of all their
+# children ($state.snapshot). A listener whose targets are its outputs makes every one of its
+# outputs such a component for the rest of the session; a tab bar among them makes the whole
+# page one. So a listener that draws many views, or a layout block, shows its progress on one
+# small text instead (measured in bench/browser.py: a Timeline arrow key on a page that has
+# visited every tab spent ~170 ms of its frame in those copies).
+
 
 def shown(figure) -> gr.Plot:
     """A plot that hides when there is nothing to draw, rather than leaving an empty box."""
@@ -179,11 +188,12 @@ class Shared:
         # `input`, not `change`: a link that opens on another model runs the same parts in its own
         # order (the model's, then the tab as the link asks), not in a race with this listener
         self.model.input(model_changed, inputs, outputs, api_visibility="private", trigger_mode="always_last",
-                         show_progress="minimal")
+                         show_progress="minimal", show_progress_on=self.model_info)   # see 'Progress targets' above
         for tab, listener in self._tab_listeners.items():     # a tab a link opens is drawn as if clicked
             if tab not in self.links.openers:
                 self.links.on_open(tab, _ignoring_link(listener.fn), listener.inputs, listener.outputs)
-        self.links.wire(demo, tabs, self.open_tab, self.model, model_changed, inputs[1:], outputs, self.link_note)
+        self.links.wire(demo, tabs, self.open_tab, self.model, model_changed, inputs[1:], outputs, self.link_note,
+                        self.model_info)
 
         tab_listeners = list(self._tab_listeners.values())
         tab_inputs = _unique([self.stale_tabs] + [c for listener in tab_listeners + listeners for c in listener.inputs])
@@ -204,7 +214,7 @@ class Shared:
                     yield update
 
         tabs.select(tab_opened, tab_inputs, tab_outputs, api_visibility="private", trigger_mode="always_last",
-                    show_progress="minimal")
+                    show_progress="minimal", show_progress_on=self.model_info)       # see 'Progress targets' above
 
 
 def _ignoring_link(fn: Callable[..., Update | None]) -> Callable[..., Update | None]:

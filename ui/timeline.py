@@ -138,7 +138,7 @@ def build(shared: Shared) -> None:
                 | figures(source_choice, index, 0, views.AVERAGE, min(10, chars), live, (view,)))
 
     opening = ([source, shared.live_timeline, view_state], [step, layer, head, position, *views_out])
-    source.change(opened, *opening, api_visibility="private", show_progress="minimal")
+    source.change(opened, *opening, api_visibility="private", show_progress="minimal", show_progress_on=note)
     shared.when_tab_opens("timeline", opened, *opening)
 
     shared.links.carry("step", step)
