@@ -204,6 +204,29 @@ def test_the_lab_opens_with_real_figures_and_a_click_inspects_a_character(page):
     assert page.locator("#regen-knocked textarea").input_value().startswith("ROMEO:")
 
 
+def test_a_quick_second_click_on_a_tab_opens_that_tab(page):
+    """Gradio 6.31's page ran a tab click that came while the last one was still being answered
+    with the first click's event data: the Lab drew the logit lens twice and never the induction.
+    A slow network (every request 0.6 s late, on this page alone) makes the second click early."""
+    slow = page.context.browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        slow.goto(page.url.split("?")[0])
+        slow.get_by_role("heading", name="tinyshakespeare-gpt").wait_for(timeout=30_000)
+        slow.get_by_role("tab", name="Lab", exact=True).click()
+        slow.wait_for_function("() => document.querySelectorAll('#surprisal-text .token').length > 100",
+                               timeout=60_000)
+        cdp = slow.context.new_cdp_session(slow)
+        cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 600,
+                                                      "downloadThroughput": -1, "uploadThroughput": -1})
+        slow.get_by_role("tab", name="Logit lens").click()
+        slow.wait_for_timeout(150)
+        slow.get_by_role("tab", name="Induction").click()          # while the lens is on its way
+        slow.locator("#induction-plot .js-plotly-plot").wait_for(timeout=60_000)
+        assert slow.evaluate("() => document.querySelector('#induction-plot .js-plotly-plot').data.length") > 0
+    finally:
+        slow.close()
+
+
 def test_stop_then_inspect_and_attention_reads_the_text_on_screen(page):
     page.get_by_role("tab", name="Generate").click()
     page.get_by_label("Model").first.click()

@@ -128,6 +128,7 @@ def test_progress_is_shown_within_one_tab_and_never_on_a_layout_block():
     import app
 
     tab_bar = app.PAGE.shared.tabs
+    shown, quiet = set(), set()
 
     def tab_of(block) -> str:
         while block is not None and block.parent is not tab_bar:
@@ -141,3 +142,6 @@ def test_progress_is_shown_within_one_tab_and_never_on_a_layout_block():
         assert not layout, f"{where} shows progress on {layout}"
         tabs = {tab_of(t) for t in targets if not isinstance(t, gr.State)}
         assert len(tabs) <= 1, f"{where} shows progress in {sorted(tabs)}"
+        if dep["backend_fn"]:
+            (quiet if dep["show_progress"] == "hidden" else shown).update(t._id for t in targets)
+    assert len(quiet - shown) == 1, "the listeners that show no progress share one target, not each its own"

@@ -132,8 +132,10 @@ def build(shared: Shared) -> None:
 
     # queue=False: answered by a plain POST, without the queue's round trip (in the browser, a
     # character's features 0.28-0.30 s against 0.37-0.41 s queued); ~20 ms of model, no need to wait in line
+    # "multiple": every click answered, each with its own character (Gradio's default drops a click
+    # that comes while the last is answered, and "always_last" answers it with the first's event data)
     @at_chars.select(inputs=at_text, outputs=[at_table, at_note], api_visibility="private",
-                     queue=False, show_progress="hidden")
+                     queue=False, show_progress="hidden", trigger_mode="multiple")
     @user_errors
     def clicked(text, event: gr.SelectData):
         return active_at(inputs.text(text, "text", lab_views.MAX_LAB_CHARS), event.index + 1)
@@ -145,7 +147,7 @@ def build(shared: Shared) -> None:
     def features_at(text, position):
         return active_at(inputs.text(text, "text", lab_views.MAX_LAB_CHARS), inputs.whole(position, "position"))
 
-    @at_table.select(outputs=page, api_visibility="private")
+    @at_table.select(outputs=page, api_visibility="private", trigger_mode="multiple")     # as above
     @user_errors
     def row_opened(event: gr.SelectData):
         row = getattr(event, "row_value", None)

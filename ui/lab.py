@@ -18,7 +18,7 @@ from studio.zoo import SESSION_MODEL
 
 from . import features
 from .refusals import REFUSALS, user_errors
-from .shared import Shared, described, position_input, shown
+from .shared import Shared, described, on_each_tab, position_input, shown
 
 KNOCKOUT_SOURCES = [("the fixed val slice (shipped models: measured when published)", "val"),
                     ("the text in the Surprisal box", "text")]
@@ -156,7 +156,8 @@ def build(shared: Shared) -> LabWiring:
         return {predict_plot: shown(bars), rows_plot: shown(rows), predict_note: note}
 
     @surprisal.select(inputs=[shared.model, text, shared.trained],
-                      outputs=[predict_plot, rows_plot, predict_note, predict_pos], api_visibility="private")
+                      outputs=[predict_plot, rows_plot, predict_note, predict_pos], api_visibility="private",
+                      trigger_mode="multiple")     # every click its own character (see ui/shared.on_each_tab)
     def clicked(model_name, passage, trained, evt: gr.SelectData):
         """A click on a character of the coloured text: inspect that position."""
         position = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
@@ -277,14 +278,15 @@ def build(shared: Shared) -> LabWiring:
 
     notes = [surprisal_note, knockout_note, regen_note, lens_note, induction_note, memo_note]
 
-    @instruments.select(inputs=[shared.model, shared.trained, fresh_state, *on_page],
-                        outputs=[part_state, *outputs], api_visibility="private", trigger_mode="always_last",
-                        show_progress="minimal", show_progress_on=notes)     # see 'Progress targets' in ui/shared.py
-    def instrument_opened(event: gr.SelectData, model_name, trained, fresh, *values):
-        part = part_of_tab.get(event.value)
+    def instrument_opened(label, model_name, trained, fresh, *values):
+        part = part_of_tab.get(label)
         if part is None:                   # Features: the shipped SAE's, shown from its tables, whatever the model
             return {part_state: gr.skip()}
         return {part_state: part} | shown_for(part, model_name, trained, fresh, values)
+
+    on_each_tab(instruments, instrument_opened, [shared.model, shared.trained, fresh_state, *on_page],
+                [part_state, *outputs], api_visibility="private", trigger_mode="always_last",
+                show_progress="minimal", show_progress_on=notes)     # see 'Progress targets' in ui/shared.py
 
     def refresh(model_name, trained, open_tab, part, fresh, *values):
         """A new model: the head boxes follow it, every instrument's figures of the last model

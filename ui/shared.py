@@ -8,6 +8,7 @@ boxes said one thing, its note another).
 """
 from __future__ import annotations
 
+import inspect
 import logging
 from dataclasses import dataclass
 from typing import Callable, Iterator
@@ -30,12 +31,50 @@ Update = dict          # {component: new value or gr.update(...)}: what a handle
 
 # Progress targets. Where a listener shows its progress (`show_progress_on`) matters beyond the spinner.
 # Gradio 6.31's page remembers every component that was ever a progress target, and at each
-# status change of any listener it copies the current value of each of them and of all their
-# children ($state.snapshot). A listener whose targets are its outputs makes every one of its
-# outputs such a component for the rest of the session; a tab bar among them makes the whole
-# page one. So a listener that draws many views, or a layout block, shows its progress on one
-# small text instead (measured in bench/browser.py: a Timeline arrow key on a page that has
-# visited every tab spent ~170 ms of its frame in those copies).
+# status change of any listener it finds each of them in the page's tree and copies its current
+# value and all its children's ($state.snapshot). A listener whose targets are its outputs makes
+# every one of its outputs such a component for the rest of the session; a tab bar among them
+# makes the whole page one. So a listener that draws many views, or a layout block, shows its
+# progress on one small text, and `settle_progress_targets` gives every other listener one target
+# (measured in bench/browser.py: a Timeline arrow key on a page that had visited every tab spent
+# ~170 ms of its frame in those copies).
+
+
+def settle_progress_targets(demo: gr.Blocks, quiet: gr.Component) -> None:
+    """One progress target for each listener: `quiet`, a component never shown, for all that show
+    no progress; for the others the one chosen at its call, else its first output a person sees
+    (where its spinner shows)."""
+    from gradio.blocks import BlockContext
+
+    for fn in demo.fns.values():
+        if fn.fn is None:                                   # run in the browser alone: no status
+            continue
+        if fn.show_progress == "hidden":
+            fn.show_progress_on = [quiet]
+        elif not fn.show_progress_on:
+            seen = [c for c in fn.outputs if not isinstance(c, (gr.State, BlockContext))]
+            fn.show_progress_on = [seen[0] if seen else quiet]
+
+
+def on_each_tab(tabs: gr.Tabs, fn: Callable[..., Update | None], inputs: list, outputs: list,
+                **listener) -> None:
+    """`fn(label, *inputs)` when a person opens a tab of `tabs`: one listener per tab, each
+    knowing its own tab. Not `tabs.select` with the label from its event data: Gradio 6.31's page
+    runs a click that came while the last one was still being answered ("always_last") with the
+    *first* click's event data, so a quick second click opened the first tab again."""
+    def for_tab(label: str) -> Callable[..., Update | None]:
+        if inspect.isgeneratorfunction(fn):         # Gradio streams a listener's updates by its kind
+            def opened(*values):
+                yield from fn(label, *values)
+        else:
+            def opened(*values):
+                return fn(label, *values)
+        opened.__name__ = fn.__name__
+        return opened
+
+    for tab in tabs.children:
+        if isinstance(tab, gr.Tab):
+            tab.select(for_tab(tab.label), inputs, outputs, **listener)
 
 
 def shown(figure) -> gr.Plot:
@@ -105,6 +144,7 @@ class Shared:
             self.links.share_button()
         self.links.share_row()
         self.link_note = gr.Markdown(elem_id="link-note")     # what a link could not reopen, and why
+        self.quiet = gr.Markdown(visible=False)     # the progress target of listeners that show none
         self.links.carry("model", self.model)
         self.when_model_changes(lambda name, trained: {self.model_info: self.describe(name, trained)},
                                 [self.model, self.trained], [self.model_info])
@@ -199,8 +239,8 @@ class Shared:
         tab_inputs = _unique([self.stale_tabs] + [c for listener in tab_listeners + listeners for c in listener.inputs])
         tab_outputs = _unique([self.open_tab] + outputs + [c for listener in tab_listeners for c in listener.outputs])
 
-        def tab_opened(event: gr.SelectData, *values) -> Iterator[Update]:
-            tab = self._tab_ids.get(event.value, "")
+        def tab_opened(label: str, *values) -> Iterator[Update]:
+            tab = self._tab_ids.get(label, "")
             yield {self.open_tab: tab}
             given = dict(zip(map(id, tab_inputs), values))
             stale = frozenset(given[id(self.stale_tabs)] or ())
@@ -213,8 +253,9 @@ class Shared:
                 if update := listener.fn(*(given[id(c)] for c in listener.inputs)):
                     yield update
 
-        tabs.select(tab_opened, tab_inputs, tab_outputs, api_visibility="private", trigger_mode="always_last",
+        on_each_tab(tabs, tab_opened, tab_inputs, tab_outputs, api_visibility="private", trigger_mode="always_last",
                     show_progress="minimal", show_progress_on=self.model_info)       # see 'Progress targets' above
+        settle_progress_targets(demo, self.quiet)
 
 
 def _ignoring_link(fn: Callable[..., Update | None]) -> Callable[..., Update | None]:

@@ -127,8 +127,6 @@ def build(shared: Shared) -> None:
                  batch_size=batch_size, optimizer=optimizer)
     sizes = [named[k] for k in SIZES]             # in studio.training's order, which budget_sizes reads them in
 
-    @gr.on([model_type.change, corpus.change], inputs=[model_type, corpus, minutes], outputs=[upload, *sizes],
-           api_visibility="private")
     def fitting_defaults(model_choice, corpus_choice, budget):
         """The sliders set to what trains this model on this corpus well in this budget, showing
         only its own; the drop zone only for an upload."""
@@ -142,14 +140,20 @@ def build(shared: Shared) -> None:
                 n_hidden: gr.Slider(value=f.n_hidden, visible=mlp), lr: f.lr, batch_size: gr.Slider(value=f.batch_size),
                 optimizer: gr.Radio(value=f.optimizer, visible=f.model_type != "bigram")}   # a bigram has no matrices
 
-    @minutes.change(inputs=[model_type, corpus, minutes, *sizes], outputs=sizes, api_visibility="private",
-                    show_progress="hidden")
     def budget_sizes(model_choice, corpus_choice, budget, *current):
         """A longer budget suits a bigger model: the sizes follow the budget unless set by hand."""
         fitted = sizes_for_budget(model_choice.lower(), corpus_choice, budget or 1.0, dict(zip(SIZES, current)))
         if fitted is None:
             return {slider: gr.skip() for slider in sizes}
         return {named[k]: value for k, value in fitted.items()}
+
+    budget_inputs = dict(inputs=[model_type, corpus, minutes, *sizes], outputs=sizes, api_visibility="private",
+                         show_progress="hidden")
+    minutes.change(budget_sizes, **budget_inputs)
+    # the budget read again once the defaults are on the page: a budget changed while they were on
+    # their way (a quick second click) is otherwise answered with the sizes they then overwrite
+    gr.on([model_type.change, corpus.change], fitting_defaults, [model_type, corpus, minutes], [upload, *sizes],
+          api_visibility="private").then(budget_sizes, **budget_inputs)
 
     upload.upload(lambda: "upload", None, corpus, api_visibility="private")      # a file attached is a file used
 
