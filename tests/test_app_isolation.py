@@ -299,7 +299,6 @@ def test_one_listener_per_trigger_for_the_model_list_and_the_tab_bar():
 
 def test_a_model_switch_draws_the_open_tab_now_and_a_hidden_tab_when_it_is_opened():
     """The other tabs are marked stale, not drawn; opening one draws it for the new model."""
-
     import app
 
     shared = app.PAGE.shared
