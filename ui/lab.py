@@ -18,7 +18,7 @@ from studio.zoo import SESSION_MODEL
 
 from . import features
 from .refusals import REFUSALS, user_errors
-from .shared import Shared, described, on_each_tab, position_input, shown
+from .shared import Shared, described, on_tab_opened, position_input, shown
 
 KNOCKOUT_SOURCES = [("the fixed val slice (shipped models: measured when published)", "val"),
                     ("the text in the Surprisal box", "text")]
@@ -157,7 +157,7 @@ def build(shared: Shared) -> LabWiring:
 
     @surprisal.select(inputs=[shared.model, text, shared.trained],
                       outputs=[predict_plot, rows_plot, predict_note, predict_pos], api_visibility="private",
-                      trigger_mode="multiple")     # every click its own character (see ui/shared.on_each_tab)
+                      trigger_mode="multiple")     # every click its own character (see ui/shared.on_tab_opened)
     def clicked(model_name, passage, trained, evt: gr.SelectData):
         """A click on a character of the coloured text: inspect that position."""
         position = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
@@ -284,9 +284,9 @@ def build(shared: Shared) -> LabWiring:
             return {part_state: gr.skip()}
         return {part_state: part} | shown_for(part, model_name, trained, fresh, values)
 
-    on_each_tab(instruments, instrument_opened, [shared.model, shared.trained, fresh_state, *on_page],
-                [part_state, *outputs], api_visibility="private", trigger_mode="always_last",
-                show_progress="minimal", show_progress_on=notes)     # see 'Progress targets' in ui/shared.py
+    on_tab_opened(instruments, instrument_opened, [shared.model, shared.trained, fresh_state, *on_page],
+                  [part_state, *outputs], api_visibility="private", show_progress="minimal",
+                  show_progress_on=notes)     # see 'Progress targets' in ui/shared.py
 
     def refresh(model_name, trained, open_tab, part, fresh, *values):
         """A new model: the head boxes follow it, every instrument's figures of the last model

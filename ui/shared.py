@@ -56,25 +56,23 @@ def settle_progress_targets(demo: gr.Blocks, quiet: gr.Component) -> None:
             fn.show_progress_on = [seen[0] if seen else quiet]
 
 
-def on_each_tab(tabs: gr.Tabs, fn: Callable[..., Update | None], inputs: list, outputs: list,
-                **listener) -> None:
-    """`fn(label, *inputs)` when a person opens a tab of `tabs`: one listener per tab, each
-    knowing its own tab. Not `tabs.select` with the label from its event data: Gradio 6.31's page
-    runs a click that came while the last one was still being answered ("always_last") with the
-    *first* click's event data, so a quick second click opened the first tab again."""
-    def for_tab(label: str) -> Callable[..., Update | None]:
-        if inspect.isgeneratorfunction(fn):         # Gradio streams a listener's updates by its kind
-            def opened(*values):
-                yield from fn(label, *values)
-        else:
-            def opened(*values):
-                return fn(label, *values)
-        opened.__name__ = fn.__name__
-        return opened
-
-    for tab in tabs.children:
-        if isinstance(tab, gr.Tab):
-            tab.select(for_tab(tab.label), inputs, outputs, **listener)
+def on_tab_opened(tabs: gr.Tabs, fn: Callable[..., Update | None], inputs: list, outputs: list,
+                  **listener) -> None:
+    """`fn(label, *inputs)` when a person opens a tab of `tabs` (by a click: not when a link or a
+    listener selects it). Every click runs with its own label (trigger_mode "multiple"): Gradio
+    6.31's page runs a click that came while the last was being answered ("always_last") with the
+    *first* click's event data, so a quick second click opened the first tab again. Not one
+    listener per gr.Tab either: a tab's own select also fires when it is selected by an update
+    and for the first tab on page load, so a link's snapshot was redrawn at snapshot 0."""
+    listener["trigger_mode"] = "multiple"
+    if inspect.isgeneratorfunction(fn):         # Gradio streams a listener's updates by its kind
+        def opened(event: gr.SelectData, *values):
+            yield from fn(event.value, *values)
+    else:
+        def opened(event: gr.SelectData, *values):
+            return fn(event.value, *values)
+    opened.__name__ = fn.__name__
+    tabs.select(opened, inputs, outputs, **listener)
 
 
 def shown(figure) -> gr.Plot:
@@ -253,8 +251,8 @@ class Shared:
                 if update := listener.fn(*(given[id(c)] for c in listener.inputs)):
                     yield update
 
-        on_each_tab(tabs, tab_opened, tab_inputs, tab_outputs, api_visibility="private", trigger_mode="always_last",
-                    show_progress="minimal", show_progress_on=self.model_info)       # see 'Progress targets' above
+        on_tab_opened(tabs, tab_opened, tab_inputs, tab_outputs, api_visibility="private",
+                      show_progress="minimal", show_progress_on=self.model_info)       # see 'Progress targets' above
         settle_progress_targets(demo, self.quiet)
 
 

@@ -10,7 +10,7 @@ from studio.errors import InputError
 from studio.timeline import TIMELINE_SOURCES, pick_timeline
 
 from .refusals import user_errors
-from .shared import Shared, described, on_each_tab, layer_and_head, position_input, shown
+from .shared import Shared, described, layer_and_head, on_tab_opened, position_input, shown
 
 QUIET = dict(api_visibility="private", trigger_mode="always_last", show_progress="hidden")
 VIEW_OF_TAB = {"Attention": "attention", "Next character": "next", "Surprisal": "surprisal",
@@ -120,8 +120,8 @@ def build(shared: Shared) -> None:
         view = VIEW_OF_TAB.get(label, "attention")
         return {view_state: view} | figures(source_choice, index, layer_index, head_name, at, live, (view,))
 
-    on_each_tab(views_tabs, view_opened, [source, step, layer, head, position, shared.live_timeline],
-                [view_state, *drawn], **QUIET)
+    on_tab_opened(views_tabs, view_opened, [source, step, layer, head, position, shared.live_timeline],
+                  [view_state, *drawn], **QUIET)
 
     def opened(source_choice, live, view="attention", index=0):
         """The controls bound to the chosen run (snapshots, layers, heads, text length), at snapshot
