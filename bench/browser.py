@@ -1,7 +1,7 @@
 """What a person waits for in the browser: click (or key) to result visible, the app serving
 on this machine and Debian's chromium drawing it.
 
-    python bench/browser.py [--repeats 5] [--inline]
+    python bench/browser.py [--repeats 5] [--inline] [--compare-with ../other-checkout]
 
 The app runs as `python app.py` in a process of its own, as it is deployed (`--inline` serves it
 from this process, beside the browser driver, as before 2026-12-02: the figures came out the
@@ -10,6 +10,11 @@ page holds a dozen figures, as a student's would. Each repeat opens a new page (
 on one running app, so the first repeat also
 pays what the server does once (loading a model, a remembered Lab part) and the later ones
 show what a class after the first student waits. Prints median and p95 per step.
+Each timed act starts on a settled page (no long task on its main thread for 300 ms), so a row
+times its own wait and not the tail of the step before; the "page idle again" column says when
+the page had finished drawing everything the act started (a figure can be on screen while the
+rest of a tab still draws). `--compare-with` serves a second checkout (say `git worktree add ../before HEAD~1`) beside this
+one and alternates visits between the two, so both columns come from the same minutes of this VM.
 """
 from __future__ import annotations
 
@@ -54,12 +59,44 @@ LINKS = {   # what a student opens from a teacher's link: the query, and what sh
 }
 
 
-def timed(page, act, done: str, arg=None, timeout: float = 120) -> float:
-    """Seconds from `act()` to the JavaScript condition `done` holding in the page."""
+QUIET_MS = 300
+"""The page counts as settled once its main thread has run no long task (50 ms or more) for this long."""
+SETTLED = f"""() => new Promise(resolve => {{
+    let last = performance.now();
+    const seen = new PerformanceObserver(list => {{
+        for (const task of list.getEntries()) last = Math.max(last, task.startTime + task.duration); }});
+    seen.observe({{type: 'longtask', buffered: true}});
+    const check = () => {{
+        if (performance.now() - last >= {QUIET_MS}) {{ seen.disconnect(); resolve(last); }}
+        else setTimeout(check, 25);
+    }};
+    setTimeout(check, 25);
+}})"""
+"""Resolves, once settled, with the page time the last long task ended (or when it was asked)."""
+IDLE = " | page idle"
+"""A row's second reading: seconds from the act until the page's last long task of it ended."""
+
+
+def settle(page) -> float:
+    """Wait for the page to finish drawing what the last step started: each row times its own
+    wait, not the tail of the one before (a person reads a result before the next click).
+    Returns the page time (ms) the last long task ended."""
+    return page.evaluate(SETTLED)
+
+
+def timed(waits: dict[str, float], what: str, page, act, done: str, arg=None, timeout: float = 120,
+          idle: bool = True) -> None:
+    """`waits[what]`: seconds from `act()`, on a settled page, to the JavaScript condition `done`
+    holding in it; with `idle`, `waits[what + IDLE]`: until the page was idle again after it
+    (not across a page load, which restarts the page's clock)."""
+    settle(page)
+    began = page.evaluate("() => performance.now()")
     start = time.perf_counter()
     act()
     page.wait_for_function(done, arg=arg, timeout=timeout * 1000, polling="raf")
-    return time.perf_counter() - start
+    waits[what] = seconds = time.perf_counter() - start
+    if idle:
+        waits[what + IDLE] = max(seconds, (settle(page) - began) / 1000)
 
 
 def text_of(selector: str) -> str:
@@ -72,9 +109,9 @@ def one_visit(page, url: str, first: bool) -> dict[str, float]:
     waits = {}
     if first:        # a session's model to download (a 10-step bigram), trained once per visit
         train_tiny_bigram(page)
-        waits["download zip ready"] = timed(
-            page, lambda: page.get_by_role("button", name="Download my model (.zip)").click(),
-            f"() => {text_of('#model-zip')}.includes('my-model')")
+        timed(waits, "download zip ready", page,
+              lambda: page.get_by_role("button", name="Download my model (.zip)").click(),
+              f"() => {text_of('#model-zip')}.includes('my-model')")
     page.get_by_role("tab", name="Generate").click()
     page.locator("input[aria-label='number input for New characters']").fill("500")
     page.locator("input[aria-label='number input for New characters']").press("Enter")
@@ -85,37 +122,37 @@ def one_visit(page, url: str, first: bool) -> dict[str, float]:
     page.wait_for_function("() => document.querySelector('#probs-plot .js-plotly-plot .bars, "
                            "#probs-plot .js-plotly-plot .barlayer')", timeout=60_000, polling="raf")
     waits["next-character plot after a 500-char text"] = time.perf_counter() - text_end
-    waits["Learn tab"] = timed(page, lambda: page.get_by_role("tab", name="Learn").click(),
-                               "() => document.querySelector('#ladder-plot .js-plotly-plot .scatterlayer')")
-    waits["Lab opening"] = timed(page, lambda: page.get_by_role("tab", name="Lab", exact=True).click(),
-                                 "() => document.querySelectorAll('#surprisal-text .token').length > 100")
+    timed(waits, "Learn tab", page, lambda: page.get_by_role("tab", name="Learn").click(),
+          "() => document.querySelector('#ladder-plot .js-plotly-plot .scatterlayer')")
+    timed(waits, "Lab opening", page, lambda: page.get_by_role("tab", name="Lab", exact=True).click(),
+          "() => document.querySelectorAll('#surprisal-text .token').length > 100")
     before = page.evaluate(f"() => {text_of('#surprisal-note')}")
-    waits["model switch inside the Lab"] = timed(
-        page, lambda: choose_model(page, "copying-gpt"),
-        f"(before) => {text_of('#surprisal-note')} !== before && "
-        "document.querySelectorAll('#surprisal-text .token').length > 100", arg=before)
+    timed(waits, "model switch inside the Lab", page, lambda: choose_model(page, "copying-gpt"),
+          f"(before) => {text_of('#surprisal-note')} !== before && "
+          "document.querySelectorAll('#surprisal-text .token').length > 100", arg=before)
     choose_model(page, "shakespeare-gpt")
-    waits["Lab Features opening"] = timed(
-        page, lambda: page.get_by_role("tab", name="Features").click(),
-        f"() => {text_of('#features-summary')}.includes('recovered') && "
-        "document.querySelectorAll('#feature-contexts .token').length > 20")
-    character = page.locator("#feature-chars .token .text", has_text=re.compile(r"^[a-z]\s*$")).nth(20)   # a letter, visible
+    # the switch back drawn before the next click, as a person sees it
+    page.wait_for_function(f"(before) => {text_of('#surprisal-note')} === before && "
+                           "document.querySelectorAll('#surprisal-text .token').length > 100", arg=before,
+                           timeout=60_000, polling="raf")
+    timed(waits, "Lab Features opening", page, lambda: page.get_by_role("tab", name="Features").click(),
+          f"() => {text_of('#features-summary')}.includes('recovered') && "
+          "document.querySelectorAll('#feature-contexts .token').length > 20")
+    # a letter, visible
+    character = page.locator("#feature-chars .token .text", has_text=re.compile(r"^[a-z]\s*$")).nth(20)
     character.scroll_into_view_if_needed()
-    waits["Features: a character's features"] = timed(
-        page, character.click, f"() => {text_of('#feature-at-note')}.includes('After character')")
+    timed(waits, "Features: a character's features", page, character.click,
+          f"() => {text_of('#feature-at-note')}.includes('After character')")
     page.get_by_role("tab", name="Timeline").click()
     page.wait_for_function(f"() => {text_of('#timeline-note')}.includes('Snapshot 1 of')", timeout=60_000)
     slider = page.locator("#timeline-step input[type=range]")
     slider.focus()
-    waits["Timeline arrow key"] = timed(page, lambda: slider.press("ArrowRight"), frame_shown(2))
+    timed(waits, "Timeline arrow key", page, lambda: slider.press("ArrowRight"), frame_shown(2))
     page.wait_for_function(every_figure_shown(2), timeout=60_000)
-    start = time.perf_counter()
-    slider.press("ArrowRight")
-    page.wait_for_function(every_figure_shown(3), timeout=60_000, polling="raf")
-    waits["Timeline arrow key, every figure"] = time.perf_counter() - start
+    timed(waits, "Timeline arrow key, every figure", page, lambda: slider.press("ArrowRight"), every_figure_shown(3))
     waits["Timeline drag: last frame after release"] = drag(page, slider)
     for what, (query, shown) in LINKS.items():      # the page itself loads too: that is part of the wait
-        waits[what] = timed(page, lambda: page.goto(url.rstrip("/") + "/" + query), shown)
+        timed(waits, what, page, lambda: page.goto(url.rstrip("/") + "/" + query), shown, idle=False)
     return waits
 
 
@@ -135,6 +172,7 @@ def every_figure_shown(snapshot: int) -> str:
 def drag(page, slider) -> float:
     """Drag the snapshot slider across seven snapshots in about a second, then release: seconds
     from the release until the last snapshot's note and figures are on screen."""
+    settle(page)
     box = slider.bounding_box()
     y = box["y"] + box["height"] / 2
     page.mouse.move(box["x"] + 4, y)
@@ -163,43 +201,57 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--inline", action="store_true", help="serve the app from this process (the old way)")
+    p.add_argument("--compare-with", type=Path, help="another checkout, served beside this one as the baseline")
     args = p.parse_args()
     from playwright.sync_api import sync_playwright
 
     from appserver import free_port, launch_app
 
+    servers, closes = {}, []
     if args.inline:
         app, url = launch_app()
-        close = app.demo.close
-    else:
-        port = free_port()
-        server = start_app(ROOT, port)
-        url = served(f"http://127.0.0.1:{port}/")
-        close = server.terminate
-    runs: list[dict[str, float]] = []
+        servers["this"] = url
+        closes.append(app.demo.close)
+    for name, root in [("baseline", args.compare_with), ("this", None if args.inline else ROOT)]:
+        if root is not None:
+            port = free_port()
+            server = start_app(root.resolve(), port)
+            closes.append(server.terminate)
+            servers[name] = served(f"http://127.0.0.1:{port}/")
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in servers}
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox"])
             for k in range(args.repeats):
-                page = browser.new_page(viewport={"width": 1280, "height": 800})
-                runs.append(one_visit(page, url, first=k == 0 or k == args.repeats - 1))
-                page.close()
+                for name, url in servers.items():          # alternated: both see the same minutes of the VM
+                    page = browser.new_page(viewport={"width": 1280, "height": 800})
+                    runs[name].append(one_visit(page, url, first=k == 0 or k == args.repeats - 1))
+                    page.close()
             browser.close()
     finally:
-        close()
-    for k, run in enumerate(runs):
-        print(f"visit {k + 1}: " + ", ".join(f"{what} {seconds:.2f}" for what, seconds in run.items()), file=sys.stderr)
+        for close in closes:
+            close()
+    for name, visits in runs.items():
+        for k, run in enumerate(visits):
+            print(f"{name} visit {k + 1}: " + ", ".join(f"{what} {seconds:.2f}" for what, seconds in run.items()),
+                  file=sys.stderr)
+    served_by = "in this process" if args.inline else "python app.py in its own process"
     print(f"Click to result visible in chromium at 1280x800, {args.repeats} visits (new sessions) to one app "
-          f"({'in this process' if args.inline else 'python app.py in its own process'}); "
-          f"{machine()}\n")
+          f"({served_by}){f', alternating with {args.compare_with}' if args.compare_with else ''}; {machine()}\n")
     rows = []
     for what, goal in GOALS.items():
-        first = runs[0][what]
-        seconds = sorted(run[what] for run in runs if what in run)
+        seconds = sorted(run[what] for run in runs["this"] if what in run)
         p95 = seconds[min(len(seconds) - 1, round(0.95 * (len(seconds) - 1)))]
-        rows.append([what, f"{first:.2f}", f"{statistics.median(seconds):.2f}", f"{p95:.2f}", f"≤ {goal:g}",
-                     len(seconds)])
-    print(table(["what", "first visit (s)", "median (s)", "p95 (s)", "goal (s)", "visits"], rows))
+        idle = [run[what + IDLE] for run in runs["this"] if what + IDLE in run]
+        row = [what, f"{runs['this'][0][what]:.2f}", f"{statistics.median(seconds):.2f}", f"{p95:.2f}",
+               f"{statistics.median(idle):.2f}" if idle else "–"]
+        if "baseline" in runs:
+            before = statistics.median(run[what] for run in runs["baseline"] if what in run)
+            row += [f"{before:.2f}", f"{statistics.median(seconds) / before:.2f}"]
+        rows.append(row + [f"≤ {goal:g}", len(seconds)])
+    headers = ["what", "first visit (s)", "median (s)", "p95 (s)", "page idle again, median (s)"]
+    headers += ["baseline median (s)", "ratio"] if "baseline" in runs else []
+    print(table(headers + ["goal (s)", "visits"], rows))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ the precomputed tables (recipes/sae.py), except a character's features and steer
 run the model."""
 from __future__ import annotations
 
+import html
 import math
 import re
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ SHOWN_CONTEXTS = 12
 FOUND = 40
 """Features a search lists."""
 MAX_STRENGTH = 50.0
+CONTEXTS_LABEL = "Its strongest val contexts (shade: activation)"
+CONTROL_LABEL = "The control: feature of the same number, untrained GPT"
 NOT_SHIPPED = ("Features are shipped for the shipped GPT (shakespeare-gpt) only: an SAE needs ~10 minutes of one "
                "core and hundreds of thousands of the model's activations, more than a live session has. "
                "What you see here is that model's, whichever model is chosen above.")
@@ -99,7 +102,8 @@ class FeatureAtlas:
                 f"**{100 * q['recovered']:.1f}%** of the loss recovered; {100 * q['dead_fraction']:.1f}% of "
                 f"features never fire.\n\n"
                 f"**The control**: the same recipe on an *untrained* GPT of the same shape (its SAE's FVU: "
-                f"{r['fvu']:.3f}) also finds features that look tidy, because its stream is mostly the current character's embedding: the character at a "
+                f"{r['fvu']:.3f}) also finds features that look tidy, because its stream is mostly the current "
+                f"character's embedding: the character at a "
                 f"feature's top contexts has {er['at']:.2f} bits of entropy there, {et['at']:.2f} here. What tells "
                 f"them apart is what comes *next*: the character after the firing position has "
                 f"**{et['after']:.2f} bits** here against **{er['after']:.2f}** for the control (lower: the "
@@ -115,25 +119,34 @@ class FeatureAtlas:
         header = (f"**Feature {f}** fires at {100 * density:.2f}% of val positions"
                   f" (the control's feature {f}: {100 * float(self.random.tables.density[f]):.2f}%). "
                   f"Read through the unembedding it promotes {_chars(promotes)} and suppresses {_chars(suppresses)}.")
-        return FeaturePage(f, header, self.highlighted(self.trained, f), self.highlighted(self.random, f))
+        return FeaturePage(f, header, self.contexts_html(self.trained, f, CONTEXTS_LABEL),
+                           self.contexts_html(self.random, f, CONTROL_LABEL))
 
-    def highlighted(self, side: Side, f: int) -> list[tuple[str, float | None]]:
-        """The top contexts, one a line, each character shaded by the feature's activation
-        there (relative to the strongest), the firing character marked by its shade alone."""
+    def shaded_lines(self, side: Side, f: int) -> list[list[tuple[str, float]]]:
+        """The top contexts, one a line, each character with the feature's activation there
+        relative to the strongest (0 where it does not fire)."""
         tables = side.tables
         peak = float(tables.top_values[f, 0]) or 1.0
-        out: list[tuple[str, float | None]] = []
+        lines = []
         for i in range(SHOWN_CONTEXTS):
             if float(tables.top_values[f, i]) <= 0:
                 break
             start = int(tables.top_positions[f, i]) - S.CONTEXT_BEFORE
+            line = []
             for j, a in enumerate(tables.shading[f, i].float().tolist()):
                 at = start + j
                 if 0 <= at < len(self.val_ids):
-                    c = self.chars[int(self.val_ids[at])]
-                    out.append((VISIBLE.get(c, c), round(min(1.0, a / peak), 3) if a > 0 else None))
-            out.append(("\n", None))
-        return out or [("(this feature never fired on val)", None)]
+                    line.append((self.chars[int(self.val_ids[at])], round(min(1.0, a / peak), 3) if a > 0 else 0.0))
+            lines.append(line)
+        return lines
+
+    def contexts_html(self, side: Side, f: int, label: str) -> str:
+        """The shaded contexts as one block of HTML: a browser draws ~400 spans of it at once, where
+        ~400 HighlightedText tokens are each a component of their own (0.1-0.3 s to draw)."""
+        lines = self.shaded_lines(side, f)
+        body = "".join(f'<div class="context-line">{"".join(_shaded(c, a) for c, a in line)}</div>' for line in lines)
+        return (f'<div class="shaded-contexts"><div class="shaded-label">{html.escape(label)}</div>'
+                f'{body or "<div>(this feature never fired on val)</div>"}</div>')
 
     def _context(self, f: int, i: int) -> str:
         tables = self.trained.tables
@@ -209,16 +222,26 @@ class FeatureAtlas:
 
 @dataclass
 class FeaturePage:
+    """What a feature's page shows; the contexts as HTML, each character a `span.token` whose
+    `data-a` is its activation relative to the strongest."""
     feature: int
     header: str
-    contexts: list[tuple[str, float | None]]
-    control: list[tuple[str, float | None]]
+    contexts: str
+    control: str
 
 
 def _meta(folder: Path) -> dict:
     import json
 
     return json.loads((folder / S.SAE_CONFIG).read_text())
+
+
+def _shaded(char: str, activation: float) -> str:
+    shown = html.escape(VISIBLE.get(char, char))
+    if activation <= 0:
+        return f'<span class="token">{shown}</span>'
+    return (f'<span class="token" data-a="{activation:g}" title="{activation:.2f} of the strongest" '
+            f'style="background-color: rgba(239, 68, 60, {activation:g})">{shown}</span>')
 
 
 def _chars(chars: list[str]) -> str:

@@ -98,7 +98,9 @@ feature's page (its strongest val contexts beside the untrained-model control).
 Args:
     feature: the feature to show, 0 to 1535 (none: the most frequent).
 Returns:
-    The headline, the explanation, the features listed, and the feature's number, header and contexts.
+    The headline, the explanation, the features listed, and the feature's number, header and contexts
+    (HTML: one context a line, each character a span.token with its activation, relative to the
+    strongest, in data-a).
 """,
     'features_search': """Search the SAE's features by the text of their strongest contexts, or by what they promote.
 
@@ -112,7 +114,7 @@ Returns:
 Args:
     f: the feature, 0 to 1535.
 Returns:
-    The feature's number, header, contexts and the control's contexts.
+    The feature's number, header, contexts and the control's contexts (HTML, as features_open gives them).
 """,
     'features_at': """The SAE features active at one character of a text, strongest first.
 

@@ -1,11 +1,15 @@
 """The Lab's Features view through the app's API: opening it, a feature's page, the
 features at a character, search and steering, each against the library's own answer."""
+import html
+import re
+
 import pytest
 import torch
 from gradio_client import Client
 
 from appserver import launch_app
-from studio.features import FeatureAtlas
+from gpt.plots import VISIBLE
+from studio.features import SHOWN_CONTEXTS, FeatureAtlas
 
 pytestmark = pytest.mark.skipif(not FeatureAtlas.available("checkpoints"), reason="no SAE shipped")
 
@@ -32,10 +36,22 @@ def test_the_view_opens_on_the_most_frequent_feature_with_its_contexts(url, atla
     assert "loss recovered" in headline and "The control" in summary and "bits" in summary
     assert float(atlas.trained.tables.density[first]) <= 0.05
     assert number == first and f"**Feature {first}**" in header and "promotes" in header
-    tokens = contexts if isinstance(contexts, list) else contexts["value"]
-    shaded = [t["class_or_confidence"] for t in tokens if t["class_or_confidence"] is not None]
-    assert shaded and max(shaded) == pytest.approx(1.0)
-    assert control
+    shaded = [float(a) for a in re.findall(r'data-a="([0-9.e-]+)"', contexts)]
+    assert shaded and max(shaded) == pytest.approx(1.0) and all(0 < a <= 1 for a in shaded)
+    # the characters drawn are the val text at the strongest context, escaped as HTML
+    lines = re.findall(r'<div class="context-line">(.*?)</div>', contexts)
+    assert len(lines) == min(SHOWN_CONTEXTS, int((atlas.trained.tables.top_values[first] > 0).sum()))
+    drawn = html.unescape(re.sub(r"<[^>]+>", "", lines[0]))
+    assert drawn == "".join(VISIBLE.get(c, c) for c in atlas._context(first, 0))
+    assert "context-line" in control and "untrained" in control
+
+
+def test_contexts_are_escaped_html():
+    from studio.features import _shaded
+
+    assert _shaded("<", 0.5) == ('<span class="token" data-a="0.5" title="0.50 of the strongest" '
+                                 'style="background-color: rgba(239, 68, 60, 0.5)">&lt;</span>')
+    assert _shaded("&", 0) == '<span class="token">&amp;</span>'
 
 
 def test_a_characters_features_are_the_sae_of_that_prefix(url, atlas):

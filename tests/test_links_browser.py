@@ -104,6 +104,12 @@ def test_lab_instruments_reopen_on_their_texts(site):
     page.close()
     page = open_page(site, "?tab=lab&lab=features&feature=12")
     page.wait_for_function("() => document.body.innerText.includes('Feature 12 fires')", timeout=WAIT)
+    # its contexts drawn as shaded characters, the strongest at full shade, beside the control's
+    shades = page.evaluate("() => [...document.querySelectorAll('#feature-contexts .token[data-a]')]"
+                           ".map(t => [Number(t.dataset.a), getComputedStyle(t).backgroundColor])")
+    assert shades and max(a for a, _ in shades) == 1 and all(c.startswith("rgba(239, 68, 60") or
+                                                          c == "rgb(239, 68, 60)" for _, c in shades)
+    assert page.locator("#feature-control .context-line").count() > 0
     page.close()
 
 
