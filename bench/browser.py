@@ -13,8 +13,9 @@ show what a class after the first student waits. Prints median and p95 per step.
 Each timed act starts on a settled page (no long task on its main thread for 300 ms), so a row
 times its own wait and not the tail of the step before; the "page idle again" column says when
 the page had finished drawing everything the act started (a figure can be on screen while the
-rest of a tab still draws). `--compare-with` serves a second checkout (say `git worktree add ../before HEAD~1`) beside this
-one and alternates visits between the two, so both columns come from the same minutes of this VM.
+rest of a tab still draws). `--compare-with` serves a second checkout (say `git worktree add
+../before HEAD~1`) beside this one and alternates visits between the two, so both columns come
+from the same minutes of this VM.
 """
 from __future__ import annotations
 
