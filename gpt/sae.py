@@ -302,13 +302,34 @@ def feature_activations(sae: TopKSAE, model: GPT, ids: torch.Tensor) -> torch.Te
 def steering(model: GPT, sae: TopKSAE, feature: int, strength: float) -> Iterator[None]:
     """Within the context, the calling thread's passes add `strength` × the feature's
     direction to the stream after its layer at every position (strength 0: no change)."""
-    if not 0 <= feature < sae.config.n_features:
-        raise UsageError(f"feature must be 0..{sae.config.n_features - 1}, not {feature}")
-    if not math.isfinite(strength):
-        raise UsageError(f"the strength must be a finite number, not {strength}")
+    _check_edit(sae, feature, strength, "strength")
     direction = sae.W_dec[feature].detach()
     with editing_stream({sae.config.layer: lambda x: x + (strength * direction).to(x.dtype)}):
         yield
+
+
+@contextlib.contextmanager
+def clamping(model: GPT, sae: TopKSAE, feature: int, value: float) -> Iterator[None]:
+    """Within the context, the calling thread's passes hold the feature at `value` at every
+    position: the stream after its layer moves by (value - its activation there) × its
+    direction, so what the SAE does not explain (x - decode(encode(x))) is kept as it was.
+    Clamping to 0 removes the feature where it fires; a positive value switches it on everywhere."""
+    _check_edit(sae, feature, value, "value")
+    direction = sae.W_dec[feature].detach()
+
+    def clamp(x: torch.Tensor) -> torch.Tensor:
+        activation = sae.encode(x.float())[..., feature:feature + 1]        # (B, T, 1)
+        return x + ((value - activation) * direction).to(x.dtype)           # (B, T, C)
+
+    with editing_stream({sae.config.layer: clamp}):
+        yield
+
+
+def _check_edit(sae: TopKSAE, feature: int, amount: float, name: str) -> None:
+    if not 0 <= feature < sae.config.n_features:
+        raise UsageError(f"feature must be 0..{sae.config.n_features - 1}, not {feature}")
+    if not math.isfinite(amount):
+        raise UsageError(f"the {name} must be a finite number, not {amount}")
 
 
 # --- files ---------------------------------------------------------------------------------

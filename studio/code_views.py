@@ -105,7 +105,7 @@ VIEWS: dict[str, CodeView] = {
                                            "gpt.lab._suffix_array"), _memorised),
     "features": CodeView("Sparse autoencoder features", ("gpt.sae.TopKSAE.encode", "gpt.sae.TopKSAE.decode",
                                                          "gpt.sae.residual_stream", "gpt.sae.logit_effect",
-                                                         "gpt.sae.steering")),
+                                                         "gpt.sae.steering", "gpt.sae.clamping")),
     "diagnostics": CodeView("Training diagnostics", ("gpt.diagnostics.activation_stats",
                                                      "gpt.diagnostics.Diagnostics.after_backward",
                                                      "gpt.diagnostics.Diagnostics.after_update"), _diagnostics,

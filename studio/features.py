@@ -26,6 +26,8 @@ SHOWN_CONTEXTS = 12
 FOUND = 40
 """Features a search lists."""
 MAX_STRENGTH = 50.0
+STEERING = {"add": S.steering, "hold": S.clamping}
+"""How a feature steers: its direction added to the stream, or its activation held at a value."""
 CONTEXTS_LABEL = "Its strongest val contexts (shade: activation)"
 CONTROL_LABEL = "The control: feature of the same number, untrained GPT"
 NOT_SHIPPED = ("Features are shipped for the shipped GPT (shakespeare-gpt) only: an SAE needs ~10 minutes of one "
@@ -204,13 +206,17 @@ class FeatureAtlas:
                          "".join(VISIBLE.get(c, c) for c in self._context(f, 0))])
         return rows
 
-    def steer(self, prompt: str, f: int, strength: float, length: int, seed: int) -> tuple[str, str]:
-        """The same prompt and seed without and with the feature added at `strength`."""
+    def steer(self, prompt: str, f: int, strength: float, length: int, seed: int,
+              how: str = "add") -> tuple[str, str]:
+        """The same prompt and seed without and with the feature: its direction added at
+        `strength` ("add"), or its activation held at `strength` at every position ("hold")."""
         f = self.check_feature(f)
         if not (isinstance(strength, (int, float)) and math.isfinite(strength)) or abs(strength) > MAX_STRENGTH:
             raise InputError(f"The strength must be a number between -{MAX_STRENGTH:g} and {MAX_STRENGTH:g}.")
+        if how not in STEERING:
+            raise InputError(f"Steer by one of {', '.join(STEERING)}, not {how!r}.")
         plain = "".join(generate(self.model, prompt, length, temperature=0.8, seed=seed, unknown="replace"))
-        with S.steering(self.model, self.sae, f, float(strength)):
+        with STEERING[how](self.model, self.sae, f, float(strength)):
             steered = "".join(generate(self.model, prompt, length, temperature=0.8, seed=seed, unknown="replace"))
         return prompt + plain, prompt + steered
 

@@ -124,14 +124,16 @@ Args:
 Returns:
     A table of features with their activations, what each promotes, and its strongest context.
 """,
-    'feature_steer': """Steering: the same prompt and seed written without and with one SAE feature added to the stream.
+    'feature_steer': """Steering: the same prompt and seed written without and with one SAE feature, either added to the
+stream at a strength or held at an activation at every position.
 
 Args:
     text: the prompt.
     f: the feature, 0 to 1535.
-    s: the strength added (negative suppresses), -50 to 50.
+    s: the strength added (negative suppresses) or the activation held, -50 to 50.
     n: characters to write, 1 to 500.
     seed_value: a whole number.
+    how: "add" (its direction times s added) or "hold" (its activation held at s; 0 removes it).
 Returns:
     The text without the feature and the text with it.
 """,

@@ -7,8 +7,11 @@ import pytest
 import torch
 from gradio_client import Client
 
+import gpt
 from appserver import launch_app
+from gpt import sae as S
 from gpt.plots import VISIBLE
+from studio.errors import InputError
 from studio.features import SHOWN_CONTEXTS, FeatureAtlas
 
 pytestmark = pytest.mark.skipif(not FeatureAtlas.available("checkpoints"), reason="no SAE shipped")
@@ -55,8 +58,6 @@ def test_contexts_are_escaped_html():
 
 
 def test_a_characters_features_are_the_sae_of_that_prefix(url, atlas):
-    from gpt import sae as S
-
     client = Client(url, verbose=False)
     text = "ROMEO:\nWhat say you to this?"
     table, note = client.predict(text, 12, api_name="/features_at")
@@ -86,3 +87,12 @@ def test_search_page_and_steering(url, atlas):
     assert plain.startswith("ROMEO:\n") and plain != steered
     alone = client.predict("ROMEO:\n", "shakespeare-gpt", 80, 0.8, 0, 1.0, "3", "replace", api_name="/generate")[0]
     assert alone == plain                                     # steering left the shared model as it was
+    # held at a value: the library's clamping, the plain text unchanged
+    plain_again, held = client.predict("ROMEO:\n", first, 30, 80, 3, "hold", api_name="/feature_steer")
+    with S.clamping(atlas.model, atlas.sae, first, 30.0):
+        by_library = "".join(gpt.generate(atlas.model, "ROMEO:\n", 80, temperature=0.8, seed=3, unknown="replace"))
+    assert plain_again == plain and held == "ROMEO:\n" + by_library != plain
+    with pytest.raises(Exception, match="not in the list of choices"):     # Gradio's Radio refuses it first
+        client.predict("ROMEO:\n", first, 30, 80, 3, "sideways", api_name="/feature_steer")
+    with pytest.raises(InputError, match="Steer by one of"):
+        atlas.steer("ROMEO:\n", first, 30, 80, 3, "sideways")

@@ -126,6 +126,34 @@ def test_steering_belongs_to_the_calling_thread(trained, tiny_gpt):
     assert other == [plain]
 
 
+@torch.no_grad()
+def test_clamping_holds_the_feature_at_its_value_and_keeps_the_sae_error(trained, tiny_gpt):
+    sae, val = trained
+    idx = val[None, :tiny_gpt.block_size]
+    x = by_hand_stream(tiny_gpt, idx, 0)
+    codes = sae.encode(x)
+    feature = int(codes[0].gt(0).sum(0).argmax())              # one that fires somewhere in the text
+    for value in (0.0, 3.0):
+        with S.clamping(tiny_gpt, sae, feature, value):
+            assert model_edited()
+            logits, _ = tiny_gpt(idx)
+        # by hand: the feature's code replaced by `value`, the SAE's error term kept
+        clamped_codes = codes.clone()
+        clamped_codes[..., feature] = value
+        stream = sae.decode(clamped_codes) + (x - sae.decode(codes))
+        for block in tiny_gpt.blocks[1:]:
+            stream = block(stream)[0]
+        torch.testing.assert_close(logits, tiny_gpt.unembed(stream), rtol=1e-4, atol=1e-4)
+    assert not model_edited()
+    plain = "".join(gpt.generate(tiny_gpt, "ROMEO:", 60, seed=2))
+    with S.clamping(tiny_gpt, sae, feature, 20.0):
+        held = "".join(gpt.generate(tiny_gpt, "ROMEO:", 60, seed=2))
+    assert held != plain
+    with pytest.raises(gpt.UsageError, match="value must be a finite"):
+        with S.clamping(tiny_gpt, sae, feature, float("nan")):
+            pass
+
+
 def test_save_and_load_round_trip(trained, tmp_path):
     sae, _ = trained
     S.save_sae(sae, tmp_path / "sae", {"quality": {"fvu": 0.1}})

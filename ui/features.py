@@ -55,10 +55,12 @@ def build(shared: Shared) -> None:
         at_position = gr.Number(visible=False, precision=0)      # the API's way in: a 1-based position
         at_api = shared.api_button()
         gr.Markdown("**Steer**: the same prompt and seed, with the feature's direction added to the stream "
-                    "at every position.")
+                    "at every position, or its activation held at a value there (hold at 0: the feature removed).")
         with gr.Row():
             prompt = gr.Textbox("ROMEO:\n", label="Prompt", lines=2, scale=2)
-            strength = gr.Slider(-MAX_STRENGTH, MAX_STRENGTH, value=10, step=0.5, label="Strength", scale=2)
+            how = gr.Radio([("add", "add"), ("hold at", "hold")], value="add",
+                           label="The feature", scale=1, min_width=140)
+            strength = gr.Slider(-MAX_STRENGTH, MAX_STRENGTH, value=10, step=0.5, label="Strength or value", scale=2)
             length = gr.Slider(20, 500, value=200, step=10, label="Characters", scale=1)
             seed = gr.Number(0, precision=0, minimum=0, label="Seed", scale=1)
         steer_btn = gr.Button("Generate with and without the feature", variant="primary")
@@ -154,11 +156,12 @@ def build(shared: Shared) -> None:
         row = getattr(event, "row_value", None)
         return shown(int(row[0])) if row else {number: gr.skip()}
 
-    @steer_btn.click(inputs=[prompt, number, strength, length, seed], outputs=[plain_out, steered_out],
+    @steer_btn.click(inputs=[prompt, number, strength, length, seed, how], outputs=[plain_out, steered_out],
                      api_name="feature_steer", concurrency_id="inference")
     @user_errors
     @described
-    def feature_steer(text, f, s, n, seed_value):
+    def feature_steer(text, f, s, n, seed_value, how="add"):
         return atlas().steer(inputs.text(text, "prompt", 500), f, inputs.number(s, "strength"),
-                           inputs.whole(n, "length", 1, 500), inputs.whole(seed_value, "seed", 0, MAX_SEED))
+                             inputs.whole(n, "length", 1, 500), inputs.whole(seed_value, "seed", 0, MAX_SEED),
+                             inputs.text_choice(how, "how"))
 
