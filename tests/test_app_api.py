@@ -168,7 +168,8 @@ def test_lab_knockout_lens_and_induction_draw_the_models_numbers(url):
     client = Client(url, verbose=False)
     figure, note = client.predict("shakespeare-gpt", "val", "", "zero",
                                   api_name="/lab_knockout")
-    assert figure_of(figure)["type"] == "plotly" and "layer 0, head 4" in note      # the shipped GPT's most important head
+    # the shipped GPT's most important head
+    assert figure_of(figure)["type"] == "plotly" and "layer 0, head 4" in note
     figure, note = client.predict("shakespeare-gpt", "First Citizen:\nBefore we proceed", api_name="/lab_lens")
     assert figure_of(figure)["type"] == "plotly" and "top choice" in note
     table = client.predict("shakespeare-gpt", "First Citizen:\nBefore we proceed", 3, api_name="/lab_lens_position")

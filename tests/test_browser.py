@@ -274,7 +274,7 @@ def test_the_layer_control_follows_the_model(page):
     page.get_by_role("option", name="ladder/4-heads", exact=True).click()
     page.get_by_role("tab", name="Attention").click()
     page.wait_for_function("() => { const g = document.querySelector('#attention-grid .js-plotly-plot');"
-                           " return g && g.data && g.data.length === 5; }", timeout=30_000)   # 4 heads and their average
+                           " return g && g.data && g.data.length === 5; }", timeout=30_000)   # 4 heads, their mean
     number = page.locator("#attention-layer input[aria-label='number input for Layer']")
     assert number.get_attribute("max") == "1" and number.is_disabled()    # one layer: nothing to choose
     page.get_by_label("Model").first.click()

@@ -330,7 +330,8 @@ def test_loss_curves_overlay_other_models_on_log_axes(zoo):
 def test_uploads_are_bounded_before_anything_is_built(tmp_path):
     many = tmp_path / "unicode.txt"
     many.write_text("".join(chr(0x4E00 + i) for i in range(16_000)) * 2)      # 16,000 distinct characters
-    with pytest.raises(InputError, match="16,000 distinct characters; a character-level model here takes at most 1,000"):
+    with pytest.raises(InputError, match="16,000 distinct characters; a character-level model here takes at "
+                                         "most 1,000"):
         training.load_corpus_choice("upload a .txt", str(many))
     good = tmp_path / "sonnets.txt"
     good.write_text("Shall I compare thee to a summer's day?\n" * 100)

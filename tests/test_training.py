@@ -191,7 +191,8 @@ def test_resume_refuses_without_a_complete_save_and_best_is_never_made_worse(sha
     from gpt.train import build_trainer, parse_args
 
     flags = ["--out", str(tmp_path), "--n-layer", "1", "--n-embd", "16", "--n-head", "2", "--block-size", "16"]
-    assert build_trainer(parse_args(flags + ["--resume"]), torch.device("cpu")).step == 0    # an empty folder: a new run
+    # an empty folder: a new run
+    assert build_trainer(parse_args(flags + ["--resume"]), torch.device("cpu")).step == 0
     good = build_trainer(parse_args(flags), torch.device("cpu"))
     good.model.history.append({"step": 9, "train_loss": 1.0, "val_loss": 1.2, "lr": 0, "tokens": 0, "elapsed": 0})
     good.save(tmp_path)
