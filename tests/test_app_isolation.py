@@ -34,6 +34,8 @@ REQUESTS = {
     "lens position": dict(args=(MODEL, TEXT, 12), api_name="/lab_lens_position"),
     "surprisal": dict(args=(MODEL, TEXT, "none"), api_name="/lab_surprisal"),
     "a character's features": dict(args=(TEXT, 30), api_name="/features_at"),
+    "a feature added while writing": dict(args=("ROMEO:\n", 12, 20, 120, 3, "add"), api_name="/feature_steer"),
+    "a feature held while writing": dict(args=("ROMEO:\n", 12, 20, 120, 3, "hold"), api_name="/feature_steer"),
     "a Timeline frame": dict(args=("shipped", 5, 1, "head 0", 10), api_name="/timeline"),
     "greedy generation": generation(),
     "seeded generation": generation(temperature=0.8, seed="7"),
@@ -50,11 +52,11 @@ def answer(url, request):
 
 
 def test_every_answer_is_the_one_it_gets_alone_while_others_knock_heads_out(url):
-    """Two clients of each kind at once (20 in all), one model object: each answer equals the
+    """Two clients of each kind at once (24 in all), one model object: each answer equals the
     same request made alone. The old hooks failed this: generations broke ('The size of tensor
     a (6) must match...') or changed while a knockout or regeneration ran."""
     alone = {name: answer(url, request) for name, request in REQUESTS.items()}
-    with concurrent.futures.ThreadPoolExecutor(20) as pool:
+    with concurrent.futures.ThreadPoolExecutor(2 * len(REQUESTS)) as pool:
         futures = [(name, pool.submit(answer, url, request)) for name, request in REQUESTS.items() for _ in range(2)]
         together = [(name, future.result(timeout=600)) for name, future in futures]
     for name, got in together:
