@@ -344,6 +344,19 @@ def test_a_projector_shows_generate_above_the_fold_and_the_stream_stays_in_view(
             return t.scrollHeight - t.scrollTop - t.clientHeight; }""")
         assert gap < 10, f"the last text is {gap:.0f} px below the visible part of the box"
         screenshot(projector, "projector-generate")
+        # a reader who scrolls up during the next text stays where they scrolled to
+        button.click()
+        projector.wait_for_function("() => { const v = document.querySelector('#output-text textarea').value.length;"
+                                    " return v >= 600 && v < 1500; }", timeout=60_000)
+        area = projector.locator("#output-text textarea").bounding_box()
+        projector.mouse.move(area["x"] + area["width"] / 2, area["y"] + area["height"] / 2)
+        projector.mouse.wheel(0, -300)
+        projector.wait_for_function("() => document.querySelector('#output-text textarea').value.length >= 2007",
+                                    timeout=60_000)
+        time.sleep(0.5)
+        gap = projector.evaluate("""() => { const t = document.querySelector('#output-text textarea');
+            return t.scrollHeight - t.scrollTop - t.clientHeight; }""")
+        assert gap > 300, f"the box followed the stream after the reader scrolled up (end {gap:.0f} px below)"
     finally:
         context.close()
 

@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,12 @@ def cli(*args, timeout=300):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run([sys.executable, "-m", *args], env=env, capture_output=True, text=True,
                           timeout=timeout, cwd=REPO)
+
+
+def clis(*commands, timeout=300) -> list[subprocess.CompletedProcess]:
+    """Several CLI runs side by side: most of each is importing torch, which two cores do at once."""
+    with ThreadPoolExecutor(len(commands)) as pool:
+        return list(pool.map(lambda command: cli(*command, timeout=timeout), commands))
 
 
 @pytest.fixture(scope="module")
@@ -42,23 +49,22 @@ def test_train_resumes_and_extends(trained):
 
 def test_sample_streams_text(trained):
     out, _ = trained
-    result = cli("gpt.sample", "--checkpoint", str(out / "best"), "--prompt", "ROMEO:", "--max-new-tokens", "50",
-                 "--seed", "1")
+    command = ("gpt.sample", "--checkpoint", str(out / "best"), "--prompt", "ROMEO:", "--max-new-tokens", "50",
+               "--seed", "1")
+    result, again = clis(command, command)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("ROMEO:") and len(result.stdout) == len("ROMEO:") + 50 + 1
-    again = cli("gpt.sample", "--checkpoint", str(out / "best"), "--prompt", "ROMEO:", "--max-new-tokens", "50",
-                "--seed", "1")
     assert again.stdout == result.stdout
 
 
 def test_sample_reports_bad_input_without_a_traceback(trained, tmp_path):
     out, _ = trained
-    result = cli("gpt.sample", "--checkpoint", str(out / "best"), "--prompt", "Roméo 🙂")
-    assert result.returncode == 2 and "'é', '🙂'" in result.stderr and "Traceback" not in result.stderr
-    result = cli("gpt.sample", "--checkpoint", str(tmp_path / "missing"))
-    assert result.returncode == 2 and "no checkpoint folder" in result.stderr
-    result = cli("gpt.sample", "--checkpoint", str(out / "best"), "--temperature", "-1")
-    assert result.returncode == 2 and "temperature" in result.stderr
+    unknown, missing, negative = clis(("gpt.sample", "--checkpoint", str(out / "best"), "--prompt", "Roméo 🙂"),
+                                      ("gpt.sample", "--checkpoint", str(tmp_path / "missing")),
+                                      ("gpt.sample", "--checkpoint", str(out / "best"), "--temperature", "-1"))
+    assert unknown.returncode == 2 and "'é', '🙂'" in unknown.stderr and "Traceback" not in unknown.stderr
+    assert missing.returncode == 2 and "no checkpoint folder" in missing.stderr
+    assert negative.returncode == 2 and "temperature" in negative.stderr and "Traceback" not in negative.stderr
 
 
 def test_eval_prints_whole_split_losses(trained):
