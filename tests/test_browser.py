@@ -4,6 +4,7 @@ With GPT_SCREENSHOTS=DIR it saves screenshots there (GPT_SCREENSHOTS=assets refr
 README's); by default it writes nothing.
 """
 import os
+import re
 import time
 from pathlib import Path
 
@@ -142,6 +143,14 @@ def test_the_timeline_slider_moves_the_sample_and_the_loss_marker(page):
         time.sleep(0.1)
     assert sample.input_value() != first_sample
     assert marker() and marker()[0] > first_marker[0]
+    # the page moved the line and the point itself (the server sent no new curve): both at the step
+    # the note names, the point at that snapshot's val loss
+    step = int(re.search(r"step ([\d,]+)", page.locator("#timeline-note").inner_text()).group(1).replace(",", ""))
+    line, point = page.evaluate("""() => { const gd = document.querySelector('#timeline-loss .js-plotly-plot');
+        const m = gd.layout.meta.marker; return [gd.layout.shapes[m.shape].x0, gd.data[m.trace]]; }""")
+    assert line == step and point["x"] == [step] and point["name"].startswith(f"step {step:,}: val ")
+    val = re.search(r"val loss \*?\*?([\d.]+)", page.locator("#timeline-note").inner_text()).group(1)
+    assert f"{point['y'][0]:.3f}" == val
     page.locator("#timeline-attention .js-plotly-plot").wait_for(timeout=30_000)
     screenshot(page, "timeline")
     page.get_by_role("tab", name="Activations and gradients").click()
