@@ -110,3 +110,27 @@ def test_compute_frame_works_for_a_model_without_attention(names):
     frame = compute_frame(model, probe, model.run.step, model.history)
     assert frame.attention is None and frame.next_char.shape == (len(probe.text), model.tokenizer.vocab_size)
     assert frame.sample and set(frame.sample) <= set(model.tokenizer.chars)
+
+
+def test_the_page_moves_the_loss_marker_to_where_the_server_would_draw_it():
+    """Each snapshot's marker in layout.meta (moved by the page, assets/timeline-marker.html) is the
+    line and the point the server draws for that snapshot."""
+    from pathlib import Path
+
+    from studio.resources import TIMELINE_FOLDER
+    from studio.timeline import ShippedTimeline, frame_view
+
+    timeline = ShippedTimeline(Path(__file__).resolve().parents[1] / "checkpoints" / TIMELINE_FOLDER).get()
+    steps = timeline.steps
+    assert len(steps) >= 3
+    points = frame_view(timeline, 0).loss.layout.meta["marker"]["points"]
+    assert [p[0] for p in points] == steps
+    for index in (0, 1, len(steps) // 2, len(steps) - 1):
+        figure = frame_view(timeline, index).loss
+        marker = figure.layout.meta["marker"]
+        assert marker["points"] == points                       # the same list whichever snapshot is drawn
+        line, point = figure.layout.shapes[marker["shape"]], figure.data[marker["trace"]]
+        x, y, name = points[index]
+        assert line.x0 == line.x1 == x == steps[index] and line.line.color == "#ff7f0e"
+        val = next(e["val_loss"] for e in timeline.history if e["step"] == x)
+        assert list(point.x) == [x] and list(point.y) == [y] == [val] and point.name == name

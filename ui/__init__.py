@@ -22,6 +22,8 @@ CSS_FILE = ASSETS / "app.css"                      # coloured text, wide tables,
 FOLLOW_STREAM_FILE = ASSETS / "follow-stream.html"  # keeps a streaming box's newest text in view (see the file)
 FIT_FIGURES_FILE = ASSETS / "fit-figures.html"      # square figures and long titles fitted to the screen
 VIEW_LINK_FILE = ASSETS / "view-link.html"          # the address bar follows the view (ui/links.py)
+TIMELINE_MARKER_FILE = ASSETS / "timeline-marker.html"  # the loss marker moved in the page (see the file)
+FAVICON_FILE = ASSETS / "favicon.png"   # without an icon the browser fetched the whole page again as one
 
 
 @dataclass(frozen=True)
@@ -77,5 +79,5 @@ def launch_options(resources: Resources) -> dict:
     # mcp_server: the named endpoints (generation, the Lab's instruments, the features, the Timeline) are
     # tools an assistant can call, described by their handlers' docstrings (/gradio_api/mcp/)
     return dict(show_error=True, enable_monitoring=False, css_paths=CSS_FILE, head=plotly_preload(), mcp_server=True,
-                head_paths=[FOLLOW_STREAM_FILE, FIT_FIGURES_FILE, VIEW_LINK_FILE],
-                max_file_size=resources.settings.max_upload_bytes)
+                head_paths=[FOLLOW_STREAM_FILE, FIT_FIGURES_FILE, VIEW_LINK_FILE, TIMELINE_MARKER_FILE],
+                max_file_size=resources.settings.max_upload_bytes, favicon_path=FAVICON_FILE)
