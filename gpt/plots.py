@@ -141,12 +141,15 @@ MARKED_POINTS = 80
 
 def loss_figure(history: Sequence[dict], vocab_size: int | None = None, bigram_val: float | None = None,
                 title: str = "Loss", others: Sequence[tuple[str, Sequence[dict]]] = (), x: str = "step",
-                log_x: bool = False, log_y: bool = False, marker_step: int | None = None) -> go.Figure:
+                log_x: bool = False, log_y: bool = False, marker_step: int | None = None,
+                marker_steps: Sequence[int] = ()) -> go.Figure:
     """Train and val loss of a run, with the uniform guess ln(V) and the counting bigram as
     references; `others` adds the val curves of more runs (name, history) to compare.
     `x` is "step", "tokens" (characters seen, comparable across batch sizes) or "elapsed"
     (seconds of training, comparable across optimizers and sizes under one time budget);
-    `marker_step` draws a line at that step (the timeline's current snapshot)."""
+    `marker_step` draws a line and a point at that step (the timeline's current snapshot);
+    `marker_steps` lists every step it may move to, in `layout.meta.marker`: the line's index in
+    `layout.shapes`, the point's in `data`, and one [x, val loss or None, legend name] per step."""
     fig = figure()
     key_x = x if x in ("step", "elapsed") else "tokens"
 
@@ -174,12 +177,24 @@ def loss_figure(history: Sequence[dict], vocab_size: int | None = None, bigram_v
         fig.add_hline(y=bigram_val, line_dash="dash", line_color="#2ca02c",
                       annotation_text=f"counting bigram, val {bigram_val:.2f}", annotation_position="bottom right")
     if marker_step is not None:
-        at = next((e for e in history if e["step"] == marker_step), None)
-        fig.add_vline(x=marker_step if x == "step" or at is None else at[key_x], line_color="#ff7f0e", line_width=2)
-        if at is not None:
-            fig.add_trace(go.Scatter(x=[marker_step if x == "step" else at[key_x]], y=[at["val_loss"]],
-                                     mode="markers", marker=dict(size=11, color="#ff7f0e", symbol="diamond"),
-                                     name=f"step {marker_step:,}: val {at['val_loss']:.3f}"))
+        by_step = {e["step"]: e for e in history}
+
+        def marker_at(step: int) -> list:
+            """[x, val loss or None, legend name] of the marker at `step`."""
+            at = by_step.get(step)
+            if at is None:
+                return [step, None, f"step {step:,}"]
+            return [step if x == "step" else at[key_x], at["val_loss"], f"step {step:,}: val {at['val_loss']:.3f}"]
+
+        at_x, at_y, at_name = marker_at(marker_step)
+        fig.add_vline(x=at_x, line_color="#ff7f0e", line_width=2)
+        fig.add_trace(go.Scatter(x=[] if at_y is None else [at_x], y=[] if at_y is None else [at_y],
+                                 mode="markers", marker=dict(size=11, color="#ff7f0e", symbol="diamond"),
+                                 name=at_name, showlegend=at_y is not None))
+        if marker_steps:
+            # where the page may move the marker without a new figure (assets/timeline-marker.html)
+            fig.update_layout(meta={"marker": {"shape": len(fig.layout.shapes) - 1, "trace": len(fig.data) - 1,
+                                               "points": [marker_at(step) for step in marker_steps]}})
     axis_title = {"step": "step", "elapsed": "seconds of training"}.get(key_x, "characters seen")
     fig.update_xaxes(type="log" if log_x else "linear", title_text=axis_title)
     fig.update_yaxes(type="log" if log_y else "linear", title_text="loss (nats per character)")

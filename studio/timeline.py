@@ -75,6 +75,16 @@ def step_at(timeline: Timeline, index: int) -> int:
 
 def frame_view(timeline: Timeline, index: int) -> FrameView:
     """What follows every frame of a drag: the note, the loss curve with its marker, the sample."""
+    note, sample = frame_text(timeline, index)
+    # every snapshot's marker in the figure, so the page moves it without a new one (assets/timeline-marker.html)
+    loss = plots.loss_figure(timeline.history, len(timeline.vocab), None,
+                             title="Loss: the marker is the snapshot shown", marker_step=step_at(timeline, index),
+                             marker_steps=timeline.steps)
+    return FrameView(note, loss, sample)
+
+
+def frame_text(timeline: Timeline, index: int) -> tuple[str, str]:
+    """The note and the sample of a snapshot: all a finished run's slider needs from the server."""
     step = step_at(timeline, index)
     frame = timeline.frame(step)
     steps = timeline.steps
@@ -82,28 +92,7 @@ def frame_view(timeline: Timeline, index: int) -> FrameView:
     train = f" · train **{frame.train_loss:.3f}**" if frame.train_loss is not None else ""
     note = (f"Snapshot {steps.index(step) + 1} of {len(steps)}: **step {step:,}**"
             f"{' (the untrained model)' if step == 0 else ''}{val}{train}. {timeline.description}")
-    loss = plots.loss_figure(timeline.history, len(timeline.vocab), None,
-                             title="Loss: the marker is the snapshot shown", marker_step=step)
-    return FrameView(note, with_movable_marker(loss, timeline), frame.sample)
-
-
-def with_movable_marker(loss: go.Figure, timeline: Timeline) -> go.Figure:
-    """The loss figure with every snapshot's marker position in its `layout.meta`, so the page can
-    move the marker itself when the slider moves (assets/timeline-marker.html): redrawing the whole
-    curve for a new marker is ~0.2 s of a browser's main thread, moving a line and a point far less.
-
-    meta.marker = {"shape": index of the marker line in layout.shapes, "trace": index of the marker
-    point in data, "points": one [x, val loss or None, legend name] per snapshot, in slider order}."""
-    val_at = {e["step"]: e.get("val_loss") for e in timeline.history}
-    points = [[step, val_at.get(step), f"step {step:,}: val {val_at[step]:.3f}" if val_at.get(step) is not None
-               else f"step {step:,}"] for step in timeline.steps]
-    names = [trace.name or "" for trace in loss.data]
-    if not names or not names[-1].startswith("step "):       # no val loss at this snapshot: an empty point
-        loss.add_trace(go.Scatter(x=[], y=[], mode="markers", showlegend=False,
-                                  marker=dict(size=11, color="#ff7f0e", symbol="diamond")))
-    loss.update_layout(meta={"marker": {"shape": len(loss.layout.shapes) - 1, "trace": len(loss.data) - 1,
-                                        "points": points}})
-    return loss
+    return note, frame.sample
 
 
 def surprisal_view(timeline: Timeline, index: int) -> tuple[list[tuple[str, float | None]], str]:

@@ -80,8 +80,10 @@ def build(shared: Shared) -> None:
         """The note and the sample of a new position. The shipped run's curve never changes, so the
         page moves its marker itself (assets/timeline-marker.html); a live run's curve grows, so it
         is sent again."""
-        page = marker(source_choice, index, live)
-        return page if source_choice != "shipped" else {note: page[note], sample: page[sample]}
+        if source_choice != "shipped":
+            return marker(source_choice, index, live)
+        line, text = timeline_views.frame_text(run(source_choice, live), snapshot(index))
+        return {note: line, sample: text}
 
     @user_errors
     def figures(source_choice, index, layer_index, head_name, at, live=None, shown_views=VIEWS):
@@ -119,9 +121,8 @@ def build(shared: Shared) -> None:
     # queue=False: each is a plain POST, without the queue's round trip (measured in the browser:
     # the arrow key's note 0.20 s and every figure 0.37 s, against 0.27 and 0.48 s queued; the
     # last frame of a drag 0.24 s after release, against 0.59 s). Both only read the run's snapshots.
-    # On two triggers (change, input), so both requests leave at once: Gradio sends a trigger's
-    # next listener only after the one before is answered and drawn. A value set by the server (a
-    # run opened, a link) also fires change: its note and sample again, which is cheap.
+    # Gradio sends the second only once the first is answered and drawn: the first is kept light
+    # (no curve for a finished run), so the view's request leaves soon after the key.
     step.input(moved, [source, step, shared.live_timeline], marked, queue=False, **QUIET)
     view_inputs = [source, step, layer, head, position, view_state, shared.live_timeline]
     step.input(on_screen, view_inputs, drawn, queue=False, **QUIET)
