@@ -161,6 +161,45 @@ def test_the_timeline_slider_moves_the_sample_and_the_loss_marker(page):
     assert "at step" in page.locator("#timeline-surprisal-note").inner_text()
 
 
+DRAWS = """() => { window.drawsSeen = [];
+    const react = Plotly.react, relayout = Plotly.relayout;
+    Plotly.react = function (gd, data, layout, config) {
+        const title = layout && layout.title && layout.title.text;
+        return Promise.resolve(react.apply(this, arguments)).then((result) => {
+            window.drawsSeen.push({kind: 'react', id: (gd.closest('[id]') || {}).id || null, title,
+                                   drawn: (gd.layout && gd.layout.title && gd.layout.title.text) === title,
+                                   connected: gd.isConnected});
+            return result; }); };
+    Plotly.relayout = function (gd, update) {
+        window.drawsSeen.push({kind: 'relayout', id: (gd.closest('[id]') || {}).id || null, update});
+        return relayout.apply(this, arguments); }; }"""
+"""Records what reaches plotly from here on: each new figure (and whether it was drawn into an element
+that stays on the page), each relayout after a draw."""
+
+
+def test_a_new_figure_is_drawn_once_into_the_element_that_stays_at_the_height_it_fits(page):
+    # Gradio remounts a plot for each new figure; the element it removes must not draw it first, and
+    # a square map must be drawn at the height the page fits it to, not drawn again at that height
+    page.get_by_role("tab", name="Timeline").click()
+    page.get_by_role("tab", name="Attention", exact=True).last.click()
+    page.locator("#timeline-attention .js-plotly-plot .gtitle").wait_for(timeout=30_000)
+    page.evaluate(DRAWS)
+    slider = page.locator("#timeline-step input[type=range]")
+    slider.focus()
+    slider.press("ArrowLeft" if int(slider.input_value()) > 0 else "ArrowRight")
+    page.wait_for_function("() => window.drawsSeen.some(d => d.id === 'timeline-attention' && d.drawn)",
+                           timeout=30_000)
+    page.wait_for_timeout(1000)          # a refit would follow the draw (fit-figures.html checks every 300 ms)
+    seen = [d for d in page.evaluate("() => window.drawsSeen") if d["id"] in ("timeline-attention", None)]
+    reacts = [d for d in seen if d["kind"] == "react"]
+    assert [d["connected"] for d in reacts if d["drawn"]] == [True], seen
+    assert not [d for d in seen if d["kind"] == "relayout" and "height" in d["update"]], seen
+    area = page.locator("#timeline-attention .js-plotly-plot .nsewdrag").first.bounding_box()
+    viewport = page.viewport_size
+    assert abs(area["width"] - area["height"]) <= 0.02 * area["width"], area       # a square map
+    assert 300 <= area["height"] <= viewport["height"] - 100, area                 # on one screen
+
+
 def test_the_model_trained_so_far_is_kept_after_stop(page):
     page.get_by_role("tab", name="Generate").click()
     page.get_by_label("Model").click()
