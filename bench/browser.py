@@ -158,8 +158,14 @@ def one_visit(page, url: str, first: bool) -> dict[str, float]:
 
 
 def frame_shown(snapshot: int) -> str:
-    return (f"() => {text_of('#timeline-note')}.includes('Snapshot {snapshot} of') && "
-            "!document.querySelector('#timeline-loss .pending')")
+    """The note at this snapshot, the loss curve's marker at its step (moved in the page) and the sample."""
+    note = f"/Snapshot {snapshot} of \\d+: \\*?\\*?step ([\\d,]+)/"
+    return (f"() => {{ const m = {text_of('#timeline-note')}.match({note});"
+            " const gd = document.querySelector('#timeline-loss .js-plotly-plot');"
+            " const marker = gd && gd.layout && gd.layout.meta && gd.layout.meta.marker;"
+            " const line = marker && gd.layout.shapes[marker.shape];"
+            " return m && line && line.x0 === Number(m[1].replace(/,/g, '')) &&"
+            " !document.querySelector('#timeline-loss .pending'); }")
 
 
 def every_figure_shown(snapshot: int) -> str:
