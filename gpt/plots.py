@@ -234,7 +234,8 @@ def count_matrix_figure(counts: np.ndarray, chars: Sequence[str], title: str, te
                                hovertemplate="%{y} then %{x}: %{z}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", type="category", scaleanchor="x", constrain="domain",
                      title_text="current character")
-    fig.update_xaxes(type="category", side="top", title_text="next character")
+    # the axis with room to spare gives up domain, not range: the map keeps its labels beside it
+    fig.update_xaxes(type="category", side="top", title_text="next character", constrain="domain")
     # on a narrow screen the page drops the cell text (hover keeps it): assets/fit-figures.html
     fig.update_layout(title=title, height=1000, margin=dict(l=60, r=10, t=110, b=10),
                       meta=dict(square=True, cells=len(labels), cell_text=34, template="%{text}", side=880))
