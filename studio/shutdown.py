@@ -3,8 +3,10 @@ text or training is in flight, then closes.
 
 Without this, SIGTERM ends the process at once: a student's text just stops, with no word of
 why. With it, every stream sees `STOPPING` at its next update and ends with `MESSAGE`; after
-`grace` seconds the main thread is interrupted, which Gradio's launch loop takes as the usual
-Ctrl-C and closes the server.
+`grace` seconds a KeyboardInterrupt is raised in the main thread, which Gradio's launch loop
+takes as the usual Ctrl-C and closes the server. It is raised by this module's own SIGTERM
+handler, not through SIGINT: a server started in the background (`nohup python app.py &`)
+inherits SIGINT ignored, and then a simulated Ctrl-C does nothing and the server never closed.
 """
 from __future__ import annotations
 
@@ -25,9 +27,8 @@ def install(grace: float = GRACE) -> bool:
         return False
 
     def on_terminate(signum, frame) -> None:
-        if STOPPING.is_set():                 # a second SIGTERM: the grace is over
-            _thread.interrupt_main()
-            return
+        if STOPPING.is_set():                 # a second SIGTERM, or the grace is over (_close_after)
+            raise KeyboardInterrupt
         STOPPING.set()
         threading.Thread(target=_close_after, args=(grace,), daemon=True, name="shutdown").start()
 
@@ -37,4 +38,4 @@ def install(grace: float = GRACE) -> bool:
 
 def _close_after(grace: float) -> None:
     time.sleep(grace)
-    _thread.interrupt_main()                  # Gradio's launch loop: KeyboardInterrupt -> close
+    _thread.interrupt_main(signal.SIGTERM)    # on_terminate, in the main thread: KeyboardInterrupt -> close

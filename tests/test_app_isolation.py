@@ -186,6 +186,42 @@ def test_sigterm_ends_streams_in_flight_with_a_message_then_the_server_closes(tm
             server.wait()
 
 
+def test_sigterm_closes_a_server_started_in_the_background_with_ctrl_c_ignored():
+    """`nohup python app.py &` starts the app with SIGINT ignored; SIGTERM must still close it
+    (it once waited forever: the close was a simulated Ctrl-C)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    from appserver import free_port
+
+    port = free_port()
+    env = dict(os.environ, GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1")
+    server = subprocess.Popen([sys.executable, "app.py"], cwd=Path(__file__).resolve().parents[1], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/config", timeout=5)
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("the app did not start")
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+
+
 @pytest.mark.parametrize("path", ["app.py", "../app.py", "/etc/passwd"])
 def test_a_file_the_client_did_not_upload_is_refused_by_name_alone(url, path, capfd):
     import json
