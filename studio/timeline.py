@@ -73,14 +73,25 @@ def step_at(timeline: Timeline, index: int) -> int:
     return steps[int(min(max(index, 0), len(steps) - 1))]
 
 
-def frame_view(timeline: Timeline, index: int) -> FrameView:
-    """What follows every frame of a drag: the note, the loss curve with its marker, the sample."""
+def frame_view(timeline: Timeline, index: int, with_texts: bool = False) -> FrameView:
+    """What follows every frame of a drag: the note, the loss curve with its marker, the sample.
+
+    The figure lists every snapshot's marker, so the page moves it without a new figure
+    (assets/timeline-marker.html); `with_texts` (a finished run, whose frames are all at hand)
+    also puts every snapshot's note and sample in `layout.meta.frames`, which the page shows
+    the moment the slider moves (ui/timeline.py)."""
     note, sample = frame_text(timeline, index)
-    # every snapshot's marker in the figure, so the page moves it without a new one (assets/timeline-marker.html)
     loss = plots.loss_figure(timeline.history, len(timeline.vocab), None,
                              title="Loss: the marker is the snapshot shown", marker_step=step_at(timeline, index),
                              marker_steps=timeline.steps)
+    if with_texts:
+        loss.update_layout(meta=loss.layout.meta | {"frames": every_frame_text(timeline)})
     return FrameView(note, loss, sample)
+
+
+def every_frame_text(timeline: Timeline) -> list[tuple[str, str]]:
+    """Every snapshot's (note, sample), in slider order: 16 snapshots are ~7 KB."""
+    return [frame_text(timeline, index) for index in range(len(timeline.steps))]
 
 
 def frame_text(timeline: Timeline, index: int) -> tuple[str, str]:

@@ -161,6 +161,42 @@ def test_the_timeline_slider_moves_the_sample_and_the_loss_marker(page):
     assert "at step" in page.locator("#timeline-surprisal-note").inner_text()
 
 
+def test_the_shipped_timeline_shows_a_snapshots_note_and_sample_before_the_server_answers(page):
+    # the loss curve carries every snapshot's note and sample (layout.meta.frames): the page shows
+    # them the moment the slider moves, while the requests that follow are held back here
+    page.get_by_role("tab", name="Timeline").click()
+    page.get_by_role("tab", name="Attention", exact=True).last.click()
+    page.locator("#timeline-loss .js-plotly-plot").wait_for(timeout=60_000)
+    page.locator("#timeline-attention .js-plotly-plot .gtitle").wait_for(timeout=30_000)
+    page.wait_for_function("() => document.querySelector('#timeline-note').innerText.includes('Snapshot')",
+                           timeout=30_000)
+    slider = page.locator("#timeline-step input[type=range]")
+    index = int(slider.input_value())
+    key, shown = ("ArrowLeft", index - 1) if index > 0 else ("ArrowRight", index + 1)
+    held, holding = [], [True]
+    page.route(re.compile(r"/run/predict"), lambda route: held.append(route) if holding[0] else route.continue_())
+    try:
+        slider.focus()
+        slider.press(key)
+        page.wait_for_function(f"() => document.querySelector('#timeline-note').innerText"
+                               f".includes('Snapshot {shown + 1} of')", timeout=10_000)
+        note, sample, frame = page.evaluate(f"""() => [document.querySelector('#timeline-note').innerText,
+            document.querySelector('#timeline-sample textarea').value,
+            document.querySelector('#timeline-loss .js-plotly-plot').layout.meta.frames[{shown}]]""")
+        assert held, "the page asked the server nothing"            # it did ask; nothing was answered yet
+        assert sample == frame[1] and note.startswith(frame[0].split("**")[0])
+        assert "**" not in note and "step" in note                     # its markdown rendered, as the server's
+    finally:
+        holding[0] = False
+        for route in held:
+            route.continue_()
+        page.unroute(re.compile(r"/run/predict"))
+    step = re.search(r"step ([\d,]+)", page.locator("#timeline-note").inner_text()).group(1)
+    page.wait_for_function(f"() => (document.querySelector('#timeline-attention .gtitle') || {{}}).textContent"
+                           f"?.startsWith('Step {step}:')", timeout=30_000)      # the held answer, drawn
+    assert f"Snapshot {shown + 1} of" in page.locator("#timeline-note").inner_text()   # and it agrees
+
+
 DRAWS = """() => { window.drawsSeen = [];
     const react = Plotly.react, relayout = Plotly.relayout;
     Plotly.react = function (gd, data, layout, config) {

@@ -134,3 +134,21 @@ def test_the_page_moves_the_loss_marker_to_where_the_server_would_draw_it():
         assert line.x0 == line.x1 == x == steps[index] and line.line.color == "#ff7f0e"
         val = next(e["val_loss"] for e in timeline.history if e["step"] == x)
         assert list(point.x) == [x] and list(point.y) == [y] == [val] and point.name == name
+
+
+def test_a_finished_runs_curve_carries_every_snapshots_note_and_sample_as_the_server_writes_them():
+    """layout.meta.frames, which the page shows when the slider moves (ui/timeline.py: SHOW_FRAME),
+    is frame_text for each snapshot; a live run's curve carries none (its frames are computed)."""
+    from pathlib import Path
+
+    from studio.resources import TIMELINE_FOLDER
+    from studio.timeline import ShippedTimeline, frame_text, frame_view
+
+    timeline = ShippedTimeline(Path(__file__).resolve().parents[1] / "checkpoints" / TIMELINE_FOLDER).get()
+    frames = frame_view(timeline, 2, with_texts=True).loss.layout.meta["frames"]
+    assert len(frames) == len(timeline.steps)
+    for index, (note, sample) in enumerate(frames):
+        assert (note, sample) == frame_text(timeline, index)
+        assert note.startswith(f"Snapshot {index + 1} of {len(timeline.steps)}: **step {timeline.steps[index]:,}")
+    assert len({sample for _, sample in frames}) > len(frames) // 2      # the samples change as it learns
+    assert "frames" not in frame_view(timeline, 2).loss.layout.meta

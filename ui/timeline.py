@@ -16,6 +16,15 @@ QUIET = dict(api_visibility="private", trigger_mode="always_last", show_progress
 VIEW_OF_TAB = {"Attention": "attention", "Next character": "next", "Surprisal": "surprisal",
                "Activations and gradients": "diagnostics"}
 VIEWS = tuple(VIEW_OF_TAB.values())
+SHOW_FRAME = """(source, index, note, sample) => {
+  // a finished run's notes and samples came with its loss curve (layout.meta.frames): show this one at once
+  const gd = document.querySelector('#timeline-loss .js-plotly-plot');
+  const frames = source === 'shipped' && gd && gd.layout && gd.layout.meta && gd.layout.meta.frames;
+  const frame = frames && frames[Math.round(index)];
+  return frame ? [frame[0], frame[1]] : [note, sample];
+}"""
+"""The page's own answer to the slider for the shipped run: no request, so the note and the
+sample follow a key or a drag as fast as the page draws them."""
 
 
 def build(shared: Shared) -> None:
@@ -72,18 +81,21 @@ def build(shared: Shared) -> None:
     @user_errors
     def marker(source_choice, index, live=None):
         """What follows every frame of a drag: the note, the loss curve's marker and the sample."""
-        frame = timeline_views.frame_view(run(source_choice, live), snapshot(index))
+        frame = timeline_views.frame_view(run(source_choice, live), snapshot(index),
+                                          with_texts=source_choice == "shipped")
         return {note: frame.note, loss: shown(frame.loss), sample: frame.sample}
 
     @user_errors
-    def moved(source_choice, index, live=None):
-        """The note and the sample of a new position. The shipped run's curve never changes, so the
-        page moves its marker itself (assets/timeline-marker.html); a live run's curve grows, so it
-        is sent again."""
+    def moved(source_choice, index, layer_index, head_name, at, view, shown_note, live=None):
+        """Everything a new position changes, in one answer: the view on screen, and the note, the
+        curve and the sample where the page could not show them itself. The page moves the shipped
+        run's marker and shows its note and sample from the curve (SHOW_FRAME); a live run's curve
+        grows, so it is sent again."""
+        page = figures(source_choice, index, layer_index, head_name, at, live, (view,))
         if source_choice != "shipped":
-            return marker(source_choice, index, live)
+            return page | marker(source_choice, index, live)
         line, text = timeline_views.frame_text(run(source_choice, live), snapshot(index))
-        return {note: line, sample: text}
+        return page if shown_note == line else page | {note: line, sample: text}
 
     @user_errors
     def figures(source_choice, index, layer_index, head_name, at, live=None, shown_views=VIEWS):
@@ -105,27 +117,24 @@ def build(shared: Shared) -> None:
         return page
 
     @described
-
     def timeline(source_choice, index, layer_index, head_name, at, live=None):
         return marker(source_choice, index, live) | figures(source_choice, index, layer_index, head_name, at, live)
-
-    def on_screen(source_choice, index, layer_index, head_name, at, view, live=None):
-        return figures(source_choice, index, layer_index, head_name, at, live, (view,))
 
     marked = [note, loss, sample]
     drawn = [attention, attention_note, next_char, surprisal, surprisal_note, *diagnostics, diagnostics_note]
     views_out = marked + drawn
     frame_inputs = [source, step, layer, head, position, shared.live_timeline]
-    # Two listeners, each always answering the latest position: the light one keeps up with a
-    # drag, the view on screen follows as fast as it is drawn, and neither builds a backlog.
-    # queue=False: each is a plain POST, without the queue's round trip (measured in the browser:
-    # the arrow key's note 0.20 s and every figure 0.37 s, against 0.27 and 0.48 s queued; the
-    # last frame of a drag 0.24 s after release, against 0.59 s). Both only read the run's snapshots.
-    # Gradio sends the second only once the first is answered and drawn: the first is kept light
-    # (no curve for a finished run), so the view's request leaves soon after the key.
-    step.input(moved, [source, step, shared.live_timeline], marked, queue=False, **QUIET)
-    view_inputs = [source, step, layer, head, position, view_state, shared.live_timeline]
-    step.input(on_screen, view_inputs, drawn, queue=False, **QUIET)
+    # Two listeners, in this order. The page's own (SHOW_FRAME) shows a finished run's note and
+    # sample from its loss curve's meta, asking nothing. Then one request, always answering the
+    # latest position (no backlog), for the view on screen and whatever the page could not show.
+    # Gradio sends a trigger's requests one after another, each once the one before is answered
+    # and drawn: a second request for the note alone cost the view ~0.1 s in the browser.
+    # queue=False: a plain POST, without the queue's round trip (measured in the browser: the arrow
+    # key's note 0.20 s and every figure 0.37 s, against 0.27 and 0.48 s queued; the last frame of
+    # a drag 0.24 s after release, against 0.59 s). It only reads the run's snapshots.
+    step.input(None, [source, step, note, sample], [note, sample], js=SHOW_FRAME, queue=False, **QUIET)
+    step.input(moved, [source, step, layer, head, position, view_state, note, shared.live_timeline], views_out,
+               queue=False, **QUIET)
     whole_frame.click(timeline, frame_inputs, views_out, api_name="timeline")
 
     def view_opened(label, source_choice, index, layer_index, head_name, at, live=None):
