@@ -85,8 +85,9 @@ def attention_grid_figure(maps: np.ndarray, layer: int) -> go.Figure:
     panels = [(f"head {h}", maps[h]) for h in range(n_head)] + [("average", maps.mean(0))]
     cols = min(len(panels), 4)
     rows = math.ceil(len(panels) / cols)
-    fig = subplots(rows=rows, cols=cols, subplot_titles=[t for t, _ in panels], horizontal_spacing=0.04,
-                        vertical_spacing=0.08)
+    across, down = 0.04, 0.14        # gaps between panels, as fractions of the grid's width and height
+    fig = subplots(rows=rows, cols=cols, subplot_titles=[t for t, _ in panels], horizontal_spacing=across,
+                   vertical_spacing=down)
     for k, (title, weights) in enumerate(panels):
         fig.add_trace(go.Heatmap(z=weights.astype(np.float32), zmin=0, zmax=1, colorscale="Viridis",
                                  showscale=False, name=title,
@@ -94,8 +95,11 @@ def attention_grid_figure(maps: np.ndarray, layer: int) -> go.Figure:
                       row=k // cols + 1, col=k % cols + 1)
     fig.update_xaxes(showticklabels=False)
     fig.update_yaxes(showticklabels=False, autorange="reversed")
+    # square panels: the grid's height over its width (the page fits the height to the width it has,
+    # assets/fit-figures.html); the row gap then holds a panel's title even on a phone
+    aspect = rows * (1 - (cols - 1) * across) / (cols * (1 - (rows - 1) * down))
     fig.update_layout(title=f"All heads of layer {layer}", height=60 + 190 * rows,
-                      margin=dict(l=10, r=10, t=70, b=10), meta=dict(square=True, aspect=rows / cols))
+                      margin=dict(l=10, r=10, t=70, b=10), meta=dict(square=True, aspect=aspect))
     return fig
 
 

@@ -208,9 +208,13 @@ DRAWS = """() => { window.drawsSeen = [];
             return result; }); };
     Plotly.relayout = function (gd, update) {
         window.drawsSeen.push({kind: 'relayout', id: (gd.closest('[id]') || {}).id || null, update});
-        return relayout.apply(this, arguments); }; }"""
+        return relayout.apply(this, arguments); };
+    const restyle = Plotly.restyle;
+    Plotly.restyle = function (gd, update) {
+        window.drawsSeen.push({kind: 'restyle', id: (gd.closest('[id]') || {}).id || null, update});
+        return restyle.apply(this, arguments); }; }"""
 """Records what reaches plotly from here on: each new figure (and whether it was drawn into an element
-that stays on the page), each relayout after a draw."""
+that stays on the page), each relayout or restyle after a draw."""
 
 
 def test_a_new_figure_is_drawn_once_into_the_element_that_stays_at_the_height_it_fits(page):
@@ -230,6 +234,11 @@ def test_a_new_figure_is_drawn_once_into_the_element_that_stays_at_the_height_it
     reacts = [d for d in seen if d["kind"] == "react"]
     assert [d["connected"] for d in reacts if d["drawn"]] == [True], seen
     assert not [d for d in seen if d["kind"] == "relayout" and "height" in d["update"]], seen
+    assert not [d for d in seen if d["kind"] == "restyle"], seen      # nor its cells' text or colour bar moved
+    bar, plot = page.evaluate("""() => { const gd = document.querySelector('#timeline-attention .js-plotly-plot');
+        const box = (q) => { const r = gd.querySelector(q).getBoundingClientRect(); return [r.left, r.right]; };
+        return [box('.colorbar'), box('.nsewdrag')]; }""")
+    assert 0 <= bar[0] - plot[1] <= 40, (bar, plot)                  # the colour bar beside the map
     area = page.locator("#timeline-attention .js-plotly-plot .nsewdrag").first.bounding_box()
     viewport = page.viewport_size
     assert abs(area["width"] - area["height"]) <= 0.02 * area["width"], area       # a square map

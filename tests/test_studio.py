@@ -104,6 +104,21 @@ def test_attention_figure_keeps_repeated_characters_apart(zoo):
     assert np.allclose(np.asarray(grid.data[-1].z), maps.maps[1].mean(0), atol=1e-6)
 
 
+@pytest.mark.parametrize("n_head", [4, 6, 7])
+def test_the_heads_grid_keeps_square_panels_with_room_for_each_title_on_a_phone(n_head):
+    """The page sets the grid's height to its width times meta.aspect (assets/fit-figures.html):
+    every panel is then square, and between rows there is room for a title (at 320 px, a phone)."""
+    grid = plots.attention_grid_figure(np.full((n_head, 5, 5), 0.2), 0)
+    width = 320
+    height = width * grid.layout.meta["aspect"]
+    xs = [grid.layout[name].domain for name in grid.layout if name.startswith("xaxis")]
+    ys = sorted({tuple(grid.layout[name].domain) for name in grid.layout if name.startswith("yaxis")}, reverse=True)
+    for x, y in zip(xs, [grid.layout[n].domain for n in grid.layout if n.startswith("yaxis")]):
+        assert (x[1] - x[0]) * width == pytest.approx((y[1] - y[0]) * height, rel=1e-6)
+    for upper, lower in zip(ys, ys[1:]):
+        assert (upper[0] - lower[1]) * height >= 20             # a 16-px title and its padding
+
+
 def test_attention_is_computed_with_the_context_the_model_had(zoo):
     """The last characters of a long text are read with the block of text before them,
     exactly as when the model produced them, not as a fresh start."""
