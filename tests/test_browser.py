@@ -105,6 +105,33 @@ def test_generate_streams_text(page):
     screenshot(page, "generate")
 
 
+def test_a_link_to_the_generate_tab_generates_without_an_error_and_the_maps_follow_the_text(page):
+    # a link whose tab draws nothing from it (?tab=generate) once set every linked output to None,
+    # the Attention tab's sliders among them: the maps that follow each finished text were then
+    # refused ("Could not preprocess input component at index 3", two error toasts)
+    url = re.sub(r"\?.*$", "", page.url)
+    fresh = page.context.browser.new_page(viewport={"width": 1280, "height": 800})
+    try:
+        fresh.goto(url + "?tab=generate")
+        fresh.get_by_role("heading", name="tinyshakespeare-gpt").wait_for(timeout=60_000)
+        fresh.get_by_label("New characters").last.fill("120")
+        fresh.get_by_label("New characters").last.press("Enter")
+        fresh.get_by_role("button", name="Generate", exact=True).click()
+        fresh.locator("#probs-plot .js-plotly-plot").wait_for(timeout=60_000)     # the text ended
+        fresh.wait_for_timeout(1500)
+        assert fresh.locator(".toast-body").count() == 0, fresh.locator(".toast-body").all_inner_texts()
+        text = fresh.locator("#output-text textarea").input_value()
+        fresh.get_by_role("tab", name="Attention").click()
+        fresh.locator("#attention-plot .js-plotly-plot .xtick").first.wait_for(timeout=30_000)
+        fresh.get_by_text("the text on screen").first.wait_for(timeout=30_000)   # the maps of that text
+        last = fresh.evaluate("""() => Array.from(document.querySelector('#attention-plot .xaxislayer-above')
+            .querySelectorAll('.xtick text')).map(t => t.textContent.replaceAll('\u200b', '')).pop()""")
+        assert last == {" ": "␣", "\n": "↵"}.get(text[-1], text[-1])
+        assert fresh.locator(".toast-body").count() == 0
+    finally:
+        fresh.close()
+
+
 def test_training_curve_gains_points(page):
     page.get_by_role("tab", name="Train live").click()
     page.get_by_role("radio", name="Bigram").check()

@@ -127,6 +127,7 @@ class Links:
             if link.get("model") not in (None, self.resources.default_model):
                 yield from reopen_model(open_tab, *(given[id(c)] for c in model_inputs))
             opener = self.openers.get(link.get("tab", "generate"))
+            update = None
             if opener is not None:
                 try:
                     update = opener.fn(link, *(given[id(c)] for c in opener.inputs))
@@ -136,6 +137,11 @@ class Links:
                     yield update
             if "gen" in link:
                 yield {self.generation: {"seed": link.get("gen")}}
+            elif not update and link.get("model") in (None, self.resources.default_model):
+                # nothing yielded yet (a tab that draws nothing from a link: ?tab=generate): yielding
+                # nothing would set every output to None (the Attention tab's sliders, which then
+                # refused the maps after every text of that page with two error toasts)
+                yield {self.generation: gr.skip()}
 
         # show_progress_on: see 'Progress targets' in ui/shared.py (the outputs hold the tab bar and every tab's views)
         demo.load(opened, None, unique_components([self.state, note, dropped, *carried.values(), tabs, open_tab]),
