@@ -282,11 +282,12 @@ def embedding_figure(chars: Sequence[str], embedding: np.ndarray, title: str) ->
 
 def softmax_rows_figure(unscaled: np.ndarray, scaled: np.ndarray, head_size: int) -> go.Figure:
     """One query's attention weights with and without the 1/sqrt(head_size) scaling."""
-    keys = [f"key {i}" for i in range(len(unscaled))]
+    keys = [str(i) for i in range(len(unscaled))]     # short labels: a phone's axis never turns them on end
     fig = figure([go.Bar(name="softmax(q·k)", x=keys, y=unscaled, marker_color="#d62728"),
-                     go.Bar(name=f"softmax(q·k / √{head_size})", x=keys, y=scaled, marker_color="#1f77b4")])
+                  go.Bar(name=f"softmax(q·k / √{head_size})", x=keys, y=scaled, marker_color="#1f77b4")])
+    fig.update_xaxes(type="category", tickangle=0, title_text="key (the position read)")
     fig.update_layout(barmode="group", title="Without the scaling, softmax is nearly one-hot",
-                      yaxis_title="weight", height=320, legend=dict(orientation="h", y=-0.25))
+                      yaxis_title="weight", height=340, legend=dict(orientation="h", y=-0.3))
     return fig
 
 
