@@ -189,8 +189,10 @@ def drag(page, slider) -> float:
         page.wait_for_timeout(140)
     page.mouse.up()
     released = time.perf_counter()
-    final = page.evaluate("() => Number(document.querySelector('#timeline-step input[type=range]').value)")
-    page.wait_for_function(every_figure_shown(final + 1), timeout=60_000, polling="raf")
+    # the note's snapshot number: the slider counts from its minimum (1 now, 0 before 2026-12-04)
+    final = page.evaluate("() => { const s = document.querySelector('#timeline-step input[type=range]');"
+                          " return Number(s.value) - Number(s.min) + 1; }")
+    page.wait_for_function(every_figure_shown(final), timeout=60_000, polling="raf")
     return time.perf_counter() - released
 
 

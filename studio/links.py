@@ -94,7 +94,7 @@ def params(models: Iterable[str], max_prompt_chars: int, max_new_tokens: int, ma
         Param("head", "text", None, hi=40),
         Param("chars", "int", 32, 8, max_attention_chars, label="characters to show"),
         # Timeline
-        Param("step", "int", 0, 0, 10_000, label="snapshot"),
+        Param("step", "int", 1, 1, 10_000, label="snapshot"),        # numbered from 1, as on the slider
         Param("tview", "choice", "attention", choices=TIMELINE_VIEWS, label="Timeline view"),
         # Lab
         Param("lab", "choice", "surprisal", choices=LAB_PARTS, label="Lab instrument"),

@@ -168,7 +168,7 @@ Returns:
 
 Args:
     source_choice: "shipped" (16 snapshots of a 2-layer GPT trained on Tiny Shakespeare).
-    index: the snapshot, from 0 (noise) to 15 (the end of training).
+    index: the snapshot, from 1 (noise) to 16 (the end of training).
     layer_index: the layer whose attention to draw, from 0.
     head_name: "average of heads", or one head as "head 0", "head 1", ...
     at: the position in the fixed val text whose next-character distribution to show, from 1.

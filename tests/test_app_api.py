@@ -94,7 +94,7 @@ def test_live_training_reports_falling_loss_and_belongs_to_its_session(url):
     activations, ratios, gradients = job.outputs()[-1][4:7]     # the lecture's diagnostics, live
     assert all(figure_of(f)["type"] == "plotly" for f in (activations, ratios, gradients))
     # the run is this session's timeline: its last snapshot is the model as trained
-    note, _, sample, *_ = client.predict("live", 15, 0, "head 1", 5, api_name="/timeline")
+    note, _, sample, *_ = client.predict("live", 16, 0, "head 1", 5, api_name="/timeline")
     assert "Your live GPT" in note and f"step {log['data'][-1][0]:,}" in note
     # the trained model is this session's: it generates here, and is unknown to a new session
     text = client.predict(*generate_args(model="yours", length=30), **GEN)[0]
@@ -214,13 +214,13 @@ def test_the_timeline_answers_for_any_snapshot(url):
     import app
 
     client = Client(url, verbose=False)
-    note, loss, sample, *_ = client.predict("shipped", 5, 1, "head 0", 10, api_name="/timeline")
+    note, loss, sample, *_ = client.predict("shipped", 6, 1, "head 0", 10, api_name="/timeline")
     shipped = app.RESOURCES.shipped_timeline.get()
-    step = shipped.steps[5]
+    step = shipped.steps[5]                                     # snapshots are numbered from 1, as on the slider
     assert f"Snapshot 6 of {len(shipped.steps)}: **step {step:,}**" in note
     assert sample == shipped.frame(step).sample
     with pytest.raises(Exception, match="Train a model in"):
-        client.predict("live", 0, 0, "head 0", 10, api_name="/timeline")
+        client.predict("live", 1, 0, "head 0", 10, api_name="/timeline")
 
 
 def test_a_second_training_waits_in_line_and_is_told_its_place(url):

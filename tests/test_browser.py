@@ -165,6 +165,10 @@ def test_the_timeline_slider_moves_the_sample_and_the_loss_marker(page):
         slider.press("ArrowRight")
     page.wait_for_function("() => document.querySelector('#timeline-note').innerText.includes('Snapshot 10 of')",
                            timeout=30_000)
+    # the slider shows the note's numbers: 10 of 1-16, not 9 of 0-15
+    assert slider.input_value() == "10" and slider.get_attribute("min") == "1"
+    assert re.search(r"Snapshot 10 of (\d+)", page.locator("#timeline-note").inner_text()).group(1) == \
+        slider.get_attribute("max")
     deadline = time.time() + 30
     while time.time() < deadline and (sample.input_value() == first_sample or marker() == first_marker):
         time.sleep(0.1)
@@ -198,18 +202,18 @@ def test_the_shipped_timeline_shows_a_snapshots_note_and_sample_before_the_serve
     page.wait_for_function("() => document.querySelector('#timeline-note').innerText.includes('Snapshot')",
                            timeout=30_000)
     slider = page.locator("#timeline-step input[type=range]")
-    index = int(slider.input_value())
-    key, shown = ("ArrowLeft", index - 1) if index > 0 else ("ArrowRight", index + 1)
+    number = int(slider.input_value())                       # the slider counts snapshots from 1, as the note
+    key, shown = ("ArrowLeft", number - 1) if number > 1 else ("ArrowRight", number + 1)
     held, holding = [], [True]
     page.route(re.compile(r"/run/predict"), lambda route: held.append(route) if holding[0] else route.continue_())
     try:
         slider.focus()
         slider.press(key)
         page.wait_for_function(f"() => document.querySelector('#timeline-note').innerText"
-                               f".includes('Snapshot {shown + 1} of')", timeout=10_000)
+                               f".includes('Snapshot {shown} of')", timeout=10_000)
         note, sample, frame = page.evaluate(f"""() => [document.querySelector('#timeline-note').innerText,
             document.querySelector('#timeline-sample textarea').value,
-            document.querySelector('#timeline-loss .js-plotly-plot').layout.meta.frames[{shown}]]""")
+            document.querySelector('#timeline-loss .js-plotly-plot').layout.meta.frames[{shown - 1}]]""")
         assert held, "the page asked the server nothing"            # it did ask; nothing was answered yet
         assert sample == frame[1] and note.startswith(frame[0].split("**")[0])
         assert "**" not in note and "step" in note                     # its markdown rendered, as the server's
@@ -221,7 +225,7 @@ def test_the_shipped_timeline_shows_a_snapshots_note_and_sample_before_the_serve
     step = re.search(r"step ([\d,]+)", page.locator("#timeline-note").inner_text()).group(1)
     page.wait_for_function(f"() => (document.querySelector('#timeline-attention .gtitle') || {{}}).textContent"
                            f"?.startsWith('Step {step}:')", timeout=30_000)      # the held answer, drawn
-    assert f"Snapshot {shown + 1} of" in page.locator("#timeline-note").inner_text()   # and it agrees
+    assert f"Snapshot {shown} of" in page.locator("#timeline-note").inner_text()   # and it agrees
 
 
 DRAWS = """() => { window.drawsSeen = [];
@@ -253,7 +257,7 @@ def test_a_new_figure_is_drawn_once_into_the_element_that_stays_at_the_height_it
     page.evaluate(DRAWS)
     slider = page.locator("#timeline-step input[type=range]")
     slider.focus()
-    slider.press("ArrowLeft" if int(slider.input_value()) > 0 else "ArrowRight")
+    slider.press("ArrowLeft" if int(slider.input_value()) > 1 else "ArrowRight")
     page.wait_for_function("() => window.drawsSeen.some(d => d.id === 'timeline-attention' && d.drawn)",
                            timeout=30_000)
     page.wait_for_timeout(1000)          # a refit would follow the draw (fit-figures.html checks every 300 ms)

@@ -80,13 +80,13 @@ def test_attention_opens_on_the_linked_layer_and_head(site):
 
 
 def test_a_timeline_snapshot_and_its_view_reopen(site):
-    page = open_page(site, "?tab=timeline&step=9&tview=next")
+    page = open_page(site, "?tab=timeline&step=10&tview=next")
     page.wait_for_function("() => document.querySelector('#timeline-note')?.innerText.includes('Snapshot 10 of 16')",
                            timeout=WAIT)
     page.locator("#timeline-next .js-plotly-plot").wait_for(timeout=WAIT)
     assert "timeline-next-tab" in selected_tabs(page)
     page.locator("#timeline-step input[type=range]").press("ArrowRight")
-    page.wait_for_function("() => new URLSearchParams(location.search).get('step') === '10'", timeout=WAIT)
+    page.wait_for_function("() => new URLSearchParams(location.search).get('step') === '11'", timeout=WAIT)
     page.close()
 
 

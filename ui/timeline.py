@@ -20,7 +20,7 @@ SHOW_FRAME = """(source, index, note, sample) => {
   // a finished run's notes and samples came with its loss curve (layout.meta.frames): show this one at once
   const gd = document.querySelector('#timeline-loss .js-plotly-plot');
   const frames = source === 'shipped' && gd && gd.layout && gd.layout.meta && gd.layout.meta.frames;
-  const frame = frames && frames[Math.round(index)];
+  const frame = frames && frames[Math.round(index) - 1];      // the slider counts from 1
   return frame ? [frame[0], frame[1]] : [note, sample];
 }"""
 """The page's own answer to the slider for the shipped run: no request, so the note and the
@@ -38,7 +38,8 @@ def build(shared: Shared) -> None:
                                                  else (2, 1, 1, 2))
         with gr.Row():
             source = gr.Radio(TIMELINE_SOURCES, value="shipped", label="Run", scale=2)
-            step = gr.Slider(0, n_snapshots - 1, value=0, step=1, scale=3, min_width=260,
+            # numbered from 1, as the note counts them ("Snapshot 1 of 16")
+            step = gr.Slider(1, max(n_snapshots, 2), value=1, step=1, scale=3, min_width=260,
                              label="Snapshot (drag, or use the arrow keys)", elem_id="timeline-step")
         note = gr.Markdown(elem_id="timeline-note")
         whole_frame = shared.api_button()
@@ -75,8 +76,9 @@ def build(shared: Shared) -> None:
     def run(source_choice, live):
         return pick_timeline(inputs.text_choice(source_choice, "run"), live, shipped)
 
-    def snapshot(index) -> int:
-        return inputs.whole(index, "snapshot", 0)
+    def snapshot(number) -> int:
+        """The slider's snapshot number (from 1) as the run's index (from 0)."""
+        return inputs.whole(number, "snapshot", 1) - 1
 
     @user_errors
     def marker(source_choice, index, live=None):
@@ -144,20 +146,20 @@ def build(shared: Shared) -> None:
     on_tab_opened(views_tabs, view_opened, [source, step, layer, head, position, shared.live_timeline],
                   [view_state, *drawn], **QUIET)
 
-    def opened(source_choice, live, view="attention", index=0):
+    def opened(source_choice, live, view="attention", number=1):
         """The controls bound to the chosen run (snapshots, layers, heads, text length), at snapshot
-        `index` (its first, unless a link names another; past the last, the last)."""
+        `number` (its first, unless a link names another; past the last, the last)."""
         try:
             snapshots, layers, heads, chars = timeline_views.controls(run(source_choice, live))
         except InputError as e:
             return {step: gr.Slider(interactive=False), layer: gr.Slider(interactive=False), note: str(e)}
-        index = min(index, snapshots - 1)
-        controls = {step: gr.Slider(minimum=0, maximum=max(snapshots - 1, 1), value=index, step=1,
+        number = min(max(number, 1), snapshots)
+        controls = {step: gr.Slider(minimum=1, maximum=max(snapshots, 2), value=number, step=1,
                                     interactive=snapshots > 1),
                     position: gr.Slider(minimum=1, maximum=chars, value=min(10, chars), step=1)}
         controls |= dict(zip((layer, head), layer_and_head(layers, heads)))
-        return (controls | marker(source_choice, index, live)
-                | figures(source_choice, index, 0, views.AVERAGE, min(10, chars), live, (view,)))
+        return (controls | marker(source_choice, number, live)
+                | figures(source_choice, number, 0, views.AVERAGE, min(10, chars), live, (view,)))
 
     opening = ([source, shared.live_timeline, view_state], [step, layer, head, position, *views_out])
     source.change(opened, *opening, api_visibility="private", show_progress="minimal", show_progress_on=note)
@@ -168,7 +170,7 @@ def build(shared: Shared) -> None:
     def linked(link, _source, _live, _view):
         """The shipped run at the link's snapshot, with the view it names (a live run stays in its session)."""
         view = link.get("tview", "attention")
-        return opened("shipped", None, view, link.get("step", 0)) | {
+        return opened("shipped", None, view, link.get("step", 1)) | {
             source: "shipped", view_state: view, views_tabs: gr.Tabs(selected=f"timeline-{view}-tab")}
 
     shared.links.on_open("timeline", linked, opening[0], opening[1] + [source, view_state, views_tabs])
