@@ -47,6 +47,7 @@ def build(shared: Shared, generate: GenerateTab) -> None:
     outputs = [plot, grid, note]
     attention_btn.click(attention, drawn, outputs, api_name="attention", concurrency_id="inference")
     head.change(attention, drawn, outputs, api_visibility="private")
+
     def after_text(open_tab, *values):
         """A finished text's maps, drawn at once only while the Attention tab is on screen: opening
         the tab draws them otherwise, so a class writing on the Generate tab spends no 80-130 ms

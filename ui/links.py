@@ -118,16 +118,14 @@ class Links:
         inputs = unique_components([self.state, open_tab, *model_inputs, *opener_inputs])
         outputs = unique_components([*model_outputs, *opener_outputs, self.generation])
 
-        def drawn(link: links.ViewLink | None, open_tab, *values) -> Iterator[Update]:
+        def parts(link: links.ViewLink | None, open_tab, *values) -> Iterator[Update]:
             """The model's parts (when the link names one) and the linked tab drawn from the link."""
             if link is None or not link.values:
-                yield {self.generation: gr.skip()}    # yielding nothing would set every output to None
                 return
             given = dict(zip(map(id, inputs[2:]), values))
             if link.get("model") not in (None, self.resources.default_model):
                 yield from reopen_model(open_tab, *(given[id(c)] for c in model_inputs))
             opener = self.openers.get(link.get("tab", "generate"))
-            update = None
             if opener is not None:
                 try:
                     update = opener.fn(link, *(given[id(c)] for c in opener.inputs))
@@ -137,10 +135,17 @@ class Links:
                     yield update
             if "gen" in link:
                 yield {self.generation: {"seed": link.get("gen")}}
-            elif not update and link.get("model") in (None, self.resources.default_model):
-                # nothing yielded yet (a tab that draws nothing from a link: ?tab=generate): yielding
-                # nothing would set every output to None (the Attention tab's sliders, which then
-                # refused the maps after every text of that page with two error toasts)
+
+        def drawn(link: links.ViewLink | None, open_tab, *values) -> Iterator[Update]:
+            """`parts`, or one update that changes nothing where there are none (no link, or a tab
+            that draws nothing from one: ?tab=generate). Yielding nothing would set every output
+            to None: the Attention tab's sliders among them, which then refused the maps after
+            every text of that page with two error toasts."""
+            nothing = True
+            for update in parts(link, open_tab, *values):
+                nothing = False
+                yield update
+            if nothing:
                 yield {self.generation: gr.skip()}
 
         # show_progress_on: see 'Progress targets' in ui/shared.py (the outputs hold the tab bar and every tab's views)
