@@ -2,11 +2,19 @@
 the same request made alone (library-level versions: test_isolation.py)."""
 import asyncio
 import concurrent.futures
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 from gradio_client import Client, handle_file
 
-from appserver import launch_app
+from appserver import free_port, launch_app
 
 MODEL = "shakespeare-gpt"
 TEXT = "BAPTISTA:\nA thousand thanks, Signior Gremio.\nWelcome, good Cambio. But, gentle sir,"
@@ -146,64 +154,14 @@ def test_gradios_own_refusals_log_one_line_not_a_traceback(url, capfd):
     assert "Traceback" not in capfd.readouterr().err
 
 
-def test_sigterm_ends_streams_in_flight_with_a_message_then_the_server_closes(tmp_path):
-    """A Space restarting sends SIGTERM: each student's text ends saying why, then the server
-    closes by itself (exit 0)."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-    from pathlib import Path
-
-    from appserver import free_port
-
-    port = free_port()
-    env = dict(os.environ, GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1")
-    root = Path(__file__).resolve().parents[1]
-    server = subprocess.Popen([sys.executable, "app.py"], cwd=root, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True)
-    try:
-        client = None
-        for _ in range(240):
-            try:
-                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-                break
-            except Exception:
-                time.sleep(0.5)
-        assert client is not None, "the app did not start"
-        job = client.submit(*generation(temperature=0.8, length=2000)["args"], api_name="/generate")
-        deadline = time.time() + 60
-        while time.time() < deadline and not any(len(out[0] or "") > 40 for out in job.outputs()):
-            time.sleep(0.05)
-        server.send_signal(signal.SIGTERM)
-        final = [out for out in job][-1]
-        assert "server is restarting" in final[1] and len(final[0]) < len("ROMEO:\n") + 2000
-        assert server.wait(timeout=60) == 0
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
-
-
-def test_sigterm_closes_a_server_started_in_the_background_with_ctrl_c_ignored():
-    """`nohup python app.py &` starts the app with SIGINT ignored; SIGTERM must still close it
-    (it once waited forever: the close was a simulated Ctrl-C)."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-    import urllib.request
-    from pathlib import Path
-
-    from appserver import free_port
-
+@contextlib.contextmanager
+def app_process(**popen):
+    """`python app.py` in a process of its own on a free port, serving: (process, address).
+    Killed on the way out if it is still running."""
     port = free_port()
     env = dict(os.environ, GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1")
     server = subprocess.Popen([sys.executable, "app.py"], cwd=Path(__file__).resolve().parents[1], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+                              stdout=subprocess.DEVNULL, **popen)
     try:
         deadline = time.time() + 120
         while time.time() < deadline:
@@ -214,18 +172,40 @@ def test_sigterm_closes_a_server_started_in_the_background_with_ctrl_c_ignored()
                 time.sleep(0.5)
         else:
             pytest.fail("the app did not start")
-        server.send_signal(signal.SIGTERM)
-        assert server.wait(timeout=30) == 0
+        yield server, f"http://127.0.0.1:{port}/"
     finally:
         if server.poll() is None:
             server.kill()
             server.wait()
 
 
+def test_sigterm_ends_streams_in_flight_with_a_message_then_the_server_closes():
+    """A Space restarting sends SIGTERM: each student's text ends saying why, then the server
+    closes by itself (exit 0)."""
+    with app_process(stderr=subprocess.PIPE, text=True) as (server, address):
+        client = Client(address, verbose=False)
+        job = client.submit(*generation(temperature=0.8, length=2000)["args"], api_name="/generate")
+        deadline = time.time() + 60
+        while time.time() < deadline and not any(len(out[0] or "") > 40 for out in job.outputs()):
+            time.sleep(0.05)
+        server.send_signal(signal.SIGTERM)
+        final = [out for out in job][-1]
+        assert "server is restarting" in final[1] and len(final[0]) < len("ROMEO:\n") + 2000
+        assert server.wait(timeout=60) == 0
+
+
+def test_sigterm_closes_a_server_started_in_the_background_with_ctrl_c_ignored():
+    """`nohup python app.py &` starts the app with SIGINT ignored; SIGTERM must still close it
+    (it once waited forever: the close was a simulated Ctrl-C)."""
+    with app_process(stderr=subprocess.DEVNULL,
+                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) as (server, _):
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0
+
+
 @pytest.mark.parametrize("path", ["app.py", "../app.py", "/etc/passwd"])
 def test_a_file_the_client_did_not_upload_is_refused_by_name_alone(url, path, capfd):
     import json
-    import urllib.request
 
     capfd.readouterr()
     body = {"data": ["upload", {"path": path, "meta": {"_type": "gradio.FileData"}}, "gpt", 2, 4, 64, 32,
