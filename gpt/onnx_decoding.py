@@ -33,12 +33,13 @@ import torch
 if TYPE_CHECKING:
     from .model import GPT, KVCache
 
+from .onnx_graph import GraphBuilder, onnx, tensor
+
 try:
-    import onnx
     import onnxruntime as ort
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import TensorProto
 except ImportError:                      # optional: decoding falls back to the model itself
-    onnx = ort = None
+    ort = None
 
 OPSET = 20                               # Gelu and LayerNormalization are single operators from here on
 MISSING_RUNTIME = "ONNX Runtime is not installed (pip install onnxruntime onnx)"
@@ -160,55 +161,29 @@ def step_graph(model: GPT) -> onnx.ModelProto:
     c = model.config
     C, nh, S = c.n_embd, c.n_head, c.block_size
     hs = C // nh
-    weights = {name: t.detach().float().cpu().numpy() for name, t in model.state_dict().items()}
-    initializers: list = []
-    nodes: list = []
-
-    def op(kind: str, *inputs: str, outputs: list[str] | None = None, **attributes) -> str | list[str]:
-        outputs = outputs or [f"{kind}_{len(nodes)}"]
-        nodes.append(helper.make_node(kind, list(inputs), outputs, **attributes))
-        return outputs[0] if len(outputs) == 1 else outputs
-
-    def constant(name: str, value) -> str:
-        initializers.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
-        return name
-
-    def linear(x: str, prefix: str) -> str:
-        """x @ W.T (+ b): the weight is stored transposed, as MatMul reads it."""
-        y = op("MatMul", x, constant(prefix + ".weight", weights[prefix + ".weight"].T))
-        return op("Add", y, constant(prefix + ".bias", weights[prefix + ".bias"])) if c.bias else y
-
-    def layer_norm(x: str, prefix: str) -> str:
-        scale = constant(prefix + ".weight", weights[prefix + ".weight"])
-        bias = [constant(prefix + ".bias", weights[prefix + ".bias"])] if c.bias else []
-        return op("LayerNormalization", x, scale, *bias, epsilon=1e-5, axis=-1)
-
-    x = op("Add", op("Gather", constant("token_embedding", weights["token_embedding.weight"]), "tokens"),
-           op("Gather", constant("position_embedding", weights["position_embedding.weight"]), "positions"))  # (B, C)
-    x = op("Unsqueeze", x, constant("axis_1", np.array([1], np.int64)))                   # (B, 1, C): one new position
+    g = GraphBuilder(model)
+    op, weights = g.op, g.weights
+    x = op("Add", op("Gather", g.constant("token_embedding", weights["token_embedding.weight"]), "tokens"),
+           op("Gather", g.constant("position_embedding", weights["position_embedding.weight"]), "positions"))  # (B, C)
+    x = op("Unsqueeze", x, g.constant("axis_1", np.array([1], np.int64)))                 # (B, 1, C): one new position
     # GroupQueryAttention's lengths: the slots each row holds before this one, and the longest total
     held = op("Cast", "positions", to=TensorProto.INT32)
-    longest = op("Cast", op("Add", op("ReduceMax", "positions", keepdims=0), constant("one", np.array(1, np.int64))),
+    longest = op("Cast", op("Add", op("ReduceMax", "positions", keepdims=0), g.constant("one", np.array(1, np.int64))),
                  to=TensorProto.INT32)
     for layer in range(c.n_layer):
         p = f"blocks.{layer}."
-        qkv = linear(layer_norm(x, p + "ln_1"), p + "attn.qkv")                            # (B, 1, 3C)
+        qkv = g.linear(g.layer_norm(x, p + "ln_1"), p + "attn.qkv")                        # (B, 1, 3C)
         attended = op("GroupQueryAttention", qkv, "", "", f"keys{layer}", f"values{layer}", held, longest,
                       outputs=[f"attended{layer}", f"new_keys{layer}", f"new_values{layer}"],
                       domain="com.microsoft", num_heads=nh, kv_num_heads=nh)[0]            # (B, 1, C)
-        x = op("Add", x, linear(attended, p + "attn.proj"))
-        hidden = op("Gelu", linear(layer_norm(x, p + "ln_2"), p + "mlp.up"))                # (B, 1, 4C)
-        x = op("Add", x, linear(hidden, p + "mlp.down"))
-    op("MatMul", layer_norm(x, "ln_f"), constant("head", weights["head.weight"].T), outputs=["logits"])
-
-    def tensor(name, dtype, dims):
-        return helper.make_tensor_value_info(name, dtype, dims)
+        x = op("Add", x, g.linear(attended, p + "attn.proj"))
+        hidden = op("Gelu", g.linear(g.layer_norm(x, p + "ln_2"), p + "mlp.up"))            # (B, 1, 4C)
+        x = op("Add", x, g.linear(hidden, p + "mlp.down"))
+    op("MatMul", g.layer_norm(x, "ln_f"), g.constant("head", weights["head.weight"].T), outputs=["logits"])
 
     inputs = [tensor("tokens", TensorProto.INT64, ["B"]), tensor("positions", TensorProto.INT64, ["B"])]
     outputs = [tensor("logits", TensorProto.FLOAT, ["B", 1, c.vocab_size])]
     for layer in range(c.n_layer):
         inputs += [tensor(f"{kind}{layer}", TensorProto.FLOAT, ["B", nh, S, hs]) for kind in ("keys", "values")]
         outputs += [tensor(f"new_{kind}{layer}", TensorProto.FLOAT, ["B", nh, S, hs]) for kind in ("keys", "values")]
-    graph = helper.make_graph(nodes, "gpt_decoding_step", inputs, outputs, initializers)
-    opsets = [helper.make_opsetid("", OPSET), helper.make_opsetid("com.microsoft", 1)]
-    return helper.make_model(graph, opset_imports=opsets, ir_version=10)
+    return g.model("gpt_decoding_step", inputs, outputs, {"": OPSET, "com.microsoft": 1})
