@@ -61,7 +61,7 @@ async function write(promptText, { settings, length, seed, unknown }, onChar = (
     if (firstAt === null) firstAt = performance.now();
     run.steps.push(step);
     run.text += model.vocab[step.token];
-    onChar(run);
+    await onChar(run);       // the page paints and takes clicks (Stop) in there
     if (run.stop) break;
   }
   const seconds = (performance.now() - started) / 1000;
@@ -185,10 +185,10 @@ async function drawAttention() {
   const ticks = maps.chars.map(show);
   const average = heads[0].map((row, q) => row.map((_, k) => heads.reduce((s, h) => s + h[q][k], 0) / heads.length));
   const panels = [...heads.map((m, h) => [`head ${h}`, m]), ["average", average]];
-  const cols = Math.min(panels.length, 4);
+  const width = $("heads-plot").clientWidth || 600;
+  const cols = Math.min(panels.length, width < 600 ? 3 : 4);
   const rows = Math.ceil(panels.length / cols);
   const traces = [];
-  const width = $("heads-plot").clientWidth || 600;
   const layout = { height: 70 + Math.round((width / cols) * 0.96 * rows / 0.9), margin: { l: 10, r: 10, t: 40, b: 10 }, annotations: [],
     title: { text: `All heads of layer ${layer}`, font: { size: 14 } }, showlegend: false };
   panels.forEach(([title, z], n) => {
@@ -212,7 +212,8 @@ async function drawAttention() {
     colorbar: { title: { text: "weight" }, thickness: 12 },
     hovertemplate: "query %{y}<br>reads %{x}<br>weight %{z:.3f}<extra></extra>",
   }], {
-    title: { text: `Layer ${layer}, head ${head}`, font: { size: 14 } }, height: Math.min(720, Math.max(320, 18 * T)) + 120,
+    // a square map as wide as the screen allows, up to 720 px
+    title: { text: `Layer ${layer}, head ${head}`, font: { size: 14 } }, height: Math.max(240, Math.min(720, width - 110)) + 110,
     xaxis: { type: "category", tickfont: { family: "monospace", size: 12 }, tickangle: 0, constrain: "domain",
       title: { text: "the character read (key)" } },
     yaxis: { type: "category", tickfont: { family: "monospace", size: 12 }, autorange: "reversed", scaleanchor: "x",

@@ -1,0 +1,267 @@
+"""The static edition computes what the PyTorch model computes.
+
+The site is exported from the shipped GPT into a temporary folder, served on 127.0.0.1 by a
+plain static server, and opened in Chromium with every request to another host refused: the
+page's greedy text, logits and attention maps are checked against `gpt` itself."""
+import functools
+import http.server
+import json
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import pytest
+import torch
+
+import gpt
+from gpt import web
+from gpt.generation import SamplingSettings, sample_ids
+from gpt.introspect import attention_maps
+from pages import CHROMIUM, playwright_or_skip
+
+SHIPPED = "checkpoints/shakespeare-gpt"
+WAIT = 120_000
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return gpt.load(SHIPPED)
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory, shipped):
+    return web.export(shipped, tmp_path_factory.mktemp("web") / "site", name="shakespeare-gpt")
+
+
+# ---------------------------------------------------------------- the exporter, without a browser
+
+def test_the_site_holds_the_page_the_runtime_and_the_models_facts(site, shipped):
+    names = set(site.files)
+    assert {"index.html", "app.js", "gpt.js", "style.css", "model.onnx", "model.json", "README.md",
+            "vendor/plotly.min.js", "vendor/LICENSE-onnxruntime-web"} <= names
+    assert {f"vendor/onnxruntime-web/{f}" for f in web.RUNTIME_FILES} <= names
+    about = json.loads((site.folder / "model.json").read_text(encoding="utf-8"))
+    assert about["vocab"] == shipped.tokenizer.chars
+    assert about["config"] == {"vocab_size": 65, "block_size": 256, "n_layer": 6, "n_head": 6, "n_embd": 192}
+    assert about["params"] == shipped.num_params() and about["corpus"] == "Tiny Shakespeare"
+    assert about["val_loss"] == pytest.approx(shipped.run.evaluation.val_loss)
+    card = (site.folder / "README.md").read_text(encoding="utf-8")
+    assert "\nsdk: static\n" in card and "\napp_file: index.html\n" in card
+    # the shipped weights are bf16: stored as bf16 in the graph, about half of float32's bytes
+    assert site.files["model.onnx"] < 0.55 * 4 * shipped.num_params()
+
+
+def test_the_graph_computes_the_models_logits_and_attention(shipped):
+    """ONNX Runtime (Python) on the page's graph: a prefill, then a continuation over its cache."""
+    ort = pytest.importorskip("onnxruntime")
+    from gpt.web.graph import window_graph
+
+    c = shipped.config
+    ids = shipped.tokenizer.encode("JULIET:\nO Romeo, Romeo! wherefore art thou Romeo?\nDeny thy father")
+    with torch.inference_mode():
+        logits, maps = shipped.attention_maps(torch.tensor([ids]))
+    for compact in (True, False):      # bf16-stored weights give exactly the float32 graph's numbers
+        session = ort.InferenceSession(window_graph(shipped, compact).SerializeToString(),
+                                       providers=["CPUExecutionProvider"])
+        nothing = np.zeros((c.n_layer, 2, c.n_head, 0, c.n_embd // c.n_head), np.float32)
+        out, present, attention = session.run(None, {"tokens": np.array([ids]), "past": nothing})
+        np.testing.assert_allclose(out, logits.numpy(), atol=1e-4)
+        for layer in range(c.n_layer):
+            np.testing.assert_allclose(attention[layer], maps[layer][0].numpy(), atol=1e-5)
+        first, cached, _ = session.run(None, {"tokens": np.array([ids[:20]]), "past": nothing})
+        rest, extended, _ = session.run(None, {"tokens": np.array([ids[20:]]), "past": cached})
+        np.testing.assert_allclose(rest, logits.numpy()[:, 20:], atol=1e-4)
+        np.testing.assert_allclose(extended, present, atol=1e-6)
+        if compact:
+            compact_out = out
+    np.testing.assert_array_equal(compact_out, out)
+
+
+def test_the_exporter_refuses_what_it_cannot_export(tmp_path, capsys):
+    with pytest.raises(gpt.UsageError, match="a bigram"):
+        web.export("checkpoints/shakespeare-bigram", tmp_path / "bigram")
+    assert not (tmp_path / "bigram").exists()
+    damaged = tmp_path / "damaged"
+    shutil.copytree(SHIPPED, damaged)
+    with open(damaged / "model.safetensors", "r+b") as f:
+        f.truncate(1000)
+    with pytest.raises(gpt.CheckpointError):
+        web.export(damaged, tmp_path / "from-damaged")
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "notes.txt").write_text("mine")
+    with pytest.raises(gpt.UsageError, match="not an empty folder"):
+        web.export(SHIPPED, taken)
+    assert sorted(p.name for p in taken.iterdir()) == ["notes.txt"]       # nothing written beside it
+    from gpt.web.__main__ import main
+
+    assert main(["checkpoints/names-mlp", str(tmp_path / "mlp")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "an MLP" in err and "Traceback" not in err
+
+
+# ---------------------------------------------------------------- the page, in Chromium
+
+class QuietFiles(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def browser_page(site):
+    """The page served on 127.0.0.1, in a Chromium that may reach nothing else."""
+    sync_api = playwright_or_skip()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietFiles, directory=str(site.folder)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    refused, errors = [], []
+
+    def only_local(route):
+        if urlparse(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        context.route("**/*", only_local)
+        page = context.new_page()
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        page.evaluate("window.gptWeb.ready")
+        yield page, url, refused, errors
+        browser.close()
+    server.shutdown()
+    assert not refused, f"the page asked for other hosts: {refused}"
+    assert not errors, f"the page raised: {errors}"
+
+
+def write(page, prompt: str, length: int, temperature: float = 0.0, seed: int = 0, top_k=None, top_p=None) -> dict:
+    """The page's own decoding loop, called as its Generate button calls it."""
+    return page.evaluate("""async ([prompt, length, temperature, seed, topK, topP]) => {
+        const run = await window.gptWeb.write(prompt, {settings: {temperature, topK, topP}, length,
+                                                       seed: BigInt(seed), unknown: "error"});
+        return {text: run.text, logits: run.steps.map(s => Array.from(s.logits))};
+    }""", [prompt, length, temperature, seed, top_k, top_p])
+
+
+@pytest.mark.parametrize("prompt", ["ROMEO:\n", "First Citizen:\nBefore we proceed any further, hear me speak."])
+def test_greedy_text_past_the_block_is_the_librarys_text(browser_page, shipped, prompt):
+    page = browser_page[0]
+    n = 1000                                   # the block is 256: the page re-prefills six times on the way
+    expected = "".join(gpt.generate(shipped, prompt, n, temperature=0))
+    assert write(page, prompt, n)["text"] == expected
+
+
+def test_logits_at_chosen_steps_are_the_models(browser_page, shipped):
+    page = browser_page[0]
+    prompt = "KING RICHARD III:\n"
+    n = 600
+    got = write(page, prompt, n)["logits"]
+    reference = list(sample_ids(shipped, shipped.tokenizer.encode(prompt), n, SamplingSettings(0.0), engine="torch"))
+    block = shipped.block_size
+    # the first step, around the first full cache, the re-prefill and the steps after it, and others
+    chosen = sorted({0, 1, 2, block - len(prompt) - 1, block - len(prompt), block - len(prompt) + 1,
+                     block - len(prompt) + 2, 300, 333, 350, 383, 384, 385, 400, 450, 500, 511, 512, 550, n - 1})
+    assert len(chosen) == 20
+    for i in chosen:
+        np.testing.assert_allclose(np.array(got[i], np.float32), reference[i].logits.numpy(), atol=1e-4,
+                                   err_msg=f"step {i}")
+
+
+def test_attention_maps_are_the_models(browser_page, shipped):
+    page = browser_page[0]
+    text = "".join(gpt.generate(shipped, "MENENIUS:\n", 160, temperature=0))[-128:]
+    assert len(text) == 128
+    got = page.evaluate("async text => { const m = await window.gptWeb.model.attention(text, 128);"
+                        " return {chars: m.chars, maps: m.maps.map(l => l.map(h => h.map(r => Array.from(r))))}; }", text)
+    expected = attention_maps(shipped, text, 128)
+    assert "".join(got["chars"]) == "".join(expected.chars) == text
+    for layer, weights in enumerate(expected.maps):
+        np.testing.assert_allclose(np.array(got["maps"][layer], np.float32), weights, atol=1e-5, err_msg=f"layer {layer}")
+
+
+def test_a_seed_gives_the_same_text_twice_and_another_seed_another(browser_page):
+    page = browser_page[0]
+    first, again = (write(page, "ROMEO:\n", 200, temperature=1.0, seed=42, top_p=0.95)["text"] for _ in range(2))
+    other = write(page, "ROMEO:\n", 200, temperature=1.0, seed=43, top_p=0.95)["text"]
+    assert first == again and first != other
+    assert len(set(first)) > 10                # a sample, not a repeated character
+
+
+def generate_in_page(page, prompt=None, **fields) -> dict:
+    """Fill the form as a reader would, press Generate, wait for the page to finish."""
+    if prompt is not None:
+        page.fill("#prompt", prompt)
+    defaults = {"temperature": "0", "length": "50", "top-k": "", "top-p": "", "seed": "1"}
+    for name, value in {**defaults, **fields}.items():
+        page.fill(f"#{name}", value)
+    page.click("#generate")
+    page.wait_for_function("() => !document.querySelector('#generate').disabled", timeout=WAIT, polling=100)
+    return page.evaluate("""() => ({message: document.querySelector('#message').hidden ? null
+                                                : document.querySelector('#message').textContent,
+                                    text: document.querySelector('#text').textContent,
+                                    written: window.gptWeb.lastRun && window.gptWeb.lastRun.text})""")
+
+
+def test_bad_input_gets_a_message_or_a_sensible_text(browser_page, shipped):
+    page = browser_page[0]
+    page.select_option("#unknown", "replace")
+    shown = generate_in_page(page, "Café ☕ ROMEO:\n")
+    assert '"é", "☕" are not in this model\'s 65-character vocabulary' in shown["message"]
+    assert 'replaced by " "' in shown["message"] and shown["text"].startswith("Caf    ROMEO:\n")
+    page.select_option("#unknown", "error")
+    refused = generate_in_page(page, "Café")
+    assert '"é" is not in this model' in refused["message"] and "replace" in refused["message"]
+    page.select_option("#unknown", "replace")
+    empty = generate_in_page(page, "")
+    assert empty["message"] is None and len(empty["written"]) == 50
+    assert empty["written"] == "".join(gpt.generate(shipped, "", 50, temperature=0))
+    assert "from 1 to 2000" in generate_in_page(page, "ROMEO:\n", length="0")["message"]
+    assert "from 1 to 2000" in generate_in_page(page, "ROMEO:\n", length="2001")["message"]
+    assert len(generate_in_page(page, "ROMEO:\n", length="2000")["written"]) == 2000
+    greedy = "".join(gpt.generate(shipped, "ROMEO:\n", 50, temperature=0))
+    for settings in ({"temperature": "0"}, {"temperature": "1e-38"}, {"temperature": "1", "top-p": "1e-9"}):
+        done = generate_in_page(page, "ROMEO:\n", **settings)
+        assert done["message"] is None and done["written"] == greedy, settings
+    assert "temperature must be a number from 0 to 2" in generate_in_page(page, "ROMEO:\n", temperature="3")["message"]
+    assert "seed must be a whole number" in generate_in_page(page, "ROMEO:\n", seed="-1")["message"]
+
+
+def test_stop_ends_the_text_where_it_is(browser_page):
+    page = browser_page[0]
+    for name, value in {"length": "2000", "temperature": "0.8", "seed": "", "top-k": "", "top-p": ""}.items():
+        page.fill(f"#{name}", value)
+    page.click("#generate")
+    page.wait_for_function("() => document.querySelector('#speed').textContent.includes('characters…')",
+                           timeout=WAIT, polling=50)
+    page.click("#stop")
+    page.wait_for_function("() => !document.querySelector('#generate').disabled", timeout=WAIT, polling=100)
+    run = page.evaluate("() => ({n: window.gptWeb.lastRun.steps.length, speed: document.querySelector('#speed').textContent})")
+    assert 0 < run["n"] < 2000 and "stopped" in run["speed"] and "chars/s" in run["speed"]
+
+
+@pytest.mark.parametrize("width,height", [(1280, 800), (1024, 768), (390, 844)])
+def test_the_page_fits_each_screen(browser_page, width, height, tmp_path):
+    page, url = browser_page[0], browser_page[1]
+    page.set_viewport_size({"width": width, "height": height})
+    generate_in_page(page, "ROMEO:\n", length="300")
+    page.wait_for_function("() => document.querySelector('#head-plot .main-svg') !== null", timeout=WAIT)
+    layout = page.evaluate("""() => {
+        const box = id => document.getElementById(id).getBoundingClientRect();
+        return {scroll: document.documentElement.scrollWidth, generate: box('generate'), text: box('text'),
+                heads: box('heads-plot'), head: box('head-plot')}; }""")
+    assert layout["scroll"] <= width, "the page scrolls sideways"
+    for name in ("generate", "text", "heads", "head"):
+        assert 0 <= layout[name]["left"] and layout[name]["right"] <= width + 0.5, name
+    for name in ("text", "heads", "head"):       # the text and the maps take a real share of the screen
+        assert layout[name]["width"] > 0.5 * min(width, 600), name
+    assert layout["generate"]["bottom"] <= height          # the button on the first screen
+    if width >= 1024:
+        assert layout["text"]["top"] < height / 2          # prompt and text side by side
+    page.screenshot(path=str(tmp_path / f"web-{width}x{height}.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 800})
