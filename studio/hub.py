@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from gpt import checkpoint
+from gpt import checkpoint, web
 from gpt.language_model import LanguageModel
 
 from .errors import InputError, first_line, without_secret
@@ -22,7 +22,9 @@ DEFAULT_REPO_NAME = "tinyshakespeare-gpt-live"
 LOCAL_INSTRUCTIONS = (
     "**Pushing to the Hub needs a Hugging Face sign-in, which works when this app runs as a Space.** "
     "Here, download the zip above, unzip it, then in a terminal: `hf auth login`, and in Python "
-    "`import gpt; gpt.push_to_hub('my-model', 'your-username/my-model')`.")
+    "`import gpt; gpt.push_to_hub('my-model', 'your-username/my-model')`; to publish it as a web page "
+    "that runs in every visitor's browser (a free static Space): "
+    "`python -m gpt.web my-model my-site --push your-username/my-site`.")
 
 
 def live_model_card(model: LanguageModel, repo_id: str) -> str:
@@ -58,15 +60,7 @@ def live_model_card(model: LanguageModel, repo_id: str) -> str:
 def push_session_model(model: LanguageModel | None, username: str | None, repo_name: str, private: bool,
                        token: str | None) -> str:
     """Push the session's model to `username/repo_name` with the user's own token; returns its URL."""
-    if model is None:
-        raise InputError("Train a model first: there is nothing to push yet.")
-    if not username or not token:
-        raise InputError("Sign in with Hugging Face first (the button above).")
-    repo_name = (repo_name or "").strip()
-    if not REPO_NAME.match(repo_name) or ".." in repo_name or repo_name.endswith((".", "-")):
-        raise InputError(f"{repo_name!r} cannot name a repository: use letters, digits, '-', '_' or '.', "
-                         "at most 96 characters.")
-    repo_id = f"{username}/{repo_name}"
+    repo_id = _checked_repo(model, username, repo_name, token)
     folder = Path(tempfile.mkdtemp(prefix="tinyshakespeare-push-"))
     try:
         checkpoint.save(model, folder / "model", card=live_model_card(model, repo_id))
@@ -75,6 +69,42 @@ def push_session_model(model: LanguageModel | None, username: str | None, repo_n
         raise InputError(f"The Hub refused the push to {repo_id}: {without_secret(first_line(e), token)}") from None
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def push_session_site(model: LanguageModel | None, username: str | None, repo_name: str, private: bool,
+                      token: str | None) -> str:
+    """Push the session's model as a web page (`gpt.web`) to the user's own static Space
+    `username/repo_name` (free to host: no server runs the model); returns the Space's URL."""
+    repo_id = _checked_repo(model, username, repo_name, token)
+    if (reason := web.unavailable_reason(model)) is not None:
+        raise InputError(f"No web page for this model: {reason}.")
+    folder = Path(tempfile.mkdtemp(prefix="tinyshakespeare-site-"))
+    try:
+        site = web.export(model, folder / "site", name=repo_name)
+        return web.push_space(site, repo_id, token=token, private=bool(private))
+    except Exception as e:          # the Hub's own errors, as above
+        raise InputError(f"The Hub refused the Space {repo_id}: {without_secret(first_line(e), token)}") from None
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _checked_repo(model: LanguageModel | None, username: str | None, repo_name: str, token: str | None) -> str:
+    """The repository id a push goes to, once there is a model, a sign-in and a valid name."""
+    if model is None:
+        raise InputError("Train a model first: there is nothing to push yet.")
+    if not username or not token:
+        raise InputError("Sign in with Hugging Face first (the button above).")
+    repo_name = (repo_name or "").strip()
+    if not REPO_NAME.match(repo_name) or ".." in repo_name or repo_name.endswith((".", "-")):
+        raise InputError(f"{repo_name!r} cannot name a repository: use letters, digits, '-', '_' or '.', "
+                         "at most 96 characters.")
+    return f"{username}/{repo_name}"
+
+
+def pushed_site_message(url: str, private: bool) -> str:
+    """What a student reads after pushing the web page: where it is, and that it runs in the visitor's browser."""
+    return (f"**Published** as a static Space: [{url}]({url}). It runs your model in each visitor's own browser"
+            f"{' (private: only you, signed in, can open it)' if private else ''}.")
 
 
 def pushed_message(url: str, private: bool) -> str:

@@ -54,13 +54,19 @@ def data_folder() -> str:
     return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data")
 
 
+def _http_url(name: str) -> str:
+    """An http(s) address from the variable `name`, or "" when it is unset."""
+    raw = os.environ.get(name, "").strip()
+    if raw and not re.match(r"^https?://[^\s\"'<>]+$", raw):
+        raise SystemExit(f"{name}={raw!r}: expected an http(s) address")
+    return raw
+
+
 def _source_url() -> str:
     """The base of the links to the source files: GPT_APP_SOURCE_URL (http or https), else the
     Space's own files when running on one, else none (the path and lines are shown as text)."""
-    raw = os.environ.get("GPT_APP_SOURCE_URL", "").strip()
+    raw = _http_url("GPT_APP_SOURCE_URL")
     if raw:
-        if not re.match(r"^https?://[^\s\"'<>]+$", raw):
-            raise SystemExit(f"GPT_APP_SOURCE_URL={raw!r}: expected an http(s) address")
         return raw
     space = os.environ.get("SPACE_ID", "").strip()
     if os.environ.get("SYSTEM") == "spaces" and re.match(r"^[\w.-]+/[\w.-]+$", space):
@@ -94,6 +100,7 @@ class Settings:
     board_hours: float = 24.0            # GPT_APP_BOARD_HOURS: a class board is deleted this long after it opens
     board_seats: int = 40                # GPT_APP_BOARD_SEATS: students one board takes
     source_url: str = ""                 # GPT_APP_SOURCE_URL: where "The code" links to (a Space: its own files)
+    static_url: str = ""                 # GPT_APP_STATIC_URL: the shipped GPT's static edition, where published
     hub_sign_in: bool = False            # on a Space with `hf_oauth: true` (SYSTEM=spaces, SPACE_ID, OAUTH_CLIENT_ID)
 
     @property
@@ -123,6 +130,7 @@ class Settings:
             board_hours=_number("GPT_APP_BOARD_HOURS", cls.board_hours, float, 0.01, 24 * 365),
             board_seats=int(_number("GPT_APP_BOARD_SEATS", cls.board_seats, int, 1, 10_000)),
             source_url=_source_url(),
+            static_url=_http_url("GPT_APP_STATIC_URL"),
             hub_sign_in=bool(os.environ.get("SYSTEM") == "spaces" and os.environ.get("SPACE_ID")
                              and os.environ.get("OAUTH_CLIENT_ID")),
         )

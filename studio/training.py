@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from gpt import checkpoint
+from gpt import checkpoint, web
 from gpt.data import NAMED_CORPORA, Corpus, CorpusUnavailableError, read_text_file
 from gpt.errors import UsageError
 from gpt.hardware import bf16_is_fast
@@ -218,15 +218,33 @@ def export_zip(model, name: str = "my-model", exports: Path = EXPORTS, max_age: 
     """The session's model as a zip of a checkpoint folder (safetensors, config, history),
     which `gpt.load` reads once unpacked. Written to a fresh folder of its own under `exports`,
     where folders older than `max_age` seconds are removed first: downloads do not pile up."""
-    if model is None:
-        raise InputError("Train a model first: there is nothing to download yet.")
-    exports.mkdir(parents=True, exist_ok=True)
-    sweep_exports(exports, max_age)
-    folder = Path(tempfile.mkdtemp(prefix="download-", dir=exports))
+    folder = _download_folder(model, exports, max_age)
     checkpoint.save(model, folder / name)
     archive = shutil.make_archive(str(folder / name), "zip", root_dir=folder, base_dir=name)
     shutil.rmtree(folder / name, ignore_errors=True)
     return Path(archive)
+
+
+def export_site_zip(model, name: str = "my-model-web", exports: Path = EXPORTS, max_age: float = EXPORT_MAX_AGE) -> Path:
+    """The session's model as a web page that runs it in any browser (`gpt.web`): a zip of the
+    static site, to unpack and serve from any static host, or open with `python -m http.server`."""
+    if model is not None and (reason := web.unavailable_reason(model)) is not None:
+        raise InputError(f"No web page for this model: {reason}.")
+    folder = _download_folder(model, exports, max_age)
+    site = web.export(model, folder / name, name="Your model (trained live)")
+    archive = folder / f"{name}.zip"
+    archive.write_bytes(web.zipped(site))
+    shutil.rmtree(site.folder, ignore_errors=True)
+    return archive
+
+
+def _download_folder(model, exports: Path, max_age: float) -> Path:
+    """A fresh folder of one download's own under `exports`, older ones swept first."""
+    if model is None:
+        raise InputError("Train a model first: there is nothing to download yet.")
+    exports.mkdir(parents=True, exist_ok=True)
+    sweep_exports(exports, max_age)
+    return Path(tempfile.mkdtemp(prefix="download-", dir=exports))
 
 
 def sweep_exports(exports: Path, max_age: float) -> None:

@@ -100,3 +100,39 @@ def test_on_a_space_with_oauth_the_app_offers_sign_in():
     local = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=local_env, capture_output=True, text=True,
                            timeout=180)
     assert "NO LOGIN False" in local.stdout, local.stderr[-2000:]
+
+
+def test_the_web_page_is_published_as_the_students_own_static_space(tiny_gpt, shakespeare, monkeypatch):
+    import json
+
+    import huggingface_hub
+
+    from studio.hub import push_session_site
+
+    calls = []
+
+    class StaticHub:
+        def __init__(self, token=None):
+            self.token = token
+
+        def create_repo(self, repo_id, **options):
+            calls.append(("create", repo_id, options, self.token))
+
+        def upload_folder(self, folder_path, repo_id, repo_type, commit_message):
+            folder = Path(folder_path)
+            calls.append(("upload", repo_id, repo_type, sorted(p.name for p in folder.iterdir()),
+                          (folder / "README.md").read_text(), json.loads((folder / "model.json").read_text())))
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", StaticHub)
+    monkeypatch.setattr(tiny_gpt, "tokenizer", shakespeare.dataset(32).tokenizer, raising=False)
+    url = push_session_site(tiny_gpt, "ada", "my-gpt-page", False, "hf_secret")
+    assert url == "https://huggingface.co/spaces/ada/my-gpt-page"
+    (_, repo, options, token), (_, repo2, kind, files, card, about) = calls
+    assert repo == repo2 == "ada/my-gpt-page" and token == "hf_secret" and kind == "space"
+    assert options == {"repo_type": "space", "space_sdk": "static", "private": False, "exist_ok": True}
+    assert {"index.html", "model.onnx", "model.json", "vendor"} <= set(files)
+    assert "sdk: static" in card and about["params"] == tiny_gpt.num_params()
+    calls.clear()
+    with pytest.raises(InputError, match="No web page for this model"):
+        push_session_site(gpt.load("checkpoints/names-bigram"), "ada", "bigram-page", False, "hf_secret")
+    assert calls == []

@@ -464,3 +464,39 @@ def test_split_loss_reports_the_characters_scored_as_it_goes():
     loss = gpt.split_loss(model, dataset, "val", 64, progress=seen.append)
     assert seen == sorted(seen) and len(seen) > 3 and 0.99 < seen[-1] / dataset.num_tokens("val") <= 1
     assert loss == gpt.split_loss(model, dataset, "val", 64)
+
+
+def test_the_session_model_downloads_as_a_web_page_that_runs_it(tmp_path):
+    """Train live's web page: a zip of the static site whose graph computes the trained model's logits."""
+    import json
+    import zipfile
+
+    import numpy as np
+    ort = pytest.importorskip("onnxruntime")
+
+    trainer = training.build_training(TrainRequest(model_type="gpt", max_steps=5, n_layer=1, n_head=2, n_embd=16,
+                                                   block_size=16))
+    for _ in trainer.run():
+        pass
+    model = trainer.model.eval()
+    with zipfile.ZipFile(training.export_site_zip(model, exports=tmp_path / "exports")) as z:
+        names = set(z.namelist())
+        assert {"my-model-web/index.html", "my-model-web/model.onnx", "my-model-web/model.json",
+                "my-model-web/vendor/onnxruntime-web/ort-wasm-simd-threaded.wasm"} <= names
+        about = json.loads(z.read("my-model-web/model.json"))
+        graph = z.read("my-model-web/model.onnx")
+    assert about["vocab"] == model.tokenizer.chars and about["title"] == "Your model (trained live)"
+    ids = model.tokenizer.encode("ROMEO:\nWhat")
+    session = ort.InferenceSession(graph, providers=["CPUExecutionProvider"])
+    logits = session.run(["logits"], {"tokens": np.array([ids]),
+                                      "past": np.zeros((1, 2, 2, 0, 8), np.float32)})[0]
+    with torch.inference_mode():
+        np.testing.assert_allclose(logits, model(torch.tensor([ids]))[0].numpy(), atol=1e-5)
+    bigram = training.build_training(TrainRequest(model_type="bigram", max_steps=2))
+    for _ in bigram.run():
+        pass
+    with pytest.raises(InputError, match="No web page for this model: the static edition runs a GPT; "
+                                         "this checkpoint is a bigram"):
+        training.export_site_zip(bigram.model, exports=tmp_path / "exports")
+    with pytest.raises(InputError, match="Train a model first"):
+        training.export_site_zip(None, exports=tmp_path / "exports")

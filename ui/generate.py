@@ -46,6 +46,9 @@ def build(shared: Shared) -> GenerateTab:
                     top_p = gr.Slider(0.05, 1, value=1, step=0.05, label="Top-p", info="1 = off", min_width=170)
                 seed = gr.Textbox("", label="Seed", placeholder="empty: a new random seed each time", max_length=20)
                 unknown = gr.Radio(UNKNOWN_CHOICES, value="replace", label="Characters the model does not know")
+                if settings.static_url:
+                    gr.Markdown(f"The shipped GPT also runs in your own browser, with no server: "
+                                f"[the static edition]({settings.static_url}).", elem_id="static-edition")
             with gr.Column(scale=3):
                 output = gr.Textbox(label="Text", lines=16, max_lines=30, buttons=["copy"], autoscroll=True,
                                     elem_id="output-text", placeholder="Press Generate: the text streams in here.")

@@ -8,10 +8,11 @@ import gradio as gr
 
 from studio import inputs
 from studio.class_board import BoardPosting, posted_training
-from studio.hub import DEFAULT_REPO_NAME, LOCAL_INSTRUCTIONS, push_session_model, pushed_message
+from studio.hub import (DEFAULT_REPO_NAME, LOCAL_INSTRUCTIONS, push_session_model, push_session_site,
+                        pushed_message, pushed_site_message)
 from studio.live import LOG_COLUMNS, LiveUpdate, live_training, stopped_message
 from studio.training import (CORPUS_CHOICES, MODEL_CHOICES, OPTIMIZER_CHOICES, SIZES, TrainRequest, defaults_for,
-                             export_zip, sizes_for_budget)
+                             export_site_zip, export_zip, sizes_for_budget)
 from studio.training import optimizer_choice as optimizer_value
 
 from .refusals import user_errors
@@ -59,9 +60,14 @@ def build(shared: Shared) -> None:
                 # train once with each: the second run's curve has the first beside it
                 optimizer = gr.Radio(OPTIMIZER_CHOICES, value=d.optimizer,
                                      label="Optimizer (train with each, then compare the curves)")
-                download_btn = gr.Button("Download my model (.zip)")
+                with gr.Row():
+                    download_btn = gr.Button("Download my model (.zip)")
+                    site_btn = gr.Button("Download it as a web page (.zip)")
                 download_file = gr.File(label="Your model: unzip, then gpt.load(folder)", visible=False,
                                         elem_id="model-zip")
+                site_file = gr.File(label="Your model as a web page that runs it in any browser: unzip, then serve "
+                                    "the folder (python -m http.server) or put it on any static host",
+                                    visible=False, elem_id="site-zip")
                 push_controls = _push_form(shared)
             with gr.Column(scale=3):
                 status = gr.Markdown("Pick a corpus and a model, then **Train**: the loss curve and samples appear "
@@ -111,11 +117,12 @@ def build(shared: Shared) -> None:
         async for update in updates:
             yield shown_update(update)
 
-    cleared = [curve, status, samples, log, *diagnostics, download_file]
+    cleared = [curve, status, samples, log, *diagnostics, download_file, site_file]
     shown_parts = [curve, status, samples, log, shared.trained, shared.live_timeline, *diagnostics]
     training = train_btn.click(
         # a new run: no stale curve, status, samples, diagnostics or download from the last one
-        lambda: shown_update(LiveUpdate("waiting", "Preparing…")) | {download_file: gr.File(value=None, visible=False)},
+        lambda: shown_update(LiveUpdate("waiting", "Preparing…")) | {download_file: gr.File(value=None, visible=False),
+                                                                     site_file: gr.File(value=None, visible=False)},
         None, cleared, api_visibility="private").then(
         train, [corpus, upload, model_type, n_layer, n_head, n_embd, block_size, minutes, max_steps, lr, batch_size,
                 n_hidden, shared.trained, optimizer, shared.seat], shown_parts, api_name="train",
@@ -163,8 +170,23 @@ def build(shared: Shared) -> None:
     def download_model(trained):
         return gr.File(value=str(export_zip(trained)), visible=True)
 
+    @site_btn.click(inputs=shared.trained, outputs=site_file, api_visibility="private")
+    @user_errors
+    def download_site(trained):
+        """The session's model as a static site (gpt.web): the page, the model as ONNX, the runtime."""
+        return gr.File(value=str(export_site_zip(trained)), visible=True)
+
     if push_controls is not None:
-        push_btn, push_name, push_private, push_note = push_controls
+        push_btn, site_push_btn, push_name, push_private, push_note = push_controls
+
+        @site_push_btn.click(inputs=[shared.trained, push_name, push_private], outputs=push_note,
+                             api_visibility="private")
+        @user_errors
+        def push_site(trained, repo_name, private, profile: gr.OAuthProfile | None, token: gr.OAuthToken | None):
+            """Publish the session's model as a static Space of the signed-in student's own."""
+            url = push_session_site(trained, profile.username if profile else None, repo_name, private,
+                                    token.token if token else None)
+            return pushed_site_message(url, private)
 
         @push_btn.click(inputs=[shared.trained, push_name, push_private], outputs=push_note, api_visibility="private")
         @user_errors
@@ -185,6 +207,8 @@ def _push_form(shared: Shared):
         with gr.Row():
             name = gr.Textbox(DEFAULT_REPO_NAME, label="Repository name (under your account)", max_length=96, scale=2)
             private = gr.Checkbox(True, label="Private", scale=1)
-        button = gr.Button("Push my model")
+        with gr.Row():
+            button = gr.Button("Push my model")
+            site_button = gr.Button("Publish it as a web page (free static Space)")
         note = gr.Markdown()
-        return button, name, private, note
+        return button, site_button, name, private, note

@@ -150,11 +150,11 @@ def export(source: LanguageModel | str | Path, out_dir: str | Path, name: str | 
 
 
 def zipped(site: Site) -> bytes:
-    """The site as one zip file (unpack it anywhere, serve the folder)."""
+    """The site as one zip file holding its folder (unpack it anywhere, serve the folder)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in site.files:
-            archive.write(site.folder / name, name)
+            archive.write(site.folder / name, f"{site.folder.name}/{name}")
     return buffer.getvalue()
 
 
