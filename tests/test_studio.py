@@ -488,8 +488,8 @@ def test_the_session_model_downloads_as_a_web_page_that_runs_it(tmp_path):
     assert about["vocab"] == model.tokenizer.chars and about["title"] == "Your model (trained live)"
     ids = model.tokenizer.encode("ROMEO:\nWhat")
     session = ort.InferenceSession(graph, providers=["CPUExecutionProvider"])
-    logits = session.run(["logits"], {"tokens": np.array([ids]),
-                                      "past": np.zeros((1, 2, 2, 0, 8), np.float32)})[0]
+    nothing = np.zeros((1, 0, 16), np.float32)
+    logits = session.run(["logits"], {"tokens": np.array([ids]), "past_keys0": nothing, "past_values0": nothing})[0]
     with torch.inference_mode():
         np.testing.assert_allclose(logits, model(torch.tensor([ids]))[0].numpy(), atol=1e-5)
     bigram = training.build_training(TrainRequest(model_type="bigram", max_steps=2))

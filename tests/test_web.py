@@ -53,6 +53,20 @@ def test_the_site_holds_the_page_the_runtime_and_the_models_facts(site, shipped)
     assert site.files["model.onnx"] < 0.55 * 4 * shipped.num_params()
 
 
+def run_window(session, config, ids, past=None):
+    """The page's graph on `ids` after `past` (per layer: keys, values (1, P, C)); returns the
+    logits, the cache extended by the new rows, and the attention maps."""
+    L, C = config.n_layer, config.n_embd
+    past = past or [(np.zeros((1, 0, C), np.float32),) * 2 for _ in range(L)]
+    feeds = {"tokens": np.array([ids])}
+    for layer, (keys, values) in enumerate(past):
+        feeds[f"past_keys{layer}"], feeds[f"past_values{layer}"] = keys, values
+    out = dict(zip([o.name for o in session.get_outputs()], session.run(None, feeds)))
+    extended = [(np.concatenate([keys, out[f"keys{layer}"]], 1), np.concatenate([values, out[f"values{layer}"]], 1))
+                for layer, (keys, values) in enumerate(past)]
+    return out["logits"], extended, out["attention"]
+
+
 def test_the_graph_computes_the_models_logits_and_attention(shipped):
     """ONNX Runtime (Python) on the page's graph: a prefill, then a continuation over its cache."""
     ort = pytest.importorskip("onnxruntime")
@@ -62,21 +76,27 @@ def test_the_graph_computes_the_models_logits_and_attention(shipped):
     ids = shipped.tokenizer.encode("JULIET:\nO Romeo, Romeo! wherefore art thou Romeo?\nDeny thy father")
     with torch.inference_mode():
         logits, maps = shipped.attention_maps(torch.tensor([ids]))
+        cache = shipped.new_cache()
+        shipped(torch.tensor([ids]), cache=cache)
+    outputs = {}
     for compact in (True, False):      # bf16-stored weights give exactly the float32 graph's numbers
         session = ort.InferenceSession(window_graph(shipped, compact).SerializeToString(),
                                        providers=["CPUExecutionProvider"])
-        nothing = np.zeros((c.n_layer, 2, c.n_head, 0, c.n_embd // c.n_head), np.float32)
-        out, present, attention = session.run(None, {"tokens": np.array([ids]), "past": nothing})
+        out, whole, attention = run_window(session, c, ids)
         np.testing.assert_allclose(out, logits.numpy(), atol=1e-4)
         for layer in range(c.n_layer):
             np.testing.assert_allclose(attention[layer], maps[layer][0].numpy(), atol=1e-5)
-        first, cached, _ = session.run(None, {"tokens": np.array([ids[:20]]), "past": nothing})
-        rest, extended, _ = session.run(None, {"tokens": np.array([ids[20:]]), "past": cached})
+            # the cache rows are the model's own KV cache, heads side by side
+            keys = cache.keys[layer, 0, :, :len(ids)].transpose(0, 1).reshape(len(ids), -1).numpy()
+            np.testing.assert_allclose(whole[layer][0][0], keys, atol=1e-5)
+        _, first, _ = run_window(session, c, ids[:20])
+        rest, extended, _ = run_window(session, c, ids[20:], first)
         np.testing.assert_allclose(rest, logits.numpy()[:, 20:], atol=1e-4)
-        np.testing.assert_allclose(extended, present, atol=1e-6)
-        if compact:
-            compact_out = out
-    np.testing.assert_array_equal(compact_out, out)
+        for (k1, v1), (k2, v2) in zip(extended, whole):
+            np.testing.assert_allclose(k1, k2, atol=1e-5)
+            np.testing.assert_allclose(v1, v2, atol=1e-5)
+        outputs[compact] = out
+    np.testing.assert_array_equal(outputs[True], outputs[False])
 
 
 def test_the_exporter_refuses_what_it_cannot_export(tmp_path, capsys):

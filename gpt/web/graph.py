@@ -7,11 +7,17 @@ a text (the same prefill, its `attention` output fetched). The server's decoding
 (`gpt.onnx_decoding`) uses ONNX Runtime's contrib attention operator; this one spells the
 attention out in standard operators, which every ONNX Runtime build runs, WebAssembly included.
 
-    inputs   tokens     (1, T) int64        the new characters
-             past       (L, 2, nh, P, hs)   keys (0) and values (1) of the P characters before them
-    outputs  logits     (1, T, V)           next-character logits after each new character
-             present    (L, 2, nh, P+T, hs) past with the new keys and values appended
-             attention  (L, nh, T, P+T)     each layer's attention weights, rows summing to 1
+    inputs   tokens           (1, T) int64    the new characters
+             past_keys{l}     (1, P, C)       layer l's keys of the P characters before them, heads side by side
+             past_values{l}   (1, P, C)       and their values
+    outputs  logits           (1, T, V)       next-character logits after each new character
+             keys{l}          (1, T, C)       the new characters' keys, to append to the cache
+             values{l}        (1, T, C)       and values
+             attention        (L, nh, T, P+T) each layer's attention weights, rows summing to 1
+
+The page keeps the cache itself and the graph returns only the new rows: a browser copies
+every output out of WebAssembly's memory into a fresh array, which for a whole cache would
+cost more than the step's arithmetic.
 """
 from __future__ import annotations
 
@@ -21,12 +27,16 @@ import numpy as np
 
 from ..onnx_graph import GraphBuilder, onnx, tensor
 
-OPSET = 18                               # LayerNormalization is one operator from 17 on
+OPSET = 20                               # Gelu is one standard operator from 20 on (LayerNormalization from 17)
 
 
 def window_graph(model, compact: bool = True) -> "onnx.ModelProto":
-    """The graph above, with `model`'s weights (compact: each weight stored as float16 where
-    that is exact, so a bf16 checkpoint's page downloads about half the bytes)."""
+    """The graph above, with `model`'s weights (compact: each weight stored as bfloat16 where
+    that is exact, so a bf16 checkpoint's page downloads half the bytes).
+
+    In a browser a step's time goes to its operators' overheads and to the bytes copied in
+    and out, more than to its arithmetic: the graph keeps the operators few (each layer's q,
+    k and v come out of one Split) and returns only the new keys and values."""
     from onnx import TensorProto
 
     c = model.config
@@ -38,9 +48,9 @@ def window_graph(model, compact: bool = True) -> "onnx.ModelProto":
     def ints(name, *values):
         return g.constant(name, np.array(values, np.int64))
 
-    zero, one, three = ints("0", 0), ints("1", 1), ints("3", 3)
+    zero, one = ints("0", 0), ints("1", 1)
     T = op("Gather", op("Shape", "tokens"), one)                                     # (1,) new characters
-    P = op("Gather", op("Shape", "past"), three)                                     # (1,) characters before them
+    P = op("Gather", op("Shape", "past_keys0"), one)                                 # (1,) characters before them
     S = op("Add", P, T)                                                              # (1,) keys each query sees at most
     scalar = lambda v: op("Squeeze", v, zero)                                        # noqa: E731
     key_at = op("Range", g.constant("start", np.array(0, np.int64)), scalar(S), scalar(one))       # (S,)
@@ -48,47 +58,41 @@ def window_graph(model, compact: bool = True) -> "onnx.ModelProto":
     # position t may read key s only if s <= t: (T, 1) against (1, S) -> (T, S)
     visible = op("LessOrEqual", op("Unsqueeze", key_at, zero), op("Unsqueeze", query_at, one))
     minus_inf = g.constant("minus_inf", np.array(-np.inf, np.float32))
+    by_head = ints("by_head", -1, nh, hs)
 
     tokens = op("Gather", g.weight("token_embedding", w["token_embedding.weight"]), "tokens")     # (1, T, C)
     x = op("Add", tokens, op("Gather", g.weight("position_embedding", w["position_embedding.weight"]), query_at))
-    presents, maps = [], []
+    maps = []
     for layer in range(L):
         p = f"blocks.{layer}."
         qkv = g.linear(g.layer_norm(x, p + "ln_1"), p + "attn.qkv")                                 # (1, T, 3C)
-        qkv = op("Transpose", op("Reshape", qkv, ints("qkv_shape", 0, -1, 3, nh, hs)), perm=[2, 0, 3, 1, 4])
-        q, k, v = (op("Squeeze", op("Gather", qkv, ints(f"part{i}", i)), ints("01", 0, 1)) for i in range(3))  # (nh, T, hs)
-        past = op("Gather", "past", ints(f"layer{layer}", layer))                                   # (1, 2, nh, P, hs)
-        past_k, past_v = (op("Squeeze", op("Gather", past, ints(f"part{i}", i), axis=1), ints("01", 0, 1))
-                          for i in range(2))                                                         # (nh, P, hs)
-        keys = op("Concat", past_k, k, axis=1)                                                       # (nh, S, hs)
-        values = op("Concat", past_v, v, axis=1)
-        presents.append(op("Concat", op("Unsqueeze", keys, zero), op("Unsqueeze", values, zero), axis=0))  # (2, nh, S, hs)
-        scores = op("Div", op("MatMul", q, op("Transpose", keys, perm=[0, 2, 1])),
-                    g.constant("sqrt_hs", np.array(math.sqrt(hs), np.float32)))                   # (nh, T, S)
+        q, _, _ = op("Split", qkv, ints("thirds", C, C, C), axis=2,
+                     outputs=[f"q{layer}", f"keys{layer}", f"values{layer}"])                       # each (1, T, C)
+        keys = op("Concat", f"past_keys{layer}", f"keys{layer}", axis=1)                           # (1, S, C)
+        values = op("Concat", f"past_values{layer}", f"values{layer}", axis=1)
+        q = op("Transpose", op("Reshape", q, by_head), perm=[1, 0, 2])                             # (nh, T, hs)
+        keys = op("Transpose", op("Reshape", keys, by_head), perm=[1, 2, 0])                       # (nh, hs, S)
+        values = op("Transpose", op("Reshape", values, by_head), perm=[1, 0, 2])                   # (nh, S, hs)
+        scores = op("Div", op("MatMul", q, keys), g.constant("sqrt_hs", np.array(math.sqrt(hs), np.float32)))  # (nh, T, S)
         weights = op("Softmax", op("Where", visible, scores, minus_inf), axis=-1)                   # rows sum to 1
         maps.append(weights)
         heads = op("Transpose", op("MatMul", weights, values), perm=[1, 0, 2])                      # (T, nh, hs)
         attended = op("Reshape", heads, ints("row_shape", 1, -1, C))                                # (1, T, C)
         x = op("Add", x, g.linear(attended, p + "attn.proj"))
-        hidden = g.linear(g.layer_norm(x, p + "ln_2"), p + "mlp.up")                                # (1, T, 4C)
-        x = op("Add", x, g.linear(gelu(g, hidden), p + "mlp.down"))
+        hidden = op("Gelu", g.linear(g.layer_norm(x, p + "ln_2"), p + "mlp.up"))                    # (1, T, 4C)
+        x = op("Add", x, g.linear(hidden, p + "mlp.down"))
     op("MatMul", g.layer_norm(x, "ln_f"), g.weight("head", w["head.weight"].T), outputs=["logits"])   # (1, T, V)
-    op("Concat", *[op("Unsqueeze", t, zero) for t in presents], axis=0, outputs=["present"])
-    op("Concat", *[op("Unsqueeze", m, zero) for m in maps], axis=0, outputs=["attention"])
-    # shared initializers were added once per use above: keep the first of each name
+    maps_shape = op("Concat", ints("layers_heads", L, nh), T, S, axis=0)
+    op("Reshape", op("Concat", *maps, axis=0), maps_shape, outputs=["attention"])                   # (L, nh, T, S)
+    # shared constants were added once per use above: keep the first of each name
     seen: set[str] = set()
     g.initializers = [i for i in g.initializers if not (i.name in seen or seen.add(i.name))]
 
     f = TensorProto.FLOAT
-    inputs = [tensor("tokens", TensorProto.INT64, [1, "T"]), tensor("past", f, [L, 2, nh, "P", hs])]
-    outputs = [tensor("logits", f, [1, "T", c.vocab_size]), tensor("present", f, [L, 2, nh, "S", hs]),
-               tensor("attention", f, [L, nh, "T", "S"])]
+    inputs = [tensor("tokens", TensorProto.INT64, [1, "T"])]
+    inputs += [tensor(f"past_{kind}{layer}", f, [1, "P", C]) for layer in range(L) for kind in ("keys", "values")]
+    outputs = [tensor("logits", f, [1, "T", c.vocab_size])]
+    outputs += [tensor(f"{kind}{layer}", f, [1, "T", C]) for layer in range(L) for kind in ("keys", "values")]
+    outputs.append(tensor("attention", f, [L, nh, "T", "S"]))
     return g.model("gpt_window", inputs, outputs, {"": OPSET})
 
-
-def gelu(g: GraphBuilder, x: str) -> str:
-    """GELU as torch's nn.GELU() computes it, 0.5 x (1 + erf(x / sqrt 2)), in standard operators."""
-    half = g.constant("half", np.array(0.5, np.float32))
-    one = g.constant("one_f", np.array(1.0, np.float32))
-    root2 = g.constant("sqrt2", np.array(math.sqrt(2.0), np.float32))
-    return g.op("Mul", g.op("Mul", x, half), g.op("Add", one, g.op("Erf", g.op("Div", x, root2))))

@@ -103,10 +103,11 @@ export class TextModel {
     this.facts = facts;
     this.vocab = facts.vocab;
     this.stoi = new Map(this.vocab.map((c, i) => [c, i]));
-    const { n_layer: L, n_head: nh, n_embd: C, block_size: block } = facts.config;
+    const { n_layer: L, n_embd: C, block_size: block } = facts.config;
     this.block = block;
+    this.layers = L;
+    this.width = C;
     this.boundary = this.stoi.get("\n") ?? 0;
-    this.noPast = new ort.Tensor("float32", new Float32Array(0), [L, 2, nh, 0, C / nh]);
   }
 
   /** The distinct characters of `text` outside the vocabulary, in order of appearance. */
@@ -131,11 +132,33 @@ export class TextModel {
     return Array.from(text, c => this.stoi.get(c));
   }
 
-  /** One forward pass over `ids` after the cached `past`: the graph's outputs, as tensors. */
-  async window(ids, past = null, { attention = false } = {}) {
-    const tokens = new ort.Tensor("int64", BigInt64Array.from(ids, BigInt), [1, ids.length]);
-    const fetches = attention ? ["logits", "present", "attention"] : ["logits", "present"];
-    return this.session.run({ tokens, past: past ?? this.noPast }, fetches);
+  /** A KV cache of one text: per layer, the keys and the values of up to a block of
+   * characters, (block, C) each, filled from the start. */
+  newCache() {
+    const rows = () => new Float32Array(this.block * this.width);
+    return { length: 0, keys: Array.from({ length: this.layers }, rows), values: Array.from({ length: this.layers }, rows) };
+  }
+
+  /** One forward pass over `ids` after the characters in `cache` (none: a fresh pass), whose
+   * new keys and values are appended to the cache. Returns the graph's outputs as tensors. */
+  async window(ids, cache = this.newCache(), { attention = false } = {}) {
+    const C = this.width;
+    const P = cache.length;
+    const feeds = { tokens: new ort.Tensor("int64", BigInt64Array.from(ids, BigInt), [1, ids.length]) };
+    const fetches = ["logits"];
+    for (let l = 0; l < this.layers; l++) {
+      feeds[`past_keys${l}`] = new ort.Tensor("float32", cache.keys[l].subarray(0, P * C), [1, P, C]);
+      feeds[`past_values${l}`] = new ort.Tensor("float32", cache.values[l].subarray(0, P * C), [1, P, C]);
+      fetches.push(`keys${l}`, `values${l}`);
+    }
+    if (attention) fetches.push("attention");
+    const out = await this.session.run(feeds, fetches);
+    for (let l = 0; l < this.layers; l++) {
+      cache.keys[l].set(out[`keys${l}`].data, P * C);
+      cache.values[l].set(out[`values${l}`].data, P * C);
+    }
+    cache.length = P + ids.length;
+    return out;
   }
 
   /** Sampled steps continuing `promptIds` (empty: start at a newline), as
@@ -145,14 +168,11 @@ export class TextModel {
     const block = this.block;
     const framed = this.facts.line_framed;     // a names model starts every line from a blank context
     let context = promptIds.length ? [...promptIds] : [this.boundary];
-    let past = null;
-    let cached = 0;
+    const cache = this.newCache();
     const run = async (ids, continuing) => {
-      const out = await this.window(ids, continuing ? past : null);
-      past = out.present;
-      cached = continuing ? cached + ids.length : ids.length;
-      const V = this.vocab.length;
-      return out.logits.data.slice(-V);        // the last position's logits
+      if (!continuing) cache.length = 0;       // a fresh pass refills the cache
+      const out = await this.window(ids, cache);
+      return out.logits.data.slice(-this.vocab.length);        // the last position's logits
     };
     for (let i = 0; i < count; i++) {
       let logits;
@@ -161,7 +181,7 @@ export class TextModel {
       } else if (framed && context.at(-1) === this.boundary) {
         context = [this.boundary];
         logits = await run(context, false);
-      } else if (cached === block) {
+      } else if (cache.length === block) {
         logits = await run(context.slice(-Math.floor(block / 2)), false);     // re-prefill half a block
       } else {
         logits = await run(context.slice(-1), true);
@@ -182,7 +202,7 @@ export class TextModel {
     const contextStart = Math.max(0, chars.length - this.block);
     const shown = Math.min(maxChars, chars.length - contextStart);
     const ids = this.encode(chars.slice(contextStart).join(""));
-    const out = await this.window(ids, null, { attention: true });
+    const out = await this.window(ids, this.newCache(), { attention: true });
     const [L, nh, T] = out.attention.dims;
     const data = out.attention.data;
     const maps = [];
