@@ -14,9 +14,11 @@ deleted (with their seats, runs and points) when the next board opens.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
+import math
 import re
 import secrets
 import sqlite3
@@ -27,27 +29,38 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
 
+from confusable_homoglyphs import confusables
+
 from .errors import InputError
 
 CODE_PREFIX = "GPT-"
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"     # no I, O, 0 or 1: read off a projector without doubt
-CODE_LENGTH = 3                                          # 32^3 = 32,768 codes; a board lives a day
-CODE_PATTERN = re.compile(r"^GPT-[A-HJ-NP-Z2-9]{3}$")
+CODE_LENGTH = 6
+"""32^6 ≈ 1.07 billion codes, typed as GPT-7Q2-K9X: with guesses limited per address (studio/limits.py),
+finding someone's board by guessing takes years, where 32^3 took half an hour."""
+CODE_PATTERN = re.compile(r"^GPT-[A-HJ-NP-Z2-9]{3}-[A-HJ-NP-Z2-9]{3}$")
 MAX_NICKNAME = 24
 """Characters of a nickname (after trimming): enough for a first name and an emoji."""
 MAX_RAW_INPUT = 200
 """A nickname or board code longer than this is refused before it is looked at."""
+MAX_OPEN_BOARDS = 16_384
+"""Boards open on one server at once (a teacher past it is told to try later); each address may
+hold only a few of them (studio/limits.py), so no one client can fill it."""
 MAX_RUNS_PER_SEAT = 20
 MAX_POINTS_PER_RUN = 500
 MAX_SAMPLE_CHARS = 400
 MAX_SETTINGS_CHARS = 2_000
-ZERO_WIDTH_JOINER = "\u200d"                             # kept: emoji such as 👩‍🏫 are joined by it
+ZERO_WIDTH_JOINER = "\u200d"                             # kept between emoji: 👩‍🏫 is joined by it
+BLANK_LETTERS = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800", "\u034f"}
+"""Characters that draw nothing yet are letters or symbols to Unicode (Hangul fillers, the blank
+Braille pattern, the combining grapheme joiner): a name of them would look empty."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS boards (
     code TEXT PRIMARY KEY, teacher_digest TEXT NOT NULL, rules TEXT NOT NULL,
     created REAL NOT NULL, expires REAL NOT NULL, closed INTEGER NOT NULL DEFAULT 0,
-    max_seats INTEGER NOT NULL, version INTEGER NOT NULL DEFAULT 0);
+    max_seats INTEGER NOT NULL, version INTEGER NOT NULL DEFAULT 0, locked INTEGER NOT NULL DEFAULT 0,
+    opener TEXT NOT NULL DEFAULT '');
 CREATE TABLE IF NOT EXISTS seats (
     id INTEGER PRIMARY KEY, board TEXT NOT NULL REFERENCES boards(code) ON DELETE CASCADE,
     digest TEXT NOT NULL UNIQUE, nickname TEXT NOT NULL, folded TEXT NOT NULL, joined REAL NOT NULL,
@@ -106,18 +119,32 @@ class BoardSnapshot:
     max_seats: int
     version: int
     runs: list[RunRecord]
+    locked: bool = False
+
+
+@dataclass(frozen=True)
+class SeatRecord:
+    """A seat as the teacher sees it."""
+    nickname: str
+    joined: float
+    runs: int
 
 
 class BoardStore(Protocol):
     """What the app asks of a board store (a server database could stand behind the same calls)."""
 
-    def open_board(self, rules: Rules) -> tuple[str, str]: ...
-    def join(self, code: str, nickname: str) -> Seat: ...
+    def open_board(self, rules: Rules, opener: str = "", per_opener: int | None = None) -> tuple[str, str]: ...
+    def join(self, code: str, nickname: str, token: str | None = None) -> Seat: ...
+    def seat(self, code: str, token: str) -> Seat | None: ...
     def start_run(self, seat: Seat, settings: dict) -> int: ...
     def add_point(self, seat: Seat, run: int, step: int, elapsed: float, val_loss: float) -> None: ...
     def finish_run(self, seat: Seat, run: int, final_val: float | None, steps: int, sample: str,
                    stopped: bool = False) -> None: ...
     def close(self, code: str, teacher_secret: str) -> None: ...
+    def lock(self, code: str, teacher_secret: str, locked: bool = True) -> None: ...
+    def seats(self, code: str, teacher_secret: str) -> list[SeatRecord]: ...
+    def remove_seat(self, code: str, teacher_secret: str, nickname: str) -> None: ...
+    def stop_orphaned_runs(self) -> int: ...
     def is_teacher(self, code: str, teacher_secret: str) -> bool: ...
     def rules(self, code: str) -> Rules: ...
     def version(self, code: str) -> int | None: ...
@@ -125,35 +152,77 @@ class BoardStore(Protocol):
 
 
 def board_code(raw) -> str:
-    """A board code as typed ("gpt 7q2", "7Q2", "GPT-7Q2") in its one spelling, or InputError."""
+    """A board code as typed ("gpt 7q2 k9x", "7Q2K9X", "GPT-7Q2-K9X") in its one spelling, or InputError."""
     if not isinstance(raw, str) or not raw.strip():
-        raise InputError("Type the board's code (it looks like GPT-7Q2: your teacher shows it).")
+        raise InputError("Type the board's code (it looks like GPT-7Q2-K9X: your teacher shows it).")
     if len(raw) > MAX_RAW_INPUT:
-        raise InputError("That is not a board code: a code looks like GPT-7Q2.")
-    letters = re.sub(r"[\s\-_]", "", raw.upper())
-    letters = letters[3:] if letters.startswith("GPT") and len(letters) > CODE_LENGTH else letters
-    code = CODE_PREFIX + letters
+        raise InputError("That is not a board code: a code looks like GPT-7Q2-K9X.")
+    text = raw.strip().upper()
+    letters = re.sub(r"[\s\-_]", "", text)
+    if re.match(r"^GPT[\s\-_]", text) or len(letters) > CODE_LENGTH:      # the prefix typed too
+        letters = letters[3:] if letters.startswith("GPT") else "?"
+    code = f"{CODE_PREFIX}{letters[:3]}-{letters[3:]}"
     if not CODE_PATTERN.match(code):
-        raise InputError("That is not a board code: a code is GPT- and three letters or digits (no I, O, 0 or 1), "
-                         "like GPT-7Q2.")
+        raise InputError("That is not a board code: a code is GPT- and six letters or digits (no I, O, 0 or 1), "
+                         "like GPT-7Q2-K9X.")
     return code
 
 
+def _visible(c: str, before: str, after: str) -> bool:
+    """Whether `c` may stay in a nickname: no control, format, private or unassigned character,
+    nothing that draws blank, and joiners and variation selectors only beside an emoji."""
+    if c in BLANK_LETTERS:
+        return False
+    if c == ZERO_WIDTH_JOINER or "\ufe00" <= c <= "\ufe0f":
+        return _is_emoji(before) and (c != ZERO_WIDTH_JOINER or _is_emoji(after))
+    return unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
+
+
+def _is_emoji(c: str) -> bool:
+    return bool(c) and (unicodedata.category(c) == "So" or 0x1F000 <= ord(c) <= 0x1FAFF) and c not in BLANK_LETTERS
+
+
 def nickname(raw) -> str:
-    """A nickname people will see on a projector: trimmed, one space between words, no control or
-    direction-override characters (an RTL name stays RTL but cannot reorder the rest of the row);
-    1 to MAX_NICKNAME characters. Refused with InputError otherwise."""
+    """A nickname people will see on a projector: NFKC-normalised, trimmed, one space between
+    words, no control, direction-override or invisible characters (an RTL name stays RTL but
+    cannot reorder the rest of the row); 1 to MAX_NICKNAME characters, at least one of them
+    visible. Refused with InputError otherwise."""
     if not isinstance(raw, str) or len(raw) > MAX_RAW_INPUT:
         raise InputError(f"A nickname is at most {MAX_NICKNAME} characters.")
-    text = unicodedata.normalize("NFC", raw)
-    kept = "".join(c for c in text if c == ZERO_WIDTH_JOINER
-                   or unicodedata.category(c) not in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"))
+    text = unicodedata.normalize("NFKC", raw)
+    kept = "".join(c for i, c in enumerate(text)
+                   if _visible(c, text[i - 1] if i else "", text[i + 1] if i + 1 < len(text) else ""))
     name = " ".join(kept.split())
-    if not name:
+    if not name or all(unicodedata.category(c).startswith(("M", "Z")) for c in name):
         raise InputError("Choose a nickname: letters, digits or emoji, as the class will see it.")
     if len(name) > MAX_NICKNAME:
         raise InputError(f"A nickname is at most {MAX_NICKNAME} characters; that one is {len(name):,}.")
     return name
+
+
+def folded(name: str) -> str:
+    """What two nicknames share when a class could not tell them apart on a projector: case,
+    accents and look-alike letters of other scripts (Cyrillic А for Latin A) set aside, each
+    character replaced by the lowest of its Unicode homoglyphs (confusable-homoglyphs' data)."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", name.casefold()) if not unicodedata.combining(c))
+    return "".join(_skeleton_char(c) for c in plain)
+
+
+@functools.lru_cache(maxsize=4096)
+def _skeleton_char(c: str) -> str:
+    for _ in range(3):                                    # a look-alike of a look-alike: follow it a little
+        found = confusables.is_confusable(c, greedy=True)
+        others = [h["c"] for h in found[0]["homoglyphs"] if len(h["c"]) == 1] if found else []
+        lowest = min([c, *others])
+        if lowest == c:
+            break
+        c = lowest
+    return c
+
+
+def _finite(what: str, value) -> None:
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InputError(f"{what} must be a finite number, not {value!r}.")
 
 
 def _digest(secret: str) -> str:
@@ -169,7 +238,12 @@ class SQLiteBoards:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.ttl, self.max_seats, self.clock = ttl, max_seats, clock
         self._local = threading.local()                  # one connection per thread
-        self._db().executescript(SCHEMA)              # IF NOT EXISTS: a second process, or a restart, finds them
+        db = self._db()
+        db.executescript(SCHEMA)                      # IF NOT EXISTS: a second process, or a restart, finds them
+        columns = {row[1] for row in db.execute("PRAGMA table_info(boards)")}
+        for column, kind in (("locked", "INTEGER NOT NULL DEFAULT 0"), ("opener", "TEXT NOT NULL DEFAULT ''")):
+            if column not in columns:                 # a file written before the column existed
+                db.execute(f"ALTER TABLE boards ADD COLUMN {column} {kind}")
 
     # --- connections -------------------------------------------------------------------------
 
@@ -189,20 +263,27 @@ class SQLiteBoards:
 
     # --- teachers ----------------------------------------------------------------------------
 
-    def open_board(self, rules: Rules) -> tuple[str, str]:
-        """A new board under `rules`: (its code, the teacher's secret). Expired boards go first."""
+    def open_board(self, rules: Rules, opener: str = "", per_opener: int | None = None) -> tuple[str, str]:
+        """A new board under `rules`: (its code, the teacher's secret). Expired boards go first.
+        `opener` names who asks (a digest of their address): each may hold `per_opener` open boards."""
         secret = secrets.token_urlsafe(18)
         now = self.clock()
         with self._write() as db:
             db.execute("DELETE FROM boards WHERE expires < ?", (now,))
-            taken = {row[0] for row in db.execute("SELECT code FROM boards")}
-            if len(taken) >= len(CODE_ALPHABET) ** CODE_LENGTH // 2:
-                raise InputError("Too many boards are open on this server; try again tomorrow.")
-            while (code := CODE_PREFIX + "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))) in taken:
-                pass
-            db.execute("INSERT INTO boards (code, teacher_digest, rules, created, expires, max_seats) "
-                       "VALUES (?, ?, ?, ?, ?, ?)",
-                       (code, _digest(secret), json.dumps(rules.__dict__), now, now + self.ttl, self.max_seats))
+            if per_opener is not None and opener and db.execute(
+                    "SELECT COUNT(*) FROM boards WHERE opener = ?", (opener,)).fetchone()[0] >= per_opener:
+                raise InputError(f"This address has {per_opener} boards open already, the most one may hold: "
+                                 "close one (with its teacher link) or use one of them.")
+            if db.execute("SELECT COUNT(*) FROM boards").fetchone()[0] >= MAX_OPEN_BOARDS:
+                raise InputError("Too many boards are open on this server right now; try again in an hour.")
+            while True:
+                letters = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+                code = f"{CODE_PREFIX}{letters[:3]}-{letters[3:]}"
+                if not letters.startswith("GPT") and not db.execute("SELECT 1 FROM boards WHERE code = ?", (code,)).fetchone():
+                    break
+            db.execute("INSERT INTO boards (code, teacher_digest, rules, created, expires, max_seats, opener) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)", (code, _digest(secret), json.dumps(rules.__dict__), now,
+                                                       now + self.ttl, self.max_seats, opener))
         return code, secret
 
     def is_teacher(self, code: str, teacher_secret: str) -> bool:
@@ -217,37 +298,91 @@ class SQLiteBoards:
         with self._write() as db:
             db.execute("UPDATE boards SET closed = 1, version = version + 1 WHERE code = ?", (code,))
 
+    def _teacher_only(self, code: str, teacher_secret: str, what: str) -> None:
+        if not self.is_teacher(code, teacher_secret):
+            raise InputError(f"Only the teacher who opened this board can {what} (with the board's teacher link).")
+
+    def lock(self, code: str, teacher_secret: str, locked: bool = True) -> None:
+        """Take no new students (those seated keep training and posting), or take them again."""
+        self._teacher_only(code, teacher_secret, "lock it")
+        with self._write() as db:
+            db.execute("UPDATE boards SET locked = ?, version = version + 1 WHERE code = ?", (int(locked), code))
+
+    def seats(self, code: str, teacher_secret: str) -> list[SeatRecord]:
+        """Who joined, when, and how many runs each posted: for the teacher's panel."""
+        self._teacher_only(code, teacher_secret, "see its seats")
+        rows = self._db().execute(
+            "SELECT seats.nickname, seats.joined, COUNT(runs.id) FROM seats LEFT JOIN runs ON runs.seat = seats.id "
+            "WHERE seats.board = ? GROUP BY seats.id ORDER BY seats.joined", (code,)).fetchall()
+        return [SeatRecord(*row) for row in rows]
+
+    def remove_seat(self, code: str, teacher_secret: str, nickname_: str) -> None:
+        """Free a seat and its nickname; its runs leave the board with it."""
+        self._teacher_only(code, teacher_secret, "remove a seat")
+        with self._write() as db:
+            gone = db.execute("DELETE FROM seats WHERE board = ? AND nickname = ?", (code, nickname_)).rowcount
+            if not gone:
+                raise InputError("Nobody on this board has that nickname (now): pick one from the list.")
+            db.execute("UPDATE boards SET version = version + 1 WHERE code = ?", (code,))
+
+    def stop_orphaned_runs(self) -> int:
+        """Runs still "training" when the server starts lost their trainer with the last server
+        (a restart, a kill): mark them stopped, so they stop counting as live. Returns how many."""
+        now = self.clock()
+        with self._write() as db:
+            db.execute("UPDATE boards SET version = version + 1 WHERE code IN (SELECT seats.board FROM seats "
+                       "JOIN runs ON runs.seat = seats.id WHERE runs.finished IS NULL)")
+            return db.execute("UPDATE runs SET finished = ?, stopped = 1 WHERE finished IS NULL", (now,)).rowcount
+
     # --- students ----------------------------------------------------------------------------
 
     def _open_board(self, code: str) -> int:
         """The seats of a board that takes students and runs; InputError for one that is closed or not there."""
-        _, _, _, closed, max_seats, _ = self._board_row(code)
+        _, _, _, closed, max_seats, _, _ = self._board_row(code)
         if closed:
             raise InputError(f"Board {code} is closed: it takes no more students or runs.")
         return max_seats
 
-    def join(self, code: str, nickname_: str) -> Seat:
-        """A seat on the board under this nickname (one per nickname, case and accents aside)."""
+    def join(self, code: str, nickname_: str, token: str | None = None) -> Seat:
+        """A seat on the board under this nickname (one per nickname, case, accents and look-alike
+        letters aside). With the `token` of that nickname's seat (the browser keeps it), the seat
+        is given back as it was: a reload or a restart loses nothing."""
         code, name = board_code(code), nickname(nickname_)
-        folded = unicodedata.normalize("NFKD", name.casefold())
-        token = secrets.token_urlsafe(18)
+        same = folded(name)
         with self._write() as db:
             max_seats = self._open_board(code)
-            seats = db.execute("SELECT COUNT(*) FROM seats WHERE board = ?", (code,)).fetchone()[0]
-            if db.execute("SELECT 1 FROM seats WHERE board = ? AND folded = ?", (code, folded)).fetchone():
+            held = db.execute("SELECT digest, nickname FROM seats WHERE board = ? AND folded = ?",
+                              (code, same)).fetchone()
+            if held is not None:
+                if isinstance(token, str) and hmac.compare_digest(held[0], _digest(token)):
+                    return Seat(code, held[1], token)              # the student's own seat, reclaimed
                 raise InputError("Someone on this board already has that nickname: choose another.")
+            if self._board_row(code)[6]:
+                raise InputError(f"Board {code} is locked: the teacher takes no new students now.")
+            seats = db.execute("SELECT COUNT(*) FROM seats WHERE board = ?", (code,)).fetchone()[0]
             if seats >= max_seats:
                 raise InputError(f"Board {code} is full: it seats {max_seats} students.")
+            token = secrets.token_urlsafe(18)
             db.execute("INSERT INTO seats (board, digest, nickname, folded, joined) VALUES (?, ?, ?, ?, ?)",
-                       (code, _digest(token), name, folded, self.clock()))
+                       (code, _digest(token), name, same, self.clock()))
             db.execute("UPDATE boards SET version = version + 1 WHERE code = ?", (code,))
         return Seat(code, name, token)
+
+    def seat(self, code: str, token: str) -> Seat | None:
+        """The seat this token holds on board `code` (a page reloaded, a server restarted), or None."""
+        if not isinstance(token, str) or not isinstance(code, str):
+            return None
+        row = self._db().execute("SELECT seats.nickname FROM seats JOIN boards ON boards.code = seats.board "
+                                 "WHERE seats.digest = ? AND seats.board = ? AND boards.expires >= ?",
+                                 (_digest(token), code, self.clock())).fetchone()
+        return Seat(code, row[0], token) if row else None
 
     def _seat_id(self, db: sqlite3.Connection, seat: Seat) -> int:
         row = db.execute("SELECT id FROM seats WHERE digest = ? AND board = ?",
                          (_digest(seat.token), seat.board)).fetchone()
         if row is None:
-            raise InputError(f"Your seat on board {seat.board} is gone (the board expired): join again.")
+            raise InputError(f"Your seat on board {seat.board} is gone (the board expired, or the teacher removed "
+                             "it): join again.")
         return row[0]
 
     def _own_run(self, db: sqlite3.Connection, seat: Seat, run: int) -> None:
@@ -271,6 +406,7 @@ class SQLiteBoards:
         return run
 
     def add_point(self, seat: Seat, run: int, step: int, elapsed: float, val_loss: float) -> None:
+        _finite("A curve point's loss", val_loss)
         with self._write() as db:
             self._own_run(db, seat, run)
             if db.execute("SELECT COUNT(*) FROM points WHERE run = ?", (run,)).fetchone()[0] >= MAX_POINTS_PER_RUN:
@@ -281,6 +417,8 @@ class SQLiteBoards:
 
     def finish_run(self, seat: Seat, run: int, final_val: float | None, steps: int, sample: str,
                    stopped: bool = False) -> None:
+        if final_val is not None:
+            _finite("A run's final loss", final_val)
         with self._write() as db:
             self._own_run(db, seat, run)
             db.execute("UPDATE runs SET finished = ?, final_val = ?, steps = ?, sample = ?, stopped = ? "
@@ -291,9 +429,9 @@ class SQLiteBoards:
     # --- everyone ----------------------------------------------------------------------------
 
     def _board_row(self, code: str) -> tuple:
-        """(rules, created, expires, closed, max_seats, version), read on this thread's connection
-        (inside its transaction, if one is open); InputError for a board that is not there."""
-        row = self._db().execute("SELECT rules, created, expires, closed, max_seats, version FROM boards "
+        """(rules, created, expires, closed, max_seats, version, locked), read on this thread's
+        connection (inside its transaction, if one is open); InputError for a board that is not there."""
+        row = self._db().execute("SELECT rules, created, expires, closed, max_seats, version, locked FROM boards "
                                  "WHERE code = ?", (code,)).fetchone()
         if row is None or row[2] < self.clock():
             raise InputError(f"There is no board {code} (a board lasts {self.ttl / 3600:g} h): check the code "
@@ -313,7 +451,7 @@ class SQLiteBoards:
         db = self._db()
         db.execute("BEGIN")
         try:
-            rules, created, expires, closed, max_seats, version = self._board_row(code)
+            rules, created, expires, closed, max_seats, version, locked = self._board_row(code)
             seats = db.execute("SELECT COUNT(*) FROM seats WHERE board = ?", (code,)).fetchone()[0]
             rows = db.execute("SELECT runs.id, seats.nickname, runs.settings, runs.started, runs.finished, "
                               "runs.final_val, runs.steps, runs.sample, runs.stopped FROM runs JOIN seats ON "
@@ -330,7 +468,7 @@ class SQLiteBoards:
                           final_val=r[5], steps=r[6], sample=r[7], stopped=bool(r[8]), points=points[r[0]])
                 for r in rows]
         return BoardSnapshot(code, Rules(**json.loads(rules)), created, expires, bool(closed), seats, max_seats,
-                             version, runs)
+                             version, runs, bool(locked))
 
 
 class _Transaction:

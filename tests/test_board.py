@@ -25,8 +25,9 @@ def store(tmp_path):
 
 
 def test_codes_are_read_as_typed_and_others_refused():
-    assert board_code("gpt-7q2") == board_code(" GPT 7Q2 ") == board_code("7q2") == "GPT-7Q2"
-    for bad in ["", "GPT-7Q", "GPT-0O1", "<script>", "x" * 10_000, None, 42, "GPT-7Q2'; DROP TABLE boards"]:
+    assert board_code("gpt-7q2-k9x") == board_code(" GPT 7Q2 K9X ") == board_code("7q2k9x") == "GPT-7Q2-K9X"
+    for bad in ["", "GPT-7Q2", "GPT-7Q2-K9", "GPT-0O1-K9X", "<script>", "x" * 10_000, None, 42,
+                "GPT-7Q2-K9X'; DROP TABLE boards"]:
         with pytest.raises(InputError):
             board_code(bad)
 
@@ -41,6 +42,105 @@ def test_nicknames_are_bounded_and_cleaned():
     for bad in ["", "   ", "\u202e", "x" * (MAX_NICKNAME + 1), "x" * 10_000, None]:
         with pytest.raises(InputError):
             nickname(bad)
+
+
+def test_look_alike_and_invisible_nicknames_are_refused_as_the_same_name(store):
+    """The outside pass's 28 tries: 21 were taken as new names beside Alice."""
+    code, _ = store.open_board(Rules())
+    store.join(code, "Alice")
+    for twin in ["Alice\u200d", "Alice\u034f", "Alice\ufe0f", "Alice\u3164", "Alice\u2800", "\u0410lice",
+                 "ALICE", "Alicé", "Ａｌｉｃｅ", "A\u200blice", "Al\u0456ce"]:
+        with pytest.raises(InputError, match="already has that nickname"):
+            store.join(code, twin)
+    for blank in ["\u3164", "\u2800", "\u200d\u200d", "\u034f", "\u115f\u1160", " \u0301 "]:
+        with pytest.raises(InputError, match="Choose a nickname"):
+            store.join(code, blank)
+    assert store.join(code, "👩\u200d🏫 Ms K").nickname == "👩\u200d🏫 Ms K"   # an emoji keeps its joiner
+    assert store.join(code, "Alicia").nickname == "Alicia"                   # a different name still joins
+    assert nickname("Bob\u200d") == "Bob" and nickname("❤\ufe0f Bo") == "❤\ufe0f Bo"
+
+
+def test_a_seat_token_gives_the_seat_back_after_a_reload_or_a_restart(tmp_path):
+    path = tmp_path / "boards.sqlite3"
+    store = SQLiteBoards(path)
+    code, _ = store.open_board(Rules())
+    ada = store.join(code, "Ada")
+    run = store.start_run(ada, {"model": "bigram"})
+    restarted = SQLiteBoards(path)                                   # a new process on the same file
+    assert restarted.seat(code, ada.token) == ada
+    assert restarted.seat(code, "forged") is None and restarted.seat("GPT-ZZZ-ZZZ", ada.token) is None
+    assert restarted.join(code, "ada", token=ada.token) == ada       # the nickname reclaimed with its token
+    with pytest.raises(InputError, match="already has that nickname"):
+        restarted.join(code, "Ada", token="another page's token")
+    assert restarted.snapshot(code).seats == 1                       # no second seat taken
+    # the run the dead server was training is stopped at start-up, not "training…" forever
+    assert restarted.stop_orphaned_runs() == 1
+    [record] = restarted.snapshot(code).runs
+    assert record.id == run and record.stopped and record.finished is not None
+    assert restarted.stop_orphaned_runs() == 0
+
+
+def test_the_teacher_sees_removes_and_locks_seats(store):
+    code, secret = store.open_board(Rules())
+    bots = [store.join(code, f"bot{i}") for i in range(3)]
+    store.start_run(bots[0], {})
+    seen = store.seats(code, secret)
+    assert [s.nickname for s in seen] == ["bot0", "bot1", "bot2"] and [s.runs for s in seen] == [1, 0, 0]
+    for act in (lambda: store.seats(code, "x"), lambda: store.remove_seat(code, "x", "bot0"),
+                lambda: store.lock(code, "x")):
+        with pytest.raises(InputError, match="Only the teacher"):
+            act()
+    store.remove_seat(code, secret, "bot0")
+    assert store.snapshot(code).seats == 2 and store.snapshot(code).runs == []
+    with pytest.raises(InputError, match="is gone"):
+        store.start_run(bots[0], {})
+    with pytest.raises(InputError, match="Nobody on this board"):
+        store.remove_seat(code, secret, "bot0")
+    store.lock(code, secret)
+    with pytest.raises(InputError, match="locked"):
+        store.join(code, "latecomer")
+    assert store.snapshot(code).locked
+    assert store.start_run(bots[1], {}) > 0                          # the seated keep training
+    assert store.join(code, "bot1", token=bots[1].token) == bots[1]  # and keep their seat
+    store.lock(code, secret, False)
+    store.join(code, "latecomer")
+
+
+def test_a_loss_that_is_not_a_number_is_refused_in_words(store):
+    code, _ = store.open_board(Rules())
+    seat = store.join(code, "nan")
+    run = store.start_run(seat, {})
+    for bad in (float("nan"), float("inf"), "1.0", None):
+        with pytest.raises(InputError, match="finite number"):
+            store.add_point(seat, run, 1, 1.0, bad)
+    with pytest.raises(InputError, match="finite number"):
+        store.finish_run(seat, run, float("nan"), 1, "")
+
+
+def test_one_address_holds_a_few_boards_and_the_server_a_bounded_number(store, monkeypatch):
+    import studio.board_store as board_store
+
+    for _ in range(3):
+        store.open_board(Rules(), opener="a", per_opener=3)
+    with pytest.raises(InputError, match="has 3 boards open already"):
+        store.open_board(Rules(), opener="a", per_opener=3)
+    store.open_board(Rules(), opener="b", per_opener=3)               # another teacher is not locked out
+    monkeypatch.setattr(board_store, "MAX_OPEN_BOARDS", 4)
+    with pytest.raises(InputError, match="Too many boards"):
+        store.open_board(Rules(), opener="c", per_opener=3)
+
+
+def test_a_file_from_before_the_lock_column_is_brought_up_to_date(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript("CREATE TABLE boards (code TEXT PRIMARY KEY, teacher_digest TEXT NOT NULL, rules TEXT NOT NULL,"
+                      " created REAL NOT NULL, expires REAL NOT NULL, closed INTEGER NOT NULL DEFAULT 0,"
+                      " max_seats INTEGER NOT NULL, version INTEGER NOT NULL DEFAULT 0);")
+    old.close()
+    store = SQLiteBoards(path)
+    code, secret = store.open_board(Rules())
+    store.lock(code, secret)
+    assert store.snapshot(code).locked
 
 
 def test_students_join_post_and_cannot_write_as_another(store):
@@ -83,7 +183,7 @@ def test_only_the_teacher_closes_and_a_closed_or_full_board_refuses(tmp_path):
         store.start_run(a, {})
     assert store.snapshot(code).closed
     with pytest.raises(InputError, match="no board"):
-        store.join("GPT-ZZZ" if code != "GPT-ZZZ" else "GPT-YYY", "x")
+        store.join("GPT-ZZZ-ZZZ" if code != "GPT-ZZZ-ZZZ" else "GPT-YYY-YYY", "x")
 
 
 def test_runs_and_points_are_bounded(store):
