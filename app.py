@@ -33,8 +33,14 @@ PAGE = ui.build(RESOURCES)
 demo = PAGE.demo
 
 
+ui.require_session_records()       # the sweeper reads Gradio's session records: stop here if they moved
+RESOURCES.boards.stop_orphaned_runs()   # runs a dead server was training stop counting as live
+
+
 def launch(**kwargs):
-    start_sweeper(lambda: getattr(demo, "state_holder", None), SETTINGS.session_ttl)
+    # demo.state_holder exists once the server does (launch makes it): the sweeper looks it up each time
+    start_sweeper(lambda: getattr(demo, "state_holder", None), SETTINGS.session_ttl, SETTINGS.max_sessions,
+                  PAGE.shared.worth_keeping)
     warm_in_background(RESOURCES)    # what the first visitors would wait for
     return demo.launch(**ui.launch_options(RESOURCES) | kwargs)
 

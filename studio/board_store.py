@@ -135,7 +135,18 @@ class BoardStore(Protocol):
 
     def open_board(self, rules: Rules, opener: str = "", per_opener: int | None = None) -> tuple[str, str]: ...
     def join(self, code: str, nickname: str, token: str | None = None) -> Seat: ...
+    def cannot_post(self, seat: Seat) -> str | None:
+        """Why runs of `seat` can no longer post (the board closed or expired, the seat removed), or None."""
+        try:
+            self._open_board(seat.board)
+        except InputError as e:
+            return str(e)
+        if self.seat(seat.board, seat.token) is None:
+            return f"Your seat on board {seat.board} is gone (the teacher removed it)."
+        return None
+
     def seat(self, code: str, token: str) -> Seat | None: ...
+    def cannot_post(self, seat: Seat) -> str | None: ...
     def start_run(self, seat: Seat, settings: dict) -> int: ...
     def add_point(self, seat: Seat, run: int, step: int, elapsed: float, val_loss: float) -> None: ...
     def finish_run(self, seat: Seat, run: int, final_val: float | None, steps: int, sample: str,
@@ -368,6 +379,16 @@ class SQLiteBoards:
             db.execute("UPDATE boards SET version = version + 1 WHERE code = ?", (code,))
         return Seat(code, name, token)
 
+    def cannot_post(self, seat: Seat) -> str | None:
+        """Why runs of `seat` can no longer post (the board closed or expired, the seat removed), or None."""
+        try:
+            self._open_board(seat.board)
+        except InputError as e:
+            return str(e)
+        if self.seat(seat.board, seat.token) is None:
+            return f"Your seat on board {seat.board} is gone (the teacher removed it)."
+        return None
+
     def seat(self, code: str, token: str) -> Seat | None:
         """The seat this token holds on board `code` (a page reloaded, a server restarted), or None."""
         if not isinstance(token, str) or not isinstance(code, str):
@@ -482,4 +503,20 @@ class _Transaction:
         return self.db
 
     def __exit__(self, kind, error, trace) -> None:
-        self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+        try:
+            self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+        except sqlite3.OperationalError as e:
+            raise _in_words(e) from None
+        if isinstance(error, sqlite3.OperationalError):
+            raise _in_words(error) from None
+
+
+def _in_words(error: sqlite3.OperationalError) -> Exception:
+    """The database's refusals a class can meet (a full disk, a read-only folder) as sentences."""
+    text = str(error)
+    if "full" in text:
+        return InputError("The server's disk is full: the class board cannot take posts right now (training "
+                          "goes on without posting).")
+    if "readonly" in text or "read-only" in text:
+        return InputError("The server cannot write the class board's file (read-only): nothing can be posted.")
+    return error

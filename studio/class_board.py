@@ -135,24 +135,43 @@ class BoardPosting:
 async def posted_training(updates: AsyncIterator[LiveUpdate], posting: BoardPosting) -> AsyncIterator[LiveUpdate]:
     """A live training's updates, each posted to the board as it passes; once the training is
     done, its whole-val loss is measured and posted, and the student told where the run stands.
-    A run that ends any other way (Stop, a closed page, a refusal) is posted as stopped."""
+    A run that ends any other way (Stop, a closed page, a refusal) is posted as stopped. A post
+    the board refuses (closed meanwhile, a full disk) ends the posting, never the training: the
+    student is told why, and the model is theirs as without a board."""
     model = None
+    refused = None                  # why the board stopped taking this run's posts
     try:
         async for update in updates:
             model = update.model or model
-            if update.phase == "starting":
-                await asyncio.to_thread(posting.start)
-            elif update.phase == "evaluated":
-                await asyncio.to_thread(posting.saw, model)
+            if refused is None:
+                try:
+                    if update.phase == "starting":
+                        await asyncio.to_thread(posting.start)
+                    elif update.phase == "evaluated":
+                        await asyncio.to_thread(posting.saw, model)
+                except InputError as e:
+                    refused = str(e)
+                    posting.done = True
+            if refused is not None:
+                update = replace(update, status=update.status + f"\n\n**Not posted to board {posting.seat.board}**: "
+                                 f"{refused}")
             yield update
-            if update.done and model is not None:
+            if update.done and model is not None and refused is None:
                 yield replace(update, phase="posting", status=update.status + "\n\nMeasuring the whole val split "
                               f"for board {posting.seat.board}…", curve=None, model=None, timeline=None)
-                loss = await asyncio.to_thread(posting.finish, model)
-                yield replace(update, phase="posted", status=update.status + "\n\n" + posted_message(
-                    posting, loss), curve=None, model=None, timeline=None)
+                try:
+                    loss = await asyncio.to_thread(posting.finish, model)
+                    line = posted_message(posting, loss)
+                except InputError as e:
+                    posting.done = True
+                    line = f"**Not posted to board {posting.seat.board}**: {e}"
+                yield replace(update, phase="posted", status=update.status + "\n\n" + line, curve=None, model=None,
+                              timeline=None)
     finally:
-        posting.stopped(model)
+        try:
+            posting.stopped(model)
+        except InputError:
+            pass                    # the board is gone or closed: nothing left to mark
 
 
 def posted_message(posting: BoardPosting, loss: float) -> str:

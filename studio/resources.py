@@ -3,7 +3,8 @@ checkpoints offered, the shipped training run and the line for live training. Al
 read-only for a request, except the line, which is made to be shared."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import sqlite3
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -11,6 +12,7 @@ import torch
 from gpt.hardware import pick_device
 
 from .board_store import SQLiteBoards
+from .limits import RateLimiter
 from .settings import SETTINGS, Settings
 from .slots import TrainingSlots
 from .timeline import ShippedTimeline
@@ -28,6 +30,7 @@ class Resources:
     shipped_timeline: ShippedTimeline
     training_slots: TrainingSlots
     boards: SQLiteBoards                    # class boards: shared by design, each write its own transaction
+    limiter: RateLimiter = field(default_factory=RateLimiter)    # per address: codes guessed, seats, boards
 
     @classmethod
     def from_settings(cls, checkpoints: str | Path, settings: Settings = SETTINGS) -> "Resources":
@@ -39,9 +42,7 @@ class Resources:
         checkpoints = Path(checkpoints)
         return cls(settings, device, ModelZoo(checkpoints, settings.extra_models, device=device),
                    ShippedTimeline(checkpoints / TIMELINE_FOLDER),
-                   TrainingSlots(settings.training_slots, settings.training_line),
-                   SQLiteBoards(Path(settings.data_dir) / BOARDS_FILE, ttl=settings.board_hours * 3600,
-                                max_seats=settings.board_seats))
+                   TrainingSlots(settings.training_slots, settings.training_line), open_boards(settings))
 
     @property
     def default_model(self) -> str | None:
@@ -53,3 +54,14 @@ class Resources:
         """(label, value) for the model lists: every checkpoint, then the session's own model,
         listed from the start (picking it before training says to train first)."""
         return [(name, name) for name in self.zoo.names()] + [(SESSION_LABEL, SESSION_MODEL)]
+
+
+def open_boards(settings: Settings) -> SQLiteBoards:
+    """The class boards' file under GPT_APP_DATA; SystemExit with one line naming the variable when
+    the folder cannot hold it (a file, read-only, not ours)."""
+    path = Path(settings.data_dir) / BOARDS_FILE
+    try:
+        return SQLiteBoards(path, ttl=settings.board_hours * 3600, max_seats=settings.board_seats)
+    except (OSError, sqlite3.Error) as e:
+        raise SystemExit(f"GPT_APP_DATA={settings.data_dir!r}: class boards cannot be kept there "
+                         f"({type(e).__name__}: {e}); point it at a folder this user may write") from None

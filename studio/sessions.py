@@ -1,11 +1,15 @@
-"""Forget what the server keeps for a browser session once it has been idle past the time-to-live.
+"""Forget what the server keeps for a browser session once it has been idle past the time-to-live,
+and keep the number of sessions bounded.
 
 For every session Gradio keeps the latest value of every output it sent (the text, each
 figure's JSON) so that a reloaded page can be restored, and it lets go only after 10,000
-sessions; a `gr.State`'s time-to-live frees the State values alone. A classroom leaves
-~6 MB a student behind (bench/sessions.py). The sweeper drops a session's whole record
-once it has gone unused for the time-to-live, like its State, and then asks the C allocator
-to hand the freed pages back to the system (glibc keeps them otherwise: measured, 30
+sessions. A classroom leaves ~6 MB a student behind (bench/sessions.py), and any request with
+a new session id, even a refused one, costs ~0.6 MB. The sweeper drops a session's whole record
+once it has gone unused for the time-to-live (every request renews it: a `gr.State`'s own
+time-to-live counts from when the value was set, and would take a student's model and seat
+while they use them), and past `max_sessions` it drops the least recently used sessions that
+hold nothing worth keeping (no trained model, no seat) before any that do. Then it asks the C
+allocator to hand the freed pages back to the system (glibc keeps them otherwise: measured, 30
 sessions' memory stayed resident until `malloc_trim`).
 """
 from __future__ import annotations
@@ -19,11 +23,23 @@ import threading
 from typing import Callable
 
 
-def forget_idle_sessions(holder, ttl: float, now: datetime.datetime | None = None) -> int:
-    """Drop the sessions of `holder` (Gradio's StateHolder) unused for more than `ttl` seconds."""
+def forget_idle_sessions(holder, ttl: float, now: datetime.datetime | None = None,
+                         max_sessions: int | None = None, worth_keeping: Callable[[object], bool] = lambda s: False
+                         ) -> int:
+    """Drop the sessions of `holder` (Gradio's StateHolder) unused for more than `ttl` seconds;
+    then, past `max_sessions`, the least recently used for which `worth_keeping(session)` is
+    false, and only then the least recently used of the rest. Returns how many were dropped."""
     now = now or datetime.datetime.now()
     with holder.lock:
         idle = [sid for sid, used in list(holder.time_last_used.items()) if (now - used).total_seconds() > ttl]
+        excess = len(holder.session_data) - len(idle) - (max_sessions if max_sessions is not None else 1 << 62)
+        if excess > 0:
+            gone = set(idle)
+            by_age = sorted((sid for sid in holder.session_data if sid not in gone),
+                            key=lambda sid: holder.time_last_used.get(sid, now))
+            anonymous = [sid for sid in by_age if not worth_keeping(holder.session_data[sid])]
+            kept = [sid for sid in by_age if worth_keeping(holder.session_data[sid])]
+            idle += (anonymous + kept)[:excess]
         for sid in idle:
             holder.session_data.pop(sid, None)
             holder.time_last_used.pop(sid, None)
@@ -47,16 +63,19 @@ def release_freed_memory() -> None:
         trim(0)
 
 
-def start_sweeper(find_holder: Callable[[], object | None], ttl: float) -> threading.Thread:
-    """Sweep every ttl/3 seconds (at most a minute) in a daemon thread; `find_holder` returns
-    the holder once the server has one."""
-    interval = min(60.0, ttl / 3)
+def start_sweeper(find_holder: Callable[[], object | None], ttl: float, max_sessions: int | None = None,
+                  worth_keeping: Callable[[object], bool] = lambda s: False, interval: float | None = None
+                  ) -> threading.Thread:
+    """Sweep every ttl/3 seconds (at most 10 s past `max_sessions`' bound, else a minute) in a
+    daemon thread; `find_holder` returns the holder once the server has one."""
+    interval = interval or min(10.0 if max_sessions else 60.0, ttl / 3)
 
     def sweep() -> None:
         stop = threading.Event()
         while not stop.wait(interval):
             holder = find_holder()
-            if holder is not None and forget_idle_sessions(holder, ttl):
+            if holder is not None and forget_idle_sessions(holder, ttl, max_sessions=max_sessions,
+                                                           worth_keeping=worth_keeping):
                 release_freed_memory()
 
     thread = threading.Thread(target=sweep, daemon=True, name="session-sweeper")

@@ -80,12 +80,13 @@ class Settings:
 
     max_new_tokens: int = 2000
     max_prompt_chars: int = 10_000
-    max_params: int = 2_000_000          # GPT_APP_MAX_PARAMS: the largest model trained live
+    max_params: int = 2_000_000          # GPT_APP_MAX_PARAMS: the largest model trained live (at most 100M)
     max_steps: int = 5_000               # GPT_APP_MAX_STEPS
     max_minutes: float = 5.0             # GPT_APP_MAX_MINUTES: time budget of one live training
     max_upload_mb: float = 2.0           # GPT_APP_MAX_UPLOAD_MB
     max_vocab: int = 1000                # GPT_APP_MAX_VOCAB: distinct characters an upload may hold
-    session_ttl: float = 1800.0          # GPT_APP_SESSION_TTL: seconds a browser session's models and records live
+    session_ttl: float = 1800.0          # GPT_APP_SESSION_TTL: seconds a session is kept once idle (each request renews it)
+    max_sessions: int = 2000             # GPT_APP_MAX_SESSIONS: sessions kept; past it, idle anonymous ones go first
     training_slots: int = 1              # GPT_APP_TRAINING_SLOTS: live trainings at once
     training_line: int = 30              # GPT_APP_TRAINING_LINE: trainings that may wait for a slot
     queue_size: int = 64                 # GPT_APP_QUEUE: requests waiting at most
@@ -102,6 +103,7 @@ class Settings:
     source_url: str = ""                 # GPT_APP_SOURCE_URL: where "The code" links to (a Space: its own files)
     static_url: str = ""                 # GPT_APP_STATIC_URL: the shipped GPT's static edition, where published
     hub_sign_in: bool = False            # on a Space with `hf_oauth: true` (SYSTEM=spaces, SPACE_ID, OAUTH_CLIENT_ID)
+    behind_proxy: bool = False           # a proxy sets X-Forwarded-For (a Space; GPT_APP_BEHIND_PROXY=1 elsewhere)
 
     @property
     def max_upload_bytes(self) -> int:
@@ -110,12 +112,13 @@ class Settings:
     @classmethod
     def from_env(cls) -> "Settings":
         return cls(
-            max_params=int(_number("GPT_APP_MAX_PARAMS", cls.max_params, int, 1)),
+            max_params=int(_number("GPT_APP_MAX_PARAMS", cls.max_params, int, 1, 100_000_000)),
             max_steps=int(_number("GPT_APP_MAX_STEPS", cls.max_steps, int, 1)),
             max_minutes=_number("GPT_APP_MAX_MINUTES", cls.max_minutes, float, 0.1, 24 * 60),
             max_upload_mb=_number("GPT_APP_MAX_UPLOAD_MB", cls.max_upload_mb, float, 0.01, 1024),
             max_vocab=int(_number("GPT_APP_MAX_VOCAB", cls.max_vocab, int, 2)),
             session_ttl=_number("GPT_APP_SESSION_TTL", cls.session_ttl, float, 10, 7 * 24 * 3600),
+            max_sessions=int(_number("GPT_APP_MAX_SESSIONS", cls.max_sessions, int, 10, 9000)),
             training_slots=int(_number("GPT_APP_TRAINING_SLOTS", cls.training_slots, int, 1)),
             training_line=int(_number("GPT_APP_TRAINING_LINE", cls.training_line, int, 0)),
             queue_size=int(_number("GPT_APP_QUEUE", cls.queue_size, int, 1)),
@@ -133,6 +136,7 @@ class Settings:
             static_url=_http_url("GPT_APP_STATIC_URL"),
             hub_sign_in=bool(os.environ.get("SYSTEM") == "spaces" and os.environ.get("SPACE_ID")
                              and os.environ.get("OAUTH_CLIENT_ID")),
+            behind_proxy=os.environ.get("SYSTEM") == "spaces" or os.environ.get("GPT_APP_BEHIND_PROXY") == "1",
         )
 
 

@@ -2,6 +2,7 @@
 beside them, on top of what `studio` computes. `build` makes the whole page."""
 from __future__ import annotations
 
+import inspect
 import logging
 import warnings
 from dataclasses import dataclass
@@ -53,10 +54,28 @@ def build(resources: Resources) -> Page:
             timeline.build(shared)
             lab_wiring = lab.build(shared)
             learn.build(shared)
-            board.build(shared)
+            board.build(shared, demo)
         shared.wire(demo, tabs)
     demo.queue(max_size=resources.settings.queue_size, default_concurrency_limit=4)
     return Page(demo, shared, lab_wiring)
+
+
+def require_session_records() -> None:
+    """The session sweeper (studio/sessions.py) reads Gradio's per-session records, which are not a
+    public API: `demo.state_holder`, a StateHolder with `session_data`, `time_last_used` and
+    `lock`, and each SessionState's `state_data`. Stop at start-up, saying so, if a Gradio upgrade
+    moved them, rather than run a sweeper that silently never sweeps (tests/test_ui.py checks too)."""
+    from gradio.state_holder import SessionState, StateHolder
+
+    holder = StateHolder()
+    missing = [name for name in ("session_data", "time_last_used", "lock") if not hasattr(holder, name)]
+    if "blocks.state_holder = self" not in inspect.getsource(StateHolder.set_blocks):
+        missing.append("Blocks.state_holder")
+    if "self.state_data" not in inspect.getsource(SessionState.__init__):
+        missing.append("SessionState.state_data")
+    if missing:
+        raise SystemExit(f"gradio {gr.__version__} keeps its sessions elsewhere ({', '.join(missing)} moved): "
+                         "studio/sessions.py cannot forget idle sessions; pin the gradio of requirements.txt")
 
 
 def plotly_preload() -> str:

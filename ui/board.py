@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import gradio as gr
 
+import time
+
+from studio import limits
 from studio.board_store import MAX_NICKNAME, BoardSnapshot, Rules, Seat, board_code
-from studio.class_board import FAMILIES, RACE_MINUTES, board_view, rules_text
+from studio.class_board import FAMILIES, RACE_MINUTES, board_view, isolated, rules_text
 from studio.errors import InputError
 from studio.training import CORPUS_CHOICES
 
@@ -16,16 +19,23 @@ from .shared import Shared
 REFRESH_SECONDS = 3.0
 """How often a page showing a board asks whether it changed (one integer read when it has not)."""
 FREE = "free"
+SEAT_KEY = "tinyshakespeare-gpt-seat"
+"""Where the browser keeps its seat ({"board", "token"}) in localStorage. The token is the
+credential (the server keeps only its digest); BrowserState's encryption is fixed here only so
+that a server restart can still read what the browser kept."""
+SEAT_STORE_SECRET = "tinyshakespeare-gpt seat v1"
 WELCOME = ("## Class board\nJoin your class's board with the code your teacher shows, then train in *Train live*: "
            "your runs post here, beside everyone's. Teachers: open a board below.")
 
 
-def build(shared: Shared) -> None:
-    boards = shared.resources.boards
+def build(shared: Shared, demo: gr.Blocks) -> None:
+    boards, limiter = shared.resources.boards, shared.resources.limiter
+    behind_proxy = shared.resources.settings.behind_proxy
     form = shared.train_form
     with shared.tab("Class board", "board"):
         shown_board = gr.State(None)           # {"code", "version"}: the board on this page, as last drawn
         teacher = gr.State(None)               # (code, secret) of the board this page opened
+        kept_seat = gr.BrowserState(None, storage_key=SEAT_KEY, secret=SEAT_STORE_SECRET)  # survives a reload
         seat_note = gr.Markdown(elem_id="board-seat-note")      # this page's seat, or why it has none
         headline = gr.Markdown(WELCOME, elem_id="board-headline")
         with gr.Row(equal_height=False):
@@ -41,6 +51,16 @@ def build(shared: Shared) -> None:
                                           buttons=["copy"], interactive=False, elem_id="board-teacher-link", scale=3)
                 close_btn = gr.Button("Close the board (no more runs)", variant="stop", elem_id="board-close-btn",
                                       scale=1, min_width=160)
+            with gr.Accordion("Seats: who joined, remove a seat, lock the board", open=False,
+                              elem_id="board-seats-box"):
+                seat_table = gr.Dataframe(headers=["nickname", "joined", "runs"], interactive=False, wrap=True,
+                                          elem_id="board-seats", max_height=300)
+                with gr.Row(equal_height=True):
+                    remove_name = gr.Dropdown([], label="Seat to remove (its runs leave the board)", scale=2,
+                                              elem_id="board-remove-name")
+                    remove_btn = gr.Button("Remove the seat", scale=1, min_width=140, elem_id="board-remove-btn")
+                    locked = gr.Checkbox(False, label="Locked: no new students (the seated keep posting)", scale=2,
+                                         elem_id="board-locked")
         with gr.Accordion("Join a board", open=True, elem_id="board-join") as join_box:
             with gr.Row():
                 code = shared.links.carry("board", gr.Textbox(label="Board code", placeholder="GPT-7Q2", max_length=20,
@@ -74,6 +94,32 @@ def build(shared: Shared) -> None:
                                     visible=True),
                 samples: gr.Textbox(view.samples, visible=True), timer: gr.Timer(active=True)}
 
+    def seat_list(held) -> dict:
+        """The teacher's view of the seats of the board this page opened."""
+        code_, secret = held
+        seated = boards.seats(code_, secret)
+        rows = [[isolated(s.nickname), time.strftime("%H:%M:%S", time.localtime(s.joined)), str(s.runs)]
+                for s in seated]
+        return {seat_table: rows or [["nobody yet", "", ""]],
+                remove_name: gr.Dropdown(choices=[s.nickname for s in seated], value=None)}
+
+    def address_of(request: gr.Request | None) -> str:
+        """Who is asking, for the limits: a digest of their address."""
+        if request is None:
+            return "local"
+        return limits.client_key(dict(request.headers), request.client.host if request.client else None,
+                                 behind_proxy)
+
+    def looked_up(code_text, request) -> str:
+        """A board code typed or linked, checked against the limit on codes not found from one address."""
+        key = address_of(request)
+        limiter.check(limits.BOARD_MISSES, key)
+        code_ = board_code(code_text)
+        if boards.version(code_) is None:
+            limiter.record(limits.BOARD_MISSES, key)
+            boards.snapshot(code_)                # raises the store's own "There is no board …"
+        return code_
+
     def race_lock(code_: str, rules: Rules) -> dict:
         """The Train live settings a board fixes, set and locked (the server checks them too)."""
         if form is None:
@@ -85,32 +131,57 @@ def build(shared: Shared) -> None:
                                   else gr.Radio(interactive=True)),
                 form.board_note: f"Your runs post to board **{code_}** ({rules_text(rules)})."}
 
+    def seated(seat: Seat, welcome: str) -> dict:
+        """The page of a student on `seat`: the note, Train live's race lock, the board drawn."""
+        rules = boards.rules(seat.board)
+        note = (f"{welcome} **{seat.board}**'s *{_plain(seat.nickname)}*. Train in *Train live* ({rules_text(rules)}): "
+                "every run you make there posts here.")
+        page = {shared.seat: seat, kept_seat: {"board": seat.board, "token": seat.token}, seat_note: note,
+                code: seat.board, join_box: gr.Accordion(open=False)}
+        return page | race_lock(seat.board, rules) | drawn(seat.board)
+
+    seated_parts = [shared.seat, kept_seat, seat_note, code, join_box, *board_parts, *_form_parts(form)]
+
     @user_errors
-    def join(code_text, nick, seat: Seat | None):
-        code_ = board_code(code_text)
+    def join(code_text, nick, seat: Seat | None, kept, request: gr.Request):
+        code_ = looked_up(code_text, request)
         if seat is not None and seat.board == code_:
             raise InputError(f"You are on board {code_} already, as {seat.nickname}.")
-        new_seat = boards.join(code_, nick)            # the store checks and cleans the nickname
-        rules = boards.rules(code_)
-        note = (f"You are **{code_}**'s *{_plain(new_seat.nickname)}*. Train in *Train live* ({rules_text(rules)}): "
-                "every run you make there posts here.")
-        page = {shared.seat: new_seat, seat_note: note, code: code_, join_box: gr.Accordion(open=False)}
-        return page | race_lock(code_, rules) | drawn(code_)
+        token = kept.get("token") if isinstance(kept, dict) and kept.get("board") == code_ else None
+        key = address_of(request)
+        limiter.check(limits.JOINS_PER_ADDRESS, key)
+        limiter.check(limits.JOINS_PER_BOARD, code_)
+        new_seat = boards.join(code_, nick, token=token)      # the store checks and cleans the nickname
+        if new_seat.token != token:                           # a new seat, not this browser's own reclaimed
+            limiter.record(limits.JOINS_PER_ADDRESS, key)
+            limiter.record(limits.JOINS_PER_BOARD, code_)
+        return seated(new_seat, "You are")
 
-    join_btn.click(join, [code, name, shared.seat],
-                   [shared.seat, seat_note, code, join_box, *board_parts, *_form_parts(form)],
+    join_btn.click(join, [code, name, shared.seat, kept_seat], seated_parts,
                    api_visibility="private", show_progress="minimal", show_progress_on=headline)
 
+    def restore(kept, seat: Seat | None):
+        """A reloaded page (or a restarted server) finds its seat again from the token the browser kept."""
+        if seat is not None or not isinstance(kept, dict) or not kept.get("token"):
+            return {seat_note: gr.skip()}
+        found = boards.seat(str(kept.get("board")), kept["token"])
+        if found is None:
+            return {kept_seat: None, seat_note: f"Your seat on board {_plain(str(kept.get('board')))[:20]} is gone "
+                    "(the board expired, or the teacher removed it): join again."}
+        return seated(found, "Welcome back: you are")
+
+    demo.load(restore, [kept_seat, shared.seat], seated_parts, api_visibility="private", show_progress="hidden")
+
     @user_errors
-    def watch(code_text):
-        code_ = board_code(code_text)
+    def watch(code_text, request: gr.Request):
+        code_ = looked_up(code_text, request)
         return {code: code_} | drawn(code_)
 
     watch_btn.click(watch, code, [code, *board_parts], api_visibility="private", show_progress="minimal",
                     show_progress_on=headline)
 
     @user_errors
-    def open_board(corpus_choice, race_minutes, family_choice, address: str):
+    def open_board(corpus_choice, race_minutes, family_choice, address: str, request: gr.Request):
         try:
             budget = float(race_minutes)
         except (TypeError, ValueError):
@@ -122,18 +193,22 @@ def build(shared: Shared) -> None:
             raise InputError(f"A race lasts one of {', '.join(f'{m:g}' for m in RACE_MINUTES)} min.")
         rules = Rules(corpus=corpus_choice, minutes=budget or None,
                       model_type=None if family_choice == FREE else family_choice)
-        code_, secret = boards.open_board(rules)
+        key = address_of(request)
+        limiter.take(limits.OPENS_PER_ADDRESS, key)
+        code_, secret = boards.open_board(rules, opener=key, per_opener=limits.OPEN_BOARDS_PER_ADDRESS)
         link = (address or "") + link_address(code_, secret)
         note = (f"Board **{code_}** is open ({rules_text(rules)}). Show the board on the projector: students type "
                 f"**{code_}** in *Class board* (or scan *Share this view*'s QR code), choose a nickname and join. "
                 "The link below reopens this board as its teacher.")
         return {teacher: (code_, secret), teacher_note: note, code: code_, teacher_link: link,
-                teacher_panel: gr.Column(visible=True), close_btn: gr.Button(visible=True),
-                teacher_box: gr.Accordion(open=False), join_box: gr.Accordion(open=False)} | drawn(code_)
+                teacher_panel: gr.Column(visible=True), close_btn: gr.Button(visible=True), locked: False,
+                teacher_box: gr.Accordion(open=False), join_box: gr.Accordion(open=False)} | drawn(code_) | \
+            seat_list((code_, secret))
 
+    teacher_parts = [seat_table, remove_name]
     open_btn.click(open_board, [corpus, minutes, family, address],
-                   [teacher, teacher_note, code, teacher_link, teacher_panel, close_btn, teacher_box, join_box,
-                    *board_parts],
+                   [teacher, teacher_note, code, teacher_link, teacher_panel, close_btn, locked, teacher_box, join_box,
+                    *board_parts, *teacher_parts],
                    js="(c, m, f, a) => [c, m, f, location.origin + location.pathname]",
                    api_visibility="private", show_progress="minimal", show_progress_on=headline)
 
@@ -153,9 +228,35 @@ def build(shared: Shared) -> None:
     close_btn.click(close, teacher, [close_btn, teacher_note, *board_parts], api_visibility="private",
                     show_progress="minimal", show_progress_on=headline)
 
-    def refreshed(shown, open_tab):
+    @user_errors
+    def remove(held, nick):
+        if not held:
+            raise InputError("Only the teacher who opened this board can remove a seat (with the board's teacher link).")
+        if not nick:
+            raise InputError("Pick the seat to remove from the list.")
+        boards.remove_seat(held[0], held[1], nick)
+        return {teacher_note: f"Removed *{_plain(nick)}*: the nickname is free again, and their runs left the board."} \
+            | drawn(held[0]) | seat_list(held)
+
+    remove_btn.click(remove, [teacher, remove_name], [teacher_note, *board_parts, *teacher_parts],
+                     api_visibility="private", show_progress="minimal", show_progress_on=headline)
+
+    @user_errors
+    def lock(held, now_locked):
+        if not held:
+            raise InputError("Only the teacher who opened this board can lock it (with the board's teacher link).")
+        boards.lock(held[0], held[1], bool(now_locked))
+        said = ("Locked: nobody new can join; the students seated keep training and posting." if now_locked else
+                "Unlocked: students can join again.")
+        return {teacher_note: said} | drawn(held[0])
+
+    locked.input(lock, [teacher, locked], [teacher_note, *board_parts], api_visibility="private",
+                 show_progress="minimal", show_progress_on=headline)
+
+    def refreshed(shown, open_tab, held):
         """Redrawn when the board changed since this page drew it and is on screen; otherwise
-        nothing is sent (a student training in another tab gets the board when coming back)."""
+        nothing is sent (a student training in another tab gets the board when coming back).
+        The teacher's page gets the seats with it."""
         if not shown:
             return {timer: gr.Timer(active=False)}
         if open_tab != "board":
@@ -165,10 +266,10 @@ def build(shared: Shared) -> None:
             return {timer: gr.Timer(active=False), headline: f"Board {shown['code']} has expired."}
         if version == shown["version"]:
             return {shown_board: gr.skip()}
-        return drawn(shown["code"])
+        return drawn(shown["code"]) | (seat_list(held) if held and held[0] == shown["code"] else {})
 
-    timer.tick(refreshed, [shown_board, shared.open_tab], board_parts, api_visibility="private", show_progress="hidden",
-               show_progress_on=headline, trigger_mode="always_last")
+    timer.tick(refreshed, [shown_board, shared.open_tab, teacher], [*board_parts, *teacher_parts],
+               api_visibility="private", show_progress="hidden", show_progress_on=headline, trigger_mode="always_last")
 
     def tab_opened(shown):
         if not shown or boards.version(shown["code"]) in (None, shown["version"]):
@@ -178,7 +279,9 @@ def build(shared: Shared) -> None:
     shared.when_tab_opens("board", tab_opened, [shown_board], board_parts)
 
     def opened_from_link(link, seat: Seat | None):
-        """A link to a board shows it; a teacher's link (with its key) gives this page the board's controls."""
+        """A link to a board shows it; a teacher's link (with its key) gives this page the board's controls.
+        (A link is opened at page load, where no address is at hand: its look-up counts toward no limit,
+        and a page load is no faster a way to guess than the Join button.)"""
         if "board" not in link:
             return None
         try:
@@ -192,14 +295,14 @@ def build(shared: Shared) -> None:
             page |= {teacher: (code_, secret), close_btn: gr.Button(visible=not snapshot.closed),
                      teacher_note: f"You are the teacher of board **{code_}**: this page can close it.",
                      teacher_panel: gr.Column(visible=True), teacher_link: link_address(code_, secret),
-                     join_box: gr.Accordion(open=False)}
+                     join_box: gr.Accordion(open=False), locked: snapshot.locked} | seat_list((code_, secret))
         elif secret:
             page |= {seat_note: "That teacher link is not this board's: the board is shown, without its controls."}
         return page | {code: code_}
 
     shared.links.on_open("board", opened_from_link, [shared.seat],
                          [*board_parts, seat_note, teacher, close_btn, teacher_note, teacher_panel, teacher_link,
-                          join_box, code])
+                          join_box, code, locked, *teacher_parts])
 
 
 def link_address(code: str, secret: str) -> str:

@@ -119,11 +119,13 @@ class Shared:
     def __init__(self, resources: Resources):
         self.resources = resources
         self.zoo = resources.zoo
-        ttl = resources.settings.session_ttl        # forgotten this long after the browser session ends
-        self.trained = gr.State(None, time_to_live=ttl)     # the model this session trained
-        self.live_timeline = gr.State(None, time_to_live=ttl)   # its run: snapshots and diagnostics
-        self.record = gr.State(None, time_to_live=ttl)      # the last generation, step by step
-        self.seat = gr.State(None, time_to_live=ttl)        # the class board this session joined (a Seat)
+        # Kept as long as the session is used: the sweeper (studio/sessions.py) forgets a session
+        # idle for GPT_APP_SESSION_TTL. No time_to_live here: Gradio's counts from when a value was
+        # set, so a student's model and seat vanished while they were still using them.
+        self.trained = gr.State(None)                        # the model this session trained
+        self.live_timeline = gr.State(None)                  # its run: snapshots and diagnostics
+        self.record = gr.State(None)                         # the last generation, step by step
+        self.seat = gr.State(None)                           # the class board this session joined (a Seat)
         self.train_form = None                               # Train live's settings a board may fix (ui/train.py)
         self.open_tab = gr.State("generate")                 # the tab on screen
         self.stale_tabs = gr.State(frozenset())              # tabs drawn for an earlier model: redrawn when opened
@@ -131,6 +133,12 @@ class Shared:
         self._tab_listeners: dict[str, Listener] = {}
         self._tab_ids: dict[str, str] = {}                   # label -> id
         self.links = Links(resources)
+
+    def worth_keeping(self, session) -> bool:
+        """Whether a session (Gradio's SessionState) holds what a student would lose: a model they
+        trained or a seat on a board. The sweeper lets such sessions go last."""
+        values = session.state_data
+        return values.get(self.trained._id) is not None or values.get(self.seat._id) is not None
 
     def model_row(self) -> None:
         default = self.resources.default_model

@@ -119,11 +119,24 @@ def build(shared: Shared) -> None:
 
     cleared = [curve, status, samples, log, *diagnostics, download_file, site_file]
     shown_parts = [curve, status, samples, log, shared.trained, shared.live_timeline, *diagnostics]
+    def board_still_takes(seat):
+        """Before a run: a seat whose board closed or expired, or that the teacher removed, is let
+        go (the settings a race locked are unlocked) and the student told that this run will not post."""
+        reason = resources.boards.cannot_post(seat) if seat is not None else None
+        if reason is None:
+            return {shared.seat: gr.skip()}
+        return {shared.seat: None, board_note: f"**This run does not post to a board**: {reason} Train as you like; "
+                "join a board again in *Class board* to post.",
+                corpus: gr.Radio(interactive=True), minutes: gr.Slider(interactive=True),
+                model_type: gr.Radio(interactive=True)}
+
     training = train_btn.click(
         # a new run: no stale curve, status, samples, diagnostics or download from the last one
         lambda: shown_update(LiveUpdate("waiting", "Preparing…")) | {download_file: gr.File(value=None, visible=False),
                                                                      site_file: gr.File(value=None, visible=False)},
         None, cleared, api_visibility="private").then(
+        board_still_takes, shared.seat, [shared.seat, board_note, corpus, minutes, model_type],
+        api_visibility="private", show_progress="hidden").then(
         train, [corpus, upload, model_type, n_layer, n_head, n_embd, block_size, minutes, max_steps, lr, batch_size,
                 n_hidden, shared.trained, optimizer, shared.seat], shown_parts, api_name="train",
         # the line is the training slots' (it tells each student their place), not Gradio's raw counter
