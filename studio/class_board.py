@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import html
 import math
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, replace
 from typing import AsyncIterator
 
@@ -40,6 +41,7 @@ SETTING_NAMES = {"model": "model", "n_layer": "layers", "n_head": "heads", "n_em
 LEADERBOARD_FIXED = ["#", "who", "val loss", "steps"]
 SHOWN_SAMPLES = 3
 LEGEND_RUNS = 10                 # the best runs are named in the legend; the rest are drawn, unnamed
+CURVE_POINTS = 60                # each run's curve is drawn through at most this many of its points
 EVAL_BATCH = 64
 SAMPLE_CHARS = 200
 
@@ -276,7 +278,7 @@ def curves_figure(code: str, runs: list[RunRecord]) -> go.Figure | None:
         return None
     fig = plots.figure()
     for place, run in enumerate(drawn):
-        _, x, y = zip(*run.points)
+        _, x, y = zip(*thinned(run.points))
         fig.add_trace(go.Scatter(x=list(x), y=list(y), mode="lines+markers", marker=dict(size=5),
                                  name=html.escape(isolated(run.nickname)), showlegend=place < LEGEND_RUNS,
                                  opacity=1.0 if place < LEGEND_RUNS else 0.45,
@@ -286,3 +288,38 @@ def curves_figure(code: str, runs: list[RunRecord]) -> go.Figure | None:
                       xaxis_title="seconds of training", yaxis_title="val loss (nats/char)",
                       legend=dict(font=dict(size=13)), margin=dict(l=60, r=20, t=60, b=50))
     return fig
+
+
+def thinned(points: list, most: int = CURVE_POINTS) -> list:
+    """At most `most` of a curve's points, evenly spaced, the first and the last kept: 800 runs of
+    500 points cost every viewer 5 MB a redraw; the shape needs far fewer."""
+    if len(points) <= most:
+        return points
+    stride = (len(points) - 1) / (most - 1)
+    return [points[round(i * stride)] for i in range(most)]
+
+
+class BoardViews:
+    """Each board's view built once per change (its version) and handed to every page showing it:
+    a class of 30 watching one board costs one build per change, not 30."""
+
+    def __init__(self, store: BoardStore, kept: int = 64):
+        self.store, self.kept = store, kept
+        self._views: OrderedDict[tuple[str, int], BoardView] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, code: str, snapshot: BoardSnapshot | None = None) -> tuple[int, BoardView]:
+        """(version, view) of the board as it stands; InputError for a board that is not there."""
+        version = snapshot.version if snapshot is not None else self.store.version(code)
+        with self._lock:
+            view = self._views.get((code, version)) if version is not None else None
+            if view is not None:
+                self._views.move_to_end((code, version))
+                return version, view
+        snapshot = snapshot or self.store.snapshot(code)       # raises for a board that is not there
+        view = board_view(snapshot)
+        with self._lock:
+            self._views[(code, snapshot.version)] = view
+            while len(self._views) > self.kept:
+                self._views.popitem(last=False)
+        return snapshot.version, view

@@ -21,12 +21,15 @@ from gpt.generation import MAX_SEED, MAX_TEMPERATURE
 
 from .errors import InputError
 from .inputs import number
+from .views import head_options
 from .zoo import SESSION_MODEL
 
 MAX_QUERY_CHARS = 6_000
 """A longer query string is not read at all (the longest text a link carries is MAX_TEXT_CHARS)."""
 MAX_TEXT_CHARS = 2_000
 """The longest prompt or Lab text a link carries: a link is for handing out, not for corpora."""
+MAX_LAYERS = MAX_HEADS = 64
+"""The most layers and heads a link may name (the linked tab then checks them against its model)."""
 MAX_SHOWN = 40
 """Characters of a refused value quoted back in its problem."""
 
@@ -47,6 +50,7 @@ class Param:
     choices: tuple = ()
     label: str = ""                  # the setting's name in messages
     private: bool = False            # read when a page opens, never written into a link or the address bar
+    per_model: bool = False          # valid or not for the model on screen: its tab checks it, then sets it
 
     @property
     def name(self) -> str:
@@ -90,8 +94,8 @@ def params(models: Iterable[str], max_prompt_chars: int, max_new_tokens: int, ma
         Param("seed", "int", None, 0, MAX_SEED),
         Param("gen", "int", None, 0, MAX_SEED, label="seed of the text on screen"),
         # Attention
-        Param("layer", "int", 0, 0, 64),
-        Param("head", "text", None, hi=40),
+        Param("layer", "int", 0, 0, MAX_LAYERS - 1, per_model=True),
+        Param("head", "choice", None, choices=tuple(head_options(MAX_HEADS)), per_model=True),
         Param("chars", "int", 32, 8, max_attention_chars, label="characters to show"),
         # Timeline
         Param("step", "int", 1, 1, 10_000, label="snapshot"),        # numbered from 1, as on the slider

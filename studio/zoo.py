@@ -53,8 +53,11 @@ class ModelZoo:
         return sorted(self.sources, key=lambda n: (n != "shakespeare-gpt", "/" in n, n))
 
     def get(self, name: str) -> LanguageModel:
+        if not isinstance(name, str):         # an API caller's list or number: say so, not "unhashable type"
+            raise InputError(f"the model must be a model's name (text), not {type(name).__name__}; choose one of: "
+                             f"{', '.join(self.names())}")
         if name not in self.sources:
-            raise InputError(f"there is no model called {name!r}; choose one of: {', '.join(self.names())}")
+            raise InputError(f"there is no model called {name[:80]!r}; choose one of: {', '.join(self.names())}")
         with self._locks[name]:
             if name not in self._loaded:
                 failed = self._failed.get(name)

@@ -258,3 +258,119 @@ def test_idle_sessions_are_forgotten_whole(url):
     later = datetime.datetime.now() + datetime.timedelta(hours=2)
     assert forget_idle_sessions(holder, ttl=3600, now=later) >= 1
     assert client.session_hash not in holder.session_data
+
+
+def trained_session(url):
+    """A client whose session trained a 10-step bigram (its model is in the session's State)."""
+    client = Client(url, verbose=False)
+    outputs = client.predict("shakespeare", None, "bigram", 1, 1, 16, 8, 0.25, 10, 0.01, 16, 200, "adamw",
+                             api_name="/train")
+    assert "Done" in outputs[1], outputs[1]
+    return client
+
+
+def test_a_model_in_use_outlives_the_moment_it_was_set(url):
+    """Gradio's State time_to_live counted from when the value was stored: a student's model and
+    seat vanished GPT_APP_SESSION_TTL after they were set, while they were still using them. Now
+    only the sweeper forgets a session, by its last use."""
+    import datetime
+
+    import gradio as gr
+
+    import app
+
+    states = [block for block in app.demo.blocks.values() if isinstance(block, gr.State)]
+    assert states and all(state.time_to_live is None for state in states)
+    client = trained_session(url)
+    holder = app.demo.state_holder
+    session = holder.session_data[client.session_hash]
+    trained = app.PAGE.shared.trained._id
+    assert session.state_data[trained] is not None and app.PAGE.shared.worth_keeping(session)
+    long_ago = datetime.datetime.now() - datetime.timedelta(hours=5)
+    session._state_ttl = {key: (ttl, long_ago) for key, (ttl, _) in session._state_ttl.items()}   # set 5 h ago
+    holder.delete_all_expired_state()                                # Gradio's own expiry: nothing to expire
+    from studio.sessions import forget_idle_sessions
+    forget_idle_sessions(holder, ttl=1800)                           # used a moment ago: kept
+    assert session.state_data[trained] is not None
+    text, _ = client.predict(*generate_args(length=20, model="yours"), **GEN)
+    assert len(text) >= 20                                           # the model still writes
+
+
+def test_past_the_bound_idle_anonymous_sessions_go_before_any_holding_a_model(url):
+    import datetime
+
+    import app
+    from studio.sessions import forget_idle_sessions
+
+    holder = app.demo.state_holder
+    keeper = trained_session(url)
+    anonymous = []
+    for _ in range(4):
+        client = Client(url, verbose=False)
+        client.predict(*generate_args(length=5), **GEN)
+        anonymous.append(client.session_hash)
+    # the student's session is the oldest of all
+    holder.time_last_used[keeper.session_hash] = datetime.datetime.now() - datetime.timedelta(minutes=20)
+    bound = len(holder.session_data) - 2
+    assert forget_idle_sessions(holder, ttl=3600, max_sessions=bound, worth_keeping=app.PAGE.shared.worth_keeping) == 2
+    assert keeper.session_hash in holder.session_data
+    assert sum(sid in holder.session_data for sid in anonymous) >= 2
+    assert len(holder.session_data) == bound
+
+
+def board_handler(name):
+    import app
+
+    [fn] = [f.fn for f in app.demo.fns.values() if f.name == name]
+    return fn
+
+
+def asking(address):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(headers={"x-forwarded-for": "203.0.113.9"}, client=SimpleNamespace(host=address))
+
+
+def test_guessing_board_codes_is_slowed_per_address(url):
+    import gradio as gr
+
+    import app
+    from studio import limits
+
+    from studio.board_store import Rules
+
+    code, _ = app.RESOURCES.boards.open_board(Rules())
+    watch = board_handler("watch")
+    guesser = asking("10.9.9.1")
+    for i in range(limits.BOARD_MISSES.count):
+        with pytest.raises(gr.Error, match="There is no board"):
+            watch(f"GPT-ZZZ-Z{'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'[i]}Z", guesser)
+    with pytest.raises(gr.Error, match="Slow down: 30 board codes that were not found in 10 min"):
+        watch(code, guesser)                                         # even a right code, once over the limit
+    assert watch(code, asking("10.9.9.2"))                           # another address is not slowed
+    # a header anyone can send does not decide who asks (not behind a proxy here)
+    with pytest.raises(gr.Error, match="Slow down"):
+        watch(code, asking("10.9.9.1"))
+
+
+def test_one_client_cannot_take_every_seat_and_the_teacher_can_lock_and_remove(url):
+    import gradio as gr
+
+    import app
+    from studio import limits
+    from studio.board_store import Rules
+
+    boards = app.RESOURCES.boards
+    code, secret = boards.open_board(Rules())
+    join = board_handler("join")
+    flood = asking("10.8.8.1")
+    taken = 0
+    with pytest.raises(gr.Error, match="Slow down: 45 seats taken from this address in 10 min"):
+        for i in range(60):
+            join(code, f"bot{i}", None, None, flood)
+            taken += 1
+    assert taken == limits.JOINS_PER_ADDRESS.count and boards.snapshot(code).seats == taken
+    boards.lock(code, secret)
+    for seat in boards.seats(code, secret)[:5]:
+        boards.remove_seat(code, secret, seat.nickname)
+    assert boards.snapshot(code).seats == taken - 5 and boards.snapshot(code).locked

@@ -348,3 +348,50 @@ def test_the_boards_settings_are_read_and_checked(monkeypatch, tmp_path):
         monkeypatch.delenv(name)
     monkeypatch.delenv("GPT_APP_DATA")
     assert S.Settings.from_env().data_dir == S.data_folder()
+
+
+def test_limits_count_in_a_sliding_window_per_key_and_say_when_to_come_back():
+    from studio.limits import Limit, RateLimiter, client_key
+
+    now = [1000.0]
+    limiter = RateLimiter(clock=lambda: now[0])
+    limit = Limit("guesses", 3, 60)
+    for _ in range(3):
+        limiter.take(limit, "a")
+    with pytest.raises(InputError, match="Slow down: 3 guesses in 1 min .* try again in 60 s"):
+        limiter.take(limit, "a")
+    limiter.take(limit, "b")                              # another address has its own count
+    now[0] += 30
+    with pytest.raises(InputError, match="try again in 30 s"):
+        limiter.check(limit, "a")
+    now[0] += 31
+    limiter.take(limit, "a")                              # the first events left the window
+    # a header anyone can send decides nothing, except behind a proxy that sets it
+    assert client_key({"x-forwarded-for": "1.2.3.4"}, "10.0.0.1", False) == client_key({}, "10.0.0.1", False)
+    assert client_key({"x-forwarded-for": "1.2.3.4, 10.0.0.1"}, "10.0.0.1", True) == client_key({}, "1.2.3.4", False)
+    assert len(client_key({}, "10.0.0.1", False)) == 16 and "10.0.0.1" not in client_key({}, "10.0.0.1", False)
+
+
+def test_a_boards_view_is_built_once_per_change_and_curves_are_thinned(store, monkeypatch):
+    import studio.class_board as class_board
+    from studio.class_board import CURVE_POINTS, BoardViews, thinned
+
+    code, _ = store.open_board(Rules())
+    seat = store.join(code, "ada")
+    run = store.start_run(seat, {"model": "bigram"})
+    for step in range(MAX_POINTS_PER_RUN):
+        store.add_point(seat, run, step, step * 0.1, 4.0 - step / 1000)
+    built = []
+    monkeypatch.setattr(class_board, "board_view", lambda snap: built.append(snap.version) or board_view(snap))
+    views = BoardViews(store)
+    first = [views.get(code) for _ in range(30)]                 # thirty pages on one board
+    assert len(built) == 1 and all(v is first[0][1] for _, v in first)
+    store.finish_run(seat, run, 3.5, MAX_POINTS_PER_RUN, "sample")
+    version, view = views.get(code)
+    assert len(built) == 2 and version == store.version(code)
+    [trace] = view.figure.data
+    assert len(trace.x) == CURVE_POINTS and trace.x[0] == 0.0 and trace.y[-1] == pytest.approx(4.0 - 499 / 1000)
+    points = [(i, i, i) for i in range(1000)]
+    assert thinned(points)[0] == points[0] and thinned(points)[-1] == points[-1] and len(thinned(points)) == 60
+    with pytest.raises(InputError, match="no board"):
+        views.get("GPT-ZZZ-ZZZ")

@@ -133,6 +133,30 @@ def test_hostile_links_open_the_default_view_with_a_message(site):
     page.close()
 
 
+def test_a_links_head_cannot_inject_markup_nor_break_the_tab(site):
+    """The outside pass: `head` was free text put into the dropdown, and Gradio showed its refusal as
+    HTML, twice: a clickable link, an image fetched from another host, a form; the tab stayed broken."""
+    page = open_page(site)
+    asked = []
+    page.on("request", lambda r: asked.append(r.url) if "evil" in r.url else None)
+    toasts = []
+    for head in ["%3Ca%20href%3D%22%2F%2Fevil.io%22%3ELOG%20IN%20HERE%3C%2Fa%3E",
+                 "%3Cimg%20src%3D%22http%3A%2F%2Fevil.invalid%2Fx.png%22%3E", "%3Cform%3E%3Cinput%3E%3C%2Fform%3E",
+                 "head%209"]:
+        page.goto(page.url.split("?")[0] + "?tab=attention&layer=1&head=" + head)
+        page.get_by_role("heading", name="tinyshakespeare-gpt").wait_for(timeout=WAIT)
+        page.locator("#attention-plot .gtitle").wait_for(timeout=WAIT)      # the tab draws its map
+        page.wait_for_timeout(500)
+        toasts += page.evaluate("() => Array.from(document.querySelectorAll('.toast-body, [data-testid=toast-body]'))"
+                                ".map(t => t.innerText)")
+        assert page.evaluate("() => !document.querySelector('a[href*=\"evil\"], img[src*=\"evil\"], form input')")
+        note = page.locator("#link-note").inner_text()
+        assert ("not one of this app's" in note) or ("heads are numbered 0-5" in note), note
+        assert page.locator("#attention-plot .gtitle").text_content() in ("Layer 1, average", "Layer 0, average")
+    assert not asked and not [t for t in toasts if "choices" in t or "Error" in t], toasts
+    page.close()
+
+
 def test_share_gives_the_link_and_a_qr_code(site):
     page = open_page(site, "?tab=attention&layer=1")
     page.locator("#attention-plot .gtitle").wait_for(timeout=WAIT)

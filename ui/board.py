@@ -9,7 +9,7 @@ import time
 
 from studio import limits
 from studio.board_store import MAX_NICKNAME, BoardSnapshot, Rules, Seat, board_code
-from studio.class_board import FAMILIES, RACE_MINUTES, board_view, isolated, rules_text
+from studio.class_board import FAMILIES, RACE_MINUTES, BoardViews, isolated, rules_text
 from studio.errors import InputError
 from studio.training import CORPUS_CHOICES
 
@@ -30,6 +30,7 @@ WELCOME = ("## Class board\nJoin your class's board with the code your teacher s
 
 def build(shared: Shared, demo: gr.Blocks) -> None:
     boards, limiter = shared.resources.boards, shared.resources.limiter
+    views = BoardViews(boards)              # one build per change of a board, for every page showing it
     behind_proxy = shared.resources.settings.behind_proxy
     form = shared.train_form
     with shared.tab("Class board", "board"):
@@ -86,9 +87,8 @@ def build(shared: Shared, demo: gr.Blocks) -> None:
 
     def drawn(code_: str, snapshot: BoardSnapshot | None = None) -> dict:
         """The board as it stands (InputError for a board that is not there), from `snapshot` when read already."""
-        snapshot = snapshot or boards.snapshot(code_)
-        view = board_view(snapshot)
-        return {shown_board: {"code": code_, "version": snapshot.version}, headline: view.headline,
+        version, view = views.get(code_, snapshot)
+        return {shown_board: {"code": code_, "version": version}, headline: view.headline,
                 curves: gr.Plot(view.figure, visible=view.figure is not None),
                 table: gr.Dataframe(value=view.rows or [["", "no runs yet", "", ""]], headers=view.headers,
                                     visible=True),

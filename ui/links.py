@@ -105,7 +105,7 @@ class Links:
             gone = [k for k in query if k not in link.values or self.params[k].private]
             page = {self.state: link, note: link.note, dropped: json.dumps(gone)}
             for key, component in carried.items():
-                if key in link:
+                if key in link and not self.params[key].per_model:     # those the tab sets once checked
                     page[component] = link.get(key)
             if "tab" in link:
                 page |= {tabs: gr.Tabs(selected=link.get("tab")), open_tab: link.get("tab")}
