@@ -4,6 +4,7 @@ Lab's first view of the default model and its Features' tables (measured in benc
 visit took 1.2 s, later visits 0.4 s)."""
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 
@@ -16,22 +17,45 @@ from .resources import Resources
 LOG = logging.getLogger("tinyshakespeare-gpt")
 
 
-def warm(resources: Resources) -> None:
+EXIT_WAIT = 30.0
+"""Seconds the process waits at exit for the warm-up's step in flight (a few at most)."""
+
+
+def warm(resources: Resources, stop: threading.Event | None = None) -> None:
+    """Each step in turn, unless `stop` is set before it."""
+    stop = stop or threading.Event()
+    zoo, name = resources.zoo, resources.default_model
+
+    def default_model_opened():
+        open_part(zoo, name, zoo.get(name), "surprisal")
+
+    steps = [default_model_opened] if name is not None else []
+    if resources.shipped_timeline.available:
+        steps.append(resources.shipped_timeline.get)
+    steps.append(lambda: learn_views(zoo))
+    if FeatureAtlas.available(zoo.root) and MODEL_NAME in zoo.names():
+        steps.append(lambda: atlas_for(zoo, str(zoo.root)).context_texts)    # the Lab's Features: tables, search
     try:
-        name = resources.default_model
-        if name is not None:
-            model = resources.zoo.get(name)
-            open_part(resources.zoo, name, model, "surprisal")
-        if resources.shipped_timeline.available:
-            resources.shipped_timeline.get()
-        learn_views(resources.zoo)
-        if FeatureAtlas.available(resources.zoo.root) and MODEL_NAME in resources.zoo.names():
-            atlas_for(resources.zoo, str(resources.zoo.root)).context_texts     # the Lab's Features: tables, search
+        for step in steps:
+            if stop.is_set():
+                return
+            step()
     except REFUSALS as e:          # a broken checkpoint: the first visitor is told, as without warming
         LOG.info("warming up skipped the rest: %s", e)
 
 
 def warm_in_background(resources: Resources) -> threading.Thread:
-    thread = threading.Thread(target=warm, args=(resources,), name="warm-up", daemon=True)
+    """Warm up in a thread of its own. At exit the process stops it after its step in flight and
+    waits for that step: a process that ends while a thread is inside torch or ONNX Runtime is
+    aborted by the C++ runtime ("terminate called without an active exception", exit -6), which
+    a SIGTERM soon after start did about one time in three."""
+    stop = threading.Event()
+    thread = threading.Thread(target=warm, args=(resources, stop), name="warm-up", daemon=True)
     thread.start()
+
+    def finish() -> None:
+        stop.set()
+        thread.join(EXIT_WAIT)
+
+    atexit.register(finish)
     return thread

@@ -196,11 +196,16 @@ def test_sigterm_ends_streams_in_flight_with_a_message_then_the_server_closes():
 
 def test_sigterm_closes_a_server_started_in_the_background_with_ctrl_c_ignored():
     """`nohup python app.py &` starts the app with SIGINT ignored; SIGTERM must still close it
-    (it once waited forever: the close was a simulated Ctrl-C)."""
-    with app_process(stderr=subprocess.DEVNULL,
-                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) as (server, _):
-        server.send_signal(signal.SIGTERM)
-        assert server.wait(timeout=30) == 0
+    (it once waited forever: the close was a simulated Ctrl-C). Sent as soon as the server
+    answers, while the warm-up is still inside torch or ONNX Runtime: the process used to abort
+    ("terminate called without an active exception", exit -6) about one time in three."""
+    for _ in range(3):
+        with app_process(stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) as (server, _):
+            server.send_signal(signal.SIGTERM)
+            code = server.wait(timeout=60)
+            err = server.stderr.read()
+            assert code == 0 and "terminate called" not in err, err[-2000:]
 
 
 @pytest.mark.parametrize("path", ["app.py", "../app.py", "/etc/passwd"])
