@@ -282,7 +282,7 @@ class SQLiteBoards:
         with self._write() as db:
             db.execute("DELETE FROM boards WHERE expires < ?", (now,))
             if per_opener is not None and opener and db.execute(
-                    "SELECT COUNT(*) FROM boards WHERE opener = ?", (opener,)).fetchone()[0] >= per_opener:
+                    "SELECT COUNT(*) FROM boards WHERE opener = ? AND closed = 0", (opener,)).fetchone()[0] >= per_opener:
                 raise InputError(f"This address has {per_opener} boards open already, the most one may hold: "
                                  "close one (with its teacher link) or use one of them.")
             if db.execute("SELECT COUNT(*) FROM boards").fetchone()[0] >= MAX_OPEN_BOARDS:

@@ -120,10 +120,11 @@ def test_a_loss_that_is_not_a_number_is_refused_in_words(store):
 def test_one_address_holds_a_few_boards_and_the_server_a_bounded_number(store, monkeypatch):
     import studio.board_store as board_store
 
-    for _ in range(3):
-        store.open_board(Rules(), opener="a", per_opener=3)
+    opened = [store.open_board(Rules(), opener="a", per_opener=3) for _ in range(3)]
     with pytest.raises(InputError, match="has 3 boards open already"):
         store.open_board(Rules(), opener="a", per_opener=3)
+    store.close(*opened[0])                                          # a closed board frees its place
+    store.open_board(Rules(), opener="a", per_opener=3)
     store.open_board(Rules(), opener="b", per_opener=3)               # another teacher is not locked out
     monkeypatch.setattr(board_store, "MAX_OPEN_BOARDS", 4)
     with pytest.raises(InputError, match="Too many boards"):

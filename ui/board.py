@@ -19,24 +19,19 @@ from .shared import Shared
 REFRESH_SECONDS = 3.0
 """How often a page showing a board asks whether it changed (one integer read when it has not)."""
 FREE = "free"
-SEAT_KEY = "tinyshakespeare-gpt-seat"
-"""Where the browser keeps its seat ({"board", "token"}) in localStorage. The token is the
-credential (the server keeps only its digest); BrowserState's encryption is fixed here only so
-that a server restart can still read what the browser kept."""
-SEAT_STORE_SECRET = "tinyshakespeare-gpt seat v1"
 WELCOME = ("## Class board\nJoin your class's board with the code your teacher shows, then train in *Train live*: "
            "your runs post here, beside everyone's. Teachers: open a board below.")
 
 
 def build(shared: Shared, demo: gr.Blocks) -> None:
     boards, limiter = shared.resources.boards, shared.resources.limiter
+    kept_seat = shared.kept_seat
     views = BoardViews(boards)              # one build per change of a board, for every page showing it
     behind_proxy = shared.resources.settings.behind_proxy
     form = shared.train_form
     with shared.tab("Class board", "board"):
         shown_board = gr.State(None)           # {"code", "version"}: the board on this page, as last drawn
         teacher = gr.State(None)               # (code, secret) of the board this page opened
-        kept_seat = gr.BrowserState(None, storage_key=SEAT_KEY, secret=SEAT_STORE_SECRET)  # survives a reload
         seat_note = gr.Markdown(elem_id="board-seat-note")      # this page's seat, or why it has none
         headline = gr.Markdown(WELCOME, elem_id="board-headline")
         with gr.Row(equal_height=False):

@@ -126,6 +126,12 @@ class Shared:
         self.live_timeline = gr.State(None)                  # its run: snapshots and diagnostics
         self.record = gr.State(None)                         # the last generation, step by step
         self.seat = gr.State(None)                           # the class board this session joined (a Seat)
+        # The seat's token as the browser keeps it (localStorage): a reload or a server restart finds
+        # the seat again. Made here, outside every tab: a BrowserState inside a tab not yet opened
+        # reads as empty at page load. The token is the credential (the server keeps only its
+        # digest); the encryption's key is fixed only so that a restarted server can still read it.
+        self.kept_seat = gr.BrowserState(None, storage_key="tinyshakespeare-gpt-seat",
+                                         secret="tinyshakespeare-gpt seat v1")
         self.train_form = None                               # Train live's settings a board may fix (ui/train.py)
         self.open_tab = gr.State("generate")                 # the tab on screen
         self.stale_tabs = gr.State(frozenset())              # tabs drawn for an earlier model: redrawn when opened
