@@ -8,6 +8,12 @@ characters (every step's two distributions kept for the step inspector) and draw
 and every tenth also trains a bigram live (its model and timeline kept in the session). The
 clients then close, and the server's resident memory (VmRSS) is read again after the
 time-to-live has passed.
+
+    python bench/sessions.py --anonymous 3000 [--max-sessions 200]
+
+instead sends 3,000 refused requests, each from a new session (as a script guessing board codes
+does), and reads the server's memory against the sessions it created, with the session bound
+(GPT_APP_MAX_SESSIONS) and with Gradio's own (10,000) in the same run.
 """
 from __future__ import annotations
 
@@ -47,27 +53,72 @@ def session(url: str, index: int) -> bool:
         client.close()
 
 
+def started_app(**variables: str) -> tuple[subprocess.Popen, str]:
+    """`python app.py` with these GPT_APP_* variables, once it has answered one session: (process, url)."""
+    port = free_port()
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1", **variables}
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.time() + 120
+    while True:
+        try:
+            session(url, 1)
+            return proc, url
+        except Exception:
+            if time.time() > deadline:
+                proc.kill()
+                raise
+            time.sleep(0.5)
+
+
+def refused(url: str, index: int) -> None:
+    """One request from a new session that the app refuses (an empty prompt), over raw HTTP."""
+    import json
+    import urllib.request
+
+    body = json.dumps({"data": ["", "shakespeare-gpt", 10, 0.8, 0, 1.0, "0", "replace"],
+                       "session_hash": f"anon{index:08d}"}).encode()
+    request = urllib.request.Request(url + "gradio_api/call/generate", data=body,
+                                     headers={"Content-Type": "application/json"})
+    event = json.loads(urllib.request.urlopen(request, timeout=60).read())["event_id"]
+    urllib.request.urlopen(url + f"gradio_api/call/generate/{event}", timeout=60).read()
+
+
+def anonymous(count: int, bounds: list[int]) -> None:
+    rows = []
+    for bound in bounds:
+        proc, url = started_app(GPT_APP_MAX_SESSIONS=str(bound))
+        try:
+            warm = rss_mb(proc.pid)
+            start = time.perf_counter()
+            with concurrent.futures.ThreadPoolExecutor(8) as pool:
+                list(pool.map(lambda i: refused(url, i), range(count)))
+            seconds = time.perf_counter() - start
+            sent = rss_mb(proc.pid)
+            time.sleep(12)                           # one sweep (every 10 s past a bound)
+            swept = rss_mb(proc.pid)
+        finally:
+            proc.terminate()
+            proc.wait()
+        rows.append([f"{bound:,}", f"{count:,} in {seconds:.0f} s", f"{warm:,.0f}", f"{sent:,.0f} ({sent - warm:+,.0f})",
+                     f"{swept:,.0f} ({swept - warm:+,.0f})", f"{(sent - warm) / count * 1000:.0f} kB"])
+    print(f"refused requests, each from a new session; {machine()}\n")
+    print(table(["GPT_APP_MAX_SESSIONS", "requests", "warm MB", "after them MB", "after a sweep MB",
+                 "per request"], rows))
+
+
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sessions", type=int, default=30)
     p.add_argument("--ttl", type=float, default=15)
+    p.add_argument("--anonymous", type=int, help="refused requests from new sessions (see above)")
+    p.add_argument("--max-sessions", type=int, default=200, help="with --anonymous: the bound set beside 9,000")
     args = p.parse_args(argv)
-    port = free_port()
-    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
-           "GPT_APP_SESSION_TTL": str(args.ttl)}
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
+    if args.anonymous:
+        return anonymous(args.anonymous, [args.max_sessions, 9000])
+    proc, url = started_app(GPT_APP_SESSION_TTL=str(args.ttl))
     try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                session(url, 1)
-                break
-            except Exception:
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.5)
         time.sleep(args.ttl + 3)
         warm = rss_mb(proc.pid)
         with concurrent.futures.ThreadPoolExecutor(args.sessions) as pool:

@@ -280,9 +280,11 @@ def curves_figure(code: str, runs: list[RunRecord]) -> go.Figure | None:
     for place, run in enumerate(drawn):
         _, x, y = zip(*thinned(run.points))
         fig.add_trace(go.Scatter(x=list(x), y=list(y), mode="lines+markers", marker=dict(size=5),
-                                 name=html.escape(isolated(run.nickname)), showlegend=place < LEGEND_RUNS,
+                                 name=html.escape(isolated(run.nickname), quote=False),      # " stays "
+                                 showlegend=place < LEGEND_RUNS,
                                  opacity=1.0 if place < LEGEND_RUNS else 0.45,
-                                 hovertemplate=f"{html.escape(run.nickname)}<br>%{{x:.0f}} s: val %{{y:.3f}}"
+                                 hovertemplate=f"{html.escape(run.nickname, quote=False)}<br>"
+                                               "%{x:.0f} s: val %{y:.3f}"
                                                "<extra></extra>"))
     fig.update_layout(title=f"{code}: val loss as each run trains", height=320,
                       xaxis_title="seconds of training", yaxis_title="val loss (nats/char)",
