@@ -45,6 +45,8 @@ def test_a_student_run_reaches_the_projected_board(site):
     student = open_page(site, f"?tab=board&board={code}", width=390, height=844)
     join(student, code, HOSTILE)
     train_tiny_bigram(student)
+    status = student.locator("#train-status").bounding_box()
+    assert 0 <= status["y"] < 844 * 0.6, "on a phone, Train brings its status and curve into view"
     student.wait_for_function("() => document.body.innerText.includes('Posted to board')", timeout=WAIT)
     # the teacher's page redraws by itself: the run, its name as typed, and no markup from it
     teacher.wait_for_function(f"() => document.querySelector('#board-table').innerText.includes({HOSTILE!r})",

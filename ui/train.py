@@ -71,7 +71,7 @@ def build(shared: Shared) -> None:
                 push_controls = _push_form(shared)
             with gr.Column(scale=3):
                 status = gr.Markdown("Pick a corpus and a model, then **Train**: the loss curve and samples appear "
-                                     "here as it learns.")
+                                     "here as it learns.", elem_id="train-status")
                 curve = gr.Plot(label="Live loss", elem_id="train-plot", visible=False)
                 samples = gr.Textbox(label="Samples (newest first)", lines=10, max_lines=20)
                 with gr.Accordion("Training log", open=False):
@@ -134,7 +134,7 @@ def build(shared: Shared) -> None:
         # a new run: no stale curve, status, samples, diagnostics or download from the last one
         lambda: shown_update(LiveUpdate("waiting", "Preparing…")) | {download_file: gr.File(value=None, visible=False),
                                                                      site_file: gr.File(value=None, visible=False)},
-        None, cleared, api_visibility="private").then(
+        None, cleared, api_visibility="private", js=SHOW_STATUS).then(
         board_still_takes, shared.seat, [shared.seat, board_note, corpus, minutes, model_type],
         api_visibility="private", show_progress="hidden").then(
         train, [corpus, upload, model_type, n_layer, n_head, n_embd, block_size, minutes, max_steps, lr, batch_size,
@@ -208,6 +208,12 @@ def build(shared: Shared) -> None:
             url = push_session_model(trained, profile.username if profile else None, repo_name, private,
                                      token.token if token else None)
             return pushed_message(url, private)
+
+
+SHOW_STATUS = """() => { const status = document.querySelector('#train-status');
+    if (status && status.getBoundingClientRect().top > window.innerHeight * 0.6)
+        status.scrollIntoView({block: 'start', behavior: 'smooth'}); }"""
+"""On a phone the status and the curve sit ~900 px below Train: bring them into view as the run starts."""
 
 
 def _push_form(shared: Shared):
