@@ -85,7 +85,7 @@ def test_a_race_locks_the_settings_and_only_the_teacher_link_closes_it(site):
     student.get_by_role("button", name="Train", exact=True).click()
     student.wait_for_function("() => document.body.innerText.includes('is closed')", timeout=WAIT)
     # told plainly, let go of the board, and training anyway (it used to stay at "Preparing…")
-    student.wait_for_function("() => document.querySelector('#train-board-note').innerText.includes("
+    student.wait_for_function("() => document.querySelector('#train-board-note')?.innerText.includes("
                               "'does not post to a board')", timeout=WAIT)
     assert not student.locator("input[aria-label='number input for Minutes']").is_disabled()
     student.wait_for_function("() => /Training|step|waiting|ahead/.test(document.body.innerText)", timeout=WAIT)
@@ -99,19 +99,19 @@ def test_a_seat_survives_a_reload_and_the_teacher_can_remove_it(site):
     join(student, code, "Bo")
     student.reload()
     student.get_by_role("tab", name="Class board").click()
-    student.wait_for_function("() => document.querySelector('#board-seat-note').innerText.includes('Welcome back')",
+    student.wait_for_function("() => document.querySelector('#board-seat-note')?.innerText.includes('Welcome back')",
                               timeout=WAIT)
     assert "Bo" in student.locator("#board-seat-note").inner_text()
     # the teacher's page lists the seat (it redraws by itself), and removes it
     teacher.get_by_text("Seats: who joined").click()
-    teacher.wait_for_function("() => document.querySelector('#board-seats').innerText.includes('Bo')", timeout=WAIT)
+    teacher.wait_for_function("() => document.querySelector('#board-seats')?.innerText.includes('Bo')", timeout=WAIT)
     teacher.locator("#board-remove-name input").click()
     teacher.get_by_role("option", name="Bo", exact=True).click()
     teacher.locator("#board-remove-btn").click()
     teacher.wait_for_function("() => document.body.innerText.includes('Removed')", timeout=WAIT)
     student.reload()
     student.get_by_role("tab", name="Class board").click()
-    student.wait_for_function("() => document.querySelector('#board-seat-note').innerText.includes('is gone')",
+    student.wait_for_function("() => document.querySelector('#board-seat-note')?.innerText.includes('is gone')",
                               timeout=WAIT)
 
 
