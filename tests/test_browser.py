@@ -405,6 +405,11 @@ def test_the_layer_control_follows_the_model(page):
     page.get_by_role("option", name="shakespeare-gpt", exact=True).click()
     page.wait_for_function("() => document.querySelector(\"#attention-layer input[aria-label='number input for "
                            "Layer']\").getAttribute('max') === '5'", timeout=15_000)
+    # moving the layer redraws the maps for it (the title kept the last layer drawn)
+    number.fill("4")
+    number.press("Enter")
+    page.wait_for_function("() => document.querySelector('#attention-plot .gtitle')"
+                           "?.textContent.startsWith('Layer 4')", timeout=30_000)
 
 
 @pytest.fixture(scope="module")
@@ -452,16 +457,23 @@ def test_a_projector_shows_generate_above_the_fold_and_the_stream_stays_in_view(
                                              t.scrollHeight > t.clientHeight + 100]);
                 requestAnimationFrame(look); };
             requestAnimationFrame(look); }""")
-        button.click()
-        projector.wait_for_function("() => document.querySelector('#output-text textarea').value.length >= 2007",
-                                    timeout=60_000)
         # while it streams (a chunk every 0.2 s; the page follows every 150 ms), the newest
-        # characters come into view: part-way, the box was at its end at least once
-        closest = {}
-        for length, gap, overflowing in projector.evaluate("() => window.followed"):
-            if 8 < length < 2007 and overflowing:
-                closest[length] = min(gap, closest.get(length, gap))
-        assert closest, "the stream came in one piece: nothing to follow"
+        # characters come into view: part-way, the box was at its end at least once. That can be
+        # seen only if the page drew a few frames while the box overflowed mid-stream; on a busy
+        # machine the whole stream has arrived in two chunks (CI: one frame, at 1,699 of 2,007),
+        # and then the text is written again (at most three times) until there is something to see.
+        for _ in range(3):
+            projector.evaluate("() => { window.followed.length = 0; }")
+            button.click()
+            projector.wait_for_function("() => window.followed.some(([length]) => length < 2007) && document"
+                                        ".querySelector('#output-text textarea').value.length >= 2007", timeout=60_000)
+            closest = {}
+            for length, gap, overflowing in projector.evaluate("() => window.followed"):
+                if 8 < length < 2007 and overflowing:
+                    closest[length] = min(gap, closest.get(length, gap))
+            if len(closest) >= 3:
+                break
+        assert len(closest) >= 3, f"the stream came in too few pieces to follow, three times: {closest}"
         assert min(closest.values()) < 40, closest
         time.sleep(0.5)
         gap = projector.evaluate("""() => { const t = document.querySelector('#output-text textarea');

@@ -47,6 +47,10 @@ def build(shared: Shared, generate: GenerateTab) -> None:
     outputs = [plot, grid, note]
     attention_btn.click(attention, drawn, outputs, api_name="attention", concurrency_id="inference")
     head.change(attention, drawn, outputs, api_visibility="private")
+    # a person moving the layer or the number of characters redraws at once (the title said "Layer 2"
+    # while the slider and the address said 4); a model switch or a link sets them and draws itself
+    for control in (layer, n_chars):
+        control.input(attention, drawn, outputs, api_visibility="private", trigger_mode="always_last")
 
     def after_text(open_tab, *values):
         """A finished text's maps, drawn at once only while the Attention tab is on screen: opening
