@@ -166,4 +166,23 @@ def test_share_gives_the_link_and_a_qr_code(site):
                            "document.querySelector('#share-link textarea').value.includes('layer=1')", timeout=WAIT)
     assert box.input_value() == page.url
     page.locator("#share-qr img").wait_for(timeout=WAIT)
+    # the code as shown on screen (what a phone's camera sees): it reads back as the link, nothing
+    # is drawn over its finder squares (Gradio's label sat on the top-left one), and it has the
+    # standard's quiet zone of 4 modules (it had 2; a lenient decoder reads it anyway, a camera may not)
+    zxingcpp = pytest.importorskip("zxingcpp")
+    from io import BytesIO
+
+    from PIL import Image
+    image = page.locator("#share-qr img")
+    shown = Image.open(BytesIO(image.screenshot()))
+    assert [code.text for code in zxingcpp.read_barcodes(shown)] == [page.url]
+    at = image.bounding_box()                        # nothing over the image where its finder squares are
+    corner = [[at["x"] + at["width"] * i / 10, at["y"] + at["height"] * j / 10]
+              for i in range(1, 4) for j in range(1, 4)]
+    on_top = page.evaluate("(points) => points.map(([x, y]) => document.elementFromPoint(x, y)?.tagName)", corner)
+    assert set(on_top) == {"IMG"}, on_top
+    from ui.links import qr_image
+    raw = qr_image(page.url).convert("L")            # the standard's quiet zone: 4 white modules, 6 px each
+    assert all(value == 255 for value in raw.crop((0, 0, raw.width, 24)).getdata())
+    assert any(value == 0 for value in raw.crop((24, 24, 31, 31)).getdata())
     page.close()

@@ -70,8 +70,12 @@ class Links:
                                              interactive=False, elem_id="share-link", max_lines=4)
                 self.share_note = gr.Markdown(elem_id="share-note")
                 self.share_close = gr.Button("Close", size="sm", min_width=80)
-            self.share_qr = gr.Image(label="Scan it with a phone", type="pil", interactive=False, elem_id="share-qr",
-                                     buttons=["fullscreen"], height=220, min_width=220, scale=1)
+            with gr.Column(scale=1, min_width=220):
+                # no label drawn over the image: Gradio's sits on the code's top-left finder square,
+                # and a phone then cannot read it; the caption goes under the code instead
+                self.share_qr = gr.Image(label="QR code of the link", show_label=False, type="pil", interactive=False,
+                                         elem_id="share-qr", buttons=["fullscreen"], height=220, min_width=220)
+                gr.Markdown("Scan it with a phone", elem_id="share-qr-caption")
 
     def chars_known(self, model: str | None) -> set[str] | None:
         name = model or self.resources.default_model
@@ -189,7 +193,7 @@ def qr_image(address: str) -> Image.Image | None:
     except segno.DataOverflowError:
         return None
     png = io.BytesIO()
-    code.save(png, kind="png", scale=6, border=2)
+    code.save(png, kind="png", scale=6, border=4)      # the standard's quiet zone: 4 modules of white
     return Image.open(io.BytesIO(png.getvalue()))
 
 
