@@ -29,14 +29,21 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     try:
         model = load(args.checkpoint, device=hardware.pick_device(args.device))
-        pieces = generate(model, args.prompt, args.max_new_tokens, temperature=args.temperature,
-                          top_k=args.top_k, top_p=args.top_p, seed=args.seed, unknown=args.unknown)
-        sys.stdout.write(args.prompt if args.unknown == "error" else model.tokenizer.clean(args.prompt, args.unknown))
+        prompt = model.tokenizer.clean(args.prompt, args.unknown)       # refused before anything is written
+        pieces = generate(model, prompt, args.max_new_tokens, temperature=args.temperature,
+                          top_k=args.top_k, top_p=args.top_p, seed=args.seed)
+        first = next(pieces, "")                 # the settings are checked here, before the prompt is written
+        sys.stdout.write(prompt + first)
         for piece in pieces:
             sys.stdout.write(piece)
             sys.stdout.flush()
         sys.stdout.write("\n")
-    except (CheckpointError, UnknownCharactersError, ValueError) as e:
+    except UnknownCharactersError as e:
+        shown = ", ".join(repr(c) for c in e.unknown[:10]) + (", ..." if len(e.unknown) > 10 else "")
+        print(f"error: {shown} {'is' if len(e.unknown) == 1 else 'are'} not in this model's vocabulary "
+              "(add --unknown drop or --unknown replace)", file=sys.stderr)
+        return 2
+    except (CheckpointError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except BrokenPipeError:

@@ -63,8 +63,11 @@ def test_sample_reports_bad_input_without_a_traceback(trained, tmp_path):
                                       ("gpt.sample", "--checkpoint", str(tmp_path / "missing")),
                                       ("gpt.sample", "--checkpoint", str(out / "best"), "--temperature", "-1"))
     assert unknown.returncode == 2 and "'é', '🙂'" in unknown.stderr and "Traceback" not in unknown.stderr
+    assert "--unknown drop" in unknown.stderr and "unknown='drop'" not in unknown.stderr   # the CLI's own words
     assert missing.returncode == 2 and "no checkpoint folder" in missing.stderr
     assert negative.returncode == 2 and "temperature" in negative.stderr and "Traceback" not in negative.stderr
+    # refused before a word is written: the prompt and the error no longer share a line
+    assert unknown.stdout == "" and negative.stdout == ""
 
 
 def test_eval_prints_whole_split_losses(trained):
