@@ -5,14 +5,13 @@ One place for them keeps the UI modules to their layout and wiring; `ui.shared.d
 handler's docstring from here by its name, and tests/test_mcp.py checks every tool has one."""
 from __future__ import annotations
 
-MODEL = "model_name: a checkpoint's name, as listed in the app (e.g. shakespeare-gpt, names-gpt)."
+MODEL = "model_name: a checkpoint's name, as listed in the app (e.g. shakespeare-gpt, names-mlp)."
 
 DOCS: dict[str, str] = {
     'lab_surprisal': """How surprised the model is by each character of a text, in bits (-log2 of its probability).
 
 Args:
     {MODEL}
-DOCS = {name: doc.replace("{MODEL}", MODEL) for name, doc in DOCS.items()}
     passage: the text to measure (at most 2,000 characters the model knows).
     compare_name: another model to subtract (its bits minus this one's per character), or "none".
 Returns:
@@ -22,7 +21,6 @@ Returns:
 
 Args:
     {MODEL}
-DOCS = {name: doc.replace("{MODEL}", MODEL) for name, doc in DOCS.items()}
     passage: the text.
     position: the character to inspect, 1-based (the first is not predicted).
 Returns:
@@ -32,7 +30,6 @@ Returns:
 
 Args:
     {MODEL}
-DOCS = {name: doc.replace("{MODEL}", MODEL) for name, doc in DOCS.items()}
     source: "val" (a fixed val slice; shipped models are measured in advance) or "text" (passage).
     passage: the text to measure on when source is "text".
     mode: "zero" (the head's output zeroed) or "mean" (replaced by its mean over the text).
@@ -43,7 +40,6 @@ Returns:
 
 Args:
     {MODEL}
-DOCS = {name: doc.replace("{MODEL}", MODEL) for name, doc in DOCS.items()}
     chosen: the heads to remove, as "L<layer> H<head>" strings (e.g. ["L0 H1", "L2 H3"]).
     prompt: the text to continue.
     length: characters to write.
@@ -55,7 +51,6 @@ Returns:
 
 Args:
     {MODEL}
-DOCS = {name: doc.replace("{MODEL}", MODEL) for name, doc in DOCS.items()}
     passage: the text (at most 2,000 characters the model knows).
 Returns:
     Per layer and position, the probability of the true next character, and a note on where it appears.
@@ -64,7 +59,6 @@ Returns:
 
 Args:
     {MODEL}
-DOCS = {name: doc.replace("{MODEL}", MODEL) for name, doc in DOCS.items()}
     passage: the text.
     position: the position whose next character is predicted, 0-based.
 Returns:
@@ -74,7 +68,6 @@ Returns:
 
 Args:
     {MODEL}
-DOCS = {name: doc.replace("{MODEL}", MODEL) for name, doc in DOCS.items()}
     length: the string's length, 10 to 60.
     seed: a whole number choosing the string.
     kind: "random" (random characters) or "val" (a passage of the val split).
@@ -85,7 +78,6 @@ Returns:
 
 Args:
     {MODEL}
-DOCS = {name: doc.replace("{MODEL}", MODEL) for name, doc in DOCS.items()}
     typed: the text to check.
     min_len: the shortest span counted, in characters (5 to 100).
 Returns:
@@ -142,7 +134,6 @@ Returns:
 Args:
     prompt_text: the text to continue (characters the model does not know are handled by unknown_policy).
     {MODEL}
-DOCS = {name: doc.replace("{MODEL}", MODEL) for name, doc in DOCS.items()}
     max_new_tokens: how many characters to write, 1 to 2000.
     temp: sampling temperature, 0 (greedy: always the likeliest character) to 2; 0.8 is the app's default.
     k: top-k, keep only the k likeliest characters (0 = off).
@@ -156,7 +147,6 @@ Returns:
 
 Args:
     {MODEL}
-DOCS = {name: doc.replace("{MODEL}", MODEL) for name, doc in DOCS.items()}
     prompt: the text whose attention to draw (the last chars characters of it).
     layer_index: the layer, from 0.
     chars: how many of the text's last characters to show, 8 to 128.

@@ -61,3 +61,15 @@ def test_a_bad_tool_call_is_refused_in_words(url):
     result = ask(url, ("lab_surprisal", {"model_name": "shakespeare-gpt", "passage": "€€€ not known",
                                          "compare_name": "none"}))["results"][0]
     assert result["isError"] and "€" in result["text"] and "Traceback" not in result["text"]
+
+
+def test_the_descriptions_are_text_for_people_and_name_real_models():
+    """10 of 17 descriptions carried a stray line of Python (`DOCS = {name: doc.replace(...)}`) and one
+    named a `names-gpt` checkpoint that does not exist: the API page and every MCP client showed them."""
+    import re
+
+    checkpoints = Path(__file__).resolve().parents[1] / "checkpoints"
+    for name, doc in DOCS.items():
+        assert "DOCS =" not in doc and "doc.replace" not in doc and "{MODEL}" not in doc, name
+        for model in re.findall(r"\b(?:shakespeare|names)-[a-z0-9-]*[a-z0-9]", doc):
+            assert (checkpoints / model).is_dir(), (name, model)
