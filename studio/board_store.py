@@ -135,16 +135,6 @@ class BoardStore(Protocol):
 
     def open_board(self, rules: Rules, opener: str = "", per_opener: int | None = None) -> tuple[str, str]: ...
     def join(self, code: str, nickname: str, token: str | None = None) -> Seat: ...
-    def cannot_post(self, seat: Seat) -> str | None:
-        """Why runs of `seat` can no longer post (the board closed or expired, the seat removed), or None."""
-        try:
-            self._open_board(seat.board)
-        except InputError as e:
-            return str(e)
-        if self.seat(seat.board, seat.token) is None:
-            return f"Your seat on board {seat.board} is gone (the teacher removed it)."
-        return None
-
     def seat(self, code: str, token: str) -> Seat | None: ...
     def cannot_post(self, seat: Seat) -> str | None: ...
     def start_run(self, seat: Seat, settings: dict) -> int: ...
@@ -172,11 +162,16 @@ def board_code(raw) -> str:
     letters = re.sub(r"[\s\-_]", "", text)
     if re.match(r"^GPT[\s\-_]", text) or len(letters) > CODE_LENGTH:      # the prefix typed too
         letters = letters[3:] if letters.startswith("GPT") else "?"
-    code = f"{CODE_PREFIX}{letters[:3]}-{letters[3:]}"
+    code = spelled(letters)
     if not CODE_PATTERN.match(code):
         raise InputError("That is not a board code: a code is GPT- and six letters or digits (no I, O, 0 or 1), "
                          "like GPT-7Q2-K9X.")
     return code
+
+
+def spelled(letters: str) -> str:
+    """A code's six characters as the class reads them: GPT-7Q2-K9X."""
+    return f"{CODE_PREFIX}{letters[:3]}-{letters[3:]}"
 
 
 def _visible(c: str, before: str, after: str) -> bool:
@@ -289,7 +284,7 @@ class SQLiteBoards:
                 raise InputError("Too many boards are open on this server right now; try again in an hour.")
             while True:
                 letters = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-                code = f"{CODE_PREFIX}{letters[:3]}-{letters[3:]}"
+                code = spelled(letters)
                 if not letters.startswith("GPT") and not db.execute("SELECT 1 FROM boards WHERE code = ?", (code,)).fetchone():
                     break
             db.execute("INSERT INTO boards (code, teacher_digest, rules, created, expires, max_seats, opener) "
@@ -304,8 +299,7 @@ class SQLiteBoards:
 
     def close(self, code: str, teacher_secret: str) -> None:
         """No more seats or runs (the board stays readable until it expires). Only with the teacher's secret."""
-        if not self.is_teacher(code, teacher_secret):
-            raise InputError("Only the teacher who opened this board can close it (with the board's teacher link).")
+        self._teacher_only(code, teacher_secret, "close it")
         with self._write() as db:
             db.execute("UPDATE boards SET closed = 1, version = version + 1 WHERE code = ?", (code,))
 
@@ -347,12 +341,12 @@ class SQLiteBoards:
 
     # --- students ----------------------------------------------------------------------------
 
-    def _open_board(self, code: str) -> int:
-        """The seats of a board that takes students and runs; InputError for one that is closed or not there."""
-        _, _, _, closed, max_seats, _, _ = self._board_row(code)
+    def _open_board(self, code: str) -> tuple[int, bool]:
+        """(seats, locked) of a board that takes runs; InputError for one that is closed or not there."""
+        _, _, _, closed, max_seats, _, locked = self._board_row(code)
         if closed:
             raise InputError(f"Board {code} is closed: it takes no more students or runs.")
-        return max_seats
+        return max_seats, bool(locked)
 
     def join(self, code: str, nickname_: str, token: str | None = None) -> Seat:
         """A seat on the board under this nickname (one per nickname, case, accents and look-alike
@@ -361,14 +355,14 @@ class SQLiteBoards:
         code, name = board_code(code), nickname(nickname_)
         same = folded(name)
         with self._write() as db:
-            max_seats = self._open_board(code)
+            max_seats, locked = self._open_board(code)
             held = db.execute("SELECT digest, nickname FROM seats WHERE board = ? AND folded = ?",
                               (code, same)).fetchone()
             if held is not None:
                 if isinstance(token, str) and hmac.compare_digest(held[0], _digest(token)):
                     return Seat(code, held[1], token)              # the student's own seat, reclaimed
                 raise InputError("Someone on this board already has that nickname: choose another.")
-            if self._board_row(code)[6]:
+            if locked:
                 raise InputError(f"Board {code} is locked: the teacher takes no new students now.")
             seats = db.execute("SELECT COUNT(*) FROM seats WHERE board = ?", (code,)).fetchone()[0]
             if seats >= max_seats:
