@@ -16,6 +16,7 @@ if SETTINGS.fast_start:          # GPT_APP_FAST_START=0 imports gradio as it com
 import torch  # noqa: E402
 
 import ui  # noqa: E402  (imports gradio)
+from ui import session_records  # noqa: E402
 from studio import shutdown  # noqa: E402
 from studio.resources import Resources  # noqa: E402
 from studio.sessions import start_sweeper  # noqa: E402
@@ -33,7 +34,7 @@ PAGE = ui.build(RESOURCES)
 demo = PAGE.demo
 
 
-ui.require_session_records()       # the sweeper reads Gradio's session records: stop here if they moved
+session_records.adopt()      # sessions cost what they use; the sweeper reads their records: stop here if they moved
 RESOURCES.boards.stop_orphaned_runs()   # runs a dead server was training stop counting as live
 
 

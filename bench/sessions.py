@@ -9,11 +9,12 @@ and every tenth also trains a bigram live (its model and timeline kept in the se
 clients then close, and the server's resident memory (VmRSS) is read again after the
 time-to-live has passed.
 
-    python bench/sessions.py --anonymous 3000 [--max-sessions 200]
+    python bench/sessions.py --anonymous 3000 [--max-sessions 200] [--compare-with CHECKOUT]
 
 instead sends 3,000 refused requests, each from a new session (as a script guessing board codes
 does), and reads the server's memory against the sessions it created, with the session bound
-(GPT_APP_MAX_SESSIONS) and with Gradio's own (10,000) in the same run.
+(GPT_APP_MAX_SESSIONS) and with Gradio's own (10,000) in the same run; `--compare-with` measures
+another checkout's app.py the same way in the same run.
 """
 from __future__ import annotations
 
@@ -53,11 +54,12 @@ def session(url: str, index: int) -> bool:
         client.close()
 
 
-def started_app(**variables: str) -> tuple[subprocess.Popen, str]:
-    """`python app.py` with these GPT_APP_* variables, once it has answered one session: (process, url)."""
+def started_app(root: Path = ROOT, **variables: str) -> tuple[subprocess.Popen, str]:
+    """`python app.py` of `root` with these GPT_APP_* variables, once it has answered one session:
+    (process, url)."""
     port = free_port()
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1", **variables}
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=root, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.time() + 120
@@ -85,10 +87,10 @@ def refused(url: str, index: int) -> None:
     urllib.request.urlopen(url + f"gradio_api/call/generate/{event}", timeout=60).read()
 
 
-def anonymous(count: int, bounds: list[int]) -> None:
+def anonymous(count: int, bounds: list[int], checkouts: list[tuple[str, Path]]) -> None:
     rows = []
-    for bound in bounds:
-        proc, url = started_app(GPT_APP_MAX_SESSIONS=str(bound))
+    for (name, root), bound in ((checkout, bound) for checkout in checkouts for bound in bounds):
+        proc, url = started_app(root, GPT_APP_MAX_SESSIONS=str(bound))
         try:
             warm = rss_mb(proc.pid)
             start = time.perf_counter()
@@ -98,14 +100,19 @@ def anonymous(count: int, bounds: list[int]) -> None:
             sent = rss_mb(proc.pid)
             time.sleep(12)                           # one sweep (every 10 s past a bound)
             swept = rss_mb(proc.pid)
-        finally:
-            proc.terminate()
+            stopping = time.perf_counter()
+            proc.terminate()                         # SIGTERM, as a Space's restart sends it
             proc.wait()
-        rows.append([f"{bound:,}", f"{count:,} in {seconds:.0f} s", f"{warm:,.0f}", f"{sent:,.0f} ({sent - warm:+,.0f})",
-                     f"{swept:,.0f} ({swept - warm:+,.0f})", f"{(sent - warm) / count * 1000:.0f} kB"])
+            down = time.perf_counter() - stopping
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        rows.append([name, f"{bound:,}", f"{count:,} in {seconds:.0f} s", f"{warm:,.0f}", f"{sent:,.0f} ({sent - warm:+,.0f})",
+                     f"{swept:,.0f} ({swept - warm:+,.0f})", f"{(sent - warm) / count * 1000:.0f} kB",
+                     f"{down:.1f} s"])
     print(f"refused requests, each from a new session; {machine()}\n")
-    print(table(["GPT_APP_MAX_SESSIONS", "requests", "warm MB", "after them MB", "after a sweep MB",
-                 "per request"], rows))
+    print(table(["app", "GPT_APP_MAX_SESSIONS", "requests", "warm MB", "after them MB", "after a sweep MB",
+                 "per request", "SIGTERM to exit (3 s of it the streams' grace)"], rows))
 
 
 def main(argv=None) -> None:
@@ -114,9 +121,11 @@ def main(argv=None) -> None:
     p.add_argument("--ttl", type=float, default=15)
     p.add_argument("--anonymous", type=int, help="refused requests from new sessions (see above)")
     p.add_argument("--max-sessions", type=int, default=200, help="with --anonymous: the bound set beside 9,000")
+    p.add_argument("--compare-with", type=Path, help="with --anonymous: another checkout whose app.py to measure")
     args = p.parse_args(argv)
     if args.anonymous:
-        return anonymous(args.anonymous, [args.max_sessions, 9000])
+        checkouts = [("as shipped", ROOT)] + ([(args.compare_with.name, args.compare_with)] if args.compare_with else [])
+        return anonymous(args.anonymous, [args.max_sessions, 9000], checkouts)
     proc, url = started_app(GPT_APP_SESSION_TTL=str(args.ttl))
     try:
         time.sleep(args.ttl + 3)

@@ -150,6 +150,21 @@ _DOWNLOADS: dict[str, tuple[threading.Thread, dict]] = {}
 _DOWNLOADS_LOCK = threading.Lock()
 
 
+def source_kind(path_or_repo_id: str | Path) -> str:
+    """Where a checkpoint would come from, without loading or downloading it: "folder" (a local
+    folder, or the previous save a killed one left) or "hub" (an owner/name repo id that is no
+    local path). CheckpointError for a file, or a name that is neither."""
+    path = Path(path_or_repo_id).expanduser()
+    if path.is_dir() or (not path.exists() and _complete(_old(path))):
+        return "folder"
+    name = str(path_or_repo_id)
+    if path.exists():
+        raise CheckpointError(f"{name} is a file; a checkpoint is a folder holding {CONFIG} and {WEIGHTS}")
+    if not _REPO_ID.match(name):
+        raise CheckpointError(f"no checkpoint folder at {name!r}, and it is not a Hub repo id (owner/name)")
+    return "hub"
+
+
 def resolve(path_or_repo_id: str | Path, timeout: float = HUB_TIMEOUT) -> Path:
     """A local checkpoint folder: the path itself (or, when a save was killed between its two
     renames, the previous save it left as `.NAME.old`), or a download of a Hub repo's files,
@@ -160,10 +175,7 @@ def resolve(path_or_repo_id: str | Path, timeout: float = HUB_TIMEOUT) -> Path:
     if not path.exists() and _complete(_old(path)):     # read only: a save under way is never touched
         return _old(path)
     name = str(path_or_repo_id)
-    if path.exists():
-        raise CheckpointError(f"{name} is a file; a checkpoint is a folder holding {CONFIG} and {WEIGHTS}")
-    if not _REPO_ID.match(name):
-        raise CheckpointError(f"no checkpoint folder at {name!r}, and it is not a Hub repo id (owner/name)")
+    source_kind(name)                                   # a file, or neither a folder nor a repo id: refused
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, RepositoryNotFoundError
 

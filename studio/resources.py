@@ -9,6 +9,7 @@ from pathlib import Path
 
 import torch
 
+from gpt import checkpoint
 from gpt.hardware import pick_device
 
 from .board_store import SQLiteBoards
@@ -40,6 +41,14 @@ class Resources:
         except ValueError as e:
             raise SystemExit(f"GPT_APP_DEVICE={settings.device!r}: {e}") from None
         checkpoints = Path(checkpoints)
+        for source in settings.extra_models:      # a typo found now, not when a student picks the model
+            try:
+                folder = Path(source).expanduser()
+                if checkpoint.source_kind(source) == "folder" and folder.is_dir() and not (
+                        folder / checkpoint.CONFIG).is_file():
+                    raise checkpoint.CheckpointError(f"{source} holds no {checkpoint.CONFIG}: not a checkpoint folder")
+            except checkpoint.CheckpointError as e:
+                raise SystemExit(f"GPT_APP_MODELS={source!r}: {e}") from None
         return cls(settings, device, ModelZoo(checkpoints, settings.extra_models, device=device),
                    ShippedTimeline(checkpoints / TIMELINE_FOLDER),
                    TrainingSlots(settings.training_slots, settings.training_line), open_boards(settings))

@@ -4,8 +4,8 @@ and keep the number of sessions bounded.
 For every session Gradio keeps the latest value of every output it sent (the text, each
 figure's JSON) so that a reloaded page can be restored, and it lets go only after 10,000
 sessions. A classroom leaves ~6 MB a student behind (bench/sessions.py), and any request with
-a new session id, even a refused one, costs ~0.6 MB. The sweeper drops a session's whole record
-once it has gone unused for the time-to-live (every request renews it: a `gr.State`'s own
+a new session id, even a refused one, costs ~25 kB (ui/session_records.py). The sweeper drops a
+session's whole record once it has gone unused for the time-to-live (every request renews it: a `gr.State`'s own
 time-to-live counts from when the value was set, and would take a student's model and seat
 while they use them), and past `max_sessions` it drops the least recently used sessions that
 hold nothing worth keeping (no trained model, no seat) before any that do. Then it asks the C

@@ -381,3 +381,75 @@ def test_one_client_cannot_take_every_seat_and_the_teacher_can_lock_and_remove(u
     for seat in boards.seats(code, secret)[:5]:
         boards.remove_seat(code, secret, seat.nickname)
     assert boards.snapshot(code).seats == app.SETTINGS.board_seats - 5 and boards.snapshot(code).locked
+
+
+def test_a_refused_request_keeps_kilobytes_not_the_whole_page(url):
+    """Gradio's SessionState wrote out all 372 blocks' configs on a session's first request
+    (~575 kB, paid by every request under a new session id, refused or not: a script guessing
+    board codes grew the server by gigabytes). A session now holds the configs it used, and a
+    deep link, which reads them all, gets what Gradio's own constructor would have built."""
+    import gradio.state_holder as state_holder
+    import requests
+
+    import app
+    from ui.session_records import ORIGINAL_SESSION_STATE, LeanSessionState
+
+    client = Client(url, verbose=False)
+    with pytest.raises(Exception, match="prompt is empty"):
+        client.predict(*generate_args(prompt=""), **GEN)
+    session = app.demo.state_holder.session_data[client.session_hash]
+    assert isinstance(session, LeanSessionState) and state_holder.SessionState is LeanSessionState
+    page = len(app.demo.default_config.blocks)
+    assert page > 300 and dict.__len__(session.config_values) <= 20      # the request's inputs and outputs
+    # the deep link (every block's config, with this session's values) equals the eager build's
+    eager = ORIGINAL_SESSION_STATE(app.demo)
+    for key, config in dict(dict.items(session.config_values)).items():   # what the request changed
+        eager.config_values[key] = config
+    assert json.dumps(list(session.components), default=str) == json.dumps(list(eager.components), default=str)
+    assert dict.__len__(session.config_values) == dict.__len__(eager.config_values)   # now all computed
+    link = requests.get(f"{url}gradio_api/deep_link", params={"session_hash": client.session_hash}, timeout=30)
+    assert link.status_code == 200 and link.json()
+
+
+WRONG_KINDS = {"a list": [], "an object": {"a": 1}, "300 kB of text": "x" * 300_000}
+
+
+def raw_call(url: str, endpoint: str, data: list) -> tuple[str, str]:
+    """(event, payload) of the last message of one call over Gradio's HTTP API, as curl would send it."""
+    import requests
+
+    event = requests.post(f"{url}gradio_api/call{endpoint}", json={"data": data}, timeout=60).json()["event_id"]
+    lines = requests.get(f"{url}gradio_api/call{endpoint}/{event}", timeout=120).text.splitlines()
+    kind = [line[len("event: "):] for line in lines if line.startswith("event: ")][-1]
+    payload = [line[len("data: "):] for line in lines if line.startswith("data: ")][-1]
+    return kind, payload
+
+
+def test_a_value_of_the_wrong_kind_is_refused_in_words_on_every_endpoint(url, capfd):
+    """A list, an object or 300 kB of text sent for any setting of any endpoint: one line naming the
+    setting, never Gradio's "Could not preprocess … Original error: TypeError", a component's memory
+    address, the value echoed whole, or a traceback in the server's log (152 such replies on main)."""
+    import requests
+
+    capfd.readouterr()
+    endpoints = requests.get(f"{url}gradio_api/info", timeout=30).json()["named_endpoints"]
+    checked = 0
+    for endpoint, info in endpoints.items():
+        parameters = info["parameters"]
+        defaults = [p.get("parameter_default") for p in parameters]
+        for index, parameter in enumerate(parameters):
+            if parameter["component"] in ("State", "Checkboxgroup") or parameter["python_type"]["type"] == "list[str]":
+                continue                                   # a session's own value; a list is what it takes
+            for kind, value in WRONG_KINDS.items():
+                if kind == "300 kB of text" and parameter["component"] == "Textbox":
+                    continue                               # text of any length is text: the handler measures it
+                event, payload = raw_call(url, endpoint, defaults[:index] + [value] + defaults[index + 1:])
+                message = json.loads(payload)["error"]
+                assert event == "error", (endpoint, parameter["parameter_name"], kind)
+                assert parameter["parameter_name"] in message and len(message) < 400, message
+                assert "Original error" not in message and "0x" not in message and "\n" not in message, message
+                checked += 1
+    assert checked > 150
+    short = raw_call(url, "/lab_knockout", ["shakespeare-gpt", "val"])[1]
+    assert "takes 5 values" in short and "model_name" in short and "sent 2" in short, short
+    assert "Traceback" not in capfd.readouterr().err

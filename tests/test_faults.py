@@ -205,6 +205,33 @@ def test_every_setting_is_checked_at_start_up(monkeypatch, variable, value, mess
         Settings.from_env()
 
 
+@pytest.mark.parametrize("models, message", [
+    ("/nonexistent", "no checkpoint folder at '/nonexistent', and it is not a Hub repo id"),
+    ("/etc/passwd", "is a file; a checkpoint is a folder"),
+    ("{tmp}", "holds no config.json"),
+    ("checkpoints/names-mlp, not a repo", "not a Hub repo id"),
+])
+def test_a_model_that_cannot_be_found_stops_start_up_in_one_line(monkeypatch, tmp_path, models, message):
+    """GPT_APP_MODELS=/nonexistent used to start, and listed a model that failed when picked."""
+    from studio.resources import Resources
+    from studio.settings import Settings
+
+    monkeypatch.setenv("GPT_APP_MODELS", models.format(tmp=tmp_path))
+    monkeypatch.setenv("GPT_APP_DATA", str(tmp_path / "data"))
+    with pytest.raises(SystemExit, match="GPT_APP_MODELS=.*" + message):
+        Resources.from_settings(REPO / "checkpoints", Settings.from_env())
+
+
+def test_a_hub_repo_id_among_the_models_is_listed_without_downloading(monkeypatch, tmp_path):
+    from studio.resources import Resources
+    from studio.settings import Settings
+
+    monkeypatch.setenv("GPT_APP_MODELS", "checkpoints/names-mlp, someone/their-gpt")
+    monkeypatch.setenv("GPT_APP_DATA", str(tmp_path / "data"))
+    names = Resources.from_settings(REPO / "checkpoints", Settings.from_env()).zoo.names()
+    assert "their-gpt" in names and names.count("names-mlp") == 1
+
+
 @pytest.mark.parametrize("megabytes", ["0.5", "1.5", "2"])
 def test_fractional_upload_limits_start_and_count_bytes_as_gradio_does(monkeypatch, megabytes):
     from studio.settings import Settings

@@ -13,6 +13,7 @@ import gradio as gr
 from studio.resources import Resources
 
 from . import attention, board, generate, lab, learn, losses, timeline, train
+from .checked_blocks import CheckedBlocks
 from .refusals import plain_path_refusals, quiet_gradio_refusals
 from .shared import Shared
 
@@ -40,7 +41,7 @@ def build(resources: Resources) -> Page:
     quiet_gradio_refusals()
     plain_path_refusals()
     # Files Gradio keeps (downloads, plots) are deleted every hour once an hour old.
-    with gr.Blocks(title="tinyshakespeare-gpt", delete_cache=(3600, 3600)) as demo:
+    with CheckedBlocks(title="tinyshakespeare-gpt", delete_cache=(3600, 3600)) as demo:
         shared = Shared(resources)
         gr.Markdown("# tinyshakespeare-gpt\nA character-level GPT trained on Tiny Shakespeare on two CPU "
                     "cores. Generate text, look at what each attention head reads, and train your own model live. "
@@ -58,24 +59,6 @@ def build(resources: Resources) -> Page:
         shared.wire(demo, tabs)
     demo.queue(max_size=resources.settings.queue_size, default_concurrency_limit=4)
     return Page(demo, shared, lab_wiring)
-
-
-def require_session_records() -> None:
-    """The session sweeper (studio/sessions.py) reads Gradio's per-session records, which are not a
-    public API: `demo.state_holder`, a StateHolder with `session_data`, `time_last_used` and
-    `lock`, and each SessionState's `state_data`. Stop at start-up, saying so, if a Gradio upgrade
-    moved them, rather than run a sweeper that silently never sweeps (tests/test_ui.py checks too)."""
-    from gradio.state_holder import SessionState, StateHolder
-
-    holder = StateHolder()
-    missing = [name for name in ("session_data", "time_last_used", "lock") if not hasattr(holder, name)]
-    if "blocks.state_holder = self" not in inspect.getsource(StateHolder.set_blocks):
-        missing.append("Blocks.state_holder")
-    if "self.state_data" not in inspect.getsource(SessionState.__init__):
-        missing.append("SessionState.state_data")
-    if missing:
-        raise SystemExit(f"gradio {gr.__version__} keeps its sessions elsewhere ({', '.join(missing)} moved): "
-                         "studio/sessions.py cannot forget idle sessions; pin the gradio of requirements.txt")
 
 
 def plotly_preload() -> str:
