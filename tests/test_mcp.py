@@ -63,6 +63,15 @@ def test_a_bad_tool_call_is_refused_in_words(url):
     assert result["isError"] and "€" in result["text"] and "Traceback" not in result["text"]
 
 
+def test_a_long_argument_is_not_echoed_back(url):
+    """What the app refuses comes back in a line, not with the argument whole (100 kB here: the
+    client takes its calls on its command line). A value outside a tool's schema (a model name
+    not among its choices) is refused by the MCP library before the app sees it, in its own words."""
+    result = ask(url, ("lab_predict", {"model_name": "shakespeare-gpt", "passage": "x" * 100_000, "position": 3}))
+    result = result["results"][0]
+    assert result["isError"] and "100,000 characters long" in result["text"] and len(result["text"]) < 400, result["text"][:400]
+
+
 def test_the_descriptions_are_text_for_people_and_name_real_models():
     """10 of 17 descriptions carried a stray line of Python (`DOCS = {name: doc.replace(...)}`) and one
     named a `names-gpt` checkpoint that does not exist: the API page and every MCP client showed them."""
