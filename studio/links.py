@@ -28,8 +28,10 @@ MAX_QUERY_CHARS = 6_000
 """A longer query string is not read at all (the longest text a link carries is MAX_TEXT_CHARS)."""
 MAX_TEXT_CHARS = 2_000
 """The longest prompt or Lab text a link carries: a link is for handing out, not for corpora."""
-MAX_LAYERS = MAX_HEADS = 64
-"""The most layers and heads a link may name (the linked tab then checks them against its model)."""
+MAX_LAYERS = 1_000
+MAX_HEADS = 64
+"""The most layers and heads a link may name: the linked tab then checks them against its model and
+says its range ("This model has 6 layers"), rather than a bound no model here comes near."""
 MAX_SHOWN = 40
 """Characters of a refused value quoted back in its problem."""
 

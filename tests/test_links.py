@@ -59,6 +59,13 @@ def test_a_bad_value_is_named_and_the_rest_of_the_link_still_opens(query, words)
     assert link.get("prompt") == "KING:"
 
 
+def test_a_layer_past_any_model_is_left_to_the_tab_that_knows_the_model():
+    """layer=64 used to be refused with "between 0 and 63", a range no model here has: the Attention
+    tab checks it against the model on screen and says "This model has 6 layers" instead."""
+    link = read("tab=attention&layer=64")
+    assert link.get("layer") == 64 and not link.problems
+
+
 def test_hostile_links_open_the_default_view_with_a_message_and_reflect_no_markup():
     huge = read("prompt=" + "a" * 20_000)
     assert huge.values == {} and "characters long" in huge.note and "default view" in huge.note

@@ -154,6 +154,8 @@ def test_a_links_head_cannot_inject_markup_nor_break_the_tab(site):
         assert ("not one of this app's" in said) or ("heads are numbered 0-5" in said)
         assert page.locator("#attention-plot .gtitle").text_content() == "Layer 1, average of heads"
     assert not asked and not [t for t in toasts if "choices" in t or "Error" in t], toasts
+    page.goto(page.url.split("?")[0] + "?tab=attention&layer=64")    # was "between 0 and 63" for a 6-layer model
+    page.get_by_text("This model has 6 layers: layer 0 is shown, not 64.").wait_for(timeout=WAIT)
     page.close()
 
 
