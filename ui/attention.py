@@ -18,15 +18,16 @@ def build(shared: Shared, generate: GenerateTab) -> None:
     default = shared.resources.default_model
     n_layers, n_heads = (views.attention_shape(shared.zoo.get(default)) if default else None) or (1, 1)
     with shared.tab("Attention", "attention"):
-        with gr.Row():
-            layer = gr.Slider(0, max(n_layers - 1, 1), value=0, step=1, label="Layer", min_width=240,
+        # one row of controls and the map under it: the map starts on the first screen at 1024 x 768
+        # (it started at y = 650 of 800 below two rows and the note); the note is its caption
+        with gr.Row(equal_height=True):
+            layer = gr.Slider(0, max(n_layers - 1, 1), value=0, step=1, label="Layer", min_width=200,
                               elem_id="attention-layer")
-            head = gr.Dropdown(views.head_options(n_heads), value=views.AVERAGE, label="Shown large", min_width=200)
-        with gr.Row():
-            n_chars = gr.Slider(8, MAX_ATTENTION_CHARS, value=32, step=1, label="Characters to show")
-            attention_btn = gr.Button("Draw attention", variant="primary")
-        note = gr.Markdown()
+            head = gr.Dropdown(views.head_options(n_heads), value=views.AVERAGE, label="Shown large", min_width=160)
+            n_chars = gr.Slider(8, MAX_ATTENTION_CHARS, value=32, step=1, label="Characters to show", min_width=200)
+            attention_btn = gr.Button("Draw attention", variant="primary", min_width=140, scale=0)
         plot = gr.Plot(label="Attention weights", elem_id="attention-plot", visible=False)
+        note = gr.Markdown(elem_id="attention-note")
         grid = gr.Plot(label="Every head of the layer", elem_id="attention-grid", visible=False)
         shared.code_part("attention")
 
