@@ -18,6 +18,7 @@ import torch
 from . import checkpoint, hardware
 from .data import Corpus, CorpusUnavailableError
 from .distributed import init_from_env, shutdown
+from .optimizers import OPTIMIZERS
 from .records import TrainConfig
 from .registry import build_model, config_class
 from .snapshots import DiskSnapshots
@@ -54,8 +55,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     opt.add_argument("--minutes", type=float, help="wall-clock budget; the lr schedule decays over it")
     opt.add_argument("--batch-size", type=int, default=d.batch_size)
     opt.add_argument("--lr", type=float, default=d.lr)
+    opt.add_argument("--optimizer", default=d.optimizer, choices=OPTIMIZERS,
+                     help="muon: Muon on the hidden matrices, AdamW on the rest (as Train live offers)")
     opt.add_argument("--min-lr-ratio", type=float, default=d.min_lr_ratio)
-    opt.add_argument("--warmup", type=int, default=d.warmup_steps)
+    opt.add_argument("--warmup", type=int, help=f"linear warm-up steps (default: {d.warmup_steps}, or a tenth "
+                     "of --steps when that is fewer: a 60-step run was all warm-up)")
     opt.add_argument("--weight-decay", type=float, default=d.weight_decay)
     opt.add_argument("--grad-clip", type=float, default=d.grad_clip)
     opt.add_argument("--eval-interval", type=int, default=d.eval_interval)
@@ -68,10 +72,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def warmup_steps(args) -> int:
+    """The warm-up asked for, or the default scaled down for a short run (a tenth of its steps)."""
+    if args.warmup is not None:
+        return args.warmup
+    return max(1, min(TrainConfig.warmup_steps, args.steps // 10))
+
+
 def train_config(args) -> TrainConfig:
     return TrainConfig(
         max_steps=args.steps, time_budget=args.minutes * 60 if args.minutes else None,
-        batch_size=args.batch_size, lr=args.lr, min_lr_ratio=args.min_lr_ratio, warmup_steps=args.warmup,
+        batch_size=args.batch_size, lr=args.lr, optimizer=args.optimizer, min_lr_ratio=args.min_lr_ratio,
+        warmup_steps=warmup_steps(args),
         weight_decay=args.weight_decay, grad_clip=args.grad_clip, eval_interval=args.eval_interval,
         eval_batches=args.eval_batches, bf16=args.bf16, compile=args.compile, sample_chars=args.sample_chars,
         seed=args.seed)

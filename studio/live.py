@@ -70,9 +70,15 @@ def log_rows(history: list[dict]) -> list[list]:
 
 def header(trainer) -> str:
     model = trainer.model
+    val_chars = trainer.dataset.num_tokens("val")
+    # a small upload's val split is shorter than the sample: say what the curve measures there
+    measured = (f"a fixed sample of {trainer.eval_targets:,} characters of the val split"
+                if trainer.eval_targets < val_chars else
+                f"{trainer.eval_targets:,} predictions drawn from the whole val split ({val_chars:,} characters, "
+                "so each is predicted several times)")
     return (f"Training {model.kind} with {model.num_params():,} parameters on "
             f"{trainer.dataset.corpus.name} ({trainer.dataset.num_tokens('train'):,} training characters). "
-            f"Val loss on the curve: a fixed sample of {trainer.eval_targets:,} characters of the val split.")
+            f"Val loss on the curve: {measured}.")
 
 
 def stopped_message(trained: LanguageModel | None) -> str:
@@ -157,7 +163,8 @@ def _progress(remote: RemoteTraining, model: LanguageModel, timeline: Timeline, 
             samples.insert(0, f"--- step {p.step}, val {p.val_loss:.3f} ---\n{p.sample}")
         done = (f"\n\n**Done.** Pick *{SESSION_LABEL}* in Generate, Attention or the Lab, and scrub its run in "
                 "the Timeline (*your live training*)." if p.done else "")
-        activations, ratios, gradients, _ = timeline_views.diagnostics_view(timeline, len(timeline.steps) - 1)
+        last = len(timeline.steps) - 1
+        activations, ratios, gradients, _ = timeline_views.diagnostics_view(timeline, last, marked=False)
         yield LiveUpdate("evaluated", top + "\n\n" + status_line(p, budget) + done, model=model, timeline=timeline,
                          curve=views.loss_view(model, curve.name, curve.others, x="elapsed")[0],
                          samples="\n\n".join(samples),

@@ -142,9 +142,11 @@ def next_char_view(timeline: Timeline, index: int, position: int) -> go.Figure:
                                   title=f"Step {step:,}, after “{context}”" + ("" if actual else " (end of text)"))
 
 
-def diagnostics_view(timeline: Timeline, index: int
+def diagnostics_view(timeline: Timeline, index: int, marked: bool = True
                      ) -> tuple[go.Figure | None, go.Figure | None, go.Figure | None, str]:
-    """The activation histograms nearest the snapshot; the update ratios and gradient spread over the run."""
+    """The activation histograms nearest the snapshot; the update ratios and gradient spread over the run,
+    with the snapshot marked on them when `marked` (the Timeline scrubs; Train live shows the run so far,
+    where a "snapshot shown" line past the last record stretched the axis)."""
     step = step_at(timeline, index)
     record = timeline.diagnostics_at(step)
     if record is None:
@@ -153,8 +155,9 @@ def diagnostics_view(timeline: Timeline, index: int
                                                                                          r.activations)]
     shown = with_histograms[-1] if with_histograms else record
     activations = plots.activations_figure(shown, f"Activations at step {shown.step:,}") if shown.activations else None
-    ratios = plots.update_ratio_figure(timeline.diagnostics, marker_step=step)
-    gradients = plots.gradient_figure(timeline.diagnostics, marker_step=step)
+    marker = step if marked else None
+    ratios = plots.update_ratio_figure(timeline.diagnostics, marker_step=marker)
+    gradients = plots.gradient_figure(timeline.diagnostics, marker_step=marker)
     kinds = {a.kind for a in shown.activations}
     meaning = []
     if "gelu" in kinds:

@@ -5,7 +5,8 @@ One place for them keeps the UI modules to their layout and wiring; `ui.shared.d
 handler's docstring from here by its name, and tests/test_mcp.py checks every tool has one."""
 from __future__ import annotations
 
-MODEL = "model_name: a checkpoint's name, as listed in the app (e.g. shakespeare-gpt, names-mlp)."
+MODEL = ("model_name: a checkpoint's name, as listed in the app (e.g. shakespeare-gpt, names-mlp); \"yours\" is "
+         "a model trained in a browser page and cannot be used from here.")
 
 DOCS: dict[str, str] = {
     'lab_surprisal': """How surprised the model is by each character of a text, in bits (-log2 of its probability).
@@ -186,4 +187,13 @@ Returns:
     The loss curve, samples and diagnostics as it trains, and the final note.
 """,
 }
-DOCS = {name: doc.replace("{MODEL}", MODEL) for name, doc in DOCS.items()}
+
+
+def _returns_on_one_line(doc: str) -> str:
+    """Gradio reads each line under `Returns:` as one output's description and joins them with
+    ", " (a wrapped sentence came out as "relative to the, strongest, in data-a"): one line it is."""
+    head, returns = doc.split("Returns:\n", 1)
+    return head + "Returns:\n    " + " ".join(line.strip() for line in returns.splitlines() if line.strip()) + "\n"
+
+
+DOCS = {name: _returns_on_one_line(doc.replace("{MODEL}", MODEL)) for name, doc in DOCS.items()}

@@ -67,8 +67,10 @@ def test_a_race_locks_the_settings_and_only_the_teacher_link_closes_it(site):
     join(student, code, "Ada")
     student.get_by_role("tab", name="Train live").click()
     assert code in student.locator("#train-board-note").inner_text()
-    assert student.locator("input[aria-label='number input for Minutes']").is_disabled()
+    assert student.locator("input[aria-label='number input for Minutes · 🔒 set by the class board']").is_disabled()
     assert student.get_by_role("radio", name="MLP").is_disabled()
+    # shown locked, not only refused by the server: the labels of what the race fixes say so
+    assert student.get_by_text("Corpus · 🔒 set by the class board").is_visible()
     # a link with a wrong key shows the board without its controls; the teacher's own link has them
     stranger = open_page(site, f"?tab=board&board={code}&teacher=guessed", **PROJECTOR)
     stranger.locator("#board-plot, #board-table").first.wait_for(timeout=WAIT)
@@ -87,6 +89,7 @@ def test_a_race_locks_the_settings_and_only_the_teacher_link_closes_it(site):
     # told plainly, let go of the board, and training anyway (it used to stay at "Preparing…")
     student.wait_for_function("() => document.querySelector('#train-board-note')?.innerText.includes("
                               "'does not post to a board')", timeout=WAIT)
+    student.locator("input[aria-label='number input for Minutes']").wait_for(timeout=WAIT)   # unlocked, labelled so
     assert not student.locator("input[aria-label='number input for Minutes']").is_disabled()
     student.wait_for_function("() => /Training|step|waiting|ahead/.test(document.body.innerText)", timeout=WAIT)
     student.get_by_role("button", name="Stop", exact=True).last.click()

@@ -94,3 +94,22 @@ def test_devices_are_picked_or_refused_clearly():
     assert pick_device("auto").type in ("cuda", "mps", "cpu")
     with pytest.raises(ValueError, match="unknown device"):
         pick_device("tpu")
+
+
+def test_train_takes_the_optimizer_and_scales_a_short_runs_warm_up(tmp_path):
+    """Muon could be chosen in Train live but not here; a 60-step run spent all of it in the
+    default 100-step warm-up."""
+    import json
+
+    from gpt.train import parse_args, train_config
+
+    short = train_config(parse_args(["--out", "x", "--steps", "60"]))
+    assert short.warmup_steps == 6 and short.optimizer == "adamw"
+    assert train_config(parse_args(["--out", "x"])).warmup_steps == 100
+    assert train_config(parse_args(["--out", "x", "--steps", "60", "--warmup", "30"])).warmup_steps == 30
+    result = cli("gpt.train", "--corpus", "shakespeare", "--model", "gpt", "--n-layer", "1", "--n-head", "2",
+                 "--n-embd", "16", "--block-size", "16", "--steps", "10", "--eval-interval", "10",
+                 "--eval-batches", "1", "--threads", "1", "--optimizer", "muon", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert '"optimizer": "muon"' in json.dumps(json.loads((tmp_path / "best" / "config.json").read_text()))
+    assert cli("gpt.train", "--out", str(tmp_path), "--optimizer", "sgd").returncode == 2

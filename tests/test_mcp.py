@@ -41,9 +41,13 @@ def test_the_tools_are_listed_with_descriptions_a_model_can_read(url):
         assert len(tool["description"]) > 40, tool["name"]
         properties = tool["inputSchema"]["properties"]
         assert properties and all(p.get("description") for p in properties.values()), tool["name"]
+        assert ",," not in tool["description"] and ", (" not in tool["description"], tool["description"]
+    # Gradio joins the lines under Returns with ", ": a wrapped sentence came out garbled
+    assert "relative to the strongest, in data-a" in tools["features_open"]["description"]
     generate = tools["generate"]["inputSchema"]["properties"]
     assert list(generate)[:3] == ["prompt_text", "model_name", "max_new_tokens"]
     assert "greedy" in generate["temp"]["description"]
+    assert "yours" in generate["model_name"]["enum"] and "cannot be used from here" in generate["model_name"]["description"]
 
 
 def test_a_greedy_generation_through_mcp_equals_the_app_api(url):

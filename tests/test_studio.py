@@ -500,3 +500,18 @@ def test_the_session_model_downloads_as_a_web_page_that_runs_it(tmp_path):
         training.export_site_zip(bigram.model, exports=tmp_path / "exports")
     with pytest.raises(InputError, match="Train a model first"):
         training.export_site_zip(None, exports=tmp_path / "exports")
+
+
+def test_the_train_header_says_what_the_curve_measures_on_a_small_upload():
+    """A 1,840-character val split was said to be sampled for "8,192 characters": the curve's
+    predictions there come from the whole split, each several times."""
+    from studio.live import header
+
+    small = gpt.Corpus.from_text(("To be, or not to be, that is the question.\n" * 430), name="upload")
+    dataset = small.dataset(16)
+    trainer = gpt.Trainer(gpt.build_model("bigram", vocab_size=dataset.tokenizer.vocab_size), dataset,
+                          gpt.TrainConfig(max_steps=1, eval_batches=1))
+    val_chars = trainer.dataset.num_tokens("val")
+    assert val_chars < trainer.eval_targets
+    said = header(trainer)
+    assert f"drawn from the whole val split ({val_chars:,} characters" in said and "fixed sample" not in said

@@ -152,3 +152,23 @@ def test_a_finished_runs_curve_carries_every_snapshots_note_and_sample_as_the_se
         assert note.startswith(f"Snapshot {index + 1} of {len(timeline.steps)}: **step {timeline.steps[index]:,}")
     assert len({sample for _, sample in frames}) > len(frames) // 2      # the samples change as it learns
     assert "frames" not in frame_view(timeline, 2).loss.layout.meta
+
+
+def test_train_live_diagnostics_end_at_the_last_record_with_no_snapshot_marker(shakespeare):
+    """Train live showed the Timeline's "snapshot shown" line on its diagnostics, stretching the step
+    axis past the last record; the Timeline keeps its marker."""
+    from studio import timeline as timeline_views
+
+    dataset = shakespeare.dataset(32)
+    snapshots = MemorySnapshots(max_count=8)
+    model, trainer, diagnostics = small_run(dataset, snapshots)
+    for _ in trainer.run():
+        pass
+    timeline = Timeline.live(model, snapshots, Probe.for_run(model, dataset), diagnostics)
+    last = len(timeline.steps) - 1
+    _, ratios, gradients, _ = timeline_views.diagnostics_view(timeline, last, marked=False)
+    for figure in (ratios, gradients):
+        assert not [a for a in figure.layout.annotations if a.text == "snapshot shown"]
+        assert max(max(trace.x) for trace in figure.data) == diagnostics.records[-1].step
+    _, marked, _, _ = timeline_views.diagnostics_view(timeline, last)
+    assert [a for a in marked.layout.annotations if a.text == "snapshot shown"]

@@ -121,12 +121,8 @@ def build(shared: Shared, demo: gr.Blocks) -> None:
         """The Train live settings a board fixes, set and locked (the server checks them too)."""
         if form is None:
             return {}
-        return {form.corpus: gr.Radio(value=rules.corpus, interactive=False),
-                form.minutes: (gr.Slider(value=rules.minutes, interactive=False) if rules.minutes is not None
-                               else gr.Slider(interactive=True)),
-                form.model_type: (gr.Radio(value=rules.model_type, interactive=False) if rules.model_type
-                                  else gr.Radio(interactive=True)),
-                form.board_note: f"Your runs post to board **{code_}** ({rules_text(rules)})."}
+        return form.locked(rules.corpus, rules.model_type or None, rules.minutes,
+                           f"Your runs post to board **{code_}** ({rules_text(rules)}).")
 
     def seated(seat: Seat, welcome: str) -> dict:
         """The page of a student on `seat`: the note, Train live's race lock, the board drawn."""

@@ -55,7 +55,9 @@ def build(shared: Shared) -> GenerateTab:
                 note = gr.Markdown()
         made_with = gr.Textbox(visible=False)     # the seed of the text on screen, for the address bar
         api_generate = shared.api_button()
-        position = gr.Slider(1, 2, value=1, step=1, label="Inspect the choice at step", interactive=False)
+        # shown once a text exists: before, it was a slider over nothing
+        position = gr.Slider(1, 2, value=1, step=1, label="Inspect the choice at step", interactive=False,
+                             visible=False)
         probs_plot = gr.Plot(label="Next-character probabilities", elem_id="probs-plot", visible=False)
         shared.code_part("generate", prompt)
 
@@ -89,10 +91,10 @@ def build(shared: Shared) -> GenerateTab:
         steps = record.steps if record is not None else 0
         made = {made_with: str(record.seed) if record is not None and record.seed is not None else ""}
         if steps == 0:
-            return made | {position: gr.Slider(interactive=False), probs_plot: shown(None)}
+            return made | {position: gr.Slider(interactive=False, visible=False), probs_plot: shown(None)}
         # a slider needs two distinct ends; with a single step, position 2 shows that step too
         return made | {position: gr.Slider(minimum=1, maximum=max(steps, 2), value=steps, step=1,
-                                           interactive=steps > 1),
+                                           interactive=steps > 1, visible=True),
                        probs_plot: shown(views.next_char_view(record, steps))}
 
     def seed_in_address(event):

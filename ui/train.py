@@ -19,6 +19,12 @@ from .refusals import user_errors
 from .shared import Shared, described, not_a_tool, shown
 
 
+LABELS = {"corpus": "Corpus", "model_type": "Model", "minutes": "Minutes"}
+LOCKED = " · 🔒 set by the class board"
+"""Added to the label of a setting a board fixes: a locked control said nothing, and looked like one
+the student could change (the server refuses it)."""
+
+
 @dataclass(frozen=True)
 class TrainForm:
     """The settings a class board may fix (ui/board.py sets and locks them), and where it says so."""
@@ -27,6 +33,24 @@ class TrainForm:
     minutes: gr.Slider
     board_note: gr.Markdown
 
+    def locked(self, corpus: str, model_type: str | None, minutes: float | None, note: str) -> dict:
+        """The race's settings set and shown locked; those it leaves open (None) unlocked."""
+        fixed = {"corpus": corpus, "model_type": model_type, "minutes": minutes}
+        kinds = {"corpus": gr.Radio, "model_type": gr.Radio, "minutes": gr.Slider}
+        page = {}
+        for name, value in fixed.items():
+            kind, component = kinds[name], getattr(self, name)
+            page[component] = (kind(value=value, interactive=False, label=LABELS[name] + LOCKED)
+                               if value is not None else kind(interactive=True, label=LABELS[name]))
+        return page | {self.board_note: gr.Markdown(note, visible=True)}
+
+    def unlocked(self, note: str) -> dict:
+        """Every setting free again, and why."""
+        return {self.corpus: gr.Radio(interactive=True, label=LABELS["corpus"]),
+                self.minutes: gr.Slider(interactive=True, label=LABELS["minutes"]),
+                self.model_type: gr.Radio(interactive=True, label=LABELS["model_type"]),
+                self.board_note: gr.Markdown(note, visible=True)}
+
 
 def build(shared: Shared) -> None:
     settings, resources = shared.resources.settings, shared.resources
@@ -34,14 +58,15 @@ def build(shared: Shared) -> None:
     with shared.tab("Train live", "train"):
         with gr.Row():
             with gr.Column(scale=2):
-                corpus = gr.Radio(CORPUS_CHOICES, value=d.corpus, label="Corpus")
+                corpus = gr.Radio(CORPUS_CHOICES, value=d.corpus, label=LABELS["corpus"])
                 upload = gr.File(label=f"Your .txt (UTF-8, at most {settings.max_upload_mb:g} MB)",
                                  file_types=[".txt"], type="filepath", visible=False)   # shown for an upload
-                model_type = gr.Radio(MODEL_CHOICES, value=d.model_type, label="Model")
+                model_type = gr.Radio(MODEL_CHOICES, value=d.model_type, label=LABELS["model_type"])
                 with gr.Row():
                     train_btn = gr.Button("Train", variant="primary")
                     stop_btn = gr.Button("Stop", variant="stop")
-                board_note = gr.Markdown(elem_id="train-board-note")     # the class board this session posts to
+                # the class board this session posts to; hidden while there is none (it left a gap)
+                board_note = gr.Markdown(elem_id="train-board-note", visible=False)
                 with gr.Row():
                     n_layer = gr.Slider(1, 8, value=d.n_layer, step=1, label="Layers")
                     n_head = gr.Slider(1, 8, value=d.n_head, step=1, label="Heads")
@@ -51,7 +76,7 @@ def build(shared: Shared) -> None:
                 n_hidden = gr.Slider(16, 1024, value=d.n_hidden, step=8, label="Hidden units", visible=False)
                 with gr.Row():
                     minutes = gr.Slider(0.25, settings.max_minutes, value=min(d.minutes, settings.max_minutes),
-                                        step=0.25, label="Minutes")
+                                        step=0.25, label=LABELS["minutes"])
                     max_steps = gr.Slider(10, settings.max_steps, value=min(d.max_steps, settings.max_steps),
                                           step=10, label="Max steps")
                 with gr.Row():
@@ -125,10 +150,9 @@ def build(shared: Shared) -> None:
         reason = resources.boards.cannot_post(seat) if seat is not None else None
         if reason is None:
             return {shared.seat: gr.skip()}
-        return {shared.seat: None, board_note: f"**This run does not post to a board**: {reason} Train as you like; "
-                "join a board again in *Class board* to post.",
-                corpus: gr.Radio(interactive=True), minutes: gr.Slider(interactive=True),
-                model_type: gr.Radio(interactive=True)}
+        return {shared.seat: None} | shared.train_form.unlocked(
+            f"**This run does not post to a board**: {reason} Train as you like; join a board again in "
+            "*Class board* to post.")
 
     training = train_btn.click(
         # a new run: no stale curve, status, samples, diagnostics or download from the last one
