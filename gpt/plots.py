@@ -229,13 +229,18 @@ def ladder_figure(labels: Sequence[str], ours: Sequence[float], lecture: Sequenc
     return fig
 
 
-def count_matrix_figure(counts: np.ndarray, chars: Sequence[str], title: str, text_format: str = "d") -> go.Figure:
-    """makemore's big table as the lecture draws it: each cell shows its pair and its value."""
+def count_matrix_figure(counts: np.ndarray, chars: Sequence[str], title: str, text_format: str = "d",
+                        zmax: float | None = None, scale_title: str | None = None) -> go.Figure:
+    """makemore's big table as the lecture draws it: each cell shows its pair and its value. Two
+    tables given the same `zmax` share one colour scale (shown, titled `scale_title`, when given)."""
     labels = [show_char(c) for c in chars]
     value = (lambda v: f"{int(v)}") if text_format == "d" else (lambda v: f"{v:{text_format}}")
     text = [[f"{a}{b}<br>{value(v)}" for b, v in zip(labels, row)] for a, row in zip(labels, counts)]
     fig = figure(go.Heatmap(z=np.asarray(counts, dtype=np.float32), x=labels, y=labels, colorscale="Blues",
-                               text=text, texttemplate="%{text}", textfont=dict(size=12), showscale=False,
+                               zmin=0 if zmax is not None else None, zmax=zmax,
+                               text=text, texttemplate="%{text}", textfont=dict(size=12),
+                               showscale=scale_title is not None,
+                               colorbar=dict(title=scale_title) if scale_title else None,
                                hovertemplate="%{y} then %{x}: %{z}<extra></extra>"))
     fig.update_yaxes(autorange="reversed", type="category", scaleanchor="x", constrain="domain",
                      title_text="current character")
@@ -243,7 +248,8 @@ def count_matrix_figure(counts: np.ndarray, chars: Sequence[str], title: str, te
     fig.update_xaxes(type="category", side="top", title_text="next character", constrain="domain")
     # on a narrow screen the page drops the cell text (hover keeps it): assets/fit-figures.html
     fig.update_layout(title=title, height=1000, margin=dict(l=60, r=10, t=110, b=10),
-                      meta=dict(square=True, cells=len(labels), cell_text=34, template="%{text}", side=880))
+                      meta=dict(square=True, cells=len(labels), cell_text=34, template="%{text}", side=880,
+                                colorbar=scale_title is not None))
     return fig
 
 
@@ -306,8 +312,9 @@ def knockout_figure(grid: np.ndarray, title: str) -> go.Figure:
         colorbar=dict(title="Δ loss"),
         hovertemplate="%{y}, %{x}: loss changes by %{z:+.4f} nats per character<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
-    fig.update_layout(title=title, height=120 + 48 * n_layer,
-                      margin=dict(l=70, r=20, t=60, b=40))
+    # meta: the page drops the cells' numbers where a cell is under 52 px wide (a phone: they ran together)
+    fig.update_layout(title=title, height=120 + 48 * n_layer, margin=dict(l=70, r=20, t=60, b=40),
+                      meta=dict(cell_text=52, columns=n_head, template="%{text}"))
     return fig
 
 

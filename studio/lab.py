@@ -86,14 +86,15 @@ def bits_scores(bits: np.ndarray) -> np.ndarray:
 def surprisal_view(model: LanguageModel, text: str, other: LanguageModel | None = None,
                    other_name: str = "") -> SurprisalView:
     """Each character coloured by its surprisal in bits (darker: more surprising), or by how
-    many bits `model` saves over `other` (red: `model` does worse, blue: better)."""
+    many bits `model` saves over `other` (red: `model` does worse, purple: better; Gradio's colours)."""
     text = _checked_text(model, text)
     with fast_math(model):
         bits = lab.bits(lab.surprisal(model, text))
     if other is None:
         scores = bits_scores(bits)
         note = (f"Mean **{bits.mean():.2f} bits per character** over {len(bits):,} predicted characters "
-                f"(loss {bits.mean() * math.log(2):.3f} nats). Darker red: more surprising; the first character "
+                f"(loss {bits.mean() * math.log(2):.3f} nats). 🟥 Darker red: more surprising (full colour: 8 bits, "
+                "a 1-in-256 surprise); the first character "
                 "is not predicted. Click a character to see what the model expected there and what it read.")
     else:
         _checked_text(other, text)
@@ -102,8 +103,8 @@ def surprisal_view(model: LanguageModel, text: str, other: LanguageModel | None 
         diff = bits - other_bits
         scores = np.clip(diff / 4, -1, 1)
         note = (f"This model: **{bits.mean():.2f}** bits per character; {other_name}: **{other_bits.mean():.2f}**. "
-                f"Blue: this model is less surprised than {other_name} (by up to 4 bits at full colour), "
-                f"red: more. It saves {(-diff).mean():.2f} bits per character on average; the largest saving is at "
+                f"🟪 Purple: this model is less surprised than {other_name}; 🟥 red: more (full colour: 4 bits "
+                f"either way, pale: about the same). It saves {(-diff).mean():.2f} bits per character on average; the largest saving is at "
                 f"position {int(diff.argmin()) + 1} ({text[int(diff.argmin()) + 1]!r}).")
     return SurprisalView(surprisal_highlights(text, scores), note)
 

@@ -142,14 +142,39 @@ def learn_views(zoo: ModelZoo) -> LearnViews:
     except InputError as e:
         views.makemore_note = f"makemore checkpoints missing: {e}"
         return views
-    views.counts_plot = plots.count_matrix_figure(mm.counts, mm.chars, "makemore: how often each pair occurs")
+    # the lecture's point: counting and gradient descent reach the same table. Both drawn as
+    # P(next | current) on one colour scale (raw counts beside probabilities looked different: q→u)
+    counted = bigram_probabilities(mm.counts)
+    agreement = table_agreement(mm.counts, mm.neural_probs, mm.chars)
+    top = float(max(counted.max(), mm.neural_probs.max()))
+    views.counts_plot = plots.count_matrix_figure(counted, mm.chars, "counted: P(next | current) = N[a, b] / N[a].sum()",
+                                                  text_format=".2f", zmax=top, scale_title="P")
     views.neural_plot = plots.count_matrix_figure(mm.neural_probs, mm.chars,
-                                                  "the trained neural bigram: P(next | current)", text_format=".2f")
+                                                  "learned: the neural bigram's softmax(W)[a, b]", text_format=".2f",
+                                                  zmax=top, scale_title="P")
     views.embedding_plot = (plots.embedding_figure(mm.chars, mm.embedding, "the MLP's 2-D character embeddings")
                             if mm.embedding is not None else None)
     views.makemore_note = (
         f"Val loss on held-out names: counting/neural bigram **{mm.bigram_val:.3f}** (lecture ≈ 2.45), "
         + (f"MLP with 2-D embeddings **{mm.mlp2d_val:.3f}**, " if mm.mlp2d_val else "")
         + (f"MLP with 10-D embeddings **{mm.mlp_val:.3f}** (lecture ≈ 2.17). " if mm.mlp_val else "")
-        + "New names from the 2-D MLP: " + ", ".join(mm.names))
+        + "New names from the 2-D MLP: " + ", ".join(mm.names) + ". " + agreement)
     return views
+
+
+def bigram_probabilities(counts: np.ndarray) -> np.ndarray:
+    """makemore part 1's table: each row of pair counts, plus one (the lecture's smoothing), normalised."""
+    smoothed = counts.astype(np.float64) + 1
+    return smoothed / smoothed.sum(1, keepdims=True)
+
+
+def table_agreement(counts: np.ndarray, learned: np.ndarray, chars: list[str]) -> str:
+    """How closely the learned table matches the counted one (`bigram_probabilities(counts)`), in words
+    with the numbers."""
+    counted = bigram_probabilities(counts)
+    gap = np.abs(counted - learned)
+    i, j = np.unravel_index(int(gap.argmax()), gap.shape)
+    return (f"**The two tables agree**: on average a cell differs by {gap.mean():.4f}. The largest difference, "
+            f"{gap.max():.3f}, is {chars[i]!r} then {chars[j]!r} (counted {counted[i, j]:.3f}, learned "
+            f"{learned[i, j]:.3f}): the {chars[i]!r} row rests on only {int(counts[i].sum()):,} pairs, so the +1 "
+            "added to every count, and the network having seen the training names alone, move it most.")

@@ -107,7 +107,8 @@ Returns:
 Args:
     f: the feature, 0 to 1535.
 Returns:
-    The feature's number, header, contexts and the control's contexts (HTML, as features_open gives them).
+    The feature's number, header, contexts and the control's contexts (HTML, as features_open gives them), and the
+    list of the most frequent features with it among them.
 """,
     'features_at': """The SAE features active at one character of a text, strongest first.
 

@@ -136,3 +136,19 @@ def test_a_generated_text_can_be_clicked_through_in_features(site):
     page.locator("#feature-chars .token .text", has_text=last).last.click()
     page.wait_for_function("() => document.querySelector('#feature-at-note').innerText.includes('After character')",
                            timeout=WAIT)
+    # the opening shows the most frequent feature and the list names it (it was blank: the number box
+    # sent 0, feature 0 was shown, and the list did not hold it)
+    from studio.features import atlas_for
+    from studio.zoo import ModelZoo
+
+    first = atlas_for(ModelZoo("checkpoints"), "checkpoints").search("")[0][1]
+    page.get_by_text(f"Feature {first}", exact=True).first.wait_for(timeout=WAIT)
+    listed = page.get_by_label("Most frequent features")
+    assert listed.input_value().startswith(f"#{first} ·"), listed.input_value()
+    # a row of the table opens its feature, and the list then names that one too
+    cell = page.locator("#feature-table").get_by_role("gridcell").first
+    row_feature = cell.inner_text().strip()
+    cell.click()
+    page.get_by_text(f"Feature {row_feature}", exact=True).first.wait_for(timeout=WAIT)
+    page.wait_for_function("(f) => document.querySelector('#feature-found input')?.value.startsWith('#' + f + ' ·')",
+                           arg=row_feature, timeout=WAIT)

@@ -239,3 +239,14 @@ def test_the_lab_remembers_a_shipped_models_default_answers_only():
     typed = OpeningInputs(text="ROMEO:\nBut, soft! what light through yonder window breaks?")
     a, b = (open_part(zoo, "shakespeare-gpt", model, "surprisal", typed) for _ in range(2))
     assert a is not b and a.highlighted == b.highlighted and a.position == b.position
+
+
+def test_the_compare_note_names_the_colours_the_page_draws(shipped, val_text):
+    """The note said "blue" while Gradio shades a negative score purple (128, 90, 213), with no legend."""
+    from studio import lab as lab_views
+
+    bigram = gpt.load(CHECKPOINTS / "shakespeare-bigram")
+    view = lab_views.surprisal_view(shipped, val_text[:300], bigram, "shakespeare-bigram")
+    assert "Purple" in view.note and "Blue" not in view.note and "4 bits" in view.note
+    scores = [s for _, s in view.highlighted[1:]]
+    assert min(scores) < 0 < max(scores)       # both colours are on the page the note describes

@@ -1,5 +1,6 @@
 """The app's computations, without a browser."""
 import asyncio
+from pathlib import Path
 import json
 
 import numpy as np
@@ -515,3 +516,26 @@ def test_the_train_header_says_what_the_curve_measures_on_a_small_upload():
     assert val_chars < trainer.eval_targets
     said = header(trainer)
     assert f"drawn from the whole val split ({val_chars:,} characters" in said and "fixed sample" not in said
+
+
+def test_makemore_shows_counted_and_learned_probabilities_on_one_scale():
+    """Raw pair counts sat beside the neural bigram's probabilities with no scale and looked
+    different (q→u), the opposite of the lecture's point. Both are P(next | current) now, on one
+    colour scale, and the note gives the measured agreement."""
+    from studio import learn
+    from studio.zoo import ModelZoo
+
+    zoo = ModelZoo(Path(__file__).resolve().parents[1] / "checkpoints")
+    mm = learn.makemore_views(zoo)
+    counted = (mm.counts + 1) / (mm.counts + 1).sum(1, keepdims=True)        # makemore part 1, independently
+    np.testing.assert_allclose(learn.bigram_probabilities(mm.counts), counted)
+    views = learn.learn_views(zoo)
+    gap = np.abs(counted - mm.neural_probs)
+    assert gap.mean() < 0.01
+    note = learn.table_agreement(mm.counts, mm.neural_probs, mm.chars)
+    assert f"{gap.mean():.4f}" in note and f"{gap.max():.3f}" in note
+    a, b = views.counts_plot.data[0], views.neural_plot.data[0]
+    assert a.zmax == b.zmax == pytest.approx(max(counted.max(), mm.neural_probs.max()), rel=1e-6)
+    assert a.zmin == b.zmin == 0 and a.showscale and b.showscale
+    np.testing.assert_allclose(np.asarray(a.z), counted, atol=1e-6)
+    assert "The two tables agree" in views.makemore_note

@@ -32,10 +32,10 @@ def build(shared: Shared) -> None:
         summary = gr.Markdown("Opening the features…", elem_id="features-summary")
         with gr.Accordion("What an SAE is, how good this one is, and the control", open=False):
             explanation = gr.Markdown()
-        with gr.Row(equal_height=True):
+        with gr.Row(elem_classes="end-aligned"):        # buttons their own height, beside the boxes' inputs
             query = gr.Textbox(label="Search: context text, or promotes: e", scale=2, max_length=100, min_width=200)
             find_btn = gr.Button("Find", scale=1, min_width=80)
-            found = gr.Dropdown([], label="Features found", scale=3, min_width=240)
+            found = gr.Dropdown([], label="Features found", scale=3, min_width=240, elem_id="feature-found")
             number = gr.Number(None, precision=0, minimum=0, label="Feature", scale=1, min_width=100)
         header = gr.Markdown()
         with gr.Row(elem_classes="contexts-row"):     # one HTML block each: ~400 shaded characters drawn at once
@@ -43,7 +43,7 @@ def build(shared: Shared) -> None:
             control = gr.HTML(elem_id="feature-control")
         gr.Markdown("**Which features fire at a character**: click one in the text (type your own above it).")
         passage = lab_views.default_passage(300)
-        with gr.Row(equal_height=True):
+        with gr.Row(elem_classes="end-aligned"):
             at_text = gr.Textbox(passage, lines=2, max_lines=6, label="Text", max_length=lab_views.MAX_LAB_CHARS,
                                  scale=4, elem_id="features-text")
             last_btn = gr.Button("My last generation", size="sm", scale=1, min_width=120, elem_id="features-last")
@@ -78,21 +78,38 @@ def build(shared: Shared) -> None:
         p = atlas().feature(f)
         return {number: p.feature, header: p.header, contexts: p.contexts, control: p.control}
 
+    def listing(choices: list[tuple[str, int]], f: int, label: str) -> gr.Dropdown:
+        """The list, holding the feature on screen (it was blank, or named another feature, when the
+        page showed one it did not list): put first when it is not among them."""
+        if f not in {n for _, n in choices}:
+            choices = [(atlas().label(f), f)] + choices
+        return gr.Dropdown(choices=choices, value=f, label=label)
+
+    def opened_on(f) -> dict:
+        """A feature opened from the table or the number box, named by the list too."""
+        page_ = shown(f)
+        return page_ | {found: listing(atlas().search(""), page_[number], "Most frequent features")}
+
     # queue=False: read from tables in ~25 ms, answered by a plain POST without the queue's round trip
-    @features_tab.select(inputs=number, outputs=[summary, explanation, found, *page], api_name="features_open",
-                         queue=False)
+    # The number box sends 0 when nothing was chosen (Gradio's Number), so the first opening shows
+    # the most frequent feature unless a link named one; later openings keep the feature on screen
+    opened = gr.State(False)
+
+    @features_tab.select(inputs=[number, opened, shared.links.state], outputs=[summary, explanation, found, opened,
+                                                                               *page],
+                         api_name="features_open", queue=False)
     @user_errors
     @described
-    def features_open(feature=None):
+    def features_open(feature=None, was_opened=True, link=None):
         first = atlas().search("")
+        on_a_page = link is not None                    # a page has its link record; an API call has none
+        if on_a_page and not was_opened and "feature" not in link:
+            feature = None
         if feature is None or not 0 <= feature < atlas().sae.config.n_features:
             feature = first[0][1]
         feature = int(feature)
-        listed = feature in {n for _, n in first}     # the list shows the feature on screen, if it holds it
         return {summary: atlas().headline(), explanation: atlas().summary() + "\n\n*" + NOT_SHIPPED + "*",
-                found: gr.Dropdown(choices=first, value=feature if listed else None,
-                                   label="Most frequent features"),
-                } | shown(feature)
+                found: listing(first, feature, "Most frequent features"), opened: True} | shown(feature)
 
     @gr.on([find_btn.click, query.submit], inputs=query, outputs=found, api_name="features_search")
     @user_errors
@@ -111,11 +128,11 @@ def build(shared: Shared) -> None:
     def picked(f):
         return shown(f)
 
-    @number.submit(inputs=number, outputs=page, api_name="feature_page")
+    @number.submit(inputs=number, outputs=[*page, found], api_name="feature_page")
     @user_errors
     @described
     def feature_page(f):
-        return shown(f)
+        return opened_on(f)
 
     at_text.change(lambda t: plain_chars(t or ""), at_text, at_chars, api_visibility="private")
 
@@ -150,11 +167,11 @@ def build(shared: Shared) -> None:
     def features_at(text, position):
         return active_at(inputs.text(text, "text", lab_views.MAX_LAB_CHARS), inputs.whole(position, "position"))
 
-    @at_table.select(outputs=page, api_visibility="private", trigger_mode="multiple")     # as above
+    @at_table.select(outputs=[*page, found], api_visibility="private", trigger_mode="multiple")     # as above
     @user_errors
     def row_opened(event: gr.SelectData):
         row = getattr(event, "row_value", None)
-        return shown(int(row[0])) if row else {number: gr.skip()}
+        return opened_on(int(row[0])) if row else {number: gr.skip()}
 
     @steer_btn.click(inputs=[prompt, number, strength, length, seed, how], outputs=[plain_out, steered_out],
                      api_name="feature_steer", concurrency_id="inference")

@@ -161,6 +161,9 @@ def build(shared: Shared) -> LabWiring:
     def clicked(model_name, passage, trained, evt: gr.SelectData):
         """A click on a character of the coloured text: inspect that position."""
         position = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        if position == 0:       # said, not silently ignored
+            return {predict_note: "**The first character is not predicted**: nothing comes before it for the "
+                                  "model to read. Click a later one."}
         return lab_predict(model_name, passage, position, trained) | {predict_pos: position}
 
     @knockout_btn.click(inputs=[shared.model, knockout_source, text, knockout_mode, shared.trained],
