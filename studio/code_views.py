@@ -22,11 +22,14 @@ import numpy as np
 import torch
 
 from gpt import lab, lecture
+from gpt.data import Corpus
 from gpt.diagnostics import Diagnostics
 from gpt.generation import SamplingSettings, sample_ids
 from gpt.introspect import attention_maps
 from gpt.ladder_model import LadderModel
 from gpt.language_model import LanguageModel
+from gpt.records import TrainConfig
+from gpt.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 LECTURE = "https://www.youtube.com/watch?v=kCc8FmEb1nY"
@@ -77,6 +80,26 @@ def _diagnostics(model: LanguageModel, text: str) -> None:
     watch.after_update()
 
 
+def _loss(model: LanguageModel, text: str) -> None:
+    ids = torch.tensor([model.tokenizer.encode(text)], device=model.device)
+    with torch.inference_mode():
+        model(ids[:, :-1], ids[:, 1:])
+
+
+def _train_step(model: LanguageModel, text: str) -> None:
+    """Two steps of the trainer on a copy, over the text repeated into a corpus long enough for the
+    model's context: the chosen model (shared by every visitor) is never changed."""
+    copy = deepcopy(model)
+    window = model.training_window(line_framed=False)
+    repeats = -(-12 * (window + 2) // max(len(text), 1))        # its val split (a tenth) holds a window
+    dataset = copy.dataset_for(Corpus.from_text(text * repeats, name="the example text"))
+    with torch.random.fork_rng(devices=[]):          # the trainer seeds torch's global generator: put it back
+        trainer = Trainer(copy, dataset, TrainConfig(max_steps=2, batch_size=2, eval_batches=1, eval_interval=2,
+                                                     warmup_steps=1))
+        for _ in trainer.run():
+            pass
+
+
 def _trick(model: LanguageModel, text: str) -> None:
     lecture.averaging_trick()
     lecture.scaling_demo()
@@ -94,6 +117,13 @@ VIEWS: dict[str, CodeView] = {
         "gpt.generation.sample_ids", "gpt.generation.next_token_probs", "gpt.generation.scaled",
         "gpt.model.KVCache.store", "gpt.model.CausalSelfAttention.forward"), _decode,
         lecture=(("simplest baseline: bigram language model, loss, generation", 1331),)),
+    "loss": CodeView("The loss: cross-entropy of the next character, over a split", (
+        "gpt.language_model.LanguageModel.loss", "gpt.trainer.Trainer.evaluate", "gpt.metrics.split_loss"), _loss,
+        lecture=(("simplest baseline: bigram language model, loss, generation", 1331),)),
+    "train": CodeView("Training: one step of the loop, the learning rate and the optimizer", (
+        "gpt.trainer.Trainer.run", "gpt.trainer.lr_at", "gpt.optimizers.make_optimizer"), _train_step,
+        lecture=(("training the bigram model", 2151),),
+        example="two training steps of a copy of the chosen model on the view's text, repeated"),
     "surprisal": CodeView("Surprisal", ("gpt.lab.surprisal", "gpt.lab.windows", "gpt.lab._per_position"),
                           lambda m, t: lab.surprisal(m, t)),
     "knockout": CodeView("Head knockout", ("gpt.lab.head_knockout", "gpt.lab.ablated", "gpt.model.editing_heads",

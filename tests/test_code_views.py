@@ -97,3 +97,20 @@ def test_the_diagnostics_view_traces_a_copy_and_leaves_the_shared_model_as_it_wa
     assert all(value.equal(before[name]) for name, value in shipped.state_dict().items())
     assert not shipped.training and all(not m._forward_hooks for m in shipped.modules())
     assert all(p.grad is None for p in shipped.parameters())
+
+
+def test_the_training_view_trains_a_copy_and_leaves_the_model_and_the_seed_as_they_were(shipped):
+    """Loss curves and Train live had no "The code"; Train live's runs the real loop on a copy."""
+    import torch
+
+    before = {name: value.clone() for name, value in shipped.state_dict().items()}
+    run_before = (shipped.run.corpus, shipped.run.train_config)
+    generator = torch.get_rng_state()
+    md = code_markdown("train", shipped, "ROMEO: what light through yonder")
+    assert "`Trainer.run`" in md and "`lr_at`" in md and "not measured" not in md
+    assert "measured on two training steps of a copy" in md
+    assert all(value.equal(before[name]) for name, value in shipped.state_dict().items())
+    assert (shipped.run.corpus, shipped.run.train_config) == run_before and not shipped.training
+    assert torch.get_rng_state().equal(generator)              # the trainer's torch.manual_seed undone
+    loss = code_markdown("loss", shipped, "ROMEO: what light through yonder")
+    assert "`LanguageModel.loss`" in loss and "not measured" not in loss

@@ -20,6 +20,7 @@ def build(shared: Shared, demo: gr.Blocks) -> None:
                 log_y = gr.Checkbox(False, label="log scale: loss")
         note = gr.Markdown()
         plot = gr.Plot(label="Loss curves", elem_id="losses-plot")
+        shared.code_part("loss")
 
     @user_errors
     def draw(model_name, others=(), x="step", logarithmic_x=False, logarithmic_y=False, trained=None):

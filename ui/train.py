@@ -104,6 +104,7 @@ def build(shared: Shared) -> None:
         with gr.Row():
             diagnostics = [gr.Plot(show_label=False, elem_id=f"train-{name}", visible=False, min_width=300)
                            for name in ("activations", "ratios", "gradients")]
+        shared.code_part("train")
 
     shared.train_form = TrainForm(corpus, model_type, minutes, board_note)
 
