@@ -99,3 +99,28 @@ def test_texts_are_checked_against_the_linked_models_characters():
     assert asked == ["names-gpt"] and link.get("text") == "cab" and "prompt" not in link
     assert "`d`" in link.note
     assert links.parse({"prompt": "ok"}, PARAMS, lambda model: None).get("prompt") == "ok"   # vocabulary unknown
+
+
+@pytest.mark.parametrize("page, server, lan, address, said", [
+    ("http://127.0.0.1:7860/", "0.0.0.0", "192.168.1.20", "http://192.168.1.20:7860/", "192.168.1.20"),
+    ("http://localhost:7860/", "0.0.0.0", "10.0.0.5", "http://10.0.0.5:7860/", "same network"),
+    ("http://127.0.0.1:7860/", "127.0.0.1", "192.168.1.20", "http://127.0.0.1:7860/", "GRADIO_SERVER_NAME=0.0.0.0"),
+    ("http://[::1]:7860/", None, None, "http://[::1]:7860/", "only this computer can reach"),
+    ("http://127.0.0.1:7860/", "0.0.0.0", None, "http://127.0.0.1:7860/", "cannot open this link"),
+    ("https://someone-app.hf.space/", None, None, "https://someone-app.hf.space/", ""),
+    ("http://192.168.1.20:7860/", "0.0.0.0", "192.168.1.20", "http://192.168.1.20:7860/", ""),
+])
+def test_a_link_made_on_the_teachers_machine_is_one_a_phone_can_open(page, server, lan, address, said):
+    """Links and QR codes used the address the page was opened at: 127.0.0.1 works on the
+    teacher's machine alone, and the class's phones got "site cannot be reached"."""
+    from studio.addresses import shareable
+
+    shared, note = shareable(page, server, lan)
+    assert shared == address and (said in note if said else note == "")
+
+
+def test_this_machines_network_address_is_not_loopback():
+    from studio.addresses import is_loopback, lan_address
+
+    found = lan_address()
+    assert found is None or (not is_loopback(found) and found.count(".") == 3)

@@ -168,6 +168,8 @@ def test_share_gives_the_link_and_a_qr_code(site):
                            "document.querySelector('#share-link textarea').value.includes('layer=1')", timeout=WAIT)
     assert box.input_value() == page.url
     page.locator("#share-qr img").wait_for(timeout=WAIT)
+    # the tests' server listens on 127.0.0.1 alone: the page says a phone cannot open such a link
+    page.get_by_text("only this computer can reach").wait_for(timeout=WAIT)
     # the code as shown on screen (what a phone's camera sees): it reads back as the link, nothing
     # is drawn over its finder squares (Gradio's label sat on the top-left one), and it has the
     # standard's quiet zone of 4 modules (it had 2; a lenient decoder reads it anyway, a camera may not)

@@ -37,9 +37,12 @@ def build(shared: Shared, demo: gr.Blocks) -> None:
         seat_note = gr.Markdown(elem_id="board-seat-note")      # this page's seat, or why it has none
         headline = gr.Markdown(WELCOME, elem_id="board-headline")
         with gr.Row(equal_height=False):
-            curves = gr.Plot(show_label=False, elem_id="board-plot", visible=False, scale=3, min_width=320)
-            table = gr.Dataframe(label="Leaderboard (whole val split)", interactive=False, wrap=True, visible=False,
-                                 elem_id="board-table", scale=2, min_width=300, max_height=420)
+            # half and half: at 1024 px the table had 2/5 of the row and its setting columns wrapped letter by
+            # letter; its cells now keep whole words and numbers (wide-table) and it scrolls sideways if it must
+            curves = gr.Plot(show_label=False, elem_id="board-plot", visible=False, scale=1, min_width=320)
+            table = gr.Dataframe(label="Leaderboard (whole val split)", interactive=False, wrap=False, visible=False,
+                                 elem_id="board-table", elem_classes="wide-table", scale=1, min_width=300,
+                                 max_height=420)
         samples = gr.Textbox(label="The best runs' samples (the same start and seed for every run)", lines=6,
                              max_lines=12, visible=False, elem_id="board-samples", interactive=False)
         with gr.Column(visible=False, elem_id="board-teacher-panel") as teacher_panel:   # this page's own board

@@ -19,7 +19,7 @@ import gradio as gr
 import segno
 from PIL import Image
 
-from studio import links
+from studio import addresses, links
 from studio.resources import Resources
 from studio.zoo import SESSION_MODEL
 
@@ -164,8 +164,11 @@ class Links:
             """The link of what is on screen (the address bar's query, checked and written again), and its QR code."""
             link = self.read(dict(parse_qsl((page_query or "").lstrip("?"))))
             shown = links.encode(link.values, self.params)
-            address_text = (page_address or "") + ("?" + shown if shown else "")
-            words = []
+            # a page at 127.0.0.1 shares the machine's network address, or says why it cannot
+            reachable, reach_note = addresses.shareable(page_address or "", getattr(demo, "server_name", None),
+                                                        addresses.lan_address())
+            address_text = reachable + ("?" + shown if shown else "")
+            words = [reach_note] if reach_note else []
             if model_name == SESSION_MODEL:
                 words.append("Your own model cannot travel in a link (it lives only in this browser session): "
                              "the link opens on the shipped model.")
