@@ -113,6 +113,8 @@ def params(models: Iterable[str], max_prompt_chars: int, max_new_tokens: int, ma
         # Class board: its code for everyone; the teacher's secret only in the teacher's own link
         Param("board", "text", None, hi=20, label="board code"),
         Param("teacher", "text", None, hi=64, label="teacher key", private=True),
+        # the board as projected: the code, curves and ranking, without the join form or a teacher's controls
+        Param("projector", "choice", None, choices=("1",), label="projector view", private=True),
     ]
     return {p.key: p for p in listed}
 

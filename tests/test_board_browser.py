@@ -60,6 +60,26 @@ def test_a_student_run_reaches_the_projected_board(site):
         "the leaderboard stands beside the curves at 1024 px"
 
 
+def test_the_projected_board_has_no_teacher_controls_nor_forms(site):
+    """The page the app told the teacher to project held the secret teacher link and the Close
+    button under the board: the teacher's note now links a projector view of the board alone."""
+    teacher = open_page(site, **PROJECTOR)
+    code, link = open_board(teacher, "0.25 min", "GPT")
+    projector_link = teacher.locator("#board-teacher-note a", has_text="projector view").get_attribute("href")
+    assert projector_link.endswith(f"?tab=board&board={code}&projector=1") and "teacher=" not in projector_link
+    projected = open_page(site, projector_link[projector_link.index("?"):], **PROJECTOR)
+    projected.get_by_text(f"Join in Class board with the code {code}").wait_for(timeout=WAIT)
+    projected.locator("#board-headline").get_by_text(code).first.wait_for(timeout=WAIT)
+    for hidden in ("#board-join", "#board-teacher", "#board-teacher-panel", "#board-close-btn"):
+        assert not projected.locator(hidden).is_visible(), hidden
+    projected.wait_for_function("() => !location.search.includes('projector')", timeout=WAIT)
+    # Share on the projected page gives the students' link: the board, not the projector view
+    projected.get_by_role("button", name="Share this view").click()
+    projected.wait_for_function("(c) => document.querySelector('#share-link textarea')?.value.includes('board=' + c)",
+                                arg=code, timeout=WAIT)
+    assert "projector" not in projected.locator("#share-link textarea").input_value()
+
+
 def test_a_race_locks_the_settings_and_only_the_teacher_link_closes_it(site):
     teacher = open_page(site, **PROJECTOR)
     code, link = open_board(teacher, "0.25 min", "GPT")

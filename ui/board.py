@@ -193,9 +193,11 @@ def build(shared: Shared, demo: gr.Blocks) -> None:
         limiter.take(limits.OPENS_PER_ADDRESS, key)
         code_, secret = boards.open_board(rules, opener=key, per_opener=limits.OPEN_BOARDS_PER_ADDRESS)
         link = (address or "") + link_address(code_, secret)
-        note = (f"Board **{code_}** is open ({rules_text(rules)}). Show the board on the projector: students type "
-                f"**{code_}** in *Class board* (or scan *Share this view*'s QR code), choose a nickname and join. "
-                "The link below reopens this board as its teacher.")
+        projector = (address or "") + projector_address(code_)
+        note = (f"Board **{code_}** is open ({rules_text(rules)}). **Project [the board's projector view]({projector})**"
+                " (a window of its own), not this page: it shows the code, the curves and the ranking without your "
+                f"controls. Students type **{code_}** in *Class board* (or scan *Share this view*'s QR code), "
+                "choose a nickname and join. The link below reopens this board as its teacher: keep it to yourself.")
         return {teacher: (code_, secret), teacher_note: note, code: code_, teacher_link: link,
                 teacher_panel: gr.Column(visible=True), close_btn: gr.Button(visible=True), locked: False,
                 teacher_box: gr.Accordion(open=False), join_box: gr.Accordion(open=False)} | drawn(code_) | \
@@ -283,6 +285,10 @@ def build(shared: Shared, demo: gr.Blocks) -> None:
         except InputError as e:
             return {headline: WELCOME, seat_note: str(e)}
         secret = link.get("teacher")
+        if link.get("projector"):        # the projected page: nothing a student should not see, nothing to fill in
+            return page | {code: code_, join_box: gr.Accordion(visible=False), teacher_box: gr.Accordion(visible=False),
+                           seat_note: f"Join in *Class board* with the code **{code_}**, or scan the QR code of "
+                                      "*Share this view* (press it on this page)."}
         if secret and boards.is_teacher(code_, secret):
             page |= {teacher: (code_, secret), close_btn: gr.Button(visible=not snapshot.closed),
                      teacher_note: f"You are the teacher of board **{code_}**: this page can close it.",
@@ -294,7 +300,12 @@ def build(shared: Shared, demo: gr.Blocks) -> None:
 
     shared.links.on_open("board", opened_from_link, [shared.seat],
                          [*board_parts, seat_note, teacher, close_btn, teacher_note, teacher_panel, teacher_link,
-                          join_box, code, locked, *teacher_parts])
+                          join_box, teacher_box, code, locked, *teacher_parts])
+
+
+def projector_address(code: str) -> str:
+    """The projected board's link (its query): no key in it, so it can be shown to the room."""
+    return f"?tab=board&board={code}&projector=1"
 
 
 def link_address(code: str, secret: str) -> str:
