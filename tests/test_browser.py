@@ -383,6 +383,8 @@ def test_stop_then_inspect_and_attention_reads_the_text_on_screen(page):
         if len(shown) < 2007:
             break
     assert 80 <= len(shown) < 2007, "the generation should have stopped early"
+    # the note says where it stopped, counting the characters that were on their way at the click
+    page.wait_for_function("() => /Stopped.* after [0-9,]+ characters/.test(document.body.innerText)", timeout=15_000)
     slider = page.locator("input[aria-label='range slider for Inspect the choice at step']")
     page.wait_for_function("(el) => !el.disabled", arg=slider.element_handle(), timeout=15_000)
     page.locator("#probs-plot .js-plotly-plot").wait_for(timeout=15_000)

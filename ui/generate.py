@@ -123,6 +123,19 @@ def build(shared: Shared) -> GenerateTab:
     ended = generation.then(inspector, shared.record, [position, probs_plot, made_with], api_visibility="private")
     stopped = stop_btn.click(inspector, shared.record, [position, probs_plot, made_with], cancels=[generation],
                              api_visibility="private")
+    # What Stop cut: the characters on screen at the click, read in the page at once, against the text kept.
+    # A chunk already on its way still arrives (~0.2 s of characters): said, rather than looking like Stop lagged.
+    on_screen = gr.Number(visible=False, precision=0)
+    stop_btn.click(None, None, on_screen, js="() => document.querySelector('#output-text textarea')?.value.length ?? 0")
+
+    def stop_note(record, shown_chars):
+        if record is None:
+            return gr.skip()
+        late = max(0, len(record.text) - int(shown_chars or 0))
+        return (f"**Stopped** after {record.steps:,} characters"
+                + (f" ({late:,} of them were already on their way when you pressed Stop)." if late else "."))
+
+    stopped.then(stop_note, [shared.record, on_screen], note, api_visibility="private", show_progress="hidden")
 
     # A link that names the seed of its text makes that text again when it opens (the settings are
     # already in the boxes); the seed box itself stays as the link had it.
