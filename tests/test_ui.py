@@ -66,3 +66,20 @@ def test_what_the_library_refuses_is_a_usage_error():
     with pytest.raises(gpt.UsageError):
         gpt.GPTConfig(vocab_size=65, n_embd=30, n_head=4)
     assert issubclass(gpt.UsageError, ValueError) and issubclass(gpt.UnknownCharactersError, gpt.UsageError)
+
+
+def test_a_tab_bar_holds_tabs_alone():
+    """A component built after a tab's `with` block lands in the tab bar itself, between two tabs:
+    Gradio 6.31 then named the next tab after the one before it ("Generate, Attention, Attention,
+    Train live…") once a tab was opened. Every child of every gr.Tabs is a gr.Tab."""
+    import app
+
+    def stray(block) -> list[str]:
+        found = []
+        for child in getattr(block, "children", []):
+            if isinstance(block, gr.Tabs) and not isinstance(child, gr.Tab):
+                found.append(f"{type(child).__name__} {getattr(child, 'label', '') or child.elem_id or ''}")
+            found += stray(child)
+        return found
+
+    assert stray(app.demo) == []

@@ -30,6 +30,9 @@ def build(shared: Shared) -> None:
             return
         # filled when the sub-tab opens (from tables: no model run), so the app starts without loading them
         summary = gr.Markdown("Opening the features…", elem_id="features-summary")
+        # The number box sends 0 when nothing was chosen (Gradio's Number), so the first opening shows
+        # the most frequent feature unless a link named one; later openings keep the feature on screen
+        opened = gr.State(False)
         with gr.Accordion("What an SAE is, how good this one is, and the control", open=False):
             explanation = gr.Markdown()
         with gr.Row(elem_classes="end-aligned"):        # buttons their own height, beside the boxes' inputs
@@ -91,9 +94,6 @@ def build(shared: Shared) -> None:
         return page_ | {found: listing(atlas().search(""), page_[number], "Most frequent features")}
 
     # queue=False: read from tables in ~25 ms, answered by a plain POST without the queue's round trip
-    # The number box sends 0 when nothing was chosen (Gradio's Number), so the first opening shows
-    # the most frequent feature unless a link named one; later openings keep the feature on screen
-    opened = gr.State(False)
 
     @features_tab.select(inputs=[number, opened, shared.links.state], outputs=[summary, explanation, found, opened,
                                                                                *page],

@@ -54,6 +54,7 @@ def build(shared: Shared) -> GenerateTab:
                                     elem_id="output-text", placeholder="Press Generate: the text streams in here.")
                 note = gr.Markdown()
         made_with = gr.Textbox(visible=False)     # the seed of the text on screen, for the address bar
+        on_screen = gr.Number(visible=False, precision=0)   # the text's length when Stop was pressed
         api_generate = shared.api_button()
         # shown once a text exists: before, it was a slider over nothing
         position = gr.Slider(1, 2, value=1, step=1, label="Inspect the choice at step", interactive=False,
@@ -125,7 +126,6 @@ def build(shared: Shared) -> GenerateTab:
                              api_visibility="private")
     # What Stop cut: the characters on screen at the click, read in the page at once, against the text kept.
     # A chunk already on its way still arrives (~0.2 s of characters): said, rather than looking like Stop lagged.
-    on_screen = gr.Number(visible=False, precision=0)
     stop_btn.click(None, None, on_screen, js="() => document.querySelector('#output-text textarea')?.value.length ?? 0")
 
     def stop_note(record, shown_chars):
