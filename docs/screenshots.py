@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import httpx
@@ -141,6 +143,8 @@ def main(argv: list[str] | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
+    # a board store of its own: the boards these pictures open count toward no one's limit of 3 open boards
+    os.environ["GPT_APP_DATA"] = tempfile.mkdtemp(prefix="screenshots-")
     server = start_app(ROOT, port)
     try:
         asyncio.run(_up(url))

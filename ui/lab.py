@@ -49,7 +49,8 @@ def build(shared: Shared) -> LabWiring:
             with gr.Tab("Surprisal", id="lab-surprisal"):
                 gr.Markdown("How surprised the model is by each character, in bits (−log₂ p). Compare two "
                             "models to see where the extra context pays off.")
-                text = gr.Textbox(lab_views.default_passage(), lines=3, max_lines=12,      # the result stays in view
+                # max_lines 4: the box grew to 12 lines with the passage and pushed the result below the first screen
+                text = gr.Textbox(lab_views.default_passage(), lines=3, max_lines=4,
                                   label="Text (a val passage: never trained on)", max_length=lab_views.MAX_LAB_CHARS)
                 with gr.Row():
                     compare = gr.Dropdown([("(no comparison)", NO_COMPARISON)] + shared.resources.model_choices,
