@@ -226,7 +226,6 @@ def test_a_file_the_client_did_not_upload_is_refused_by_name_alone(url, path, ca
 
 
 def test_the_gradio_patches_fail_loudly_when_what_they_patch_is_gone(monkeypatch):
-    import gradio as gr
     from gradio import processing_utils
 
     from ui import refusals
@@ -235,12 +234,25 @@ def test_the_gradio_patches_fail_loudly_when_what_they_patch_is_gone(monkeypatch
     with pytest.raises(RuntimeError, match="_check_allowed is gone"):
         refusals.plain_path_refusals()
 
-    def no_print_exception(self, message="Error raised."):
-        pass
 
-    monkeypatch.setattr(gr.Error, "__init__", no_print_exception)
-    with pytest.raises(RuntimeError, match="no longer takes print_exception"):
-        refusals.quiet_gradio_refusals()
+def test_gradios_session_records_are_where_the_app_reads_them_or_it_will_not_start(monkeypatch):
+    """ui/session_records.py builds Gradio's SessionState its own way and the sweeper reads its
+    StateHolder: on the pinned Gradio nothing has moved; if the constructor gains a field, or the
+    holder stops building sessions by that name, the app stops at start-up saying so."""
+    import gradio.state_holder as state_holder
+
+    from ui import session_records
+
+    assert session_records.moved() == []
+
+    def changed(self, blocks):
+        self.blocks_config, self.config_values, self.state_data, self.new_field = None, {}, {}, 1
+
+    monkeypatch.setattr(session_records, "ORIGINAL_SESSION_STATE", type("Moved", (), {"__init__": changed}))
+    assert "SessionState.__init__" in session_records.moved()
+    monkeypatch.setattr(state_holder.StateHolder, "__getitem__", lambda self, session_id: None)
+    with pytest.raises(SystemExit, match="StateHolder.__getitem__"):
+        session_records.adopt()
 
 
 def lab_switch(name: str, open_tab: str = "lab", part: str = "knockout", memo: str = "") -> dict:

@@ -83,3 +83,29 @@ def test_a_tab_bar_holds_tabs_alone():
         return found
 
     assert stray(app.demo) == []
+
+
+def test_the_pages_views_are_the_ones_links_name():
+    """Tab, Lab-instrument and Timeline-view names were spelled in studio/links.py, the ui modules and
+    the page's script, with nothing checking they agree. The script now gets them from studio/links.py
+    (ui.view_names), and the page's own tab ids must be the same names, the defaults first."""
+    import json
+
+    import app
+    from studio import links
+    from ui import view_names
+
+    def tab_ids(tabs: gr.Tabs) -> list[str]:
+        return [child.id for child in tabs.children if isinstance(child, gr.Tab)]
+
+    bars = [block for block in app.demo.blocks.values() if isinstance(block, gr.Tabs)]
+    ids = [tab_ids(bar) for bar in bars]
+    assert list(links.TABS) in ids
+    assert ["lab-" + part for part in links.LAB_PARTS] in ids
+    assert [f"timeline-{view}-tab" for view in links.TIMELINE_VIEWS] in ids
+    params = links.params([], 100, 100, 100, 100)
+    assert (params["tab"].default, params["lab"].default, params["tview"].default) == (
+        links.TABS[0], links.LAB_PARTS[0], links.TIMELINE_VIEWS[0])     # the script treats the first as default
+    script = view_names()
+    assert json.loads(script[script.index("=") + 1:script.rindex(";")]) == {
+        "tabs": list(links.TABS), "lab": list(links.LAB_PARTS), "timeline": list(links.TIMELINE_VIEWS)}

@@ -2,7 +2,7 @@
 beside them, on top of what `studio` computes. `build` makes the whole page."""
 from __future__ import annotations
 
-import inspect
+import json
 import logging
 import warnings
 from dataclasses import dataclass
@@ -10,11 +10,12 @@ from pathlib import Path
 
 import gradio as gr
 
+from studio import links as link_params   # not `links`: the ui.links submodule takes that name
 from studio.resources import Resources
 
 from . import attention, board, generate, lab, learn, losses, timeline, train
 from .checked_blocks import CheckedBlocks
-from .refusals import plain_path_refusals, quiet_gradio_refusals
+from .refusals import plain_path_refusals
 from .shared import Shared
 
 LOG = logging.getLogger("tinyshakespeare-gpt")
@@ -38,7 +39,6 @@ class Page:
 def build(resources: Resources) -> Page:
     # the tools' State inputs (a session's own model) are None for an assistant: they use shipped models
     warnings.filterwarnings("ignore", message="This MCP server includes a tool that has a gr.State input")
-    quiet_gradio_refusals()
     plain_path_refusals()
     # Files Gradio keeps (downloads, plots) are deleted every hour once an hour old.
     with CheckedBlocks(title="tinyshakespeare-gpt", delete_cache=(3600, 3600)) as demo:
@@ -76,10 +76,19 @@ def plotly_preload() -> str:
             "window.addEventListener('load', go); })();</script>")
 
 
+def view_names() -> str:
+    """The names of the tabs, Lab instruments and Timeline views as the address bar spells them,
+    for assets/view-link.html: written from studio/links.py, never retyped in the page."""
+    names = {"tabs": list(link_params.TABS), "lab": list(link_params.LAB_PARTS),
+             "timeline": list(link_params.TIMELINE_VIEWS)}
+    return f"<script>window.APP_VIEWS = {json.dumps(names)};</script>"
+
+
 def launch_options(resources: Resources) -> dict:
     """What `demo.launch` needs beyond the page: styles, scripts, limits."""
     # mcp_server: the named endpoints (generation, the Lab's instruments, the features, the Timeline) are
     # tools an assistant can call, described by their handlers' docstrings (/gradio_api/mcp/)
-    return dict(show_error=True, enable_monitoring=False, css_paths=CSS_FILE, head=plotly_preload(), mcp_server=True,
+    return dict(show_error=True, enable_monitoring=False, css_paths=CSS_FILE, head=view_names() + plotly_preload(),
+                mcp_server=True,
                 head_paths=[FOLLOW_STREAM_FILE, FIT_FIGURES_FILE, VIEW_LINK_FILE, TIMELINE_MARKER_FILE],
                 max_file_size=resources.settings.max_upload_bytes, favicon_path=FAVICON_FILE)

@@ -7,7 +7,8 @@ too few values listed the components' memory addresses; a 2 MB string sent as a 
 back whole (issue 41: 152 such replies over the 18 endpoints). Here each value is checked against
 what its component takes, and refused in one line that names the setting (its label on the page
 and its name in the API), quotes at most 60 characters of what was sent, and says what it takes.
-Gradio's own checks (a range, a choice not offered) still run after, quieted by ui/refusals.py.
+Gradio's own checks (a range, a choice not offered) still run after, and are logged in one line
+each, not with the ~27-line traceback Gradio prints for an error it did not expect to be a refusal.
 
 `validate_inputs` and `preprocess_data` are Gradio's Blocks methods, not documented API: the
 module stops at import if their signatures move (tests/test_app_api.py sends every kind of
@@ -98,4 +99,9 @@ class CheckedBlocks(gr.Blocks):
                 name = setting_name(block_fn, index, block)
                 LOG.info("%s refused: %s got %s", block_fn.name, name, quoted(value, 60))
                 raise gr.Error(f"The setting {name} takes {takes[1]}, not {quoted(value)}.", print_exception=False)
-        return await super().preprocess_data(block_fn, inputs, state, explicit_call)
+        try:
+            return await super().preprocess_data(block_fn, inputs, state, explicit_call)
+        except gr.Error as refusal:     # Gradio's own checks (a range, a choice not offered): one log line
+            refusal.print_exception = False
+            LOG.info("%s refused by Gradio's input check: %s", block_fn.name, str(refusal.message)[:300])
+            raise

@@ -1,15 +1,15 @@
 """How a refusal reaches a person: one line on the page and one in the log, never a traceback.
 
 The app's own refusals (`studio.errors.REFUSALS`) become `gr.Error` messages; anything else is
-a bug and reaches Gradio as it is, which logs its traceback. Two of Gradio's own checks are
-made to refuse the same way; each patch fails loudly if what it patches has moved.
+a bug and reaches Gradio as it is, which logs its traceback. Gradio's check of a file's path is
+made to refuse the same way (its patch fails loudly if what it patches has moved); its checks of a
+request's values are quieted by the page's Blocks (ui/checked_blocks.py).
 """
 from __future__ import annotations
 
 import functools
 import inspect
 import logging
-import sys
 from pathlib import Path
 
 import gradio as gr
@@ -53,28 +53,6 @@ def user_errors(fn):
         except REFUSALS as e:
             raise refused(fn.__name__, e) from None
     return function
-
-
-def quiet_gradio_refusals() -> None:
-    """Gradio's own input checks (a slider value out of range, a choice not offered) raise
-    gr.Error with a traceback printed for each: ~27 lines per refused request. They are
-    refusals like the app's, so they log one line. Fails loudly if Gradio's Error changes."""
-    original = gr.Error.__init__
-    if getattr(original, "quiet_for_components", False):
-        return
-    if "print_exception" not in inspect.signature(original).parameters:
-        raise RuntimeError("gradio.Error no longer takes print_exception: update quiet_gradio_refusals")
-
-    @functools.wraps(original)
-    def init(self, message="Error raised.", *args, **kwargs):
-        caller = sys._getframe(1).f_globals.get("__name__", "")
-        if caller.startswith("gradio.components") and "print_exception" not in kwargs and len(args) < 4:
-            kwargs["print_exception"] = False
-            LOG.info("refused by Gradio's input check: %s", message)
-        original(self, message, *args, **kwargs)
-
-    init.quiet_for_components = True
-    gr.Error.__init__ = init
 
 
 def plain_path_refusals() -> None:
