@@ -154,7 +154,8 @@ Args:
     chars: how many of the text's last characters to show, 8 to 128.
     head_name: "average of heads", or one head as "head 0", "head 1", ...
 Returns:
-    The chosen head's map, every head's map, and a note explaining how to read them.
+    The chosen head's map, every head's map, a note explaining how to read them, and the chosen map in words
+    (for each character, the characters it reads most with their weights: the numbers without the figure).
 """,
     'timeline': """Every view of one snapshot of a training run: how the model looked part-way through training.
 

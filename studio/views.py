@@ -56,13 +56,31 @@ THINNED_LABELS = 48
 """Characters beyond which plotly labels only some of the axes' characters (on a laptop screen)."""
 
 
+def attention_in_words(chars: list[str], weights: np.ndarray, title: str, top: int = 3) -> str:
+    """The large map as text: for each query character (a row), the keys it reads most, with their
+    weights. What a screen reader reads, and what an assistant gets instead of a figure's JSON."""
+    lines = [f"**{title}**, row by row: each character, then the characters it reads most (weight)."]
+    for i, row in enumerate(np.asarray(weights, dtype=np.float64)):
+        order = np.argsort(-row[:i + 1], kind="stable")[:top]
+        read = ", ".join(f"`{plots.show_char(chars[j])}` {row[j]:.2f}" for j in order if row[j] >= 0.005)
+        lines.append(f"{i + 1}. `{plots.show_char(chars[i])}` reads {read or 'nothing above 0.005'}")
+    return "\n".join(lines)
+
+
 def attention_view(model: LanguageModel, text: str, layer: int, n_chars: int, source: str,
                    head: str = AVERAGE) -> tuple[go.Figure | None, go.Figure | None, str]:
     """One head (or the heads' average) of one layer large, every head of it small, a note."""
+    figure, grid, note, _ = attention_view_with_words(model, text, layer, n_chars, source, head)
+    return figure, grid, note
+
+
+def attention_view_with_words(model: LanguageModel, text: str, layer: int, n_chars: int, source: str,
+                              head: str = AVERAGE) -> tuple[go.Figure | None, go.Figure | None, str, str]:
+    """`attention_view`, and the large map in words (`attention_in_words`; empty without attention)."""
     if not model.has_attention:
         kind = model.kind[0].upper() + model.kind[1:]
         return None, None, (f"**{kind} model has no attention**: it {model.no_attention_reason}. "
-                            "Pick a GPT to see attention.")
+                            "Pick a GPT to see attention."), ""
     maps = attention_maps(model, text, int(n_chars))
     n_layer, n_head = len(maps.maps), maps.maps[0].shape[0]
     layer = int(min(max(layer, 0), n_layer - 1))
@@ -76,9 +94,10 @@ def attention_view(model: LanguageModel, text: str, layer: int, n_chars: int, so
                                           "context before it, so its visible weights can sum to less than 1.")
     thinned = (" At this length the axes label only every few characters where they do not fit; hover over a "
                "cell for its characters." if len(maps.chars) > THINNED_LABELS else "")
-    return figure, grid, (f"Layer {layer} (layers 0 to {n_layer - 1}), {heads}: the last {len(maps.chars)} characters "
-                          f"of {source}. A row is one character's query; it reads only itself and earlier "
-                          f"characters, so everything above the diagonal is zero.{context}{thinned} {LOOK_FOR}")
+    note = (f"Layer {layer} (layers 0 to {n_layer - 1}), {heads}: the last {len(maps.chars)} characters "
+            f"of {source}. A row is one character's query; it reads only itself and earlier "
+            f"characters, so everything above the diagonal is zero.{context}{thinned} {LOOK_FOR}")
+    return figure, grid, note, attention_in_words(maps.chars, enlarged, title)
 
 
 def loss_view(model: LanguageModel, name: str, others: list[tuple[str, LanguageModel]] = (), x: str = "step",

@@ -126,12 +126,22 @@ def test_training_rejects_a_binary_upload(url, tmp_path):
 
 
 def test_attention_endpoint_draws_the_prompt(url):
-    figure, grid, note = Client(url, verbose=False).predict("shakespeare-gpt", "To be or not", 0, 32, "head 1",
-                                                            api_name="/attention")
+    figure, grid, note, words = Client(url, verbose=False).predict("shakespeare-gpt", "To be or not", 0, 32,
+                                                                   "head 1", api_name="/attention")
     assert figure_of(figure)["type"] == "plotly" and "12 characters" in note
-    figure, grid, note = Client(url, verbose=False).predict("shakespeare-bigram", "To be", 0, 32, "average of heads",
-                                                            api_name="/attention")
-    assert figure_of(figure) is None and "no attention" in note
+    # the map in words: one line a character, its strongest keys with the figure's own weights
+    import gpt
+    from gpt.introspect import attention_maps
+
+    maps = attention_maps(gpt.load("checkpoints/shakespeare-gpt"), "To be or not", 32).maps[0][1]
+    lines = words.splitlines()[1:]
+    assert len(lines) == 12 and lines[0] == "1. `T` reads `T` 1.00"
+    last = maps[11]
+    strongest = int(last.argmax())
+    assert lines[11].startswith("12. `t` reads ") and f"{last[strongest]:.2f}" in lines[11].split("reads ")[1][:20]
+    figure, grid, note, words = Client(url, verbose=False).predict("shakespeare-bigram", "To be", 0, 32,
+                                                                   "average of heads", api_name="/attention")
+    assert figure_of(figure) is None and "no attention" in note and words == ""
 
 
 # --- the Lab -----------------------------------------------------------------------------

@@ -109,3 +109,12 @@ def test_the_pages_views_are_the_ones_links_name():
     script = view_names()
     assert json.loads(script[script.index("=") + 1:script.rindex(";")]) == {
         "tabs": list(links.TABS), "lab": list(links.LAB_PARTS), "timeline": list(links.TIMELINE_VIEWS)}
+
+
+def test_the_plotly_chunk_the_page_preloads_is_in_the_pinned_gradio():
+    """ui.plotly_preload looks Gradio's plotly chunk up by its file name (PlotlyPlot-*.js, hashed per
+    release): if a Gradio upgrade renames it the page's first figure waits ~1 s again, so this breaks."""
+    from ui import plotly_preload
+
+    script = plotly_preload()
+    assert "import('./assets/PlotlyPlot-" in script and script.endswith("</script>")

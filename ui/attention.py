@@ -27,6 +27,9 @@ def build(shared: Shared, generate: GenerateTab) -> None:
             n_chars = gr.Slider(8, MAX_ATTENTION_CHARS, value=32, step=1, label="Characters to show", min_width=200)
             attention_btn = gr.Button("Draw attention", variant="primary", min_width=140, scale=0)
         plot = gr.Plot(label="Attention weights", elem_id="attention-plot", visible=False)
+        with gr.Accordion("The map in words: what each character reads most", open=False,
+                          elem_id="attention-words-box"):
+            words = gr.Markdown(elem_id="attention-words")     # a screen reader's (and an assistant's) map
         note = gr.Markdown(elem_id="attention-note")
         grid = gr.Plot(label="Every head of the layer", elem_id="attention-grid", visible=False)
         shared.code_part("attention")
@@ -38,14 +41,14 @@ def build(shared: Shared, generate: GenerateTab) -> None:
         text = record.text if record is not None else inputs.text(prompt, "prompt", settings.max_prompt_chars)
         if not text:
             raise InputError("There is no text to draw: type a prompt, or generate some text first.")
-        figure, heads, line = views.attention_view(
+        figure, heads, line, in_words = views.attention_view_with_words(
             shared.pick(model_name, trained), text, inputs.whole(layer_index, "layer", 0),
             inputs.whole(chars, "number of characters", 1, MAX_ATTENTION_CHARS), source,
             inputs.text(head_name, "head") or views.AVERAGE)
-        return {plot: shown(figure), grid: shown(heads), note: line}
+        return {plot: shown(figure), grid: shown(heads), note: line, words: in_words}
 
     drawn = [shared.model, shared.record, generate.prompt, layer, n_chars, head, shared.trained]
-    outputs = [plot, grid, note]
+    outputs = [plot, grid, note, words]
     attention_btn.click(attention, drawn, outputs, api_name="attention", concurrency_id="inference")
     head.change(attention, drawn, outputs, api_visibility="private")
     # a person moving the layer or the number of characters redraws at once (the title said "Layer 2"
@@ -77,7 +80,7 @@ def build(shared: Shared, generate: GenerateTab) -> None:
         try:
             return controls | attention(model_name, record, prompt, 0, chars, views.AVERAGE, trained)
         except gr.Error as e:
-            return controls | {plot: shown(None), grid: shown(None), note: str(e)}
+            return controls | {plot: shown(None), grid: shown(None), note: str(e), words: ""}
 
     shared.when_model_changes(rebind, drawn, [layer, head, *outputs], tab="attention")
 
