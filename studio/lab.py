@@ -163,8 +163,21 @@ def knockout_view(model: LanguageModel, name: str, text: str | None, mode: str,
     note = (f"Each cell: how much the mean loss on {where} rises (red) or falls (blue), in nats per character, "
             f"when that head alone is {'zeroed' if mode == 'zero' else 'replaced by its mean output'}. "
             f"The head that matters most here: **layer {layer}, head {head}** (+{grid[layer, head]:.3f} nats). "
+            f"The grid in numbers, largest rises first: {grid_in_words(grid)}. "
             "Pick heads below to regenerate without them.")
     return figure, note, f"L{layer} H{head}"
+
+
+def grid_in_words(grid: np.ndarray, shown: int = 5) -> str:
+    """The knockout grid's largest rises and (if any head's removal helps) its largest fall, as text:
+    the numbers a screen reader or an assistant needs without the figure."""
+    cells = [(float(v), l, h) for (l, h), v in np.ndenumerate(grid) if np.isfinite(v)]
+    cells.sort(key=lambda c: -c[0])
+    words = ", ".join(f"L{l} H{h} {v:+.3f}" for v, l, h in cells[:shown])
+    lowest = cells[-1] if cells else None
+    if lowest is not None and lowest[0] < 0 and len(cells) > shown:
+        words += f"; lowest L{lowest[1]} H{lowest[2]} {lowest[0]:+.3f}"
+    return words
 
 
 def head_choices(model: LanguageModel) -> list[str]:

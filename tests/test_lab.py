@@ -250,3 +250,13 @@ def test_the_compare_note_names_the_colours_the_page_draws(shipped, val_text):
     assert "Purple" in view.note and "Blue" not in view.note and "4 bits" in view.note
     scores = [s for _, s in view.highlighted[1:]]
     assert min(scores) < 0 < max(scores)       # both colours are on the page the note describes
+
+
+def test_the_knockout_note_gives_the_grid_in_numbers():
+    """An assistant gets a figure's JSON and a screen reader gets nothing from the colours: the note
+    lists the largest rises (and the largest fall) with the grid's own values."""
+    from studio.lab import grid_in_words
+
+    grid = np.array([[0.010, -0.020, 0.300], [0.050, 0.002, -0.004]])
+    assert grid_in_words(grid, shown=3) == "L0 H2 +0.300, L1 H0 +0.050, L0 H0 +0.010; lowest L0 H1 -0.020"
+    assert grid_in_words(np.array([[0.1, float("nan")]])) == "L0 H0 +0.100"
