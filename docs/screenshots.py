@@ -24,7 +24,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from bench.app import free_port  # noqa: E402
 from bench.waiting import start_app, wait_until_up  # noqa: E402
-from pages import CHROMIUM  # noqa: E402  (tests/pages.py)
+from pages import CHROMIUM, train_tiny_bigram  # noqa: E402  (tests/pages.py)
 
 WAIT = 120_000
 README_SHOTS = {"generate": "generate.png", "attention": "attention.png", "lab": "lab.png", "train": "train.png",
@@ -56,13 +56,7 @@ def loss(page) -> None:
 
 
 def train(page) -> None:
-    page.get_by_role("tab", name="Train live").click()
-    page.get_by_role("radio", name="Bigram").check()
-    steps = page.locator("input[aria-label='number input for Max steps']")
-    steps.fill("30")
-    steps.press("Enter")
-    page.get_by_role("button", name="Train", exact=True).click()
-    page.wait_for_function("() => document.body.innerText.includes('Done.')", timeout=WAIT)
+    train_tiny_bigram(page, steps=30)
 
 
 def timeline(page) -> None:

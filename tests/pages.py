@@ -46,12 +46,12 @@ def choose_model(page, name: str) -> None:
     page.get_by_role("option", name=name, exact=True).click()
 
 
-def train_tiny_bigram(page) -> None:
-    """Train live: a 10-step bigram, waited for until it says Done."""
+def train_tiny_bigram(page, steps: int = 10) -> None:
+    """Train live: a bigram of `steps` steps, waited for until it says Done."""
     page.get_by_role("tab", name="Train live").click()
     page.get_by_role("radio", name="Bigram").check()
-    steps = page.locator("input[aria-label='number input for Max steps']")
-    steps.fill("10")
-    steps.press("Enter")
+    box = page.locator("input[aria-label='number input for Max steps']")
+    box.fill(str(steps))
+    box.press("Enter")
     page.get_by_role("button", name="Train", exact=True).click()
     page.wait_for_function("() => document.body.innerText.includes('Done.')", timeout=120_000)
