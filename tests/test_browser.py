@@ -321,7 +321,7 @@ def test_the_lab_opens_with_real_figures_and_a_click_inspects_a_character(page):
     heatmaps = page.evaluate("() => document.querySelector('#rows-plot .js-plotly-plot').data[0].y.length")
     assert heatmaps == 36        # every head of every layer: what it read for that prediction
     tokens.first.click()         # it is not predicted: said so (a click there did nothing)
-    page.get_by_text("The first character is not predicted").wait_for(timeout=30_000)
+    page.get_by_text("The first character is not predicted", exact=True).wait_for(timeout=30_000)   # the note's bold
     screenshot(page, "lab")
     page.get_by_role("tab", name="Head knockout").click()
     page.locator("#knockout-plot .js-plotly-plot").wait_for(timeout=30_000)
