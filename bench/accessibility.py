@@ -1,0 +1,98 @@
+"""The accessibility audit as it stands: axe-core run on every tab in its drawn state (issue 39).
+
+    python bench/accessibility.py [--sizes 1280x800,390x844] [--tabs generate,attention,...]
+
+Starts `python app.py`, draws each tab as a student's first minute there would (the same steps as
+docs/screenshots.py), and runs axe-core (through axe-playwright-python) with the WCAG 2.0 A/AA,
+2.1 AA and 2.2 AA rules. Prints, per tab and size, the violations by impact (nodes), then each
+rule with its nodes over all pages and an example target. A measurement, not a gate: the CI gate
+comes with issue 39 once the serious findings are fixed.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "docs")]
+
+from bench.app import free_port  # noqa: E402
+from bench.common import machine, table  # noqa: E402
+from bench.waiting import start_app  # noqa: E402
+from pages import CHROMIUM  # noqa: E402  (tests/pages.py)
+from screenshots import TABS, _up  # noqa: E402  (docs/screenshots.py: how each tab is drawn)
+
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+IMPACTS = ("critical", "serious", "moderate", "minor")
+
+
+def audit(url: str, sizes: list[tuple[int, int]], tabs: list[str]) -> list[tuple[str, str, list[dict]]]:
+    """(tab, size, axe's violations) for each tab drawn at each size."""
+    from axe_playwright_python.sync_playwright import Axe
+    from playwright.sync_api import sync_playwright
+
+    axe, found = Axe(), []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        for width, height in sizes:
+            phone = width < 600
+            context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=phone,
+                                          has_touch=phone)
+            page = context.new_page()
+            page.goto(url)
+            page.get_by_role("heading", name="tinyshakespeare-gpt").wait_for(timeout=120_000)
+            for tab in tabs:
+                TABS[tab](page)
+                page.wait_for_timeout(800)
+                results = axe.run(page, options={"runOnly": {"type": "tag", "values": TAGS},
+                                                 "resultTypes": ["violations"]})
+                found.append((tab, f"{width}x{height}", results.response["violations"]))
+            context.close()
+        browser.close()
+    return found
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--sizes", default="1280x800,390x844")
+    p.add_argument("--tabs", default=",".join(TABS))
+    args = p.parse_args(argv)
+    sizes = [tuple(int(n) for n in size.split("x")) for size in args.sizes.split(",")]
+    tabs = [t.strip() for t in args.tabs.split(",") if t.strip()]
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    os.environ["GPT_APP_DATA"] = tempfile.mkdtemp(prefix="audit-")       # boards opened here count for no one
+    server = start_app(ROOT, port)
+    try:
+        asyncio.run(_up(url))
+        found = audit(url, sizes, tabs)
+    finally:
+        server.terminate()
+        server.wait()
+    rows, rules, example = [], Counter(), {}
+    impact_of = {}
+    for tab, size, violations in found:
+        by_impact = Counter()
+        for v in violations:
+            nodes = len(v["nodes"])
+            by_impact[v["impact"]] += nodes
+            rules[v["id"]] += nodes
+            impact_of[v["id"]] = v["impact"]
+            example.setdefault(v["id"], v["nodes"][0]["target"][0] if v["nodes"] else "")
+        rows.append([tab, size] + [f"{by_impact.get(i, 0):,}" for i in IMPACTS])
+    print(f"axe-core on every tab, drawn; tags {', '.join(TAGS)}; {machine()}\n")
+    print(table(["tab", "size", *IMPACTS], rows))
+    print()
+    by_rule = defaultdict(list)
+    for rule, nodes in rules.most_common():
+        by_rule[impact_of[rule]].append([rule, impact_of[rule], f"{nodes:,}", f"`{str(example[rule])[:70]}`"])
+    print(table(["rule", "impact", "nodes (all pages)", "an example"], [r for i in IMPACTS for r in by_rule[i]]))
+
+
+if __name__ == "__main__":
+    main()
