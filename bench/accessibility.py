@@ -11,21 +11,16 @@ comes with issue 39 once the serious findings are fixed.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import os
 import sys
-import tempfile
 from collections import Counter, defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "docs")]
 
-from bench.app import free_port  # noqa: E402
 from bench.common import machine, table  # noqa: E402
-from bench.waiting import start_app  # noqa: E402
 from pages import CHROMIUM  # noqa: E402  (tests/pages.py)
-from screenshots import TABS, _up  # noqa: E402  (docs/screenshots.py: how each tab is drawn)
+from screenshots import TABS, served_app  # noqa: E402  (docs/screenshots.py: how each tab is drawn)
 
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 IMPACTS = ("critical", "serious", "moderate", "minor")
@@ -64,16 +59,8 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     sizes = [tuple(int(n) for n in size.split("x")) for size in args.sizes.split(",")]
     tabs = [t.strip() for t in args.tabs.split(",") if t.strip()]
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/"
-    os.environ["GPT_APP_DATA"] = tempfile.mkdtemp(prefix="audit-")       # boards opened here count for no one
-    server = start_app(ROOT, port)
-    try:
-        asyncio.run(_up(url))
+    with served_app() as url:
         found = audit(url, sizes, tabs)
-    finally:
-        server.terminate()
-        server.wait()
     rows, rules, example = [], Counter(), {}
     impact_of = {}
     for tab, size, violations in found:

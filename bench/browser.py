@@ -20,20 +20,17 @@ from the same minutes of this VM.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import re
 import statistics
 import sys
 import time
 from pathlib import Path
 
-import httpx
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from bench.common import machine, table  # noqa: E402
-from bench.waiting import start_app, wait_until_up  # noqa: E402
+from bench.waiting import serving, start_app  # noqa: E402
 from pages import choose_model, train_tiny_bigram  # noqa: E402  (tests/pages.py)
 
 CHROMIUM = "/usr/bin/chromium"
@@ -198,10 +195,7 @@ def drag(page, slider) -> float:
 
 def served(url: str) -> str:
     """The app's address once it serves its config (bench/waiting.py's wait) and its warm-up is done."""
-    async def up() -> None:
-        async with httpx.AsyncClient() as http:
-            await wait_until_up(http, url)
-    asyncio.run(up())
+    serving(url)
     time.sleep(WARM_UP_SECONDS)
     return url
 

@@ -41,10 +41,20 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def start_app(app_dir: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1"}
+def start_app(app_dir: Path, port: int, **variables: str) -> subprocess.Popen:
+    """`python app.py` of `app_dir` on 127.0.0.1:`port`, with these environment variables added."""
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1", **variables}
     return subprocess.Popen([sys.executable, "app.py"], cwd=app_dir, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
+
+
+def serving(url: str) -> str:
+    """`url`, once the app there serves its config (waited for from a script without an event loop)."""
+    async def up() -> None:
+        async with httpx.AsyncClient() as http:
+            await wait_until_up(http, url)
+    asyncio.run(up())
+    return url
 
 
 async def wait_until_up(http: httpx.AsyncClient, url: str) -> None:

@@ -11,19 +11,18 @@ board, pick the Lab's Features), then saves the first screen (or, with --full-pa
 from __future__ import annotations
 
 import argparse
-import asyncio
-import os
+import contextlib
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from bench.app import free_port  # noqa: E402
-from bench.waiting import start_app, wait_until_up  # noqa: E402
+from bench.waiting import serving, start_app  # noqa: E402
 from pages import CHROMIUM, train_tiny_bigram  # noqa: E402  (tests/pages.py)
 
 WAIT = 120_000
@@ -135,23 +134,22 @@ def main(argv: list[str] | None = None) -> None:
         out, names = args.out, {}
         sizes = [tuple(int(n) for n in size.split("x")) for size in args.sizes.split(",")]
     out.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/"
-    # a board store of its own: the boards these pictures open count toward no one's limit of 3 open boards
-    os.environ["GPT_APP_DATA"] = tempfile.mkdtemp(prefix="screenshots-")
-    server = start_app(ROOT, port)
-    try:
-        asyncio.run(_up(url))
+    with served_app() as url:
         for path in shoot(url, out, sizes, tabs, args.full_page, names):
             print(path)
+
+
+@contextlib.contextmanager
+def served_app() -> Iterator[str]:
+    """`python app.py` on a free port, with a board store of its own (the boards opened here count
+    toward no one's limit of 3 open boards): its address once it serves, the server ended after."""
+    port = free_port()
+    server = start_app(ROOT, port, GPT_APP_DATA=tempfile.mkdtemp(prefix="app-data-"))
+    try:
+        yield serving(f"http://127.0.0.1:{port}/")
     finally:
         server.terminate()
         server.wait()
-
-
-async def _up(url: str) -> None:
-    async with httpx.AsyncClient(timeout=10) as http:
-        await wait_until_up(http, url)
 
 
 if __name__ == "__main__":

@@ -152,12 +152,17 @@ _DOWNLOADS_LOCK = threading.Lock()
 
 def source_kind(path_or_repo_id: str | Path) -> str:
     """Where a checkpoint would come from, without loading or downloading it: "folder" (a local
-    folder, or the previous save a killed one left) or "hub" (an owner/name repo id that is no
-    local path). CheckpointError for a file, or a name that is neither."""
+    folder holding a config, or the previous save a killed one left) or "hub" (an owner/name repo
+    id that is no local path). CheckpointError for a file, a folder with no config, or a name that
+    is neither."""
     path = Path(path_or_repo_id).expanduser()
-    if path.is_dir() or (not path.exists() and _complete(_old(path))):
-        return "folder"
     name = str(path_or_repo_id)
+    if path.is_dir():
+        if not (path / CONFIG).is_file():
+            raise CheckpointError(f"{name} holds no {CONFIG}: not a checkpoint folder")
+        return "folder"
+    if not path.exists() and _complete(_old(path)):
+        return "folder"
     if path.exists():
         raise CheckpointError(f"{name} is a file; a checkpoint is a folder holding {CONFIG} and {WEIGHTS}")
     if not _REPO_ID.match(name):

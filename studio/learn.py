@@ -145,7 +145,7 @@ def learn_views(zoo: ModelZoo) -> LearnViews:
     # the lecture's point: counting and gradient descent reach the same table. Both drawn as
     # P(next | current) on one colour scale (raw counts beside probabilities looked different: q→u)
     counted = bigram_probabilities(mm.counts)
-    agreement = table_agreement(mm.counts, mm.neural_probs, mm.chars)
+    agreement = table_agreement(counted, mm.neural_probs, mm.chars, mm.counts.sum(1))
     top = float(max(counted.max(), mm.neural_probs.max()))
     views.counts_plot = plots.count_matrix_figure(counted, mm.chars, "counted: P(next | current) = N[a, b] / N[a].sum()",
                                                   text_format=".2f", zmax=top, scale_title="P")
@@ -168,13 +168,12 @@ def bigram_probabilities(counts: np.ndarray) -> np.ndarray:
     return smoothed / smoothed.sum(1, keepdims=True)
 
 
-def table_agreement(counts: np.ndarray, learned: np.ndarray, chars: list[str]) -> str:
-    """How closely the learned table matches the counted one (`bigram_probabilities(counts)`), in words
-    with the numbers."""
-    counted = bigram_probabilities(counts)
+def table_agreement(counted: np.ndarray, learned: np.ndarray, chars: list[str], row_pairs: np.ndarray) -> str:
+    """How closely the learned table matches the counted one (`bigram_probabilities`), in words with
+    the numbers; `row_pairs` is how many pairs each row of counts holds."""
     gap = np.abs(counted - learned)
     i, j = np.unravel_index(int(gap.argmax()), gap.shape)
     return (f"**The two tables agree**: on average a cell differs by {gap.mean():.4f}. The largest difference, "
             f"{gap.max():.3f}, is {chars[i]!r} then {chars[j]!r} (counted {counted[i, j]:.3f}, learned "
-            f"{learned[i, j]:.3f}): the {chars[i]!r} row rests on only {int(counts[i].sum()):,} pairs, so the +1 "
+            f"{learned[i, j]:.3f}): the {chars[i]!r} row rests on only {int(row_pairs[i]):,} pairs, so the +1 "
             "added to every count, and the network having seen the training names alone, move it most.")

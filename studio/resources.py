@@ -43,10 +43,7 @@ class Resources:
         checkpoints = Path(checkpoints)
         for source in settings.extra_models:      # a typo found now, not when a student picks the model
             try:
-                folder = Path(source).expanduser()
-                if checkpoint.source_kind(source) == "folder" and folder.is_dir() and not (
-                        folder / checkpoint.CONFIG).is_file():
-                    raise checkpoint.CheckpointError(f"{source} holds no {checkpoint.CONFIG}: not a checkpoint folder")
+                checkpoint.source_kind(source)
             except checkpoint.CheckpointError as e:
                 raise SystemExit(f"GPT_APP_MODELS={source!r}: {e}") from None
         return cls(settings, device, ModelZoo(checkpoints, settings.extra_models, device=device),

@@ -68,15 +68,9 @@ def attention_in_words(chars: list[str], weights: np.ndarray, title: str, top: i
 
 
 def attention_view(model: LanguageModel, text: str, layer: int, n_chars: int, source: str,
-                   head: str = AVERAGE) -> tuple[go.Figure | None, go.Figure | None, str]:
-    """One head (or the heads' average) of one layer large, every head of it small, a note."""
-    figure, grid, note, _ = attention_view_with_words(model, text, layer, n_chars, source, head)
-    return figure, grid, note
-
-
-def attention_view_with_words(model: LanguageModel, text: str, layer: int, n_chars: int, source: str,
-                              head: str = AVERAGE) -> tuple[go.Figure | None, go.Figure | None, str, str]:
-    """`attention_view`, and the large map in words (`attention_in_words`; empty without attention)."""
+                   head: str = AVERAGE) -> tuple[go.Figure | None, go.Figure | None, str, str]:
+    """One head (or the heads' average) of one layer large, every head of it small, a note, and the
+    large map in words (`attention_in_words`; empty for a model without attention)."""
     if not model.has_attention:
         kind = model.kind[0].upper() + model.kind[1:]
         return None, None, (f"**{kind} model has no attention**: it {model.no_attention_reason}. "

@@ -136,10 +136,10 @@ def test_attention_is_computed_with_the_context_the_model_had(zoo):
 
 
 def test_the_attention_view_names_layers_and_heads_plainly(zoo):
-    figure, grid, note = views.attention_view(zoo.get("ladder/3-attention"), "ROMEO: hello", 0, 32, "the prompt")
+    figure, grid, note, _ = views.attention_view(zoo.get("ladder/3-attention"), "ROMEO: hello", 0, 32, "the prompt")
     assert "1 head:" in note and "1 heads" not in note and "layers 0 to 0" in note
-    figure, grid, note = views.attention_view(zoo.get("shakespeare-gpt"), "ROMEO: hello", 9, 32, "the prompt",
-                                             "head 4")
+    figure, grid, note, _ = views.attention_view(zoo.get("shakespeare-gpt"), "ROMEO: hello", 9, 32, "the prompt",
+                                                "head 4")
     assert "Layer 5 (layers 0 to 5), 6 heads" in note and figure.layout.title.text.startswith("Layer 5, head 4")
     assert views.attention_shape(zoo.get("shakespeare-gpt")) == (6, 6)
     assert views.attention_shape(zoo.get("shakespeare-bigram")) is None
@@ -147,7 +147,7 @@ def test_the_attention_view_names_layers_and_heads_plainly(zoo):
 
 def test_models_without_attention_say_so(zoo):
     assert not zoo.get("shakespeare-bigram").has_attention and zoo.get("shakespeare-gpt").has_attention
-    figure, grid, note = views.attention_view(zoo.get("shakespeare-mlp"), "ROMEO:", 0, 32, "the prompt")
+    figure, grid, note, _ = views.attention_view(zoo.get("shakespeare-mlp"), "ROMEO:", 0, 32, "the prompt")
     assert figure is None and grid is None and "no attention" in note and "last 8 characters" in note
     with pytest.raises(ValueError, match="no attention"):
         attention_maps(zoo.get("shakespeare-mlp"), "ROMEO:")
@@ -532,7 +532,7 @@ def test_makemore_shows_counted_and_learned_probabilities_on_one_scale():
     views = learn.learn_views(zoo)
     gap = np.abs(counted - mm.neural_probs)
     assert gap.mean() < 0.01
-    note = learn.table_agreement(mm.counts, mm.neural_probs, mm.chars)
+    note = learn.table_agreement(counted, mm.neural_probs, mm.chars, mm.counts.sum(1))
     assert f"{gap.mean():.4f}" in note and f"{gap.max():.3f}" in note
     a, b = views.counts_plot.data[0], views.neural_plot.data[0]
     assert a.zmax == b.zmax == pytest.approx(max(counted.max(), mm.neural_probs.max()), rel=1e-6)

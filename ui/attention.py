@@ -41,7 +41,7 @@ def build(shared: Shared, generate: GenerateTab) -> None:
         text = record.text if record is not None else inputs.text(prompt, "prompt", settings.max_prompt_chars)
         if not text:
             raise InputError("There is no text to draw: type a prompt, or generate some text first.")
-        figure, heads, line, in_words = views.attention_view_with_words(
+        figure, heads, line, in_words = views.attention_view(
             shared.pick(model_name, trained), text, inputs.whole(layer_index, "layer", 0),
             inputs.whole(chars, "number of characters", 1, MAX_ATTENTION_CHARS), source,
             inputs.text(head_name, "head") or views.AVERAGE)

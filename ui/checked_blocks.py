@@ -83,25 +83,27 @@ class CheckedBlocks(gr.Blocks):
     """gr.Blocks whose requests are checked value by value, refused in the app's words."""
 
     def validate_inputs(self, block_fn, inputs):
+        """Gradio's first look at a request's values (its preprocess_data starts here): a value
+        missing, then each value of the wrong kind, refused before any component reads it."""
         if len(inputs) < len(block_fn.inputs):
             names = ", ".join(setting_name(block_fn, i, b) for i, b in enumerate(block_fn.inputs))
             LOG.info("%s refused: %d values for %d inputs", block_fn.name, len(inputs), len(block_fn.inputs))
             raise gr.Error(f"/{block_fn.api_name or block_fn.name} takes {len(block_fn.inputs)} values ({names}); "
                            f"this request sent {len(inputs)}.", print_exception=False)
-        return super().validate_inputs(block_fn, inputs)
-
-    async def preprocess_data(self, block_fn, inputs, state, explicit_call=False):
-        self.validate_inputs(block_fn, inputs)              # a value missing, before the values there
         for index, (block, value) in enumerate(zip(block_fn.inputs, inputs)):
             takes = _MANY_CHOICES if getattr(block, "multiselect", False) else next(
                 (rule for kind, rule in _TAKES.items() if isinstance(block, kind)), None)
             if takes is not None and not takes[0](value):
                 name = setting_name(block_fn, index, block)
-                LOG.info("%s refused: %s got %s", block_fn.name, name, quoted(value, 60))
+                LOG.info("%s refused: %s got %s", block_fn.name, name, quoted(value))
                 raise gr.Error(f"The setting {name} takes {takes[1]}, not {quoted(value)}.", print_exception=False)
+        return super().validate_inputs(block_fn, inputs)
+
+    async def preprocess_data(self, block_fn, inputs, state, explicit_call=False):
         try:
             return await super().preprocess_data(block_fn, inputs, state, explicit_call)
         except gr.Error as refusal:     # Gradio's own checks (a range, a choice not offered): one log line
-            refusal.print_exception = False
-            LOG.info("%s refused by Gradio's input check: %s", block_fn.name, str(refusal.message)[:300])
+            if refusal.print_exception:
+                refusal.print_exception = False
+                LOG.info("%s refused by Gradio's input check: %s", block_fn.name, str(refusal.message)[:300])
             raise

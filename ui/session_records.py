@@ -1,7 +1,7 @@
 """What Gradio keeps for each browser session, made to cost what the session uses.
 
 Gradio 6.31 builds a `SessionState` on a session's first request, and its constructor writes out
-the config of every block on the page (358 of them here) so that a deep link could restore the
+the config of every block on the page (372 of them here) so that a deep link could restore the
 whole page later: ~575 kB per session id, paid even by a request the app refuses, and a script
 that sends each request under a new id made the server grow by gigabytes (issue 41). Here the
 same per-block configs are computed when first read: a session that sends one request holds the
@@ -15,6 +15,7 @@ checks at start-up that they are where this module expects them and stops the ap
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import re
 from collections.abc import Iterator
@@ -104,17 +105,12 @@ class LeanSessionState(ORIGINAL_SESSION_STATE):
         self.config_values = ConfigsOnDemand(self.blocks_config, *_page_ids(blocks))
 
 
-_PAGE_IDS: dict[int, tuple[gr.Blocks, frozenset[int], tuple[int, ...]]] = {}
-
-
+@functools.cache
 def _page_ids(blocks: gr.Blocks) -> tuple[frozenset[int], tuple[int, ...]]:
     """The ids of the page's blocks whose configs a session keeps, as a set and in the page's order
     (what Gradio's constructor iterates), worked out once per page."""
-    known = _PAGE_IDS.get(id(blocks))
-    if known is None or known[0] is not blocks:
-        order = tuple(key for key in blocks.default_config.blocks if key in blocks.blocks)
-        known = _PAGE_IDS[id(blocks)] = (blocks, frozenset(order), order)
-    return known[1], known[2]
+    order = tuple(key for key in blocks.default_config.blocks if key in blocks.blocks)
+    return frozenset(order), order
 
 
 def moved() -> list[str]:

@@ -33,7 +33,7 @@ class TrainForm:
     minutes: gr.Slider
     board_note: gr.Markdown
 
-    def locked(self, corpus: str, model_type: str | None, minutes: float | None, note: str) -> dict:
+    def locked(self, corpus: str | None, model_type: str | None, minutes: float | None, note: str) -> dict:
         """The race's settings set and shown locked; those it leaves open (None) unlocked."""
         fixed = {"corpus": corpus, "model_type": model_type, "minutes": minutes}
         kinds = {"corpus": gr.Radio, "model_type": gr.Radio, "minutes": gr.Slider}
@@ -46,10 +46,7 @@ class TrainForm:
 
     def unlocked(self, note: str) -> dict:
         """Every setting free again, and why."""
-        return {self.corpus: gr.Radio(interactive=True, label=LABELS["corpus"]),
-                self.minutes: gr.Slider(interactive=True, label=LABELS["minutes"]),
-                self.model_type: gr.Radio(interactive=True, label=LABELS["model_type"]),
-                self.board_note: gr.Markdown(note, visible=True)}
+        return self.locked(None, None, None, note)
 
 
 def build(shared: Shared) -> None:
