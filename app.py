@@ -42,7 +42,7 @@ def launch(**kwargs):
     # demo.state_holder exists once the server does (launch makes it): the sweeper looks it up each time
     start_sweeper(lambda: getattr(demo, "state_holder", None), SETTINGS.session_ttl, SETTINGS.max_sessions,
                   PAGE.shared.worth_keeping)
-    warm_in_background(RESOURCES)    # what the first visitors would wait for
+    warm_in_background(RESOURCES, PAGE.lab.warm)    # what the first visitors would wait for
     return demo.launch(**ui.launch_options(RESOURCES) | kwargs)
 
 

@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from gpt import lab, lecture
+from gpt import lecture
 from gpt.data import Corpus
 from gpt.diagnostics import Diagnostics
 from gpt.generation import SamplingSettings, sample_ids
@@ -31,7 +31,7 @@ from gpt.language_model import LanguageModel
 from gpt.records import TrainConfig
 from gpt.trainer import Trainer
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).absolute().parents[1]
 LECTURE = "https://www.youtube.com/watch?v=kCc8FmEb1nY"
 """Andrej Karpathy's "Let's build GPT: from scratch, in code, spelled out." (the lecture this app follows)."""
 EXAMPLE_CHARS = 24
@@ -52,18 +52,6 @@ def _decode(model: LanguageModel, text: str) -> None:
     ids = model.tokenizer.encode(text)
     for _ in sample_ids(model, ids, 4, SamplingSettings(0.8, None, None), seed=0, engine="torch"):
         pass
-
-
-def _knockout(model: LanguageModel, text: str) -> None:
-    lab.head_knockout(model, text, heads=[(0, 0)])
-
-
-def _induction(model: LanguageModel, text: str) -> None:
-    lab.induction_scores(model, length=10, seed=0)
-
-
-def _memorised(model: LanguageModel, text: str) -> None:
-    lab.VerbatimIndex(text * 3).matches(text, min_len=5)
 
 
 def _diagnostics(model: LanguageModel, text: str) -> None:
@@ -108,7 +96,7 @@ def _trick(model: LanguageModel, text: str) -> None:
             model(torch.tensor([model.tokenizer.encode(text)], device=model.device))
 
 
-VIEWS: dict[str, CodeView] = {
+VIEWS: dict[str, CodeView] = {          # the tabs' views; each Lab instrument declares its own (ui/lab/)
     "attention": CodeView("Attention maps", (
         "gpt.introspect.attention_maps", "gpt.model.GPT.attention_maps", "gpt.model.GPT._run",
         "gpt.model.CausalSelfAttention.forward"), lambda m, t: attention_maps(m, t), needs_attention=True,
@@ -124,18 +112,6 @@ VIEWS: dict[str, CodeView] = {
         "gpt.trainer.Trainer.run", "gpt.trainer.lr_at", "gpt.optimizers.make_optimizer"), _train_step,
         lecture=(("training the bigram model", 2151),),
         example="two training steps of a copy of the chosen model on the view's text, repeated"),
-    "surprisal": CodeView("Surprisal", ("gpt.lab.surprisal", "gpt.lab.windows", "gpt.lab._per_position"),
-                          lambda m, t: lab.surprisal(m, t)),
-    "knockout": CodeView("Head knockout", ("gpt.lab.head_knockout", "gpt.lab.ablated", "gpt.model.editing_heads",
-                                           "gpt.model.HeadOutputs.forward"), _knockout, needs_attention=True),
-    "lens": CodeView("Logit lens", ("gpt.lab.logit_lens",), lambda m, t: lab.logit_lens(m, t), needs_attention=True),
-    "induction": CodeView("Induction", ("gpt.lab.induction_scores", "gpt.lab.repeated_random_text"), _induction,
-                          needs_attention=True),
-    "memorised": CodeView("Memorisation", ("gpt.lab.VerbatimIndex.matches", "gpt.lab.VerbatimIndex.longest_at",
-                                           "gpt.lab._suffix_array"), _memorised),
-    "features": CodeView("Sparse autoencoder features", ("gpt.sae.TopKSAE.encode", "gpt.sae.TopKSAE.decode",
-                                                         "gpt.sae.residual_stream", "gpt.sae.logit_effect",
-                                                         "gpt.sae.steering", "gpt.sae.clamping")),
     "diagnostics": CodeView("Training diagnostics", ("gpt.diagnostics.activation_stats",
                                                      "gpt.diagnostics.Diagnostics.after_backward",
                                                      "gpt.diagnostics.Diagnostics.after_update"), _diagnostics,
@@ -178,7 +154,7 @@ def resolve(dotted: str):
 def excerpt(dotted: str) -> Excerpt:
     fn = resolve(dotted)
     lines, first = inspect.getsourcelines(fn)
-    path = Path(inspect.getsourcefile(fn)).resolve().relative_to(ROOT).as_posix()
+    path = Path(inspect.getsourcefile(fn)).absolute().relative_to(ROOT).as_posix()   # as imported: links not followed
     return Excerpt(fn.__qualname__, path, first, first + len(lines) - 1, textwrap.dedent("".join(lines)).rstrip(),
                    fn.__code__)
 
@@ -228,11 +204,10 @@ def _shape(shape: tuple) -> str:
     return "(" + ", ".join(str(n) for n in shape) + ")" if shape else "scalar"
 
 
-def code_markdown(key: str, model: LanguageModel | None = None, text: str | None = None,
+def code_markdown(view: CodeView, model: LanguageModel | None = None, text: str | None = None,
                   base_url: str | None = None) -> str:
     """The view's code as Markdown: each function's lines with its file and line numbers, and
     the shapes its tensors had on `model` reading (the end of) `text`."""
-    view = VIEWS[key]
     excerpts = [excerpt(name) for name in view.functions]
     shapes: dict[CodeType, dict[str, tuple]] = {}
     ran = ""

@@ -36,7 +36,6 @@ MAX_SHOWN = 40
 """Characters of a refused value quoted back in its problem."""
 
 TABS = ("generate", "attention", "loss", "train", "timeline", "lab", "learn", "board")
-LAB_PARTS = ("surprisal", "knockout", "lens", "induction", "memorised", "features")
 TIMELINE_VIEWS = ("attention", "next", "surprisal", "diagnostics")
 
 
@@ -53,6 +52,7 @@ class Param:
     label: str = ""                  # the setting's name in messages
     private: bool = False            # read when a page opens, never written into a link or the address bar
     per_model: bool = False          # valid or not for the model on screen: its tab checks it, then sets it
+    model_text: bool = False         # a text the model reads: dropped when it has characters the model does not know
 
     @property
     def name(self) -> str:
@@ -80,15 +80,16 @@ class ViewLink:
         return "**This link was opened in part.** " + " ".join(self.problems)
 
 
-def params(models: Iterable[str], max_prompt_chars: int, max_new_tokens: int, max_lab_chars: int,
-           max_attention_chars: int) -> dict[str, Param]:
-    """Every parameter a link may carry, bound to this app's limits and models."""
-    prompt_chars, lab_chars = min(max_prompt_chars, MAX_TEXT_CHARS), min(max_lab_chars, MAX_TEXT_CHARS)
+def params(models: Iterable[str], max_prompt_chars: int, max_new_tokens: int, max_attention_chars: int,
+           lab: Iterable[Param] = ()) -> dict[str, Param]:
+    """Every parameter a link may carry, bound to this app's limits and models; `lab` are the Lab's
+    (its instrument and what each instrument's boxes carry: declared by the instruments, ui/lab/)."""
+    prompt_chars = min(max_prompt_chars, MAX_TEXT_CHARS)
     listed = [
         Param("tab", "choice", "generate", choices=TABS),
         Param("model", "choice", None, choices=tuple(models) + (SESSION_MODEL,)),
         # Generate
-        Param("prompt", "text", None, hi=prompt_chars),
+        Param("prompt", "text", None, hi=prompt_chars, model_text=True),
         Param("temp", "float", 0.8, 0, MAX_TEMPERATURE, label="temperature"),
         Param("len", "int", 500, 1, max_new_tokens, label="length"),
         Param("topk", "int", 0, 0, 10_000, label="top-k"),
@@ -102,21 +103,17 @@ def params(models: Iterable[str], max_prompt_chars: int, max_new_tokens: int, ma
         # Timeline
         Param("step", "int", 1, 1, 10_000, label="snapshot"),        # numbered from 1, as on the slider
         Param("tview", "choice", "attention", choices=TIMELINE_VIEWS, label="Timeline view"),
-        # Lab
-        Param("lab", "choice", "surprisal", choices=LAB_PARTS, label="Lab instrument"),
-        Param("text", "text", None, hi=lab_chars, label="Lab text"),
-        Param("pos", "int", None, 1, max_lab_chars, label="position"),
-        Param("lens", "text", None, hi=lab_chars, label="logit lens text"),
-        Param("lpos", "int", None, 0, max_lab_chars, label="logit lens position"),
-        Param("memo", "text", None, hi=lab_chars, label="memorisation text"),
-        Param("feature", "int", None, 0, 1_000_000),
+        *lab,
         # Class board: its code for everyone; the teacher's secret only in the teacher's own link
         Param("board", "text", None, hi=20, label="board code"),
         Param("teacher", "text", None, hi=64, label="teacher key", private=True),
         # the board as projected: the code, curves and ranking, without the join form or a teacher's controls
         Param("projector", "choice", None, choices=("1",), label="projector view", private=True),
     ]
-    return {p.key: p for p in listed}
+    known = {p.key: p for p in listed}
+    if len(known) != len(listed):
+        raise ValueError(f"two link parameters share a key: {sorted(p.key for p in listed)}")
+    return known
 
 
 def quoted(value: str) -> str:
@@ -180,7 +177,7 @@ def parse(query: Mapping[str, str], known: Mapping[str, Param],
                              "only in that session): the shipped model is shown instead.")
     vocab = chars_known(link.get("model"))
     if vocab is not None:
-        for key in ("prompt", "text", "lens"):
+        for key in (key for key, param in known.items() if param.model_text):
             text = link.get(key)
             if text is None:
                 continue

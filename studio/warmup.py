@@ -7,10 +7,10 @@ from __future__ import annotations
 import atexit
 import logging
 import threading
+from typing import Callable
 
 from .errors import REFUSALS
 from .features import MODEL_NAME, FeatureAtlas, atlas_for
-from .lab_opening import open_part
 from .learn import learn_views
 from .resources import Resources
 
@@ -21,15 +21,13 @@ EXIT_WAIT = 30.0
 """Seconds the process waits at exit for the warm-up's step in flight (a few at most)."""
 
 
-def warm(resources: Resources, stop: threading.Event | None = None) -> None:
-    """Each step in turn, unless `stop` is set before it."""
+def warm(resources: Resources, stop: threading.Event | None = None,
+         first: Callable[[], object] | None = None) -> None:
+    """Each step in turn, unless `stop` is set before it; `first` is the page's own (the Lab's
+    first view of the default model: ui/lab's `LabWiring.warm`)."""
     stop = stop or threading.Event()
-    zoo, name = resources.zoo, resources.default_model
-
-    def default_model_opened():
-        open_part(zoo, name, zoo.get(name), "surprisal")
-
-    steps = [default_model_opened] if name is not None else []
+    zoo = resources.zoo
+    steps = [first] if first is not None else []
     if resources.shipped_timeline.available:
         steps.append(resources.shipped_timeline.get)
     steps.append(lambda: learn_views(zoo))
@@ -44,13 +42,13 @@ def warm(resources: Resources, stop: threading.Event | None = None) -> None:
         LOG.info("warming up skipped the rest: %s", e)
 
 
-def warm_in_background(resources: Resources) -> threading.Thread:
+def warm_in_background(resources: Resources, first: Callable[[], object] | None = None) -> threading.Thread:
     """Warm up in a thread of its own. At exit the process stops it after its step in flight and
     waits for that step: a process that ends while a thread is inside torch or ONNX Runtime is
     aborted by the C++ runtime ("terminate called without an active exception", exit -6), which
     a SIGTERM soon after start did about one time in three."""
     stop = threading.Event()
-    thread = threading.Thread(target=warm, args=(resources, stop), name="warm-up", daemon=True)
+    thread = threading.Thread(target=warm, args=(resources, stop, first), name="warm-up", daemon=True)
     thread.start()
 
     def finish() -> None:

@@ -259,10 +259,7 @@ def lab_switch(name: str, open_tab: str = "lab", part: str = "knockout", memo: s
     """The Lab's part of a model switch, with the page's default inputs (and `memo` typed)."""
     import app
 
-    lab = app.PAGE.lab
-    values = list(lab.defaults)
-    values[-1] = memo
-    return lab.refresh(name, None, open_tab, part, {}, *values)
+    return app.PAGE.lab.switched(name, open_tab, part, {("memorised", "text"): memo})
 
 
 def by_label(page: dict) -> dict:
@@ -286,7 +283,7 @@ def test_after_model_switches_with_the_lab_open_ticked_noted_and_removed_heads_a
     from studio import lab as lab_views
     from studio.lab_opening import DEFAULT_PROMPT, OPENING_SAMPLE_CHARS
 
-    heads = app.PAGE.lab.heads
+    heads = app.PAGE.lab.drawings["knockout"].views["heads"]
     for name in switches:
         page = lab_switch(name)
     ticked = value_of(page[heads])
@@ -303,7 +300,7 @@ def test_a_model_switch_measures_only_the_instrument_on_screen_and_clears_the_re
     others are cleared (measured when opened), and the head boxes follow the model."""
     import app
 
-    heads = app.PAGE.lab.heads
+    heads = app.PAGE.lab.drawings["knockout"].views["heads"]
     page = lab_switch("copying-gpt", part="surprisal")
     labels = by_label(page)
     assert len(labels["Surprisal per character (click one)"]) > 100                      # measured

@@ -11,8 +11,10 @@ import pytest
 import gpt
 from gpt.introspect import attention_maps
 from gpt.model import CausalSelfAttention
-from studio.code_views import LECTURE, ROOT, VIEWS, code_markdown, excerpt, resolve, source_link, traced_shapes
+from studio.code_views import LECTURE, ROOT, code_markdown, excerpt, resolve, source_link, traced_shapes
+from ui import code_views
 
+VIEWS = code_views()          # the tabs' and the Lab instruments'
 SHIPPED = Path(__file__).resolve().parents[1] / "checkpoints" / "shakespeare-gpt"
 
 
@@ -70,29 +72,29 @@ def test_a_trace_sees_its_own_thread_only(shipped):
 
 
 def test_the_markdown_links_files_and_the_lecture(shipped):
-    md = code_markdown("attention", shipped, "First Citizen:\nBefore we proceed", base_url="https://example.org/x/")
+    md = code_markdown(VIEWS["attention"], shipped, "First Citizen:\nBefore we proceed", base_url="https://example.org/x/")
     e = excerpt("gpt.model.CausalSelfAttention.forward")
     assert source_link(e, "https://example.org/x/") == f"https://example.org/x/gpt/model.py#L{e.first}-L{e.last}"
     assert f"(https://example.org/x/gpt/model.py#L{e.first}-L{e.last})" in md
     assert e.source in md and f"{LECTURE}&t=3720s" in md
     nh = shipped.config.n_head
     assert f"`q` (1, {nh}, 24, {shipped.config.n_embd // nh})" in md        # the text's last 24 characters
-    plain = code_markdown("attention", shipped, "ROMEO:", base_url=None)
+    plain = code_markdown(VIEWS["attention"], shipped, "ROMEO:", base_url=None)
     assert "#L" not in plain and f"`gpt/model.py` lines {e.first}–{e.last}" in plain   # no file links without a base
     assert "Tensor shapes measured" in plain
 
 
 def test_a_model_without_attention_shows_the_code_without_shapes():
     bigram = gpt.load(SHIPPED.parent / "shakespeare-bigram")
-    md = code_markdown("attention", bigram, "ROMEO:")
+    md = code_markdown(VIEWS["attention"], bigram, "ROMEO:")
     assert "def attention_maps(" in md and "Shapes when it returned" not in md
     for view in VIEWS:                                          # every view draws for every model, or none
-        assert code_markdown(view, None).startswith("**")
+        assert code_markdown(VIEWS[view], None).startswith("**")
 
 
 def test_the_diagnostics_view_traces_a_copy_and_leaves_the_shared_model_as_it_was(shipped):
     before = {name: value.clone() for name, value in shipped.state_dict().items()}
-    md = code_markdown("diagnostics", shipped, "ROMEO: what light through yonder")
+    md = code_markdown(VIEWS["diagnostics"], shipped, "ROMEO: what light through yonder")
     assert "Shapes when it returned: `values` (1," in md                # a GELU's input, measured
     assert all(value.equal(before[name]) for name, value in shipped.state_dict().items())
     assert not shipped.training and all(not m._forward_hooks for m in shipped.modules())
@@ -106,11 +108,11 @@ def test_the_training_view_trains_a_copy_and_leaves_the_model_and_the_seed_as_th
     before = {name: value.clone() for name, value in shipped.state_dict().items()}
     run_before = (shipped.run.corpus, shipped.run.train_config)
     generator = torch.get_rng_state()
-    md = code_markdown("train", shipped, "ROMEO: what light through yonder")
+    md = code_markdown(VIEWS["train"], shipped, "ROMEO: what light through yonder")
     assert "`Trainer.run`" in md and "`lr_at`" in md and "not measured" not in md
     assert "measured on two training steps of a copy" in md
     assert all(value.equal(before[name]) for name, value in shipped.state_dict().items())
     assert (shipped.run.corpus, shipped.run.train_config) == run_before and not shipped.training
     assert torch.get_rng_state().equal(generator)              # the trainer's torch.manual_seed undone
-    loss = code_markdown("loss", shipped, "ROMEO: what light through yonder")
+    loss = code_markdown(VIEWS["loss"], shipped, "ROMEO: what light through yonder")
     assert "`LanguageModel.loss`" in loss and "not measured" not in loss

@@ -227,18 +227,18 @@ def test_covered_runs_merge_overlaps():
 def test_the_lab_remembers_a_shipped_models_default_answers_only():
     """A class opening the Lab pays for each shipped model's default parts once; a text one
     student typed is measured for them and not kept for everyone."""
-    from studio import lab as lab_views
-    from studio.lab_opening import OpeningInputs, open_part
-    from studio.zoo import ModelZoo
+    import app
+    from ui.lab.instrument import Context
 
-    zoo = ModelZoo("checkpoints")
-    model = zoo.get("shakespeare-gpt")
-    as_the_page_sends = OpeningInputs(text=lab_views.default_passage())
-    first = open_part(zoo, "shakespeare-gpt", model, "surprisal", as_the_page_sends)
-    assert open_part(zoo, "shakespeare-gpt", model, "surprisal") is first
-    typed = OpeningInputs(text="ROMEO:\nBut, soft! what light through yonder window breaks?")
-    a, b = (open_part(zoo, "shakespeare-gpt", model, "surprisal", typed) for _ in range(2))
-    assert a is not b and a.highlighted == b.highlighted and a.position == b.position
+    drawing, zoo = app.PAGE.lab.drawings["surprisal"], app.RESOURCES.zoo
+    context = Context(zoo, "shakespeare-gpt", zoo.get("shakespeare-gpt"))
+    as_the_page_sends = drawing.defaults()
+    first = drawing.opened(context, as_the_page_sends)
+    assert drawing.opened(context, dict(as_the_page_sends))["surprisal"] is first["surprisal"]
+    typed = as_the_page_sends | {"text": "ROMEO:\nBut, soft! what light through yonder window breaks?"}
+    a, b = (drawing.opened(context, typed) for _ in range(2))
+    assert a["surprisal"] is not b["surprisal"] and a["surprisal"] == b["surprisal"] and a["position"] == b["position"]
+    assert a["surprisal"] != first["surprisal"]
 
 
 def test_the_compare_note_names_the_colours_the_page_draws(shipped, val_text):

@@ -6,9 +6,10 @@ import pytest
 from gpt.generation import MAX_SEED
 from studio import links
 from studio.zoo import SESSION_MODEL
+from ui import lab
 
 PARAMS = links.params(["shakespeare-gpt", "names-gpt"], max_prompt_chars=10_000, max_new_tokens=2000,
-                      max_lab_chars=2000, max_attention_chars=128)
+                      max_attention_chars=128, lab=lab.link_params())
 VOCAB = set("\n !$&',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
 

@@ -93,7 +93,7 @@ def test_the_pages_views_are_the_ones_links_name():
 
     import app
     from studio import links
-    from ui import view_names
+    from ui import lab, view_names
 
     def tab_ids(tabs: gr.Tabs) -> list[str]:
         return [child.id for child in tabs.children if isinstance(child, gr.Tab)]
@@ -101,14 +101,14 @@ def test_the_pages_views_are_the_ones_links_name():
     bars = [block for block in app.demo.blocks.values() if isinstance(block, gr.Tabs)]
     ids = [tab_ids(bar) for bar in bars]
     assert list(links.TABS) in ids
-    assert ["lab-" + part for part in links.LAB_PARTS] in ids
+    assert ["lab-" + part for part in lab.keys()] in ids
     assert [f"timeline-{view}-tab" for view in links.TIMELINE_VIEWS] in ids
-    params = links.params([], 100, 100, 100, 100)
+    params = links.params([], 100, 100, 100, lab.link_params())
     assert (params["tab"].default, params["lab"].default, params["tview"].default) == (
-        links.TABS[0], links.LAB_PARTS[0], links.TIMELINE_VIEWS[0])     # the script treats the first as default
+        links.TABS[0], lab.keys()[0], links.TIMELINE_VIEWS[0])     # the script treats the first as default
     script = view_names()
     assert json.loads(script[script.index("=") + 1:script.rindex(";")]) == {
-        "tabs": list(links.TABS), "lab": list(links.LAB_PARTS), "timeline": list(links.TIMELINE_VIEWS)}
+        "tabs": list(links.TABS), "lab": list(lab.keys()), "timeline": list(links.TIMELINE_VIEWS)}
 
 
 def test_the_plotly_chunk_the_page_preloads_is_in_the_pinned_gradio():

@@ -11,6 +11,7 @@ from pathlib import Path
 import gradio as gr
 
 from studio import links as link_params   # not `links`: the ui.links submodule takes that name
+from studio.code_views import VIEWS as CODE_VIEWS, CodeView
 from studio.resources import Resources
 
 from . import attention, board, generate, lab, learn, losses, timeline, train
@@ -42,7 +43,7 @@ def build(resources: Resources) -> Page:
     plain_path_refusals()
     # Files Gradio keeps (downloads, plots) are deleted every hour once an hour old.
     with CheckedBlocks(title="tinyshakespeare-gpt", delete_cache=(3600, 3600)) as demo:
-        shared = Shared(resources)
+        shared = Shared(resources, lab.link_params())
         gr.Markdown("# tinyshakespeare-gpt\nA character-level GPT trained on Tiny Shakespeare on two CPU "
                     "cores. Generate text, look at what each attention head reads, and train your own model live. "
                     f"Running on **{resources.device.type.upper()}**.", elem_id="app-header")
@@ -78,10 +79,15 @@ def plotly_preload() -> str:
 
 def view_names() -> str:
     """The names of the tabs, Lab instruments and Timeline views as the address bar spells them,
-    for assets/view-link.html: written from studio/links.py, never retyped in the page."""
-    names = {"tabs": list(link_params.TABS), "lab": list(link_params.LAB_PARTS),
+    for assets/view-link.html: written from studio/links.py and the Lab's instruments, never retyped in the page."""
+    names = {"tabs": list(link_params.TABS), "lab": list(lab.keys()),
              "timeline": list(link_params.TIMELINE_VIEWS)}
     return f"<script>window.APP_VIEWS = {json.dumps(names)};</script>"
+
+
+def code_views() -> dict[str, CodeView]:
+    """Every "The code" part the page shows: the tabs' (studio.code_views.VIEWS) and the Lab instruments'."""
+    return {**CODE_VIEWS, **lab.code_views()}
 
 
 def launch_options(resources: Resources) -> dict:

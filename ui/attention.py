@@ -37,6 +37,18 @@ def build(shared: Shared, generate: GenerateTab) -> None:
     @user_errors
     @described
     def attention(model_name, record, prompt, layer_index, chars, head_name=views.AVERAGE, trained=None):
+        """Draw every attention head of one layer over the characters of a text.
+
+        Args:
+            {MODEL}
+            prompt: the text whose attention to draw (the last chars characters of it).
+            layer_index: the layer, from 0.
+            chars: how many of the text's last characters to show, 8 to 128.
+            head_name: "average of heads", or one head as "head 0", "head 1", ...
+        Returns:
+            The chosen head's map, every head's map, a note explaining how to read them, and the chosen map in words
+            (for each character, the characters it reads most with their weights: the numbers without the figure).
+        """
         source = "the text on screen" if record is not None else "the prompt (generate to see your text here)"
         text = record.text if record is not None else inputs.text(prompt, "prompt", settings.max_prompt_chars)
         if not text:

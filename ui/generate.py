@@ -115,6 +115,20 @@ def build(shared: Shared) -> GenerateTab:
     # whose outputs are components alone (Gradio 6.31's MCP server fails on an endpoint that outputs State)
     @described
     async def generate(prompt_text, model_name, max_new_tokens, temp, k, p, seed_text, unknown_policy, trained=None):
+        """Continue a prompt with a character-level GPT, one character at a time (streamed).
+
+        Args:
+            prompt_text: the text to continue (characters the model does not know are handled by unknown_policy).
+            {MODEL}
+            max_new_tokens: how many characters to write, 1 to 2000.
+            temp: sampling temperature, 0 (greedy: always the likeliest character) to 2; 0.8 is the app's default.
+            k: top-k, keep only the k likeliest characters (0 = off).
+            p: top-p (nucleus), keep the likeliest characters whose probabilities sum to p (1 = off).
+            seed_text: a whole number makes the text reproducible; empty: a fresh random one.
+            unknown_policy: "replace", "drop" or "error" for characters outside the model's vocabulary.
+        Returns:
+            The prompt and its continuation, and a note on what was done.
+        """
         async for update in on_page(prompt_text, model_name, max_new_tokens, temp, k, p, seed_text, unknown_policy,
                                     trained):
             yield {output: update[output], note: update[note]}

@@ -38,10 +38,10 @@ class Opener:
 class Links:
     """The page's link wiring: built with `Shared`, wired once every tab has registered."""
 
-    def __init__(self, resources: Resources):
+    def __init__(self, resources: Resources, lab_params: list[links.Param]):
         r = self.resources = resources
-        self.params = links.params(r.zoo.names(), r.settings.max_prompt_chars, r.settings.max_new_tokens,
-                                   links.MAX_TEXT_CHARS, 128)
+        self.params = links.params(r.zoo.names(), r.settings.max_prompt_chars, r.settings.max_new_tokens, 128,
+                                   lab_params)
         self.carried: dict[str, gr.components.Component] = {}
         self.openers: dict[str, Opener] = {}
         self.state = gr.State(None)                     # the link this page opened with (a ViewLink)
@@ -126,13 +126,13 @@ class Links:
             """The model's parts (when the link names one) and the linked tab drawn from the link."""
             if link is None or not link.values:
                 return
-            given = dict(zip(map(id, inputs[2:]), values))
+            given = dict(zip(inputs[2:], values))
             if link.get("model") not in (None, self.resources.default_model):
-                yield from reopen_model(open_tab, *(given[id(c)] for c in model_inputs))
+                yield from reopen_model(open_tab, *(given[c] for c in model_inputs))
             opener = self.openers.get(link.get("tab", "generate"))
             if opener is not None:
                 try:
-                    update = opener.fn(link, *(given[id(c)] for c in opener.inputs))
+                    update = opener.fn(link, *(given[c] for c in opener.inputs))
                 except gr.Error as e:
                     update = {note: f"{link.note} {e}".strip()}
                 if update:
@@ -202,9 +202,4 @@ def qr_image(address: str) -> Image.Image | None:
 
 def unique_components(components: list) -> list:
     """Each component once, in first-seen order (an event's inputs and outputs may not repeat one)."""
-    seen, kept = set(), []
-    for c in components:
-        if id(c) not in seen:
-            seen.add(id(c))
-            kept.append(c)
-    return kept
+    return list(dict.fromkeys(components))       # a component is its own key: Gradio's blocks hash by identity

@@ -16,12 +16,12 @@ from typing import Callable, Iterator
 import gradio as gr
 
 from studio import views
-from studio.code_views import code_markdown
+from studio.code_views import VIEWS as CODE_VIEWS, CodeView, code_markdown
 from studio.errors import InputError
 from studio.inputs import whole
 from studio.lab import MAX_LAB_CHARS
 from studio.resources import Resources
-from studio.tools import DOCS
+from studio.tools import tool_doc
 from studio.zoo import describe
 
 from .links import Links, unique_components as _unique
@@ -81,8 +81,10 @@ def shown(figure) -> gr.Plot:
 
 
 def described(fn):
-    """The handler's docstring from `studio.tools`, by its name: what the API page and the MCP tools show."""
-    fn.__doc__ = DOCS[fn.__name__]
+    """The handler's own docstring as the API page and the MCP tools show it (`studio.tools.tool_doc`)."""
+    if not fn.__doc__:
+        raise ValueError(f"the endpoint {fn.__name__} has no docstring: the API page and assistants read it")
+    fn.__doc__ = tool_doc(fn.__doc__)
     return fn
 
 
@@ -116,7 +118,7 @@ class Listener:
 class Shared:
     """Built inside the app's Blocks: the session states at once, the model row by `model_row()`."""
 
-    def __init__(self, resources: Resources):
+    def __init__(self, resources: Resources, lab_params: list):
         self.resources = resources
         self.zoo = resources.zoo
         # Kept as long as the session is used: the sweeper (studio/sessions.py) forgets a session
@@ -138,7 +140,7 @@ class Shared:
         self._model_listeners: list[Listener] = []
         self._tab_listeners: dict[str, Listener] = {}
         self._tab_ids: dict[str, str] = {}                   # label -> id
-        self.links = Links(resources)
+        self.links = Links(resources, lab_params)      # the Lab's link parameters: its instruments declare them
 
     def worth_keeping(self, session) -> bool:
         """Whether a session (Gradio's SessionState) holds what a student would lose: a model they
@@ -175,9 +177,11 @@ class Shared:
         self._tab_ids[label] = id
         return gr.Tab(label, id=id)
 
-    def code_part(self, view: str, text=None) -> gr.Accordion:
-        """A closed "The code" part under a view: the lines of gpt/ that computed it, read from the
-        source when opened, with the shapes its tensors had on the chosen model reading `text`'s value."""
+    def code_part(self, view: CodeView | str, text=None) -> gr.Accordion:
+        """A closed "The code" part under a view (a CodeView, or a tab's by its name in
+        studio.code_views.VIEWS): the lines of gpt/ that computed it, read from the source when
+        opened, with the shapes its tensors had on the chosen model reading `text`'s value."""
+        view = CODE_VIEWS[view] if isinstance(view, str) else view
         with gr.Accordion("The code", open=False, elem_classes="code-part") as part:
             shown = gr.Markdown(elem_classes="code-view")
         base_url = self.resources.settings.source_url
@@ -218,7 +222,7 @@ class Shared:
             first_error = None
             for listener in parts:
                 try:
-                    update = listener.fn(*(open_tab if c is self.open_tab else given[id(c)] for c in listener.inputs))
+                    update = listener.fn(*(open_tab if c is self.open_tab else given[c] for c in listener.inputs))
                 except gr.Error as e:
                     first_error = first_error or e
                     continue
@@ -233,7 +237,7 @@ class Shared:
             after it does not wait behind every hidden tab's figures)."""
             later = frozenset(listener.tab for listener in listeners if listener.tab not in (None, open_tab))
             yield {self.stale_tabs: frozenset(stale or ()) | later}
-            given = dict(zip(map(id, inputs[2:]), values))
+            given = dict(zip(inputs[2:], values))
             yield from run_parts([listener for listener in listeners if listener.tab in (None, open_tab)],
                                  open_tab, given)
 
@@ -254,15 +258,15 @@ class Shared:
         def tab_opened(label: str, *values) -> Iterator[Update]:
             tab = self._tab_ids.get(label, "")
             yield {self.open_tab: tab}
-            given = dict(zip(map(id, tab_inputs), values))
-            stale = frozenset(given[id(self.stale_tabs)] or ())
+            given = dict(zip(tab_inputs, values))
+            stale = frozenset(given[self.stale_tabs] or ())
             if tab in stale:            # drawn for an earlier model: its model part redraws it for this one
                 yield {self.stale_tabs: stale - {tab}}
                 yield from run_parts([listener for listener in listeners if listener.tab == tab], tab, given)
                 return
             listener = self._tab_listeners.get(tab)
             if listener is not None:
-                if update := listener.fn(*(given[id(c)] for c in listener.inputs)):
+                if update := listener.fn(*(given[c] for c in listener.inputs)):
                     yield update
 
         on_tab_opened(tabs, tab_opened, tab_inputs, tab_outputs, api_visibility="private",

@@ -120,6 +120,18 @@ def build(shared: Shared) -> None:
 
     @described
     def timeline(source_choice, index, layer_index, head_name, at, live=None):
+        """Every view of one snapshot of a training run: how the model looked part-way through training.
+
+        Args:
+            source_choice: "shipped" (16 snapshots of a 2-layer GPT trained on Tiny Shakespeare).
+            index: the snapshot, from 1 (noise) to 16 (the end of training).
+            layer_index: the layer whose attention to draw, from 0.
+            head_name: "average of heads", or one head as "head 0", "head 1", ...
+            at: the position in the fixed val text whose next-character distribution to show, from 1.
+        Returns:
+            The step and losses, the loss curve, a sample, attention, the next-character distribution,
+            the surprisal of a val passage and the training diagnostics at that snapshot.
+        """
         return marker(source_choice, index, live) | figures(source_choice, index, layer_index, head_name, at, live)
 
     marked = [note, loss, sample]

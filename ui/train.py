@@ -123,6 +123,25 @@ def build(shared: Shared) -> None:
     async def train(corpus_choice, upload_path, model_choice, layers, heads, width, context, budget, steps, rate,
                     batch, hidden=TrainRequest.n_hidden, trained=None, optimizer_choice=TrainRequest.optimizer,
                     seat=None):
+        """Train a small model live for a time budget (one training at a time; others wait in line).
+
+        Args:
+            corpus_choice: "shakespeare" (Tiny Shakespeare), "names" (makemore's names) or "upload".
+            upload_path: a .txt file when corpus_choice is "upload", else none.
+            model_choice: "bigram", "mlp" or "gpt".
+            layers: GPT layers.
+            heads: GPT attention heads per layer.
+            width: embedding width (GPT) or per-character embedding (MLP).
+            context: characters of context (block size).
+            budget: minutes of training.
+            steps: the most optimizer steps.
+            rate: the learning rate.
+            batch: sequences per step.
+            hidden: the MLP's hidden units.
+            optimizer_choice: "adamw", or "muon" (Muon on the hidden matrices beside AdamW).
+        Returns:
+            The loss curve, samples and diagnostics as it trains, and the final note.
+        """
         w = inputs.whole
         request = TrainRequest(corpus=inputs.text_choice(corpus_choice, "corpus"), upload=upload_path,
                                model_type=inputs.text_choice(model_choice, "model").lower(),
