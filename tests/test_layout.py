@@ -13,13 +13,15 @@ def module_imports(package: str) -> dict[str, set[str]]:
     """For each module of `package`, the modules of either package it imports at any depth
     of its code (deferred imports inside functions count: they are circles all the same)."""
     graph = {}
-    for path in sorted((REPO / package).glob("*.py")):
-        name = f"{package}.{path.stem}" if path.stem != "__init__" else package
+    for path in sorted((REPO / package).rglob("*.py")):
+        parts = path.relative_to(REPO).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        home = parts[:-1]                     # the package a relative import starts from
         found = set()
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom):
-                if node.level:       # relative: from .x import y, from . import x
-                    base = package if node.level == 1 else ""
+                if node.level:       # relative: from .x import y, from . import x, from ..x import y
+                    base = ".".join(home[:len(home) - node.level + 1])
                     targets = [f"{base}.{node.module}"] if node.module else [f"{base}.{a.name}" for a in node.names]
                 else:
                     targets = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
@@ -88,10 +90,10 @@ def test_studio_never_reaches_into_the_ui():
 def test_the_ui_is_one_small_module_per_tab_and_app_py_only_launches():
     """app.py builds and launches; each tab's layout and wiring is its own module, none large,
     and no component is built at import time (a module-level component is shared state)."""
-    modules = {p.stem for p in (REPO / "ui").glob("*.py")}
-    assert {"generate", "attention", "losses", "train", "timeline", "lab", "learn", "shared"} <= modules
+    modules = {p.stem for p in (REPO / "ui").glob("*.py")} | {p.parent.name for p in (REPO / "ui").glob("*/__init__.py")}
+    assert {"generate", "attention", "losses", "train", "timeline", "lab", "learn", "board", "shared"} <= modules
     assert len((REPO / "app.py").read_text().splitlines()) < 80
-    for path in [REPO / "app.py", *sorted((REPO / "ui").glob("*.py"))]:
+    for path in [REPO / "app.py", *sorted((REPO / "ui").rglob("*.py"))]:
         lines = path.read_text().splitlines()
         assert path.name == "app.py" or len(lines) <= 350, f"{path.name} has {len(lines)} lines"
         for statement in ast.parse(path.read_text()).body:
@@ -102,6 +104,18 @@ def test_the_ui_is_one_small_module_per_tab_and_app_py_only_launches():
                         and isinstance(node.func.value, ast.Name) and node.func.value.id == "gr"
                         and node.func.attr[:1].isupper()):
                     pytest.fail(f"{path.name}:{node.lineno} builds gr.{node.func.attr} at module level")
+
+
+def test_no_function_of_the_ui_is_long_and_no_component_is_found_by_id():
+    """A tab is read in parts of at most 120 lines (the Lab's build was 293); a component is found
+    by its name, never by `id()` (the Lab filled its inputs from values[0]…values[9])."""
+    for path in sorted((REPO / "ui").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                assert length <= 120, f"{path.relative_to(REPO)}: {node.name} has {length} lines"
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "id":
+                pytest.fail(f"{path.relative_to(REPO)}:{node.lineno} finds something by id()")
 
 
 def test_the_tab_bars_hold_tabs_alone():

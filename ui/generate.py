@@ -28,6 +28,19 @@ class GenerateTab:
     finished: list            # the events after which the text on screen is final (ended, or stopped)
 
 
+def _sampling_settings(max_new_tokens: int) -> tuple:
+    """Temperature, length, top-k, top-p, seed and what to do with unknown characters."""
+    with gr.Row():
+        temperature = gr.Slider(0, MAX_TEMPERATURE, value=0.8, step=0.05, label="Temperature", info="0 = greedy")
+        length = gr.Slider(1, max_new_tokens, value=500, step=1, label="New characters")
+    with gr.Row():
+        top_k = gr.Slider(0, 65, value=0, step=1, label="Top-k", info="0 = off", min_width=170)
+        top_p = gr.Slider(0.05, 1, value=1, step=0.05, label="Top-p", info="1 = off", min_width=170)
+    seed = gr.Textbox("", label="Seed", placeholder="empty: a new random seed each time", max_length=20)
+    unknown = gr.Radio(UNKNOWN_CHOICES, value="replace", label="Characters the model does not know")
+    return temperature, length, top_k, top_p, seed, unknown
+
+
 def build(shared: Shared) -> GenerateTab:
     settings = shared.resources.settings
     with shared.tab("Generate", "generate"):
@@ -37,15 +50,7 @@ def build(shared: Shared) -> GenerateTab:
                 with gr.Row():
                     generate_btn = gr.Button("Generate", variant="primary")
                     stop_btn = gr.Button("Stop", variant="stop")
-                with gr.Row():
-                    temperature = gr.Slider(0, MAX_TEMPERATURE, value=0.8, step=0.05, label="Temperature",
-                                            info="0 = greedy")
-                    length = gr.Slider(1, settings.max_new_tokens, value=500, step=1, label="New characters")
-                with gr.Row():
-                    top_k = gr.Slider(0, 65, value=0, step=1, label="Top-k", info="0 = off", min_width=170)
-                    top_p = gr.Slider(0.05, 1, value=1, step=0.05, label="Top-p", info="1 = off", min_width=170)
-                seed = gr.Textbox("", label="Seed", placeholder="empty: a new random seed each time", max_length=20)
-                unknown = gr.Radio(UNKNOWN_CHOICES, value="replace", label="Characters the model does not know")
+                temperature, length, top_k, top_p, seed, unknown = _sampling_settings(settings.max_new_tokens)
                 if settings.static_url:
                     gr.Markdown(f"The shipped GPT also runs in your own browser, with no server: "
                                 f"[the static edition]({settings.static_url}).", elem_id="static-edition")
@@ -111,45 +116,12 @@ def build(shared: Shared) -> GenerateTab:
                                     api_visibility="private").then(
         on_page, generated_by, made_outputs, api_visibility="private", **queueing)
 
-    # The API's (and assistants') way in: the same stream without the page's record, as an endpoint
-    # whose outputs are components alone (Gradio 6.31's MCP server fails on an endpoint that outputs State)
-    @described
-    async def generate(prompt_text, model_name, max_new_tokens, temp, k, p, seed_text, unknown_policy, trained=None):
-        """Continue a prompt with a character-level GPT, one character at a time (streamed).
-
-        Args:
-            prompt_text: the text to continue (characters the model does not know are handled by unknown_policy).
-            {MODEL}
-            max_new_tokens: how many characters to write, 1 to 2000.
-            temp: sampling temperature, 0 (greedy: always the likeliest character) to 2; 0.8 is the app's default.
-            k: top-k, keep only the k likeliest characters (0 = off).
-            p: top-p (nucleus), keep the likeliest characters whose probabilities sum to p (1 = off).
-            seed_text: a whole number makes the text reproducible; empty: a fresh random one.
-            unknown_policy: "replace", "drop" or "error" for characters outside the model's vocabulary.
-        Returns:
-            The prompt and its continuation, and a note on what was done.
-        """
-        async for update in on_page(prompt_text, model_name, max_new_tokens, temp, k, p, seed_text, unknown_policy,
-                                    trained):
-            yield {output: update[output], note: update[note]}
-
-    api_generate.click(generate, generated_by, [output, note], api_name="generate", **queueing)
+    _api_endpoint(api_generate, on_page, generated_by, output, note, queueing)
     # the views of a finished text follow it, so that the text itself ends as soon as its last character
     ended = generation.then(inspector, shared.record, [position, probs_plot, made_with], api_visibility="private")
     stopped = stop_btn.click(inspector, shared.record, [position, probs_plot, made_with], cancels=[generation],
                              api_visibility="private")
-    # What Stop cut: the characters on screen at the click, read in the page at once, against the text kept.
-    # A chunk already on its way still arrives (~0.2 s of characters): said, rather than looking like Stop lagged.
-    stop_btn.click(None, None, on_screen, js="() => document.querySelector('#output-text textarea')?.value.length ?? 0")
-
-    def stop_note(record, shown_chars):
-        if record is None:
-            return gr.skip()
-        late = max(0, len(record.text) - int(shown_chars or 0))
-        return (f"**Stopped** after {record.steps:,} characters"
-                + (f" ({late:,} of them were already on their way when you pressed Stop)." if late else "."))
-
-    stopped.then(stop_note, [shared.record, on_screen], note, api_visibility="private", show_progress="hidden")
+    _say_what_stop_cut(stop_btn, stopped, shared.record, on_screen, note)
 
     # A link that names the seed of its text makes that text again when it opens (the settings are
     # already in the boxes); the seed box itself stays as the link had it.
@@ -176,3 +148,46 @@ def build(shared: Shared) -> GenerateTab:
         return shown(views.next_char_view(record, step))
 
     return GenerateTab(prompt, [ended, stopped, relinked_end])
+
+
+def _say_what_stop_cut(stop_btn: gr.Button, stopped, record: gr.State, on_screen: gr.Number, note: gr.Markdown):
+    """What Stop cut: the characters on screen at the click, read in the page at once, against the
+    text kept. A chunk already on its way still arrives (~0.2 s of characters): said, rather than
+    looking like Stop lagged."""
+    stop_btn.click(None, None, on_screen, js="() => document.querySelector('#output-text textarea')?.value.length ?? 0")
+
+    def stop_note(record_, shown_chars):
+        if record_ is None:
+            return gr.skip()
+        late = max(0, len(record_.text) - int(shown_chars or 0))
+        return (f"**Stopped** after {record_.steps:,} characters"
+                + (f" ({late:,} of them were already on their way when you pressed Stop)." if late else "."))
+
+    stopped.then(stop_note, [record, on_screen], note, api_visibility="private", show_progress="hidden")
+
+
+def _api_endpoint(trigger: gr.Button, on_page, generated_by: list, output: gr.Textbox, note: gr.Markdown,
+                  queueing: dict) -> None:
+    """The API's (and assistants') way in: the same stream without the page's record, as an endpoint
+    whose outputs are components alone (Gradio 6.31's MCP server fails on an endpoint that outputs State)."""
+    @described
+    async def generate(prompt_text, model_name, max_new_tokens, temp, k, p, seed_text, unknown_policy, trained=None):
+        """Continue a prompt with a character-level GPT, one character at a time (streamed).
+
+        Args:
+            prompt_text: the text to continue (characters the model does not know are handled by unknown_policy).
+            {MODEL}
+            max_new_tokens: how many characters to write, 1 to 2000.
+            temp: sampling temperature, 0 (greedy: always the likeliest character) to 2; 0.8 is the app's default.
+            k: top-k, keep only the k likeliest characters (0 = off).
+            p: top-p (nucleus), keep the likeliest characters whose probabilities sum to p (1 = off).
+            seed_text: a whole number makes the text reproducible; empty: a fresh random one.
+            unknown_policy: "replace", "drop" or "error" for characters outside the model's vocabulary.
+        Returns:
+            The prompt and its continuation, and a note on what was done.
+        """
+        async for update in on_page(prompt_text, model_name, max_new_tokens, temp, k, p, seed_text, unknown_policy,
+                                    trained):
+            yield {output: update[output], note: update[note]}
+
+    trigger.click(generate, generated_by, [output, note], api_name="generate", **queueing)

@@ -49,9 +49,55 @@ class TrainForm:
         return self.locked(None, None, None, note)
 
 
+@dataclass(frozen=True)
+class TrainPage:
+    """Train live's components, by name."""
+    corpus: gr.Radio
+    upload: gr.File
+    model_type: gr.Radio
+    train_btn: gr.Button
+    stop_btn: gr.Button
+    board_note: gr.Markdown
+    n_layer: gr.Slider
+    n_head: gr.Slider
+    n_embd: gr.Slider
+    block_size: gr.Slider
+    n_hidden: gr.Slider
+    minutes: gr.Slider
+    max_steps: gr.Slider
+    lr: gr.Number
+    batch_size: gr.Slider
+    optimizer: gr.Radio
+    download_btn: gr.Button
+    site_btn: gr.Button
+    download_file: gr.File
+    site_file: gr.File
+    push_controls: tuple | None
+    status: gr.Markdown
+    curve: gr.Plot
+    samples: gr.Textbox
+    log: gr.Dataframe
+    diagnostics: list[gr.Plot]
+    # push_controls: the Hub's (button, site button, name, private, note), where sign-in is offered
+
+    @property
+    def sizes(self) -> list:
+        """The model's sizes and training settings, in studio.training's order (SIZES), which budget_sizes reads."""
+        return [getattr(self, k) for k in SIZES]
+
+
 def build(shared: Shared) -> None:
-    settings, resources = shared.resources.settings, shared.resources
-    d = TrainRequest()
+    """Lays out the tab, then wires the run, the settings that follow each other, and the downloads."""
+    page = _layout(shared)
+    shared.train_form = TrainForm(page.corpus, page.model_type, page.minutes, page.board_note)
+    _wire_run(shared, page)
+    _wire_settings(page)
+    _wire_downloads(shared, page)
+
+
+def _layout(shared: Shared) -> TrainPage:
+    """The settings and buttons on the left, the run's status, curve, samples and log on the right."""
+    settings, d = shared.resources.settings, TrainRequest()
     with shared.tab("Train live", "train"):
         with gr.Row():
             with gr.Column(scale=2):
@@ -103,18 +149,23 @@ def build(shared: Shared) -> None:
                            for name in ("activations", "ratios", "gradients")]
         shared.code_part("train")
 
-    shared.train_form = TrainForm(corpus, model_type, minutes, board_note)
+    return TrainPage(corpus=corpus, upload=upload, model_type=model_type, train_btn=train_btn, stop_btn=stop_btn, board_note=board_note, n_layer=n_layer, n_head=n_head, n_embd=n_embd, block_size=block_size, n_hidden=n_hidden, minutes=minutes, max_steps=max_steps, lr=lr, batch_size=batch_size, optimizer=optimizer, download_btn=download_btn, site_btn=site_btn, download_file=download_file, site_file=site_file, push_controls=push_controls, status=status, curve=curve, samples=samples, log=log, diagnostics=diagnostics)
+
+
+def _wire_run(shared: Shared, p: TrainPage) -> None:
+    """Train and Stop: a run's updates on the page, posted to the student's board when they sit at one."""
+    resources, settings = shared.resources, shared.resources.settings
 
     def shown_update(update: LiveUpdate) -> dict:
         """What one update changes on the page; the session's model and run follow the training."""
-        page = {status: update.status}
+        page = {p.status: update.status}
         if update.clears:
-            page |= {curve: shown(None), samples: "", log: []} | {plot: shown(None) for plot in diagnostics}
+            page |= {p.curve: shown(None), p.samples: "", p.log: []} | {plot: shown(None) for plot in p.diagnostics}
         if update.model is not None:
             page |= {shared.trained: update.model, shared.live_timeline: update.timeline}
         if update.curve is not None:
-            page |= {curve: shown(update.curve), samples: update.samples, log: update.log}
-            page |= {plot: shown(figure) for plot, figure in zip(diagnostics, update.diagnostics)}
+            page |= {p.curve: shown(update.curve), p.samples: update.samples, p.log: update.log}
+            page |= {plot: shown(figure) for plot, figure in zip(p.diagnostics, update.diagnostics)}
         return page
 
     @not_a_tool          # its outputs hold the session's model: an assistant's call could not return them
@@ -159,8 +210,6 @@ def build(shared: Shared) -> None:
         async for update in updates:
             yield shown_update(update)
 
-    cleared = [curve, status, samples, log, *diagnostics, download_file, site_file]
-    shown_parts = [curve, status, samples, log, shared.trained, shared.live_timeline, *diagnostics]
     def board_still_takes(seat):
         """Before a run: a seat whose board closed or expired, or that the teacher removed, is let
         go (the settings a race locked are unlocked) and the student told that this run will not post."""
@@ -171,84 +220,91 @@ def build(shared: Shared) -> None:
             f"**This run does not post to a board**: {reason} Train as you like; join a board again in "
             "*Class board* to post.")
 
-    training = train_btn.click(
+    cleared = [p.curve, p.status, p.samples, p.log, *p.diagnostics, p.download_file, p.site_file]
+    shown_parts = [p.curve, p.status, p.samples, p.log, shared.trained, shared.live_timeline, *p.diagnostics]
+    training = p.train_btn.click(
         # a new run: no stale curve, status, samples, diagnostics or download from the last one
-        lambda: shown_update(LiveUpdate("waiting", "Preparing…")) | {download_file: gr.File(value=None, visible=False),
-                                                                     site_file: gr.File(value=None, visible=False)},
+        lambda: shown_update(LiveUpdate("waiting", "Preparing…")) | {
+            p.download_file: gr.File(value=None, visible=False), p.site_file: gr.File(value=None, visible=False)},
         None, cleared, api_visibility="private", js=SHOW_STATUS).then(
-        board_still_takes, shared.seat, [shared.seat, board_note, corpus, minutes, model_type],
+        board_still_takes, shared.seat, [shared.seat, p.board_note, p.corpus, p.minutes, p.model_type],
         api_visibility="private", show_progress="hidden").then(
-        train, [corpus, upload, model_type, n_layer, n_head, n_embd, block_size, minutes, max_steps, lr, batch_size,
-                n_hidden, shared.trained, optimizer, shared.seat], shown_parts, api_name="train",
+        train, [p.corpus, p.upload, p.model_type, p.n_layer, p.n_head, p.n_embd, p.block_size, p.minutes, p.max_steps,
+                p.lr, p.batch_size, p.n_hidden, shared.trained, p.optimizer, shared.seat], shown_parts, api_name="train",
         # the line is the training slots' (it tells each student their place), not Gradio's raw counter
         concurrency_id="training", concurrency_limit=settings.queue_size, show_progress="minimal")
-    stop_btn.click(stopped_message, shared.trained, status, cancels=[training], api_visibility="private")
+    p.stop_btn.click(stopped_message, shared.trained, p.status, cancels=[training], api_visibility="private")
 
-    named = dict(n_layer=n_layer, n_head=n_head, n_embd=n_embd, block_size=block_size, n_hidden=n_hidden, lr=lr,
-                 batch_size=batch_size, optimizer=optimizer)
-    sizes = [named[k] for k in SIZES]             # in studio.training's order, which budget_sizes reads them in
+
+def _wire_settings(p: TrainPage) -> None:
+    """The sliders follow the model, the corpus and the budget; a file attached chooses the upload."""
+    named = dict(zip(SIZES, p.sizes))
 
     def fitting_defaults(model_choice, corpus_choice, budget):
         """The sliders set to what trains this model on this corpus well in this budget, showing
         only its own; the drop zone only for an upload."""
         f = defaults_for(model_choice.lower(), corpus_choice, budget or 1.0)
         gpt_like, mlp = f.model_type == "gpt", f.model_type == "mlp"
-        return {upload: gr.File(visible=corpus_choice == "upload"),
-                n_layer: gr.Slider(value=f.n_layer, visible=gpt_like),
-                n_head: gr.Slider(value=f.n_head, visible=gpt_like),
-                n_embd: gr.Slider(value=f.n_embd, visible=gpt_like or mlp),
-                block_size: gr.Slider(value=f.block_size, visible=gpt_like or mlp),
-                n_hidden: gr.Slider(value=f.n_hidden, visible=mlp), lr: f.lr, batch_size: gr.Slider(value=f.batch_size),
-                optimizer: gr.Radio(value=f.optimizer, visible=f.model_type != "bigram")}   # a bigram has no matrices
+        return {p.upload: gr.File(visible=corpus_choice == "upload"),
+                p.n_layer: gr.Slider(value=f.n_layer, visible=gpt_like),
+                p.n_head: gr.Slider(value=f.n_head, visible=gpt_like),
+                p.n_embd: gr.Slider(value=f.n_embd, visible=gpt_like or mlp),
+                p.block_size: gr.Slider(value=f.block_size, visible=gpt_like or mlp),
+                p.n_hidden: gr.Slider(value=f.n_hidden, visible=mlp), p.lr: f.lr,
+                p.batch_size: gr.Slider(value=f.batch_size),
+                p.optimizer: gr.Radio(value=f.optimizer, visible=f.model_type != "bigram")}   # a bigram has no matrices
 
     def budget_sizes(model_choice, corpus_choice, budget, *current):
         """A longer budget suits a bigger model: the sizes follow the budget unless set by hand."""
         fitted = sizes_for_budget(model_choice.lower(), corpus_choice, budget or 1.0, dict(zip(SIZES, current)))
         if fitted is None:
-            return {slider: gr.skip() for slider in sizes}
+            return {slider: gr.skip() for slider in p.sizes}
         return {named[k]: value for k, value in fitted.items()}
 
-    budget_inputs = dict(inputs=[model_type, corpus, minutes, *sizes], outputs=sizes, api_visibility="private",
-                         show_progress="hidden")
-    minutes.change(budget_sizes, **budget_inputs)
+    budget_inputs = dict(inputs=[p.model_type, p.corpus, p.minutes, *p.sizes], outputs=p.sizes,
+                         api_visibility="private", show_progress="hidden")
+    p.minutes.change(budget_sizes, **budget_inputs)
     # the budget read again once the defaults are on the page: a budget changed while they were on
     # their way (a quick second click) is otherwise answered with the sizes they then overwrite
-    gr.on([model_type.change, corpus.change], fitting_defaults, [model_type, corpus, minutes], [upload, *sizes],
-          api_visibility="private").then(budget_sizes, **budget_inputs)
+    gr.on([p.model_type.change, p.corpus.change], fitting_defaults, [p.model_type, p.corpus, p.minutes],
+          [p.upload, *p.sizes], api_visibility="private").then(budget_sizes, **budget_inputs)
+    p.upload.upload(lambda: "upload", None, p.corpus, api_visibility="private")      # a file attached is a file used
 
-    upload.upload(lambda: "upload", None, corpus, api_visibility="private")      # a file attached is a file used
 
-    @download_btn.click(inputs=shared.trained, outputs=download_file, api_name="download_model")
+def _wire_downloads(shared: Shared, p: TrainPage) -> None:
+    """The session's model as a zip or a web page, and (on a Space with sign-in) pushed to the student's Hub account."""
+    @p.download_btn.click(inputs=shared.trained, outputs=p.download_file, api_name="download_model")
     @not_a_tool          # the session's own model: an assistant has no session that trained one
     @user_errors
     def download_model(trained):
         return gr.File(value=str(export_zip(trained)), visible=True)
 
-    @site_btn.click(inputs=shared.trained, outputs=site_file, api_visibility="private")
+    @p.site_btn.click(inputs=shared.trained, outputs=p.site_file, api_visibility="private")
     @user_errors
     def download_site(trained):
         """The session's model as a static site (gpt.web): the page, the model as ONNX, the runtime."""
         return gr.File(value=str(export_site_zip(trained)), visible=True)
 
-    if push_controls is not None:
-        push_btn, site_push_btn, push_name, push_private, push_note = push_controls
+    if p.push_controls is None:
+        return
+    push_btn, site_push_btn, push_name, push_private, push_note = p.push_controls
 
-        @site_push_btn.click(inputs=[shared.trained, push_name, push_private], outputs=push_note,
-                             api_visibility="private")
-        @user_errors
-        def push_site(trained, repo_name, private, profile: gr.OAuthProfile | None, token: gr.OAuthToken | None):
-            """Publish the session's model as a static Space of the signed-in student's own."""
-            url = push_session_site(trained, profile.username if profile else None, repo_name, private,
-                                    token.token if token else None)
-            return pushed_site_message(url, private)
+    @site_push_btn.click(inputs=[shared.trained, push_name, push_private], outputs=push_note,
+                         api_visibility="private")
+    @user_errors
+    def push_site(trained, repo_name, private, profile: gr.OAuthProfile | None, token: gr.OAuthToken | None):
+        """Publish the session's model as a static Space of the signed-in student's own."""
+        url = push_session_site(trained, profile.username if profile else None, repo_name, private,
+                                token.token if token else None)
+        return pushed_site_message(url, private)
 
-        @push_btn.click(inputs=[shared.trained, push_name, push_private], outputs=push_note, api_visibility="private")
-        @user_errors
-        def push_model(trained, repo_name, private, profile: gr.OAuthProfile | None, token: gr.OAuthToken | None):
-            """Push the session's model to the signed-in student's own account."""
-            url = push_session_model(trained, profile.username if profile else None, repo_name, private,
-                                     token.token if token else None)
-            return pushed_message(url, private)
+    @push_btn.click(inputs=[shared.trained, push_name, push_private], outputs=push_note, api_visibility="private")
+    @user_errors
+    def push_model(trained, repo_name, private, profile: gr.OAuthProfile | None, token: gr.OAuthToken | None):
+        """Push the session's model to the signed-in student's own account."""
+        url = push_session_model(trained, profile.username if profile else None, repo_name, private,
+                                 token.token if token else None)
+        return pushed_message(url, private)
 
 
 SHOW_STATUS = """() => { const status = document.querySelector('#train-status');
