@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from studio.fast_start import require_applied, skip_gradio_dev_work
 from studio.settings import SETTINGS
+from ui.fast_start import require_applied, skip_gradio_dev_work   # imports no Gradio
 
 if SETTINGS.fast_start:          # GPT_APP_FAST_START=0 imports gradio as it comes (bench/app.py's baseline)
-    skip_gradio_dev_work()       # must precede `import gradio`: see studio/fast_start.py
+    skip_gradio_dev_work()       # must precede `import gradio`: see ui/fast_start.py
 
 import torch  # noqa: E402
 

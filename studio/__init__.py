@@ -11,12 +11,11 @@
     decoding     one batched decoder per shipped GPT, stepping every stream together
     timeline     the Timeline tab: a run scrubbed snapshot by snapshot
     lab          the Lab tab's views
-    lab_opening  what the Lab shows before anyone types: every instrument on a default input
+    lab_opening  the defaults the Lab's instruments open on (the prompt, the copying GPT)
     hub          pushing a session's model to the student's own Hub account
     views        the figures and notes of the Generate, Attention and Loss tabs
     learn        the Learn tab: the ladder, the lecture's worked examples, makemore
     warmup       what the first visitors would wait for, done in the background at launch
-    fast_start   skips work `import gradio` does for IDEs, before app.py imports it
     errors, inputs, threads, sessions, shutdown: refusals in words, API values checked,
                  blocking work awaited, idle sessions forgotten, SIGTERM ending streams
 

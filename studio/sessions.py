@@ -19,9 +19,14 @@ import ctypes.util
 import datetime
 import functools
 import gc
+import logging
 import threading
 from typing import Callable
 
+
+LOG = logging.getLogger("tinyshakespeare-gpt")
+HOLDER_PATIENCE = 30
+"""Sweeps without a session holder before the sweeper says so (the holder exists once the server does)."""
 
 def forget_idle_sessions(holder, ttl: float, now: datetime.datetime | None = None,
                          max_sessions: int | None = None, worth_keeping: Callable[[object], bool] = lambda s: False
@@ -64,19 +69,29 @@ def release_freed_memory() -> None:
 
 
 def start_sweeper(find_holder: Callable[[], object | None], ttl: float, max_sessions: int | None = None,
-                  worth_keeping: Callable[[object], bool] = lambda s: False, interval: float | None = None
-                  ) -> threading.Thread:
+                  worth_keeping: Callable[[object], bool] = lambda s: False, interval: float | None = None,
+                  stop: threading.Event | None = None) -> threading.Thread:
     """Sweep every ttl/3 seconds (at most 10 s past `max_sessions`' bound, else a minute) in a
-    daemon thread; `find_holder` returns the holder once the server has one."""
+    daemon thread until `stop` is set; `find_holder` returns the holder once the server has one."""
     interval = interval or min(10.0 if max_sessions else 60.0, ttl / 3)
 
+    stop = stop or threading.Event()
+
     def sweep() -> None:
-        stop = threading.Event()
+        missing = 0
         while not stop.wait(interval):
             holder = find_holder()
-            if holder is not None and forget_idle_sessions(holder, ttl, max_sessions=max_sessions,
-                                                           worth_keeping=worth_keeping):
-                release_freed_memory()
+            if holder is None:
+                missing += 1
+                if missing == HOLDER_PATIENCE:        # said, not a sweeper that silently never sweeps
+                    LOG.error("the session sweeper has found no session holder for %d sweeps: idle sessions "
+                              "are not forgotten (was the app launched?)", missing)
+                continue
+            try:
+                if forget_idle_sessions(holder, ttl, max_sessions=max_sessions, worth_keeping=worth_keeping):
+                    release_freed_memory()
+            except Exception:                          # noqa: BLE001 - logged whole; the next sweep tries again
+                LOG.exception("the session sweeper failed this sweep")
 
     thread = threading.Thread(target=sweep, daemon=True, name="session-sweeper")
     thread.start()

@@ -1,7 +1,7 @@
 """Work the first visitors would otherwise wait for, done in the background once the server is
 up: the default model loaded, the Learn tab's figures, the shipped timeline read, the
-Lab's first view of the default model and its Features' tables (measured in bench/browser.py: the Learn tab's first
-visit took 1.2 s, later visits 0.4 s)."""
+Lab's first view of the default model and its Features' tables (a first visit of the Learn tab
+took three times as long as a later one: docs/benchmarks.md)."""
 from __future__ import annotations
 
 import atexit

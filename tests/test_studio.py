@@ -2,6 +2,7 @@
 import asyncio
 from pathlib import Path
 import json
+import time
 
 import numpy as np
 import pytest
@@ -539,3 +540,37 @@ def test_makemore_shows_counted_and_learned_probabilities_on_one_scale():
     assert a.zmin == b.zmin == 0 and a.showscale and b.showscale
     np.testing.assert_allclose(np.asarray(a.z), counted, atol=1e-6)
     assert "The two tables agree" in views.makemore_note
+
+
+def test_the_session_sweeper_never_stops_in_silence(monkeypatch, caplog):
+    """A sweeper that finds no holder says so (it used to look for one forever without a word), and
+    a sweep that fails is logged and followed by the next one rather than ending the thread."""
+    import logging
+    import threading
+
+    from studio import sessions
+
+    monkeypatch.setattr(sessions, "HOLDER_PATIENCE", 3)
+    swept = threading.Event()
+    calls = {"sweeps": 0}
+
+    def failing_then_fine(holder, ttl, **kwargs):
+        calls["sweeps"] += 1
+        if calls["sweeps"] == 1:
+            raise KeyError("a Gradio change")
+        swept.set()
+        return 0
+
+    monkeypatch.setattr(sessions, "forget_idle_sessions", failing_then_fine)
+    found, stop = {"holder": None}, threading.Event()
+    with caplog.at_level(logging.INFO, logger="tinyshakespeare-gpt"):
+        thread = sessions.start_sweeper(lambda: found["holder"], ttl=60, interval=0.01, stop=stop)
+        deadline = time.monotonic() + 10
+        while "found no session holder" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.01)
+        found["holder"] = object()
+        assert swept.wait(10)
+        stop.set()
+        thread.join(5)
+    assert "found no session holder for 3 sweeps" in caplog.text
+    assert "the session sweeper failed this sweep" in caplog.text and calls["sweeps"] >= 2

@@ -1,100 +1,23 @@
-"""The app's UI: one module per tab, each laying out its components and wiring their events
-beside them, on top of what `studio` computes. `build` makes the whole page."""
+"""The app's UI: one module per tab (a package for the Lab and the Class board), each laying out
+its components and wiring their events beside them, on top of what `studio` computes;
+`page.build` makes the whole page.
+
+Importing `ui` itself imports no Gradio: app.py first lets `ui.fast_start` prepare Gradio's
+import, the one place outside Gradio that changes it. The page's names (`build`,
+`launch_options`, …) are read from `ui.page` on first use."""
 from __future__ import annotations
 
-import json
-import logging
-import warnings
-from dataclasses import dataclass
-from pathlib import Path
-
-import gradio as gr
-
-from studio import links as link_params   # not `links`: the ui.links submodule takes that name
-from studio.code_views import VIEWS as CODE_VIEWS, CodeView
-from studio.resources import Resources
-
-from . import attention, board, generate, lab, learn, losses, timeline, train
-from .checked_blocks import CheckedBlocks
-from .refusals import plain_path_refusals
-from .shared import Shared
-
-LOG = logging.getLogger("tinyshakespeare-gpt")
-
-ASSETS = Path(__file__).resolve().parents[1] / "assets"
-CSS_FILE = ASSETS / "app.css"                      # coloured text, wide tables, the header on small screens
-FOLLOW_STREAM_FILE = ASSETS / "follow-stream.html"  # keeps a streaming box's newest text in view (see the file)
-FIT_FIGURES_FILE = ASSETS / "fit-figures.html"      # square figures and long titles fitted to the screen
-VIEW_LINK_FILE = ASSETS / "view-link.html"          # the address bar follows the view (ui/links.py)
-TIMELINE_MARKER_FILE = ASSETS / "timeline-marker.html"  # the loss marker moved in the page (see the file)
-FAVICON_FILE = ASSETS / "favicon.png"   # without an icon the browser fetched the whole page again as one
+import importlib
+import importlib.util
 
 
-@dataclass(frozen=True)
-class Page:
-    demo: gr.Blocks
-    shared: Shared
-    lab: lab.LabWiring                    # the Lab's part of a model switch (tests drive it)
-
-
-def build(resources: Resources) -> Page:
-    # the tools' State inputs (a session's own model) are None for an assistant: they use shipped models
-    warnings.filterwarnings("ignore", message="This MCP server includes a tool that has a gr.State input")
-    plain_path_refusals()
-    # Files Gradio keeps (downloads, plots) are deleted every hour once an hour old.
-    with CheckedBlocks(title="tinyshakespeare-gpt", delete_cache=(3600, 3600)) as demo:
-        shared = Shared(resources, lab.link_params())
-        gr.Markdown("# tinyshakespeare-gpt\nA character-level GPT trained on Tiny Shakespeare on two CPU "
-                    "cores. Generate text, look at what each attention head reads, and train your own model live. "
-                    f"Running on **{resources.device.type.upper()}**.", elem_id="app-header")
-        shared.model_row()
-        with gr.Tabs(overflow_behavior="wrap") as tabs:       # every tab visible, on a phone too
-            generated = generate.build(shared)
-            attention.build(shared, generated)
-            losses.build(shared, demo)
-            train.build(shared)
-            timeline.build(shared)
-            lab_wiring = lab.build(shared)
-            learn.build(shared)
-            board.build(shared, demo)
-        shared.wire(demo, tabs)
-    demo.queue(max_size=resources.settings.queue_size, default_concurrency_limit=4)
-    return Page(demo, shared, lab_wiring)
-
-
-def plotly_preload() -> str:
-    """A script that loads Gradio's plotly chunk once the page is idle. Otherwise the page's first
-    figure waits ~1 s for 4.6 MB of plotly to load and run (measured: the next-character plot
-    after a 500-character text took 1.1-1.2 s on a page that had drawn no figure, 0.17 s after
-    one had). The chunk's name carries a hash of the installed Gradio, so it is looked up."""
-    chunks = sorted((Path(gr.__file__).parent / "templates" / "frontend" / "assets").glob("PlotlyPlot-*.js"))
-    if not chunks:
-        LOG.warning("Gradio's plotly chunk was not found: the page's first figure will load it")
-        return ""
-    # Gradio adds this to the page after it has loaded, so `load` may have fired already
-    return ("<script>(() => { const go = () => (window.requestIdleCallback || setTimeout)(() => "
-            f"import('./assets/{chunks[0].name}')); document.readyState === 'complete' ? go() : "
-            "window.addEventListener('load', go); })();</script>")
-
-
-def view_names() -> str:
-    """The names of the tabs, Lab instruments and Timeline views as the address bar spells them,
-    for assets/view-link.html: written from studio/links.py and the Lab's instruments, never retyped in the page."""
-    names = {"tabs": list(link_params.TABS), "lab": list(lab.keys()),
-             "timeline": list(link_params.TIMELINE_VIEWS)}
-    return f"<script>window.APP_VIEWS = {json.dumps(names)};</script>"
-
-
-def code_views() -> dict[str, CodeView]:
-    """Every "The code" part the page shows: the tabs' (studio.code_views.VIEWS) and the Lab instruments'."""
-    return {**CODE_VIEWS, **lab.code_views()}
-
-
-def launch_options(resources: Resources) -> dict:
-    """What `demo.launch` needs beyond the page: styles, scripts, limits."""
-    # mcp_server: the named endpoints (generation, the Lab's instruments, the features, the Timeline) are
-    # tools an assistant can call, described by their handlers' docstrings (/gradio_api/mcp/)
-    return dict(show_error=True, enable_monitoring=False, css_paths=CSS_FILE, head=view_names() + plotly_preload(),
-                mcp_server=True,
-                head_paths=[FOLLOW_STREAM_FILE, FIT_FIGURES_FILE, VIEW_LINK_FILE, TIMELINE_MARKER_FILE],
-                max_file_size=resources.settings.max_upload_bytes, favicon_path=FAVICON_FILE)
+def __getattr__(name: str):
+    if name.startswith("__"):            # the import system's own questions: not the page's names
+        raise AttributeError(name)
+    if importlib.util.find_spec(f"{__name__}.{name}") is not None:     # a module of ui (`from ui import x`)
+        return importlib.import_module(f"{__name__}.{name}")
+    page = importlib.import_module(f"{__name__}.page")        # imports Gradio
+    try:
+        return getattr(page, name)
+    except AttributeError:
+        raise AttributeError(f"module 'ui' has no attribute {name!r}") from None

@@ -29,15 +29,11 @@ from .links import Links, unique_components as _unique
 LOG = logging.getLogger("tinyshakespeare-gpt")
 Update = dict          # {component: new value or gr.update(...)}: what a handler returns
 
-# Progress targets. Where a listener shows its progress (`show_progress_on`) matters beyond the spinner.
-# Gradio 6.31's page remembers every component that was ever a progress target, and at each
-# status change of any listener it finds each of them in the page's tree and copies its current
-# value and all its children's ($state.snapshot). A listener whose targets are its outputs makes
-# every one of its outputs such a component for the rest of the session; a tab bar among them
-# makes the whole page one. So a listener that draws many views, or a layout block, shows its
-# progress on one small text, and `settle_progress_targets` gives every other listener one target
-# (measured in bench/browser.py: a Timeline arrow key on a page that had visited every tab spent
-# ~170 ms of its frame in those copies).
+# Progress targets. Gradio 6.31's page copies the value of every component that was ever a
+# progress target, with all its children, at each status change of any listener: a listener whose
+# targets are its outputs (or a tab bar) makes each change copy much of the page. So a listener that
+# draws many views shows its progress on one small text, and `settle_progress_targets` gives every
+# other listener one target (docs/benchmarks.md, "one progress target per listener").
 
 
 def settle_progress_targets(demo: gr.Blocks, quiet: gr.Component) -> None:
@@ -46,6 +42,8 @@ def settle_progress_targets(demo: gr.Blocks, quiet: gr.Component) -> None:
     (where its spinner shows)."""
     from gradio.blocks import BlockContext
 
+    if not all(hasattr(fn, "show_progress_on") for fn in demo.fns.values()):    # Gradio's BlockFunction moved it
+        raise RuntimeError("gradio's BlockFunction has no show_progress_on: update ui/shared.settle_progress_targets")
     for fn in demo.fns.values():
         if fn.fn is None:                                   # run in the browser alone: no status
             continue

@@ -27,7 +27,7 @@ the student could change (the server refuses it)."""
 
 @dataclass(frozen=True)
 class TrainForm:
-    """The settings a class board may fix (ui/board.py sets and locks them), and where it says so."""
+    """The settings a class board may fix (ui/board sets and locks them), and where it says so."""
     corpus: gr.Radio
     model_type: gr.Radio
     minutes: gr.Slider

@@ -9,7 +9,6 @@ import app
 import ui
 from studio import links
 from studio.code_views import code_markdown
-from ui import lab
 
 found = {}
 tab_ids = [[c.id for c in b.children if isinstance(c, gr.Tab)] for b in app.demo.blocks.values()

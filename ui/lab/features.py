@@ -90,7 +90,7 @@ def _browse(bench: Bench, atlas: Callable[[], FeatureAtlas]) -> FeaturePage:
         control = gr.HTML(elem_id="feature-control")
     page = FeaturePage(number, header, contexts, control, found, atlas)
 
-    # queue=False: read from tables in ~25 ms, answered by a plain POST without the queue's round trip
+    # queue=False: read from tables, answered by a plain POST without the queue's round trip
     @bench.tab.select(inputs=[number, opened, shared.links.state],
                       outputs=[summary, explanation, found, opened, *page.outputs], api_name="features_open",
                       queue=False)
@@ -192,7 +192,7 @@ def _active_at(bench: Bench, page: FeaturePage) -> None:
         return {at_table: rows, at_note: f"After character {position} (`{shown_char}`): the features of the "
                                          f"stream at layer {atlas().sae.config.layer}, strongest first."}
 
-    # queue=False: a plain POST without the queue's round trip (~20 ms of model: no need to wait in line).
+    # queue=False: a plain POST without the queue's round trip (a few ms of model: no need to wait in line).
     # "multiple": every click answered, each with its own character (see ui/shared.on_tab_opened)
     @at_chars.select(inputs=at_text, outputs=[at_table, at_note], api_visibility="private",
                      queue=False, show_progress="hidden", trigger_mode="multiple")

@@ -5,20 +5,20 @@ and notebooks, which a server does not need, and work it repeats for every visit
    created: Gradio parses its own source with `ast`, renders a Jinja template and rewrites
    the stub in site-packages, at every import. On this project's 2-core CPU with Python 3.11
    that is ~1.5 s of a ~3 s `import gradio`; the stubs already ship in Gradio's wheel.
-2. Gradio probes for IPython to detect a notebook; where IPython is installed, importing it
-   costs 0.2-0.9 s. A process that has not imported IPython is not a notebook.
-3. Gradio tries `import matplotlib` around every event it processes, and `import bokeh` for
-   every Plot's config. Where they are not installed, a failed import is not cached: each try
-   walks sys.path again (6% of the server's CPU under 32 streaming clients, measured with
-   py-spy, and a quarter of setting up each new session). None in sys.modules makes the
-   import fail at once, as it would anyway.
-4. Every new session (each visitor's first event) builds the config of every block, and each
+2. Gradio tries `import matplotlib` around every event it processes, `import bokeh` for
+   every Plot's config and `import IPython` (is this a notebook?) for every session's config.
+   Where they are not installed, a failed import is not cached: each try walks sys.path again
+   (6% of the server's CPU under 32 streaming clients, measured with py-spy, and a quarter of
+   setting up each new session). None in sys.modules makes the import fail at once, as it
+   would anyway; an installed library is left alone (no longer IPython blocked for the whole
+   process where it is installed: Gradio then imports it once, 0.2-0.9 s).
+3. Every new session (each visitor's first event) builds the config of every block, and each
    block asks `inspect.signature` of its class's `__init__` anew: half of the ~13 ms a session
    costs this app's 230 blocks. A class's signature does not change, so `gradio.blocks` gets
    an `inspect` whose `signature` remembers its answers.
 
-Call `skip_gradio_dev_work()` before the first `import gradio`. Inside a notebook (IPython
-already imported) the probe is left alone; once Gradio is imported it changes nothing.
+Call `skip_gradio_dev_work()` before the first `import gradio`; once Gradio is imported it
+changes nothing.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ import types
 STUB_MODULE = "gradio.component_meta"
 STUB_WRITER = "create_or_modify_pyi"
 BLOCKS_MODULE = "gradio.blocks"
-OPTIONAL_PLOTTING = ("matplotlib", "bokeh")
+OPTIONAL_PROBES = ("matplotlib", "bokeh", "IPython")
 
 
 def _no_stub(*args, **kwargs) -> None:
@@ -98,14 +98,13 @@ class _AfterImport(importlib.abc.MetaPathFinder):
 
 
 def skip_gradio_dev_work() -> None:
-    """Make the next `import gradio` skip stub generation, the IPython probe, the searches for
-    absent plotting libraries and re-reading block signatures."""
+    """Make the next `import gradio` skip stub generation, the searches for absent optional
+    libraries and re-reading block signatures."""
     if STUB_MODULE in sys.modules:
         return
-    sys.modules.setdefault("IPython", None)     # None in sys.modules makes `import IPython` fail fast
-    for name in OPTIONAL_PLOTTING:
+    for name in OPTIONAL_PROBES:
         if name not in sys.modules and importlib.util.find_spec(name) is None:
-            sys.modules[name] = None            # not installed: fail fast instead of searching at every event
+            sys.modules[name] = None            # not installed: fail fast instead of searching every time
     if not any(isinstance(finder, _AfterImport) for finder in sys.meta_path):
         sys.meta_path.insert(0, _AfterImport())
 
@@ -117,5 +116,5 @@ def require_applied() -> None:
     if STUB_MODULE not in sys.modules:
         raise RuntimeError("require_applied() runs after `import gradio`")
     if MISSING:
-        raise RuntimeError(f"studio.fast_start found no {', '.join(MISSING)} in this Gradio: update "
-                           "studio/fast_start.py, or start with GPT_APP_FAST_START=0")
+        raise RuntimeError(f"ui.fast_start found no {', '.join(MISSING)} in this Gradio: update "
+                           "ui/fast_start.py, or start with GPT_APP_FAST_START=0")
