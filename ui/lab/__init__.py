@@ -103,7 +103,7 @@ def _wire(shared: Shared, sub_tabs: gr.Tabs, part_state: gr.State, fresh_state: 
     draws the instrument on screen through its Drawing, by the names it gave its components."""
     boxes = [(key, name, box) for key, d in drawings.items() for name, box in d.boxes.items()]
     box_components = list(dict.fromkeys(box for _, _, box in boxes))
-    outputs = list(dict.fromkeys(c for d in drawings.values() for c in d.components)) + [fresh_state]
+    outputs = list(dict.fromkeys(c for d in drawings.values() for c in d.outputs)) + [fresh_state]
     notes = [d.views[d.note] for d in drawings.values()]
     of_label = {i.label: i.key for i in instruments()}
 

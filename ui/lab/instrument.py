@@ -66,16 +66,18 @@ class Drawing:
     linked: Callable[[Context, Values, Any], Values] | None = None   # more from a link: fn(context, values, link)
 
     @property
-    def components(self) -> list:
-        return list(dict.fromkeys([*self.boxes.values(), *self.views.values()]))
+    def outputs(self) -> list:
+        """What its drawing writes (a box it sets, as the Surprisal position, is among its views):
+        only these are a listener's outputs, since each output costs the page at every answer."""
+        return list(dict.fromkeys(self.views.values()))
 
     def defaults(self) -> Values:
         """What the boxes hold when the page opens."""
         return {name: box.value for name, box in self.boxes.items()}
 
     def on_page(self, values: Values) -> Values:
-        """Names to components' values: `{views[name] or boxes[name]: value}` for a handler's answer."""
-        return {self.views.get(name) or self.boxes[name]: value for name, value in values.items()}
+        """Names to components' values (`{views[name]: value}`) for a handler's answer."""
+        return {self.views[name]: value for name, value in values.items()}
 
     def opened(self, context: Context, values: Values) -> Values:
         """The instrument on what its boxes hold, or its refusal in its note. A shipped model's part
