@@ -68,6 +68,15 @@ def lab(page) -> None:
     page.wait_for_function("() => document.querySelectorAll('#surprisal-text .token').length > 100", timeout=WAIT)
 
 
+def lab_instrument(label: str, drawn: str):
+    """A Lab instrument's sub-tab, opened (it measures itself on opening) until `drawn` holds."""
+    def draw(page) -> None:
+        lab(page)
+        page.get_by_role("tab", name=label, exact=True).click()
+        page.wait_for_function(f"() => !!document.querySelector({drawn!r})", timeout=WAIT)
+    return draw
+
+
 def features(page) -> None:
     lab(page)
     page.get_by_role("tab", name="Features").click()
@@ -87,7 +96,11 @@ def board(page) -> None:
 
 
 TABS = {"generate": generate, "attention": attention, "loss": loss, "train": train, "timeline": timeline,
-        "lab": lab, "features": features, "learn": learn, "board": board}
+        "lab": lab, "knockout": lab_instrument("Head knockout", "#knockout-plot .js-plotly-plot"),
+        "lens": lab_instrument("Logit lens", "#lens-plot .js-plotly-plot"),
+        "induction": lab_instrument("Induction", "#copies-plot .js-plotly-plot"),
+        "memorised": lab_instrument("Memorisation", "#memo-text .token"),
+        "features": features, "learn": learn, "board": board}
 
 
 def shoot(url: str, out: Path, sizes: list[tuple[int, int]], tabs: list[str], full_page: bool,

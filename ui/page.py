@@ -17,6 +17,7 @@ from . import attention, board, generate, lab, learn, losses, timeline, train
 from .checked_blocks import CheckedBlocks
 from .refusals import plain_path_refusals
 from .shared import Shared
+from .theme import accessible_theme
 
 LOG = logging.getLogger("tinyshakespeare-gpt")
 
@@ -26,6 +27,7 @@ FOLLOW_STREAM_FILE = ASSETS / "follow-stream.html"  # keeps a streaming box's ne
 FIT_FIGURES_FILE = ASSETS / "fit-figures.html"      # square figures and long titles fitted to the screen
 VIEW_LINK_FILE = ASSETS / "view-link.html"          # the address bar follows the view (ui/links.py)
 TIMELINE_MARKER_FILE = ASSETS / "timeline-marker.html"  # the loss marker moved in the page (see the file)
+ACCESSIBLE_NAMES_FILE = ASSETS / "accessible-names.html"   # names and keyboard reach Gradio's markup lacks
 FAVICON_FILE = ASSETS / "favicon.png"   # without an icon the browser fetched the whole page again as one
 
 
@@ -93,6 +95,7 @@ def launch_options(resources: Resources) -> dict:
     # mcp_server: the named endpoints (generation, the Lab's instruments, the features, the Timeline) are
     # tools an assistant can call, described by their handlers' docstrings (/gradio_api/mcp/)
     return dict(show_error=True, enable_monitoring=False, css_paths=CSS_FILE, head=view_names() + plotly_preload(),
-                mcp_server=True,
-                head_paths=[FOLLOW_STREAM_FILE, FIT_FIGURES_FILE, VIEW_LINK_FILE, TIMELINE_MARKER_FILE],
+                mcp_server=True, theme=accessible_theme(),
+                head_paths=[FOLLOW_STREAM_FILE, FIT_FIGURES_FILE, VIEW_LINK_FILE, TIMELINE_MARKER_FILE,
+                            ACCESSIBLE_NAMES_FILE],
                 max_file_size=resources.settings.max_upload_bytes, favicon_path=FAVICON_FILE)

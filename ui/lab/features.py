@@ -170,8 +170,9 @@ def _active_at(bench: Bench, page: FeaturePage) -> None:
     at_chars = gr.HighlightedText(plain_chars(passage), label="Click a character", combine_adjacent=False,
                                   show_legend=False, elem_classes="char-text", elem_id="feature-chars")
     at_note = gr.Markdown(elem_id="feature-at-note")
+    # wrap: its contexts wrap on a phone rather than scroll a box inside the grid
     at_table = gr.Dataframe(headers=AT_COLUMNS, interactive=False, label="Active features, strongest first "
-                            "(click a row to open it)", elem_id="feature-table")
+                            "(click a row to open it)", elem_id="feature-table", wrap=True)
     at_position = gr.Number(visible=False, precision=0)      # the API's way in: a 1-based position
     at_api = bench.shared.api_button()
     atlas = page.atlas

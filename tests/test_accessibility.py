@@ -1,0 +1,136 @@
+"""Every learner (issue 39): axe-core finds no serious or critical WCAG 2.2 AA violation on any tab
+or Lab instrument in its drawn state, on a laptop and on a phone; the colours the page draws are
+readable (4.5:1 for text); the colour maps of the figures read without colour vision."""
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pages import playwright_or_skip
+
+ROOT = Path(__file__).resolve().parents[1]
+SIZES = [(1280, 800), (390, 844)]
+
+
+@pytest.fixture(scope="module")
+def audited():
+    """axe's violations on every tab and instrument (docs/screenshots.py draws them) at both sizes."""
+    playwright_or_skip()
+    pytest.importorskip("axe_playwright_python")
+    sys.path[:0] = [str(ROOT / "docs")]
+    from appserver import launch_app
+    from bench.accessibility import audit
+    from screenshots import TABS
+
+    app, url = launch_app()
+    try:
+        yield audit(url, SIZES, list(TABS)), list(TABS)
+    finally:
+        app.demo.close()
+
+
+def test_no_serious_or_critical_violation_on_any_tab_or_instrument(audited):
+    found, tabs = audited
+    from ui import lab
+
+    assert {*lab.keys()} - {"surprisal"} <= set(tabs)             # every instrument is audited, drawn
+    assert len(found) == len(tabs) * len(SIZES)
+    grave = [f"{tab} {size}: {v['id']} ({v['impact']}, {len(v['nodes'])} nodes, e.g. {v['nodes'][0]['target']})"
+             for tab, size, violations in found for v in violations if v["impact"] in ("serious", "critical")]
+    assert grave == []
+
+
+NAMED = {"white": "#ffffff", "black": "#000000"}
+
+
+def luminance(colour: str) -> float:
+    """WCAG 2.2's relative luminance of an sRGB colour (#rrggbb, or white or black)."""
+    hex_colour = NAMED.get(colour, colour).lstrip("#")
+    rgb = np.array([int(hex_colour[i:i + 2], 16) for i in (0, 2, 4)]) / 255
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    return float(linear @ [0.2126, 0.7152, 0.0722])
+
+
+def contrast(a: str, b: str) -> float:
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_contrast_is_measured_as_wcag_does():
+    assert contrast("#ffffff", "#000000") == pytest.approx(21)
+    assert contrast("#ffffff", "#f97316") == pytest.approx(2.80, abs=0.01)      # axe's figure for Gradio's orange
+    assert contrast("#bbbbc2", "#ffffff") == pytest.approx(1.90, abs=0.01)      # and for its subdued grey
+
+
+def test_the_themes_text_colours_are_readable_on_what_they_are_drawn_on():
+    """The colours the page's theme resolves to (`ui.theme`), light and dark: 4.5:1 at least."""
+    from ui.theme import accessible_theme
+
+    theme = accessible_theme()
+
+    def resolved(name: str) -> str:
+        """As Gradio writes the theme's CSS: a reference ("*x") in a dark value reads x's dark value."""
+        dark, value = name.endswith("_dark"), getattr(theme, name)
+        while isinstance(value, str) and value.startswith("*"):
+            ref = value[1:]
+            value = getattr(theme, ref + "_dark") if dark and hasattr(theme, ref + "_dark") else getattr(theme, ref)
+        return value
+
+    pairs = [("button_primary_text_color", "button_primary_background_fill"),
+             ("button_primary_text_color", "button_primary_background_fill_hover"),
+             ("button_primary_text_color_dark", "button_primary_background_fill_dark"),
+             ("button_cancel_text_color", "button_cancel_background_fill"),
+             ("button_cancel_text_color", "button_cancel_background_fill_hover"),
+             ("button_cancel_text_color_dark", "button_cancel_background_fill_dark"),
+             ("body_text_color_subdued", "body_background_fill"),
+             ("body_text_color", "body_background_fill"),
+             ("block_label_text_color", "block_background_fill"),
+             ("body_text_color_dark", "body_background_fill_dark"),
+             ("body_text_color_subdued_dark", "body_background_fill_dark")]
+    for text, background in pairs:
+        ratio = contrast(resolved(text), resolved(background))
+        assert ratio >= 4.5, f"{text} {resolved(text)} on {background} {resolved(background)}: {ratio:.2f}"
+
+
+# Machado, Oliveira and Fernandes (2009): full-severity protanopia and deuteranopia on linear RGB
+CVD = {"protanopia": np.array([[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216],
+                               [-0.003882, -0.048116, 1.051998]]),
+       "deuteranopia": np.array([[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413],
+                                 [-0.011820, 0.042940, 0.968881]])}
+
+
+def lightness(rgb: np.ndarray) -> np.ndarray:
+    """CIE L* of linear-RGB colours (n, 3)."""
+    y = np.clip(rgb, 0, 1) @ [0.2126, 0.7152, 0.0722]
+    return np.where(y > 216 / 24389, 116 * np.cbrt(y) - 16, y * 24389 / 27)
+
+
+def scale_colours(name: str, n: int = 33) -> np.ndarray:
+    """A plotly colour scale sampled at n points, as linear RGB (n, 3)."""
+    from plotly.colors import get_colorscale, sample_colorscale, unlabel_rgb
+
+    srgb = np.array([unlabel_rgb(c) for c in sample_colorscale(get_colorscale(name), list(np.linspace(0, 1, n)),
+                                                               colortype="rgb")]) / 255
+    return np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+
+
+def test_every_colour_map_reads_without_colour_vision():
+    """Each map the figures use (read from gpt/plots.py) orders its values by lightness, as seen with
+    full colour vision and with protanopia or deuteranopia: a sequential map's lightness rises (or falls)
+    all the way; a diverging map's falls from each end to its middle, its two ends told apart."""
+    names = set(re.findall(r'colorscale="(\w+)"', (ROOT / "gpt" / "plots.py").read_text()))
+    assert names and names <= {"Viridis", "Cividis", "Blues", "RdBu_r"}, names
+    for name in names:
+        colours = scale_colours(name)
+        for vision, matrix in [("full", np.eye(3)), *CVD.items()]:
+            seen = lightness(colours @ matrix.T)
+            steps = np.diff(seen)
+            if name == "RdBu_r":                                            # diverging: light in the middle
+                middle = len(seen) // 2
+                assert (steps[:middle] > 0).all() and (steps[middle:] < 0).all(), (name, vision)
+                ends = np.clip(colours[[0, -1]] @ matrix.T, 0, 1) ** (1 / 2.2)      # as shown (sRGB, roughly)
+                assert np.abs(ends[0] - ends[1]).max() > 0.2, (name, vision)   # blue and red stay two colours
+            else:
+                assert (steps > 0).all() or (steps < 0).all(), (name, vision, seen.round(1))
