@@ -83,6 +83,14 @@ def bits_scores(bits: np.ndarray) -> np.ndarray:
     return np.clip(bits / 8, 0, 1)
 
 
+def most_surprising_in_words(text: str, bits: np.ndarray, shown: int = 5) -> str:
+    """The colours' numbers for a reader who cannot see them: the most surprising characters, with
+    their positions (the first character is position 0, and is not predicted) and bits."""
+    order = np.argsort(-bits, kind="stable")[:shown]
+    return "Most surprising: " + ", ".join(
+        f"“{plots.VISIBLE.get(text[i + 1], text[i + 1])}” at {i + 1} ({bits[i]:.1f} bits)" for i in order) + "."
+
+
 def surprisal_view(model: LanguageModel, text: str, other: LanguageModel | None = None,
                    other_name: str = "") -> SurprisalView:
     """Each character coloured by its surprisal in bits (darker: more surprising), or by how
@@ -93,8 +101,8 @@ def surprisal_view(model: LanguageModel, text: str, other: LanguageModel | None 
     if other is None:
         scores = bits_scores(bits)
         note = (f"Mean **{bits.mean():.2f} bits per character** over {len(bits):,} predicted characters "
-                f"(loss {bits.mean() * math.log(2):.3f} nats). 🟥 Darker red: more surprising (full colour: 8 bits, "
-                "a 1-in-256 surprise); the first character "
+                f"(loss {bits.mean() * math.log(2):.3f} nats). {most_surprising_in_words(text, bits)} "
+                "🟥 Darker red: more surprising (full colour: 8 bits, a 1-in-256 surprise); the first character "
                 "is not predicted. Click a character to see what the model expected there and what it read.")
     else:
         _checked_text(other, text)

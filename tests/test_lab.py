@@ -260,3 +260,26 @@ def test_the_knockout_note_gives_the_grid_in_numbers():
     grid = np.array([[0.010, -0.020, 0.300], [0.050, 0.002, -0.004]])
     assert grid_in_words(grid, shown=3) == "L0 H2 +0.300, L1 H0 +0.050, L0 H0 +0.010; lowest L0 H1 -0.020"
     assert grid_in_words(np.array([[0.1, float("nan")]])) == "L0 H0 +0.100"
+
+
+def test_the_surprisal_note_says_in_words_what_the_colours_show(shipped):
+    """A reader who cannot see the colours reads the most surprising characters, with their positions
+    and bits, in the note; they are the largest of an independent computation, in order."""
+    import re
+
+    import torch
+
+    from studio import lab as lab_views
+
+    text = "ROMEO:\nWhat light through yonder window breaks?"
+    note = lab_views.surprisal_view(shipped, text).note
+    listed = re.findall(r"“(.)” at (\d+) \((\d+\.\d) bits\)", note)
+    assert len(listed) == 5
+    ids = torch.tensor([shipped.tokenizer.encode(text)])
+    with torch.inference_mode():
+        logits, _ = shipped(ids[:, :-1])
+    bits = -torch.log2(logits.float().softmax(-1)[0, torch.arange(len(text) - 1), ids[0, 1:]])   # (T-1,)
+    top = torch.argsort(bits, descending=True)[:5]
+    assert [int(p) for _, p, _ in listed] == [int(i) + 1 for i in top]
+    for (char, position, shown_bits), i in zip(listed, top):
+        assert char == text[int(position)] and abs(float(shown_bits) - float(bits[i])) < 0.06
