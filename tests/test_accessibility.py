@@ -16,19 +16,17 @@ SIZES = [(1280, 800), (390, 844)]
 
 @pytest.fixture(scope="module")
 def audited():
-    """axe's violations on every tab and instrument (docs/screenshots.py draws them) at both sizes."""
+    """axe's violations on every tab and instrument (docs/screenshots.py draws them) at both sizes,
+    the phone a touch screen. The app is a process of its own with a board store of its own (the
+    board tab opens boards, which count against the other tests' address)."""
     playwright_or_skip()
     pytest.importorskip("axe_playwright_python")
     sys.path[:0] = [str(ROOT / "docs")]
-    from appserver import launch_app
     from bench.accessibility import audit
-    from screenshots import TABS
+    from screenshots import TABS, served_app
 
-    app, url = launch_app()
-    try:
+    with served_app() as url:
         yield audit(url, SIZES, list(TABS)), list(TABS)
-    finally:
-        app.demo.close()
 
 
 def test_no_serious_or_critical_violation_on_any_tab_or_instrument(audited):
