@@ -64,6 +64,11 @@ def test_a_lesson_by_keyboard_alone(site):
                            "&& document.querySelector('#output-text textarea').value.startsWith('JULIET:')",
                            timeout=WAIT)
 
+    # the text's note is read aloud when it changes, the streaming text itself is not
+    page.wait_for_function("() => document.querySelector('#generate-note')?.getAttribute('aria-live') === 'polite'",
+                           timeout=WAIT)
+    assert page.evaluate("() => document.querySelector('#output-text textarea').closest('[aria-live]')") is None
+
     tab_to(page, "tab", "Attention", back=True)                          # back up to the tab bar
     page.keyboard.press("Enter")
     page.locator("#attention-plot .gtitle").wait_for(timeout=WAIT)
@@ -83,6 +88,8 @@ def test_a_lesson_by_keyboard_alone(site):
     tab_to(page, "tab", "Timeline", back=True)
     page.keyboard.press("Enter")
     page.wait_for_function("() => (document.querySelector('#timeline-note')?.innerText || '').includes('Snapshot 1 of')",
+                           timeout=WAIT)
+    page.wait_for_function("() => document.querySelector('#timeline-note')?.getAttribute('aria-live') === 'polite'",
                            timeout=WAIT)
     tab_to(page, "slider", "range slider for Snapshot (drag, or use the arrow keys)")
     page.keyboard.press("ArrowRight")

@@ -57,7 +57,7 @@ def build(shared: Shared) -> GenerateTab:
             with gr.Column(scale=3):
                 output = gr.Textbox(label="Text", lines=16, max_lines=30, buttons=["copy"], autoscroll=True,
                                     elem_id="output-text", placeholder="Press Generate: the text streams in here.")
-                note = gr.Markdown()
+                note = gr.Markdown(elem_id="generate-note")      # said aloud when it changes (assets/accessible-names.html)
         made_with = gr.Textbox(visible=False)     # the seed of the text on screen, for the address bar
         on_screen = gr.Number(visible=False, precision=0)   # the text's length when Stop was pressed
         api_generate = shared.api_button()
