@@ -94,6 +94,24 @@ def attention_view(model: LanguageModel, text: str, layer: int, n_chars: int, so
     return figure, grid, note, attention_in_words(maps.chars, enlarged, title)
 
 
+def curves_in_words(history: list[dict]) -> str:
+    """The loss curves' numbers for a reader who cannot see them: where the val curve starts, its
+    best, its end, and where it turns (up, if it overfits; else the step by which 90% of its fall
+    was done)."""
+    steps = [h["step"] for h in history]
+    val = np.array([h["val_loss"] for h in history], dtype=float)
+    best = int(val.argmin())
+    words = (f"In words: val loss {val[0]:.3f} at step {steps[0]:,}, best {val[best]:.3f} at step {steps[best]:,}, "
+             f"{val[-1]:.3f} at the end (step {steps[-1]:,}); train {history[-1]['train_loss']:.3f} at the end.")
+    if val[-1] - val[best] > 0.01:
+        return words + f" The val curve turns up after step {steps[best]:,}: the model starts to overfit."
+    fall = val[0] - val[best]
+    if fall <= 0:
+        return words + " The val curve never falls."
+    done = int(np.argmax(val[0] - val >= 0.9 * fall))
+    return words + f" The val curve flattens: 90% of its fall was done by step {steps[done]:,}."
+
+
 def loss_view(model: LanguageModel, name: str, others: list[tuple[str, LanguageModel]] = (), x: str = "step",
               log_x: bool = False, log_y: bool = False) -> tuple[go.Figure | None, str]:
     """A run's loss curves, optionally beside the val curves of other models."""
@@ -107,4 +125,4 @@ def loss_view(model: LanguageModel, name: str, others: list[tuple[str, LanguageM
              if model.run.evaluation else "")
     return figure, (f"The curves: {len(model.history)} evaluations on a fixed random sample of the train and val "
                     f"splits; the last, at step {last['step']:,}: train {last['train_loss']:.3f}, val "
-                    f"{last['val_loss']:.3f}.{whole}")
+                    f"{last['val_loss']:.3f}.{whole} {curves_in_words(model.history)}")

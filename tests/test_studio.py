@@ -574,3 +574,25 @@ def test_the_session_sweeper_never_stops_in_silence(monkeypatch, caplog):
         thread.join(5)
     assert "found no session holder for 3 sweeps" in caplog.text
     assert "the session sweeper failed this sweep" in caplog.text and calls["sweeps"] >= 2
+
+
+def test_the_loss_curves_are_said_in_words_as_the_figure_draws_them():
+    """A reader who cannot see the curves reads their start, best, end and turn; checked against
+    the shipped run's own history, and an overfitting run's turn named at its best step."""
+    from studio import views
+
+    model = gpt.load(Path(__file__).resolve().parents[1] / "checkpoints" / "shakespeare-gpt")
+    history = model.history
+    words = views.curves_in_words(history)
+    val = [h["val_loss"] for h in history]
+    best = min(range(len(val)), key=val.__getitem__)
+    assert f"val loss {val[0]:.3f} at step {history[0]['step']:,}" in words
+    assert f"best {val[best]:.3f} at step {history[best]['step']:,}" in words
+    assert f"{val[-1]:.3f} at the end (step {history[-1]['step']:,})" in words
+    first_90 = next(h["step"] for h, v in zip(history, val) if val[0] - v >= 0.9 * (val[0] - val[best]))
+    assert f"90% of its fall was done by step {first_90:,}" in words
+    assert words in views.loss_view(model, "shakespeare-gpt")[1]
+    overfit = [{"step": s, "train_loss": t, "val_loss": v} for s, t, v in
+               [(0, 4.0, 4.0), (100, 2.0, 2.1), (200, 1.5, 1.9), (300, 1.0, 2.0), (400, 0.8, 2.2)]]
+    said = views.curves_in_words(overfit)
+    assert "best 1.900 at step 200" in said and "turns up after step 200" in said and "overfit" in said
