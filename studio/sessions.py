@@ -28,6 +28,7 @@ LOG = logging.getLogger("tinyshakespeare-gpt")
 HOLDER_PATIENCE = 30
 """Sweeps without a session holder before the sweeper says so (the holder exists once the server does)."""
 
+
 def forget_idle_sessions(holder, ttl: float, now: datetime.datetime | None = None,
                          max_sessions: int | None = None, worth_keeping: Callable[[object], bool] = lambda s: False
                          ) -> int:

@@ -41,14 +41,19 @@ def test_no_serious_or_critical_violation_on_any_tab_or_instrument(audited):
 
 
 NAMED = {"white": "#ffffff", "black": "#000000"}
+LUMINANCE = np.array([0.2126, 0.7152, 0.0722])
+"""Linear RGB's weights in luminance (Y), as WCAG 2.2 and CIE L* both use them."""
+
+
+def linear(srgb: np.ndarray) -> np.ndarray:
+    """sRGB values in [0, 1] as linear light."""
+    return np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
 
 
 def luminance(colour: str) -> float:
     """WCAG 2.2's relative luminance of an sRGB colour (#rrggbb, or white or black)."""
     hex_colour = NAMED.get(colour, colour).lstrip("#")
-    rgb = np.array([int(hex_colour[i:i + 2], 16) for i in (0, 2, 4)]) / 255
-    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    return float(linear @ [0.2126, 0.7152, 0.0722])
+    return float(linear(np.array([int(hex_colour[i:i + 2], 16) for i in (0, 2, 4)]) / 255) @ LUMINANCE)
 
 
 def contrast(a: str, b: str) -> float:
@@ -101,7 +106,7 @@ CVD = {"protanopia": np.array([[0.152286, 1.052583, -0.204868], [0.114503, 0.786
 
 def lightness(rgb: np.ndarray) -> np.ndarray:
     """CIE L* of linear-RGB colours (n, 3)."""
-    y = np.clip(rgb, 0, 1) @ [0.2126, 0.7152, 0.0722]
+    y = np.clip(rgb, 0, 1) @ LUMINANCE
     return np.where(y > 216 / 24389, 116 * np.cbrt(y) - 16, y * 24389 / 27)
 
 
@@ -109,9 +114,8 @@ def scale_colours(name: str, n: int = 33) -> np.ndarray:
     """A plotly colour scale sampled at n points, as linear RGB (n, 3)."""
     from plotly.colors import get_colorscale, sample_colorscale, unlabel_rgb
 
-    srgb = np.array([unlabel_rgb(c) for c in sample_colorscale(get_colorscale(name), list(np.linspace(0, 1, n)),
-                                                               colortype="rgb")]) / 255
-    return np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+    return linear(np.array([unlabel_rgb(c) for c in sample_colorscale(get_colorscale(name), list(np.linspace(0, 1, n)),
+                                                                      colortype="rgb")]) / 255)
 
 
 def test_every_colour_map_reads_without_colour_vision():

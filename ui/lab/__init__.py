@@ -17,6 +17,7 @@ from studio.links import Param
 from studio.resources import Resources
 from studio.zoo import SESSION_MODEL
 
+from ..links import unique_components
 from ..refusals import REFUSALS
 from ..shared import Shared, on_tab_opened
 from .instrument import Bench, Context, Drawing, Instrument
@@ -102,10 +103,11 @@ def _wire(shared: Shared, sub_tabs: gr.Tabs, part_state: gr.State, fresh_state: 
     """One listener each for a sub-tab click, the Lab's opening, a model switch and a link: each
     draws the instrument on screen through its Drawing, by the names it gave its components."""
     boxes = [(key, name, box) for key, d in drawings.items() for name, box in d.boxes.items()]
-    box_components = list(dict.fromkeys(box for _, _, box in boxes))
-    outputs = list(dict.fromkeys(c for d in drawings.values() for c in d.outputs)) + [fresh_state]
+    box_components = unique_components([box for _, _, box in boxes])
+    outputs = unique_components([c for d in drawings.values() for c in d.outputs]) + [fresh_state]
     notes = [d.views[d.note] for d in drawings.values()]
     of_label = {i.label: i.key for i in instruments()}
+    tab_of = {i.key: i.tab_id for i in instruments()}
 
     def named(values) -> dict[str, dict]:
         """The boxes' values, by instrument and name."""
@@ -168,7 +170,7 @@ def _wire(shared: Shared, sub_tabs: gr.Tabs, part_state: gr.State, fresh_state: 
     def linked(link, model_name, trained, _key, _fresh, *values):
         """The instrument the link names, measured on the texts it carries (already in their boxes)."""
         key = link.get("lab", keys()[0])
-        page = {sub_tabs: gr.Tabs(selected=f"lab-{key}"), part_state: key}
+        page = {sub_tabs: gr.Tabs(selected=tab_of[key]), part_state: key}
         if key not in drawings:            # selecting its sub-tab opens it, on the link's values
             return page
         page |= shown_for(key, model_name, trained, {}, values)

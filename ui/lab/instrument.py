@@ -21,6 +21,7 @@ from studio.errors import REFUSALS
 from studio.links import Param
 from studio.zoo import SESSION_MODEL, ModelZoo
 
+from ..links import unique_components
 from ..shared import Shared
 
 Values = dict[str, Any]        # a view's or a box's value, by the name the instrument gives it
@@ -69,7 +70,7 @@ class Drawing:
     def outputs(self) -> list:
         """What its drawing writes (a box it sets, as the Surprisal position, is among its views):
         only these are a listener's outputs, since each output costs the page at every answer."""
-        return list(dict.fromkeys(self.views.values()))
+        return unique_components(list(self.views.values()))
 
     def defaults(self) -> Values:
         """What the boxes hold when the page opens."""

@@ -68,6 +68,8 @@ def layout(bench: Bench) -> Drawing:
         predict_plot = gr.Plot(show_label=False, elem_id="predict-plot")
         rows_plot = gr.Plot(show_label=False, elem_id="rows-plot")
     bench.code_part(text)
+    views = {"surprisal": surprisal, "note": surprisal_note, "bars": predict_plot, "rows": rows_plot,
+             "prediction_note": predict_note, "position": predict_pos}
 
     pick = bench.pick
 
@@ -103,9 +105,7 @@ def layout(bench: Bench) -> Drawing:
         Returns:
             The next-character distribution there, the heads' attention rows, and the true character's probability.
         """
-        bars, rows, note = lab_views.prediction_view(pick(model_name, trained), lab_text(passage),
-                                                     position_input(position))
-        return {predict_plot: shown(bars), rows_plot: shown(rows), predict_note: note}
+        return {views[name]: value for name, value in inspected(pick(model_name, trained), passage, position).items()}
 
     @surprisal.select(inputs=[shared.model, text, shared.trained],
                       outputs=[predict_plot, rows_plot, predict_note, predict_pos], api_visibility="private",
@@ -131,24 +131,21 @@ def layout(bench: Bench) -> Drawing:
         if "pos" not in link:
             return {}
         try:
-            return {"position": link.get("pos")} | {
-                name: value for name, value in zip(("bars", "rows", "prediction_note"), _inspected(
-                    context, values["text"], link.get("pos")))}
+            return {"position": link.get("pos")} | inspected(context.model, values["text"], link.get("pos"))
         except gr.Error as e:
             return {"prediction_note": str(e)}
 
     return Drawing(
-        boxes={"text": text, "position": predict_pos},
-        views={"surprisal": surprisal, "note": surprisal_note, "bars": predict_plot, "rows": rows_plot,
-               "prediction_note": predict_note, "position": predict_pos},
+        boxes={"text": text, "position": predict_pos}, views=views,
         read=lambda values: lab_text(values["text"]), measure=measure, page=page, cleared=cleared,
         note="note", carried={"text": "text", "pos": "position"}, linked=linked)
 
 
 @user_errors
-def _inspected(context: Context, passage, position) -> tuple:
-    bars, rows, note = lab_views.prediction_view(context.model, lab_text(passage), position_input(position))
-    return shown(bars), shown(rows), note
+def inspected(model, passage, position) -> dict:
+    """What the model expected at one position, and what its heads read there: the views' values by name."""
+    bars, rows, note = lab_views.prediction_view(model, lab_text(passage), position_input(position))
+    return {"bars": shown(bars), "rows": shown(rows), "prediction_note": note}
 
 
 def _run(model, text) -> None:
