@@ -19,19 +19,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "docs")]
 
 from bench.common import machine, table  # noqa: E402
-from pages import CHROMIUM  # noqa: E402  (tests/pages.py)
+from pages import AXE_TAGS, CHROMIUM, axe_violations  # noqa: E402  (tests/pages.py)
 from screenshots import TABS, served_app  # noqa: E402  (docs/screenshots.py: how each tab is drawn)
 
-TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 IMPACTS = ("critical", "serious", "moderate", "minor")
 
 
 def audit(url: str, sizes: list[tuple[int, int]], tabs: list[str]) -> list[tuple[str, str, list[dict]]]:
     """(tab, size, axe's violations) for each tab drawn at each size (a phone's page a touch screen)."""
-    from axe_playwright_python.sync_playwright import Axe
     from playwright.sync_api import sync_playwright
 
-    axe, found = Axe(), []
+    found = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
         for width, height in sizes:
@@ -44,9 +42,7 @@ def audit(url: str, sizes: list[tuple[int, int]], tabs: list[str]) -> list[tuple
             for tab in tabs:
                 TABS[tab](page)
                 page.wait_for_timeout(800)
-                results = axe.run(page, options={"runOnly": {"type": "tag", "values": TAGS},
-                                                 "resultTypes": ["violations"]})
-                found.append((tab, f"{width}x{height}", results.response["violations"]))
+                found.append((tab, f"{width}x{height}", axe_violations(page)))
             context.close()
         browser.close()
     return found
@@ -72,7 +68,7 @@ def main(argv: list[str] | None = None) -> None:
             impact_of[v["id"]] = v["impact"]
             example.setdefault(v["id"], v["nodes"][0]["target"][0] if v["nodes"] else "")
         rows.append([tab, size] + [f"{by_impact.get(i, 0):,}" for i in IMPACTS])
-    print(f"axe-core on every tab, drawn; tags {', '.join(TAGS)}; {machine()}\n")
+    print(f"axe-core on every tab, drawn; tags {', '.join(AXE_TAGS)}; {machine()}\n")
     print(table(["tab", "size", *IMPACTS], rows))
     print()
     by_rule = defaultdict(list)

@@ -18,6 +18,19 @@ def playwright_or_skip():
     return pytest.importorskip("playwright.sync_api")
 
 
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+"""The WCAG 2.0, 2.1 and 2.2 rules at levels A and AA that axe-core checks (issue 39)."""
+
+
+def axe_violations(page) -> list[dict]:
+    """axe-core's WCAG A/AA violations on the page as it is drawn now (axe-playwright-python
+    injects its bundled axe-core: nothing is fetched)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    options = {"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]}
+    return Axe().run(page, options=options).response["violations"]
+
+
 def served_site():
     """The app on a free port and a headless chromium: (browser, url), for a module fixture to yield from."""
     from playwright.sync_api import sync_playwright

@@ -6,6 +6,7 @@ page's greedy text, logits and attention maps are checked against `gpt` itself."
 import functools
 import http.server
 import json
+import re
 import shutil
 import threading
 from pathlib import Path
@@ -16,10 +17,10 @@ import pytest
 import torch
 
 import gpt
-from gpt import web
+from gpt import plots, web
 from gpt.generation import SamplingSettings, sample_ids
 from gpt.introspect import attention_maps
-from pages import CHROMIUM, playwright_or_skip
+from pages import CHROMIUM, axe_violations, playwright_or_skip
 
 SHIPPED = "checkpoints/shakespeare-gpt"
 WAIT = 120_000
@@ -285,3 +286,50 @@ def test_the_page_fits_each_screen(browser_page, width, height, tmp_path):
         assert layout["text"]["top"] < height / 2          # prompt and text side by side
     page.screenshot(path=str(tmp_path / f"web-{width}x{height}.png"), full_page=True)
     page.set_viewport_size({"width": 1280, "height": 800})
+
+
+def draw_attention_in_page(page) -> None:
+    page.click("#draw-attention")
+    page.wait_for_function("() => document.querySelector('#head-plot .main-svg') !== null"
+                           " && document.querySelectorAll('#attention-words li').length > 0", timeout=WAIT)
+
+
+def test_the_map_in_words_says_what_the_model_computed(browser_page, shipped):
+    """The text a screen reader reads for the large map: each character, the keys it reads most with
+    their weights, row by row, checked against PyTorch's attention on the same characters."""
+    page = browser_page[0]
+    run = generate_in_page(page, "MENENIUS:\n", length="150")
+    page.select_option("#layer", "3")
+    page.select_option("#head", "2")
+    draw_attention_in_page(page)
+    lines = page.eval_on_selector_all("#attention-words li", "items => items.map(i => i.textContent)")
+    chars = [plots.show_char(c) for c in ("MENENIUS:\n" + run["written"])[-128:]]
+    weights = attention_maps(shipped, "MENENIUS:\n" + run["written"], 128).maps[3][2].astype(np.float64)
+    assert len(lines) == len(chars) == 128
+    for q, line in enumerate(lines):
+        reader, read = line.split(" reads ", 1)
+        assert reader == f"“{chars[q]}”", line
+        listed = re.findall(r"“(.)” (\d\.\d\d)", read)
+        expected = np.sort(weights[q, :q + 1])[::-1][:3]
+        assert len(listed) == np.sum(expected >= 0.005), line
+        for rank, (char, weight) in enumerate(listed):
+            assert abs(float(weight) - expected[rank]) <= 0.0051, line          # printed to 2 decimals
+            near = np.flatnonzero(np.abs(weights[q, :q + 1] - expected[rank]) < 1e-4)   # a near tie may swap
+            assert char in {chars[k] for k in near}, line
+
+
+@pytest.mark.parametrize("width,height", [(1280, 800), (390, 844)])
+def test_no_accessibility_violation_on_the_drawn_page(browser_page, width, height):
+    """axe-core (WCAG 2.0 to 2.2, A and AA) on the page after a text, its next-character plot and its
+    attention maps are drawn: no violation of any impact, on a laptop and on a phone."""
+    pytest.importorskip("axe_playwright_python")
+    page = browser_page[0]
+    page.set_viewport_size({"width": width, "height": height})
+    try:
+        generate_in_page(page, "ROMEO:\n", length="120")
+        draw_attention_in_page(page)
+        page.click("#attention-words-box summary")
+        found = axe_violations(page)
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 800})
+    assert [(v["id"], v["impact"], [n["target"] for n in v["nodes"][:3]]) for v in found] == []

@@ -220,11 +220,26 @@ async function drawAttention() {
       title: { text: "the character reading (query)" } },
     margin: { l: 60, r: 10, t: 50, b: 60 },
   }, PLOT_CONFIG);
+  $("attention-words").replaceChildren(...mapInWords(maps.chars, chosen).map(line => {
+    const item = document.createElement("li");
+    item.textContent = line;
+    return item;
+  }));
   const last = chosen[T - 1];
   const strongest = [...last.keys()].sort((a, b) => last[b] - last[a]).slice(0, 3);
   $("attention-summary").textContent = `Layer ${layer}, head ${head}: the last character, ${show(maps.chars[T - 1])}, reads ` +
     strongest.map(k => `${show(maps.chars[k])} (position ${maps.start + k}) ${last[k].toFixed(2)}`).join(", ") + ".";
   return maps;
+}
+
+/** The large map as text, one line per query character: the (up to) three keys it reads most
+ * with their weights, as the Python app's `attention_in_words` writes it. What a screen reader reads. */
+function mapInWords(chars, weights, top = 3) {
+  return weights.map((row, q) => {
+    const read = [...Array(q + 1).keys()].sort((a, b) => row[b] - row[a] || a - b).slice(0, top)
+      .filter(k => row[k] >= 0.005).map(k => `“${show(chars[k])}” ${row[k].toFixed(2)}`);
+    return `“${show(chars[q])}” reads ${read.length ? read.join(", ") : "nothing above 0.005"}`;
+  });
 }
 
 /** A few steps at start-up: the browser compiles WebAssembly in two tiers, and the faster
