@@ -60,6 +60,29 @@ def test_a_student_run_reaches_the_projected_board(site):
         "the leaderboard stands beside the curves at 1024 px"
 
 
+def test_the_boards_redraw_leaves_the_teachers_focus_and_typing_alone(site):
+    """A teacher typing a name to remove (keyboard, or a screen reader's focus) while a student
+    joins: the board redraws itself on every page that shows it, and the caret stays where it was
+    with the letters typed so far."""
+    teacher = open_page(site, **PROJECTOR)
+    code, _ = open_board(teacher, None, "any")
+    try:
+        teacher.get_by_text("Seats: who joined").click()
+        teacher.locator("#board-remove-name input").click()
+        teacher.keyboard.type("Ed")
+        headline = teacher.locator("#board-headline").inner_text()
+        join(open_page(site, width=390, height=844), code, "Eduardo")
+        teacher.wait_for_function("() => document.querySelector('#board-seats')?.innerText.includes('Eduardo')",
+                                  timeout=WAIT)
+        assert teacher.locator("#board-headline").inner_text() != headline      # the whole board was redrawn
+        teacher.wait_for_timeout(1500)                                          # and anything after it
+        focused = teacher.evaluate("() => ({inside: !!document.activeElement.closest('#board-remove-name'),"
+                                   " value: document.activeElement.value})")
+        assert focused == {"inside": True, "value": "Ed"}
+    finally:
+        teacher.locator("#board-close-btn").click()          # an address holds at most 3 open boards
+
+
 def test_the_projected_board_has_no_teacher_controls_nor_forms(site):
     """The page the app told the teacher to project held the secret teacher link and the Close
     button under the board: the teacher's note now links a projector view of the board alone."""
