@@ -25,8 +25,15 @@ from screenshots import TABS, served_app  # noqa: E402  (docs/screenshots.py: ho
 IMPACTS = ("critical", "serious", "moderate", "minor")
 
 
-def audit(url: str, sizes: list[tuple[int, int]], tabs: list[str]) -> list[tuple[str, str, list[dict]]]:
-    """(tab, size, axe's violations) for each tab drawn at each size (a phone's page a touch screen)."""
+PLOTS_SHOWN = """() => [...document.querySelectorAll('.js-plotly-plot')].filter(p => p.offsetParent).map(p =>
+    ({id: p.closest('[id]')?.id, role: p.getAttribute('role'), name: p.getAttribute('aria-label'),
+      words: p.layout?.meta?.in_words ?? null}))"""
+"""Each plot on screen: where it is, the role and name a screen reader gets, and its figure's words."""
+
+
+def audit(url: str, sizes: list[tuple[int, int]], tabs: list[str]) -> list[tuple[str, str, list[dict], list[dict]]]:
+    """(tab, size, axe's violations, the plots on screen (`PLOTS_SHOWN`)) for each tab drawn at each
+    size (a phone's page a touch screen)."""
     from playwright.sync_api import sync_playwright
 
     found = []
@@ -42,7 +49,7 @@ def audit(url: str, sizes: list[tuple[int, int]], tabs: list[str]) -> list[tuple
             for tab in tabs:
                 TABS[tab](page)
                 page.wait_for_timeout(800)
-                found.append((tab, f"{width}x{height}", axe_violations(page)))
+                found.append((tab, f"{width}x{height}", axe_violations(page), page.evaluate(PLOTS_SHOWN)))
             context.close()
         browser.close()
     return found
@@ -59,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
         found = audit(url, sizes, tabs)
     rows, rules, example = [], Counter(), {}
     impact_of = {}
-    for tab, size, violations in found:
+    for tab, size, violations, _ in found:
         by_impact = Counter()
         for v in violations:
             nodes = len(v["nodes"])

@@ -2,8 +2,9 @@
 probabilities, and loss curves. Each takes plain data and returns a `go.Figure`."""
 from __future__ import annotations
 
+import functools
 import math
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
@@ -11,6 +12,7 @@ import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from .diagnostics import StepDiagnostics
+from .plot_words import in_words
 
 WHITE = pio.templates["plotly_white"]
 
@@ -38,6 +40,23 @@ def subplots(**grid) -> go.Figure:
     return white(make_subplots(**grid))
 
 
+def with_words(fig: go.Figure) -> go.Figure:
+    """The figure, carrying itself in words (`plot_words.in_words`) as `layout.meta.in_words`: the
+    page gives it to a screen reader as the plot's name (assets/accessible-names.html)."""
+    fig.update_layout(meta=dict(fig.layout.meta or {}) | {"in_words": in_words(fig)})
+    return fig
+
+
+def worded(make: Callable[..., go.Figure | None]) -> Callable[..., go.Figure | None]:
+    """A figure function whose figures carry their words (`with_words`)."""
+    @functools.wraps(make)
+    def made(*args, **kwargs):
+        fig = make(*args, **kwargs)
+        return None if fig is None else with_words(fig)
+    made.worded = True
+    return made
+
+
 VISIBLE = {"\n": "↵", " ": "␣", "\t": "⇥"}
 
 
@@ -53,6 +72,7 @@ def distinct_labels(chars: Sequence[str]) -> list[str]:
     return [show_char(c) + "\u200b" * i for i, c in enumerate(chars)]
 
 
+@worded
 def attention_figure(chars: Sequence[str], weights: np.ndarray, title: str, start: int = 0) -> go.Figure:
     """One head's attention, large enough to read: row = the query character, column = the
     character it reads; square cells, every character on the axes at a legible size.
@@ -78,6 +98,7 @@ def attention_figure(chars: Sequence[str], weights: np.ndarray, title: str, star
     return fig
 
 
+@worded
 def attention_grid_figure(maps: np.ndarray, layer: int) -> go.Figure:
     """Every head of one layer and their average as small squares, to compare patterns at a
     glance (pick one to see it large)."""
@@ -108,6 +129,7 @@ def show_text(text: str) -> str:
     return "".join(show_char(c) for c in text)
 
 
+@worded
 def next_char_figure(chars: Sequence[str], sampled_from: np.ndarray, model_probs: np.ndarray | None = None,
                      picked: str | None = None, title: str = "Next character", top: int = 15,
                      picked_name: str = "picked") -> go.Figure:
@@ -143,6 +165,7 @@ MARKED_POINTS = 80
 """Up to this many evaluations a loss curve marks each one with a dot."""
 
 
+@worded
 def loss_figure(history: Sequence[dict], vocab_size: int | None = None, bigram_val: float | None = None,
                 title: str = "Loss", others: Sequence[tuple[str, Sequence[dict]]] = (), x: str = "step",
                 log_x: bool = False, log_y: bool = False, marker_step: int | None = None,
@@ -208,6 +231,7 @@ def loss_figure(history: Sequence[dict], vocab_size: int | None = None, bigram_v
     return fig
 
 
+@worded
 def ladder_figure(labels: Sequence[str], ours: Sequence[float], lecture: Sequence[float | None],
                   titles: Sequence[str] | None = None) -> go.Figure:
     """Val loss of each rung of the ladder, ours as bars, the lecture's reported values as
@@ -229,6 +253,7 @@ def ladder_figure(labels: Sequence[str], ours: Sequence[float], lecture: Sequenc
     return fig
 
 
+@worded
 def count_matrix_figure(counts: np.ndarray, chars: Sequence[str], title: str, text_format: str = "d",
                         zmax: float | None = None, scale_title: str | None = None) -> go.Figure:
     """makemore's big table as the lecture draws it: each cell shows its pair and its value. Two
@@ -253,6 +278,7 @@ def count_matrix_figure(counts: np.ndarray, chars: Sequence[str], title: str, te
     return fig
 
 
+@worded
 def matrix_figure(matrix: np.ndarray, title: str, x_labels: Sequence[str] | None = None,
                   y_labels: Sequence[str] | None = None, text_format: str = ".2f", height: int = 320,
                   value_range: tuple[float, float] | None = None, axis_titles: tuple[str, str] | None = None
@@ -277,6 +303,7 @@ def matrix_figure(matrix: np.ndarray, title: str, x_labels: Sequence[str] | None
     return fig
 
 
+@worded
 def embedding_figure(chars: Sequence[str], embedding: np.ndarray, title: str) -> go.Figure:
     """A 2-D character embedding, each point labelled by its character."""
     fig = figure(go.Scatter(x=embedding[:, 0], y=embedding[:, 1], mode="markers+text",
@@ -287,6 +314,7 @@ def embedding_figure(chars: Sequence[str], embedding: np.ndarray, title: str) ->
     return fig
 
 
+@worded
 def softmax_rows_figure(unscaled: np.ndarray, scaled: np.ndarray, head_size: int) -> go.Figure:
     """One query's attention weights with and without the 1/sqrt(head_size) scaling."""
     keys = [str(i) for i in range(len(unscaled))]     # short labels: a phone's axis never turns them on end
@@ -301,6 +329,7 @@ def softmax_rows_figure(unscaled: np.ndarray, scaled: np.ndarray, head_size: int
 
 # --- the lab -------------------------------------------------------------------------------
 
+@worded
 def knockout_figure(grid: np.ndarray, title: str) -> go.Figure:
     """Layer x head heatmap of the change in loss (nats per character) when a head is removed."""
     n_layer, n_head = grid.shape
@@ -318,6 +347,7 @@ def knockout_figure(grid: np.ndarray, title: str) -> go.Figure:
     return fig
 
 
+@worded
 def lens_figure(p_true: np.ndarray, chars: Sequence[str], title: str) -> go.Figure:
     """(n_layer + 1, T) probability of the true next character read after each layer."""
     rows = ["embeddings"] + [f"after block {i}" for i in range(1, p_true.shape[0])]
@@ -336,6 +366,7 @@ def lens_figure(p_true: np.ndarray, chars: Sequence[str], title: str) -> go.Figu
     return fig
 
 
+@worded
 def copies_figure(curves: Sequence[tuple[str, np.ndarray, np.ndarray]], title: str) -> go.Figure:
     """Loss at each position of a string's first and second copy, for one or more models."""
     fig = figure()
@@ -351,6 +382,7 @@ def copies_figure(curves: Sequence[tuple[str, np.ndarray, np.ndarray]], title: s
     return fig
 
 
+@worded
 def formation_figure(history: Sequence[dict], title: str) -> go.Figure:
     """How a copying circuit forms during training: top induction score and the loss on a
     random string's second copy, at every evaluation."""
@@ -370,6 +402,7 @@ def formation_figure(history: Sequence[dict], title: str) -> go.Figure:
     return fig
 
 
+@worded
 def attention_rows_figure(chars: Sequence[str], rows: np.ndarray, labels: Sequence[str], title: str) -> go.Figure:
     """One query's attention in every head: rows are heads, columns the characters it could read."""
     labels_x = [show_char(c) for c in chars]
@@ -393,6 +426,7 @@ def _short(name: str) -> str:
     return name.replace("blocks.", "").replace(".weight", "")
 
 
+@worded
 def activations_figure(record: StepDiagnostics, title: str | None = None) -> go.Figure:
     """Each nonlinearity's activation histogram at one step, with its saturated fraction and
     dead units in the legend (what "saturated" means is in gpt.diagnostics)."""
@@ -432,6 +466,7 @@ def _per_matrix_figure(records: Sequence[StepDiagnostics], field: str, title: st
     return fig
 
 
+@worded
 def update_ratio_figure(records: Sequence[StepDiagnostics], marker_step: int | None = None) -> go.Figure:
     """log10 of std(update) / std(weight) for every weight matrix over training, with the
     lecture's guide line at -3 (each step changes a weight by about a thousandth of its size)."""
@@ -442,6 +477,7 @@ def update_ratio_figure(records: Sequence[StepDiagnostics], marker_step: int | N
     return fig
 
 
+@worded
 def gradient_figure(records: Sequence[StepDiagnostics], marker_step: int | None = None) -> go.Figure:
     """The standard deviation of each weight matrix's gradient over training (log scale)."""
     return _per_matrix_figure(records, "grad_std", "Gradient std per weight matrix", "std of the gradient",

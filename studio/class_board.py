@@ -289,7 +289,7 @@ def curves_figure(code: str, runs: list[RunRecord]) -> go.Figure | None:
     fig.update_layout(title=f"{code}: val loss as each run trains", height=320,
                       xaxis_title="seconds of training", yaxis_title="val loss (nats/char)",
                       legend=dict(font=dict(size=13)), margin=dict(l=60, r=20, t=60, b=50))
-    return fig
+    return plots.with_words(fig)
 
 
 def thinned(points: list, most: int = CURVE_POINTS) -> list:

@@ -28,7 +28,7 @@ FOUND = 40
 MAX_STRENGTH = 50.0
 STEERING = {"add": S.steering, "hold": S.clamping}
 """How a feature steers: its direction added to the stream, or its activation held at a value."""
-CONTEXTS_LABEL = "Its strongest val contexts (shade: activation)"
+CONTEXTS_LABEL = "Its strongest val contexts (shade and underline: activation)"
 CONTROL_LABEL = "The control: feature of the same number, untrained GPT"
 NOT_SHIPPED = ("Features are shipped for the shipped GPT (shakespeare-gpt) only: an SAE needs ~10 minutes of one "
                "core and hundreds of thousands of the model's activations, more than a live session has. "
@@ -247,7 +247,7 @@ def _shaded(char: str, activation: float) -> str:
     if activation <= 0:
         return f'<span class="token">{shown}</span>'
     return (f'<span class="token" data-a="{activation:g}" title="{activation:.2f} of the strongest" '
-            f'style="background-color: rgba(239, 68, 60, {activation:g})">{shown}</span>')
+            f'style="background-color: rgba(239, 68, 60, {activation:g}); --level: {activation:g}">{shown}</span>')
 
 
 def _chars(chars: list[str]) -> str:

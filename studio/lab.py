@@ -102,8 +102,9 @@ def surprisal_view(model: LanguageModel, text: str, other: LanguageModel | None 
         scores = bits_scores(bits)
         note = (f"Mean **{bits.mean():.2f} bits per character** over {len(bits):,} predicted characters "
                 f"(loss {bits.mean() * math.log(2):.3f} nats). {most_surprising_in_words(text, bits)} "
-                "🟥 Darker red: more surprising (full colour: 8 bits, a 1-in-256 surprise); the first character "
-                "is not predicted. Click a character to see what the model expected there and what it read.")
+                "🟥 Darker red and a thicker underline: more surprising (full: 8 bits, a 1-in-256 surprise; no "
+                "line under 2 bits); the first character is not predicted. Click a character to see what the "
+                "model expected there and what it read.")
     else:
         _checked_text(other, text)
         with fast_math(other):
@@ -111,8 +112,8 @@ def surprisal_view(model: LanguageModel, text: str, other: LanguageModel | None 
         diff = bits - other_bits
         scores = np.clip(diff / 4, -1, 1)
         note = (f"This model: **{bits.mean():.2f}** bits per character; {other_name}: **{other_bits.mean():.2f}**. "
-                f"🟪 Purple: this model is less surprised than {other_name}; 🟥 red: more (full colour: 4 bits "
-                f"either way, pale: about the same). It saves {(-diff).mean():.2f} bits per character on average; the largest saving is at "
+                f"🟪 Purple, lined above: this model is less surprised than {other_name}; 🟥 red, underlined: "
+                f"more (full: 4 bits either way; pale and no line under 1 bit: about the same). It saves {(-diff).mean():.2f} bits per character on average; the largest saving is at "
                 f"position {int(diff.argmin()) + 1} ({text[int(diff.argmin()) + 1]!r}).")
     return SurprisalView(surprisal_highlights(text, scores), note)
 

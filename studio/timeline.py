@@ -21,7 +21,7 @@ from gpt.timeline import TIMELINE_FILE, Probe, Timeline
 from gpt.trainer import Trainer
 
 from .errors import InputError
-from .lab import bits_scores, surprisal_highlights
+from .lab import bits_scores, most_surprising_in_words, surprisal_highlights
 from .views import pick_head
 
 LIVE_SNAPSHOTS = 16
@@ -112,7 +112,8 @@ def surprisal_view(timeline: Timeline, index: int) -> tuple[list[tuple[str, floa
     surprise = bits(timeline.frame(step).surprisal)
     highlighted = surprisal_highlights(timeline.probe.passage, bits_scores(surprise))
     return highlighted, (f"Mean **{surprise.mean():.2f} bits per character** on this val passage at step {step:,} "
-                         f"(loss {surprise.mean() * math.log(2):.3f} nats); darker red: more surprising.")
+                         f"(loss {surprise.mean() * math.log(2):.3f} nats); darker red and a thicker underline: more surprising. "
+                         f"{most_surprising_in_words(timeline.probe.passage, surprise)}")
 
 
 def attention_view(timeline: Timeline, index: int, layer: int, head: str) -> tuple[go.Figure | None, str]:

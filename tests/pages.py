@@ -55,7 +55,7 @@ def open_page(site, query: str = "", width: int = 1280, height: int = 800):
 
 
 def choose_model(page, name: str) -> None:
-    page.get_by_label("Model").first.click()
+    page.get_by_label("Model", exact=True).first.click()
     page.get_by_role("option", name=name, exact=True).click()
 
 

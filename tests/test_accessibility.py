@@ -15,18 +15,26 @@ SIZES = [(1280, 800), (390, 844)]
 
 
 @pytest.fixture(scope="module")
-def audited():
-    """axe's violations on every tab and instrument (docs/screenshots.py draws them) at both sizes,
-    the phone a touch screen. The app is a process of its own with a board store of its own (the
-    board tab opens boards, which count against the other tests' address)."""
+def app_url():
+    """The app as a process of its own with a board store of its own (the board tab opens boards,
+    which count against the other tests' address)."""
     playwright_or_skip()
-    pytest.importorskip("axe_playwright_python")
     sys.path[:0] = [str(ROOT / "docs")]
-    from bench.accessibility import audit
-    from screenshots import TABS, served_app
+    from screenshots import served_app
 
     with served_app() as url:
-        yield audit(url, SIZES, list(TABS)), list(TABS)
+        yield url
+
+
+@pytest.fixture(scope="module")
+def audited(app_url):
+    """axe's violations on every tab and instrument (docs/screenshots.py draws them) at both sizes,
+    the phone a touch screen."""
+    pytest.importorskip("axe_playwright_python")
+    from bench.accessibility import audit
+    from screenshots import TABS
+
+    return audit(app_url, SIZES, list(TABS)), list(TABS)
 
 
 def test_no_serious_or_critical_violation_on_any_tab_or_instrument(audited):
@@ -36,8 +44,19 @@ def test_no_serious_or_critical_violation_on_any_tab_or_instrument(audited):
     assert {*lab.keys()} - {"surprisal"} <= set(tabs)             # every instrument is audited, drawn
     assert len(found) == len(tabs) * len(SIZES)
     grave = [f"{tab} {size}: {v['id']} ({v['impact']}, {len(v['nodes'])} nodes, e.g. {v['nodes'][0]['target']})"
-             for tab, size, violations in found for v in violations if v["impact"] in ("serious", "critical")]
+             for tab, size, violations, _ in found for v in violations if v["impact"] in ("serious", "critical")]
     assert grave == []
+
+
+def test_every_plot_is_a_figure_named_by_its_words(audited):
+    """A screen reader meets each plot as a figure named by what it shows (gpt/plot_words.py): on
+    every tab and instrument, drawn, on a laptop and a phone."""
+    found, _ = audited
+    plots = [(tab, size, plot) for tab, size, _, shown in found for plot in shown]
+    assert len({plot["id"] for _, _, plot in plots}) >= 15          # the Lab's, the Timeline's, Learn's, ...
+    unnamed = [(tab, size, plot["id"]) for tab, size, plot in plots
+               if not (plot["role"] == "figure" and plot["words"] and plot["name"] == plot["words"])]
+    assert unnamed == []
 
 
 NAMED = {"white": "#ffffff", "black": "#000000"}
@@ -136,3 +155,111 @@ def test_every_colour_map_reads_without_colour_vision():
                 assert np.abs(ends[0] - ends[1]).max() > 0.2, (name, vision)   # blue and red stay two colours
             else:
                 assert (steps > 0).all() or (steps < 0).all(), (name, vision, seen.round(1))
+
+
+# ---------------------------------------------------------------- colour is never the only cue
+
+UNDERLINED_FROM = 0.25
+"""The shade (a character's score in [0, 1]) from which its underline is drawn (assets/app.css)."""
+THICKEST_PX = 6
+
+
+def shaded_characters(page, box: str) -> list[dict]:
+    """Each character of a coloured text box as drawn: its text, the shade Gradio gave it (the
+    background's alpha), and the cue beside the colour (line, thickness, whether it is visible)."""
+    page.wait_for_function(f"() => [...document.querySelectorAll('{box} .score-token')].some(t => t.dataset.sign)",
+                           timeout=60_000)
+    return page.evaluate("""box => [...document.querySelectorAll(box + ' .score-token')].map(token => {
+        const text = token.querySelector('.text'), drawn = getComputedStyle(text);
+        const shade = /rgba?\\((\\d+), *\\d+, *\\d+(?:, *([\\d.]+))?\\)/.exec(token.style.backgroundColor);
+        return {char: text.textContent, shade: shade ? Number(shade[2] ?? 1) * (shade[1] > 200 ? 1 : -1) : null,
+                line: drawn.textDecorationLine, thickness: parseFloat(drawn.textDecorationThickness),
+                seen: !/(, 0\\)|\\/ 0\\))$/.test(drawn.textDecorationColor) && drawn.textDecorationLine !== 'none'};
+    })""", box)
+
+
+def test_surprisal_is_underlined_as_thick_as_it_is_shaded(app_url):
+    """The surprisal of each character, as a line under it as thick as its red (over it where
+    another model reads it better): what a student who cannot tell the shades apart reads
+    instead. Checked against the scores the app computes for the same text, alone and compared
+    with another model (tests/test_lab.py checks those against an independent forward pass)."""
+    import gpt
+    from gpt import lab
+    from pages import CHROMIUM
+    from studio.lab import surprisal_view
+    from playwright.sync_api import sync_playwright
+    from screenshots import TABS
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(app_url)
+        page.get_by_role("heading", name="tinyshakespeare-gpt").wait_for(timeout=120_000)
+        TABS["lab"](page)
+        text = page.locator("#lab-text textarea").input_value()
+        alone = shaded_characters(page, "#surprisal-text")
+        page.locator("#surprisal-note").get_by_text("Most surprising").wait_for()
+        note = page.locator("#surprisal-note").inner_text()
+        page.get_by_label("Compare with", exact=True).click()
+        page.get_by_role("option", name="shakespeare-mlp", exact=True).click()
+        page.get_by_role("button", name="Measure surprisal").click()
+        page.locator("#surprisal-note").get_by_text("This model:").wait_for(timeout=60_000)
+        page.wait_for_timeout(600)
+        compared = shaded_characters(page, "#surprisal-text")
+        browser.close()
+
+    shipped, mlp = gpt.load("checkpoints/shakespeare-gpt"), gpt.load("checkpoints/shakespeare-mlp")
+    gpt_bits, mlp_bits = lab.bits(lab.surprisal(shipped, text)), lab.bits(lab.surprisal(mlp, text))
+    for drawn, view in ((alone, surprisal_view(shipped, text)), (compared, surprisal_view(shipped, text, mlp, "mlp"))):
+        expected = np.array([score for _, score in view.highlighted[1:]])
+        assert "".join(c["char"] for c in drawn).replace("\n", "") == text.replace("\n", "")
+        assert drawn[0]["shade"] is None and not drawn[0]["seen"]          # the first character is not predicted
+        shades = np.array([c["shade"] for c in drawn[1:]], dtype=float)
+        np.testing.assert_allclose(shades, expected, atol=0.006)          # the browser keeps an alpha in 8 bits
+        for c, level in zip(drawn[1:], expected):
+            if abs(abs(level) - UNDERLINED_FROM) > 0.006:
+                assert c["seen"] == (abs(level) >= UNDERLINED_FROM), c
+            if c["seen"]:
+                assert c["line"] == ("underline" if c["shade"] > 0 else "overline"), c
+                assert c["thickness"] == pytest.approx(abs(c["shade"]) * THICKEST_PX, abs=0.01), c
+    # the note's five most surprising characters are drawn with the thickest lines
+    named = [int(n) for n in re.findall(r"” at (\d+) \(", note.split("Most surprising: ")[1])]
+    assert len(named) == 5
+    others = max(c["thickness"] for i, c in enumerate(alone) if i not in named and c["shade"] is not None)
+    assert all(alone[i]["thickness"] >= others - 0.01 and alone[i]["seen"] for i in named)
+    assert (gpt_bits < mlp_bits).any() and sum(c["line"] == "overline" and c["seen"] for c in compared) > 10
+
+
+def test_memorised_spans_and_feature_activations_are_underlined_too(app_url):
+    """The spans found in the training text are underlined, the rest not; a feature's contexts
+    underline each character as thick as its activation (the shade's alpha)."""
+    from pages import CHROMIUM
+    from playwright.sync_api import sync_playwright
+    from screenshots import TABS
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(app_url)
+        page.get_by_role("heading", name="tinyshakespeare-gpt").wait_for(timeout=120_000)
+        TABS["memorised"](page)
+        spans = page.evaluate("""() => [...document.querySelectorAll('#memo-text .token')].map(token => {
+            const drawn = getComputedStyle(token.querySelector('.text'));
+            return {found: token.classList.contains('highlighted'), line: drawn.textDecorationLine,
+                    thickness: parseFloat(drawn.textDecorationThickness)}; })""")
+        TABS["features"](page)
+        contexts = page.evaluate("""() => [...document.querySelectorAll('#feature-contexts .token')].map(token => {
+            const drawn = getComputedStyle(token);
+            return {activation: Number(token.dataset.a || 0), line: drawn.textDecorationLine,
+                    thickness: parseFloat(drawn.textDecorationThickness),
+                    seen: !/(, 0\\)|\\/ 0\\))$/.test(drawn.textDecorationColor)}; })""")
+        browser.close()
+    assert any(s["found"] for s in spans) and any(not s["found"] for s in spans)
+    for span in spans:
+        assert (span["line"], span["thickness"]) == (("underline", 2) if span["found"] else ("none", span["thickness"]))
+    shaded = [c for c in contexts if c["activation"] > 0]
+    assert len(shaded) > 20 and any(c["activation"] >= UNDERLINED_FROM for c in shaded)
+    for c in shaded:
+        assert c["line"] == "underline" and c["thickness"] == pytest.approx(c["activation"] * THICKEST_PX, abs=0.01)
+        assert c["seen"] == (c["activation"] >= UNDERLINED_FROM), c
+    assert all(c["line"] == "none" for c in contexts if c["activation"] == 0)

@@ -278,7 +278,7 @@ def test_a_new_figure_is_drawn_once_into_the_element_that_stays_at_the_height_it
 
 def test_the_model_trained_so_far_is_kept_after_stop(page):
     page.get_by_role("tab", name="Generate").click()
-    page.get_by_label("Model").click()
+    page.get_by_label("Model", exact=True).click()
     page.get_by_role("option", name="your model (trained here)").click()
     text_box = page.locator("#output-text textarea")
     before = text_box.input_value()
@@ -304,7 +304,7 @@ def test_learn_tab_shows_the_ladder_and_the_averaging_trick(page):
 
 def test_the_lab_opens_with_real_figures_and_a_click_inspects_a_character(page):
     page.get_by_role("tab", name="Generate").click()
-    page.get_by_label("Model").first.click()
+    page.get_by_label("Model", exact=True).first.click()
     page.get_by_role("option", name="shakespeare-gpt", exact=True).click()
     page.get_by_role("tab", name="Lab", exact=True).click()
     tokens = page.locator("#surprisal-text .token .text")
@@ -355,7 +355,7 @@ def test_a_quick_second_click_on_a_tab_opens_that_tab(page):
 
 def test_stop_then_inspect_and_attention_reads_the_text_on_screen(page):
     page.get_by_role("tab", name="Generate").click()
-    page.get_by_label("Model").first.click()
+    page.get_by_label("Model", exact=True).first.click()
     page.get_by_role("option", name="shakespeare-gpt", exact=True).click()
     page.get_by_label("Prompt", exact=True).fill("ROMEO:\n")
     length = page.locator("input[aria-label='number input for New characters']")
@@ -398,14 +398,14 @@ def test_stop_then_inspect_and_attention_reads_the_text_on_screen(page):
 
 
 def test_the_layer_control_follows_the_model(page):
-    page.get_by_label("Model").first.click()
+    page.get_by_label("Model", exact=True).first.click()
     page.get_by_role("option", name="ladder/4-heads", exact=True).click()
     page.get_by_role("tab", name="Attention").click()
     page.wait_for_function("() => { const g = document.querySelector('#attention-grid .js-plotly-plot');"
                            " return g && g.data && g.data.length === 5; }", timeout=30_000)   # 4 heads, their mean
     number = page.locator("#attention-layer input[aria-label='number input for Layer']")
     assert number.get_attribute("max") == "1" and number.is_disabled()    # one layer: nothing to choose
-    page.get_by_label("Model").first.click()
+    page.get_by_label("Model", exact=True).first.click()
     page.get_by_role("option", name="shakespeare-gpt", exact=True).click()
     page.wait_for_function("() => document.querySelector(\"#attention-layer input[aria-label='number input for "
                            "Layer']\").getAttribute('max') === '5'", timeout=15_000)

@@ -53,7 +53,7 @@ def test_contexts_are_escaped_html():
     from studio.features import _shaded
 
     assert _shaded("<", 0.5) == ('<span class="token" data-a="0.5" title="0.50 of the strongest" '
-                                 'style="background-color: rgba(239, 68, 60, 0.5)">&lt;</span>')
+                                 'style="background-color: rgba(239, 68, 60, 0.5); --level: 0.5">&lt;</span>')
     assert _shaded("&", 0) == '<span class="token">&amp;</span>'
 
 

@@ -1,6 +1,9 @@
 """A student with no mouse (issue 39): a lesson's steps by keyboard alone, with the place of the
 keyboard visible at every stop: choose a model, type a prompt, generate, open the tabs, draw
-attention for another layer, open the Lab and an instrument, step through the Timeline."""
+attention for another layer, open the Lab and an instrument, step through the Timeline; then stop
+a text, step through its next-character choices, train and stop a model, and run each Lab
+instrument but Features with a setting changed (a feature number typed by keyboard is sometimes
+replaced by the most frequent one: 3 of about 30 runs; left open in issue 39)."""
 import pytest
 
 from pages import WAIT, open_page, playwright_or_skip, served_site
@@ -25,6 +28,7 @@ def site():
 def tab_to(page, role: str, name: str, back: bool = False, limit: int = 150) -> None:
     """Tab (or Shift+Tab, `back`) until the element with this role and name has the focus; every
     element the focus passes on the way shows where it is."""
+    passed = []
     for _ in range(limit):
         page.keyboard.press("Shift+Tab" if back else "Tab")
         here = page.evaluate(FOCUS)
@@ -33,7 +37,8 @@ def tab_to(page, role: str, name: str, back: bool = False, limit: int = 150) -> 
         assert here["ring"], f"no visible focus on {here}"
         if here["role"] == role and here["name"] == name:
             return
-    pytest.fail(f"{role} {name!r} was not reached by Tab")
+        passed.append((here["role"], here["name"]))
+    pytest.fail(f"{role} {name!r} was not reached by Tab; passed {passed}")
 
 
 def text_of(page, selector: str) -> str:
@@ -94,4 +99,103 @@ def test_a_lesson_by_keyboard_alone(site):
     tab_to(page, "slider", "range slider for Snapshot (drag, or use the arrow keys)")
     page.keyboard.press("ArrowRight")
     page.wait_for_function("() => (document.querySelector('#timeline-note')?.innerText || '').includes('Snapshot 2 of')",
+                           timeout=WAIT)
+
+
+def label_of(page, selector: str) -> str:
+    """A plot's name for a screen reader: its figure in words."""
+    return page.evaluate(f"() => document.querySelector({selector!r})?.getAttribute('aria-label') || ''")
+
+
+def test_stop_steps_training_and_every_instrument_by_keyboard(site):
+    page = open_page(site)
+    page.wait_for_timeout(1000)
+
+    # a long text, stopped; then its next-character choices, one step back at a time
+    tab_to(page, "textarea", "Prompt")
+    page.keyboard.press("Control+a")
+    page.keyboard.type("ROMEO:\n")
+    tab_to(page, "button", "Generate")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => (document.querySelector('#output-text textarea')?.value || '').length > 40",
+                           timeout=WAIT)
+    tab_to(page, "button", "Stop")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => /stopped|Stopped/.test(document.querySelector('#generate-note')?.innerText || '')",
+                           timeout=WAIT)
+    tab_to(page, "slider", "range slider for Inspect the choice at step")
+    page.locator("#probs-plot .js-plotly-plot[aria-label]").wait_for(timeout=WAIT)
+    last = label_of(page, "#probs-plot .js-plotly-plot")
+    step = int(last.split("Step ")[1].split(",")[0].replace(",", ""))
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function("(s) => (document.querySelector('#probs-plot .js-plotly-plot')?.getAttribute('aria-label')"
+                           " || '').startsWith('Step ' + s + ',')", arg=f"{step - 1:,}", timeout=WAIT)
+
+    # train a bigram and stop it
+    tab_to(page, "tab", "Train live", back=True)
+    page.keyboard.press("Enter")
+    # Gradio 6.31 names each option of a gr.Radio apart, so the browser does not group them: each is
+    # a Tab stop of its own, chosen with Space (arrow keys do not move the choice)
+    tab_to(page, "input", "Bigram")
+    page.keyboard.press("Space")
+    page.wait_for_function("() => !document.querySelector('input[aria-label*=\"Layers\"]')?.offsetParent",
+                           timeout=WAIT)                  # a bigram has no layers to set
+    tab_to(page, "input", "GPT", back=True)               # and back: a GPT trains long enough to be stopped
+    page.keyboard.press("Space")
+    assert page.get_by_role("radio", name="GPT", exact=True).is_checked()
+    tab_to(page, "button", "Train")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => /step [0-9]/i.test(document.querySelector('#train-status')?.innerText || '')",
+                           timeout=WAIT)
+    tab_to(page, "button", "Stop")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => /Stopped/.test(document.querySelector('#train-status')?.innerText || '')",
+                           timeout=WAIT)
+
+    # every Lab instrument, each with a setting changed by keyboard and its button pressed
+    tab_to(page, "tab", "Lab", back=True)
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelectorAll('#surprisal-text .token').length > 100", timeout=WAIT)
+    page.locator("#predict-plot .js-plotly-plot").wait_for(timeout=WAIT)   # the Lab's opening, all drawn
+    tab_to(page, "input", "Inspect position")
+    page.keyboard.press("Control+a")
+    page.keyboard.type("5")
+    tab_to(page, "button", "Inspect")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => (document.querySelector('#predict-plot .js-plotly-plot')?.getAttribute('aria-label')"
+                           " || '').startsWith('Position 5,')", timeout=WAIT)
+
+    def instrument(name: str) -> None:
+        tab_to(page, "tab", name, back=True)
+        page.keyboard.press("Enter")
+
+    instrument("Head knockout")
+    tab_to(page, "input", "mean")                         # the ablation
+    page.keyboard.press("Space")
+    tab_to(page, "button", "Knock out each head")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.body.innerText.includes('replaced by its mean output')", timeout=WAIT)
+
+    instrument("Logit lens")
+    tab_to(page, "input", "Position")
+    page.keyboard.press("Control+a")
+    page.keyboard.type("12")
+    tab_to(page, "button", "Top five per layer")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.body.innerText.includes('at position 12;')", timeout=WAIT)
+
+    instrument("Induction")
+    tab_to(page, "input", "a val passage")                # written twice
+    page.keyboard.press("Space")
+    tab_to(page, "button", "Compare")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => (document.querySelector('#copies-plot .js-plotly-plot')?.getAttribute('aria-label')"
+                           " || '').includes('val passage, written twice')", timeout=WAIT)
+
+    instrument("Memorisation")
+    tab_to(page, "slider", "range slider for Shortest span (characters)")
+    page.keyboard.press("ArrowRight")
+    tab_to(page, "button", "Find verbatim spans")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => /of (at least )?21 (or more )?characters/.test(document.body.innerText)",
                            timeout=WAIT)
