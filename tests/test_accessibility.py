@@ -1,6 +1,7 @@
 """Every learner (issue 39): axe-core finds no serious or critical WCAG 2.2 AA violation on any tab
 or Lab instrument in its drawn state, on a laptop and on a phone; the colours the page draws are
 readable (4.5:1 for text); the colour maps of the figures read without colour vision."""
+import contextlib
 import re
 import sys
 from pathlib import Path
@@ -164,6 +165,22 @@ UNDERLINED_FROM = 0.25
 THICKEST_PX = 6
 
 
+@contextlib.contextmanager
+def laptop_page(url: str):
+    """The app at 1280×800 in a headless Chromium, once it is on the page."""
+    from playwright.sync_api import sync_playwright
+
+    from pages import CHROMIUM
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        page.goto(url)
+        page.get_by_role("heading", name="tinyshakespeare-gpt").wait_for(timeout=120_000)
+        yield page
+        browser.close()
+
+
 def shaded_characters(page, box: str) -> list[dict]:
     """Each character of a coloured text box as drawn: its text, the shade Gradio gave it (the
     background's alpha), and the cue beside the colour (line, thickness, whether it is visible)."""
@@ -185,16 +202,10 @@ def test_surprisal_is_underlined_as_thick_as_it_is_shaded(app_url):
     with another model (tests/test_lab.py checks those against an independent forward pass)."""
     import gpt
     from gpt import lab
-    from pages import CHROMIUM
-    from studio.lab import surprisal_view
-    from playwright.sync_api import sync_playwright
     from screenshots import TABS
+    from studio.lab import surprisal_view
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.goto(app_url)
-        page.get_by_role("heading", name="tinyshakespeare-gpt").wait_for(timeout=120_000)
+    with laptop_page(app_url) as page:
         TABS["lab"](page)
         text = page.locator("#lab-text textarea").input_value()
         alone = shaded_characters(page, "#surprisal-text")
@@ -206,7 +217,6 @@ def test_surprisal_is_underlined_as_thick_as_it_is_shaded(app_url):
         page.locator("#surprisal-note").get_by_text("This model:").wait_for(timeout=60_000)
         page.wait_for_timeout(600)
         compared = shaded_characters(page, "#surprisal-text")
-        browser.close()
 
     shipped, mlp = gpt.load("checkpoints/shakespeare-gpt"), gpt.load("checkpoints/shakespeare-mlp")
     gpt_bits, mlp_bits = lab.bits(lab.surprisal(shipped, text)), lab.bits(lab.surprisal(mlp, text))
@@ -233,15 +243,9 @@ def test_surprisal_is_underlined_as_thick_as_it_is_shaded(app_url):
 def test_memorised_spans_and_feature_activations_are_underlined_too(app_url):
     """The spans found in the training text are underlined, the rest not; a feature's contexts
     underline each character as thick as its activation (the shade's alpha)."""
-    from pages import CHROMIUM
-    from playwright.sync_api import sync_playwright
     from screenshots import TABS
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
-        page = browser.new_page(viewport={"width": 1280, "height": 800})
-        page.goto(app_url)
-        page.get_by_role("heading", name="tinyshakespeare-gpt").wait_for(timeout=120_000)
+    with laptop_page(app_url) as page:
         TABS["memorised"](page)
         spans = page.evaluate("""() => [...document.querySelectorAll('#memo-text .token')].map(token => {
             const drawn = getComputedStyle(token.querySelector('.text'));
@@ -253,7 +257,6 @@ def test_memorised_spans_and_feature_activations_are_underlined_too(app_url):
             return {activation: Number(token.dataset.a || 0), line: drawn.textDecorationLine,
                     thickness: parseFloat(drawn.textDecorationThickness),
                     seen: !/(, 0\\)|\\/ 0\\))$/.test(drawn.textDecorationColor)}; })""")
-        browser.close()
     assert any(s["found"] for s in spans) and any(not s["found"] for s in spans)
     for span in spans:
         assert (span["line"], span["thickness"]) == (("underline", 2) if span["found"] else ("none", span["thickness"]))
