@@ -77,3 +77,14 @@ def test_the_boards_curves_say_each_nickname_as_typed():
                     points=[(0, 0.0, 4.2), (1, 5.0, 2.5)])
     words = curves_figure("GPT-ABC-DEF", [run]).layout.meta["in_words"]
     assert "\u2068<b>Ada</b> & co\u2069: 2 points from 0 to 5; starts at 4.2, ends at 2.5" in words   # isolated
+
+
+def test_the_largest_values_are_a_stable_sorts_first_without_the_sort():
+    from gpt.plot_words import largest
+
+    rng = np.random.default_rng(0)
+    for _ in range(2000):                            # small integers: many ties at the n-th value
+        values = rng.integers(0, 5, size=rng.integers(1, 40)).astype(float)
+        assert list(largest(values)) == list(np.argsort(-values, kind="stable")[:3]), values
+    with_gaps = np.array([2.0, np.nan, 5.0, 2.0, np.nan])
+    assert list(largest(with_gaps)) == [2, 0, 3]                # a gap (NaN) is never among the largest
