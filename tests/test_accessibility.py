@@ -181,17 +181,22 @@ def laptop_page(url: str):
         browser.close()
 
 
+LINE_DRAWN = r"""drawn => ({line: drawn.textDecorationLine, thickness: parseFloat(drawn.textDecorationThickness),
+    seen: !/(, 0\)|\/ 0\))$/.test(drawn.textDecorationColor) && drawn.textDecorationLine !== 'none'})"""
+"""The line drawn beside a character's colour, from its computed style: kind, thickness, and whether
+it shows (a transparent line, as under a pale shade, does not)."""
+
+
 def shaded_characters(page, box: str) -> list[dict]:
     """Each character of a coloured text box as drawn: its text, the shade Gradio gave it (the
     background's alpha), and the cue beside the colour (line, thickness, whether it is visible)."""
     page.wait_for_function(f"() => [...document.querySelectorAll('{box} .score-token')].some(t => t.dataset.sign)",
                            timeout=60_000)
     return page.evaluate("""box => [...document.querySelectorAll(box + ' .score-token')].map(token => {
-        const text = token.querySelector('.text'), drawn = getComputedStyle(text);
+        const text = token.querySelector('.text');
         const shade = /rgba?\\((\\d+), *\\d+, *\\d+(?:, *([\\d.]+))?\\)/.exec(token.style.backgroundColor);
         return {char: text.textContent, shade: shade ? Number(shade[2] ?? 1) * (shade[1] > 200 ? 1 : -1) : null,
-                line: drawn.textDecorationLine, thickness: parseFloat(drawn.textDecorationThickness),
-                seen: !/(, 0\\)|\\/ 0\\))$/.test(drawn.textDecorationColor) && drawn.textDecorationLine !== 'none'};
+                ...(""" + LINE_DRAWN + """)(getComputedStyle(text))};
     })""", box)
 
 
@@ -247,16 +252,12 @@ def test_memorised_spans_and_feature_activations_are_underlined_too(app_url):
 
     with laptop_page(app_url) as page:
         TABS["memorised"](page)
-        spans = page.evaluate("""() => [...document.querySelectorAll('#memo-text .token')].map(token => {
-            const drawn = getComputedStyle(token.querySelector('.text'));
-            return {found: token.classList.contains('highlighted'), line: drawn.textDecorationLine,
-                    thickness: parseFloat(drawn.textDecorationThickness)}; })""")
+        spans = page.evaluate("""() => [...document.querySelectorAll('#memo-text .token')].map(token =>
+            ({found: token.classList.contains('highlighted'),
+              ...(""" + LINE_DRAWN + """)(getComputedStyle(token.querySelector('.text')))}))""")
         TABS["features"](page)
-        contexts = page.evaluate("""() => [...document.querySelectorAll('#feature-contexts .token')].map(token => {
-            const drawn = getComputedStyle(token);
-            return {activation: Number(token.dataset.a || 0), line: drawn.textDecorationLine,
-                    thickness: parseFloat(drawn.textDecorationThickness),
-                    seen: !/(, 0\\)|\\/ 0\\))$/.test(drawn.textDecorationColor)}; })""")
+        contexts = page.evaluate("""() => [...document.querySelectorAll('#feature-contexts .token')].map(token =>
+            ({activation: Number(token.dataset.a || 0), ...(""" + LINE_DRAWN + """)(getComputedStyle(token))}))""")
     assert any(s["found"] for s in spans) and any(not s["found"] for s in spans)
     for span in spans:
         assert (span["line"], span["thickness"]) == (("underline", 2) if span["found"] else ("none", span["thickness"]))

@@ -25,9 +25,10 @@ def site():
     yield from served_site()
 
 
-def tab_to(page, role: str, name: str, back: bool = False, limit: int = 150) -> None:
-    """Tab (or Shift+Tab, `back`) until the element with this role and name has the focus; every
-    element the focus passes on the way shows where it is."""
+def tab_to(page, role: str, name: str, back: bool = False, then: str | None = None, limit: int = 150) -> None:
+    """Tab (or Shift+Tab, `back`) until the element with this role and name has the focus, then press
+    the key `then` on it (Enter, Space, an arrow); every element the focus passes on the way shows
+    where it is."""
     passed = []
     for _ in range(limit):
         page.keyboard.press("Shift+Tab" if back else "Tab")
@@ -36,9 +37,17 @@ def tab_to(page, role: str, name: str, back: bool = False, limit: int = 150) -> 
             continue
         assert here["ring"], f"no visible focus on {here}"
         if here["role"] == role and here["name"] == name:
+            if then:
+                page.keyboard.press(then)
             return
         passed.append((here["role"], here["name"]))
     pytest.fail(f"{role} {name!r} was not reached by Tab; passed {passed}")
+
+
+def type_into(page, role: str, name: str, text: str, back: bool = False) -> None:
+    """Tab to a box and type `text` over what it holds."""
+    tab_to(page, role, name, back=back, then="Control+a")
+    page.keyboard.type(text)
 
 
 def text_of(page, selector: str) -> str:
@@ -54,17 +63,12 @@ def test_a_lesson_by_keyboard_alone(site):
     page.keyboard.press("Enter")
     page.wait_for_function("() => document.body.innerText.includes('MLP ·')", timeout=WAIT)
     tab_to(page, "combobox", "Model", back=True)                         # and back to the GPT
-    tab_to(page, "combobox", "Model")
-    page.keyboard.press("Control+a")
-    page.keyboard.type("shakespeare-gpt")
+    type_into(page, "combobox", "Model", "shakespeare-gpt")
     page.keyboard.press("Enter")
     page.wait_for_function("() => document.body.innerText.includes('GPT · 2,718,336 parameters')", timeout=WAIT)
 
-    tab_to(page, "textarea", "Prompt")
-    page.keyboard.press("Control+a")
-    page.keyboard.type("JULIET:\n")
-    tab_to(page, "button", "Generate")
-    page.keyboard.press("Enter")
+    type_into(page, "textarea", "Prompt", "JULIET:\n")
+    tab_to(page, "button", "Generate", then="Enter")
     page.wait_for_function("() => (document.querySelector('#output-text textarea')?.value || '').length > 60 "
                            "&& document.querySelector('#output-text textarea').value.startsWith('JULIET:')",
                            timeout=WAIT)
@@ -74,30 +78,24 @@ def test_a_lesson_by_keyboard_alone(site):
                            timeout=WAIT)
     assert page.evaluate("() => document.querySelector('#output-text textarea').closest('[aria-live]')") is None
 
-    tab_to(page, "tab", "Attention", back=True)                          # back up to the tab bar
-    page.keyboard.press("Enter")
+    tab_to(page, "tab", "Attention", back=True, then="Enter")   # back up to the tab bar
     page.locator("#attention-plot .gtitle").wait_for(timeout=WAIT)
     assert "layer 0" in text_of(page, "#attention-plot .gtitle").lower()
-    tab_to(page, "slider", "range slider for Layer")
-    page.keyboard.press("ArrowRight")
+    tab_to(page, "slider", "range slider for Layer", then="ArrowRight")
     page.wait_for_function("() => (document.querySelector('#attention-plot .gtitle')?.textContent || '')"
                            ".toLowerCase().includes('layer 1')", timeout=WAIT)
 
-    tab_to(page, "tab", "Lab", back=True)
-    page.keyboard.press("Enter")
+    tab_to(page, "tab", "Lab", back=True, then="Enter")
     page.wait_for_function("() => document.querySelectorAll('#surprisal-text .token').length > 100", timeout=WAIT)
-    tab_to(page, "tab", "Logit lens")
-    page.keyboard.press("Enter")
+    tab_to(page, "tab", "Logit lens", then="Enter")
     page.locator("#lens-plot .js-plotly-plot").wait_for(timeout=WAIT)
 
-    tab_to(page, "tab", "Timeline", back=True)
-    page.keyboard.press("Enter")
+    tab_to(page, "tab", "Timeline", back=True, then="Enter")
     page.wait_for_function("() => (document.querySelector('#timeline-note')?.innerText || '').includes('Snapshot 1 of')",
                            timeout=WAIT)
     page.wait_for_function("() => document.querySelector('#timeline-note')?.getAttribute('aria-live') === 'polite'",
                            timeout=WAIT)
-    tab_to(page, "slider", "range slider for Snapshot (drag, or use the arrow keys)")
-    page.keyboard.press("ArrowRight")
+    tab_to(page, "slider", "range slider for Snapshot (drag, or use the arrow keys)", then="ArrowRight")
     page.wait_for_function("() => (document.querySelector('#timeline-note')?.innerText || '').includes('Snapshot 2 of')",
                            timeout=WAIT)
 
@@ -112,15 +110,11 @@ def test_stop_steps_training_and_every_instrument_by_keyboard(site):
     page.wait_for_timeout(1000)
 
     # a long text, stopped; then its next-character choices, one step back at a time
-    tab_to(page, "textarea", "Prompt")
-    page.keyboard.press("Control+a")
-    page.keyboard.type("ROMEO:\n")
-    tab_to(page, "button", "Generate")
-    page.keyboard.press("Enter")
+    type_into(page, "textarea", "Prompt", "ROMEO:\n")
+    tab_to(page, "button", "Generate", then="Enter")
     page.wait_for_function("() => (document.querySelector('#output-text textarea')?.value || '').length > 40",
                            timeout=WAIT)
-    tab_to(page, "button", "Stop")
-    page.keyboard.press("Enter")
+    tab_to(page, "button", "Stop", then="Enter")
     page.wait_for_function("() => /stopped|Stopped/.test(document.querySelector('#generate-note')?.innerText || '')",
                            timeout=WAIT)
     tab_to(page, "slider", "range slider for Inspect the choice at step")
@@ -132,70 +126,51 @@ def test_stop_steps_training_and_every_instrument_by_keyboard(site):
                            " || '').startsWith('Step ' + s + ',')", arg=f"{step - 1:,}", timeout=WAIT)
 
     # train a bigram and stop it
-    tab_to(page, "tab", "Train live", back=True)
-    page.keyboard.press("Enter")
+    tab_to(page, "tab", "Train live", back=True, then="Enter")
     # Gradio 6.31 names each option of a gr.Radio apart, so the browser does not group them: each is
     # a Tab stop of its own, chosen with Space (arrow keys do not move the choice)
-    tab_to(page, "input", "Bigram")
-    page.keyboard.press("Space")
+    tab_to(page, "input", "Bigram", then="Space")
     page.wait_for_function("() => !document.querySelector('input[aria-label*=\"Layers\"]')?.offsetParent",
                            timeout=WAIT)                  # a bigram has no layers to set
-    tab_to(page, "input", "GPT", back=True)               # and back: a GPT trains long enough to be stopped
-    page.keyboard.press("Space")
+    tab_to(page, "input", "GPT", back=True, then="Space")   # and back: a GPT trains long enough to be stopped
     assert page.get_by_role("radio", name="GPT", exact=True).is_checked()
-    tab_to(page, "button", "Train")
-    page.keyboard.press("Enter")
+    tab_to(page, "button", "Train", then="Enter")
     page.wait_for_function("() => /step [0-9]/i.test(document.querySelector('#train-status')?.innerText || '')",
                            timeout=WAIT)
-    tab_to(page, "button", "Stop")
-    page.keyboard.press("Enter")
+    tab_to(page, "button", "Stop", then="Enter")
     page.wait_for_function("() => /Stopped/.test(document.querySelector('#train-status')?.innerText || '')",
                            timeout=WAIT)
 
     # every Lab instrument, each with a setting changed by keyboard and its button pressed
-    tab_to(page, "tab", "Lab", back=True)
-    page.keyboard.press("Enter")
+    tab_to(page, "tab", "Lab", back=True, then="Enter")
     page.wait_for_function("() => document.querySelectorAll('#surprisal-text .token').length > 100", timeout=WAIT)
     page.locator("#predict-plot .js-plotly-plot").wait_for(timeout=WAIT)   # the Lab's opening, all drawn
-    tab_to(page, "input", "Inspect position")
-    page.keyboard.press("Control+a")
-    page.keyboard.type("5")
-    tab_to(page, "button", "Inspect")
-    page.keyboard.press("Enter")
+    type_into(page, "input", "Inspect position", "5")
+    tab_to(page, "button", "Inspect", then="Enter")
     page.wait_for_function("() => (document.querySelector('#predict-plot .js-plotly-plot')?.getAttribute('aria-label')"
                            " || '').startsWith('Position 5,')", timeout=WAIT)
 
     def instrument(name: str) -> None:
-        tab_to(page, "tab", name, back=True)
-        page.keyboard.press("Enter")
+        tab_to(page, "tab", name, back=True, then="Enter")
 
     instrument("Head knockout")
-    tab_to(page, "input", "mean")                         # the ablation
-    page.keyboard.press("Space")
-    tab_to(page, "button", "Knock out each head")
-    page.keyboard.press("Enter")
+    tab_to(page, "input", "mean", then="Space")   # the ablation
+    tab_to(page, "button", "Knock out each head", then="Enter")
     page.wait_for_function("() => document.body.innerText.includes('replaced by its mean output')", timeout=WAIT)
 
     instrument("Logit lens")
-    tab_to(page, "input", "Position")
-    page.keyboard.press("Control+a")
-    page.keyboard.type("12")
-    tab_to(page, "button", "Top five per layer")
-    page.keyboard.press("Enter")
+    type_into(page, "input", "Position", "12")
+    tab_to(page, "button", "Top five per layer", then="Enter")
     page.wait_for_function("() => document.body.innerText.includes('at position 12;')", timeout=WAIT)
 
     instrument("Induction")
-    tab_to(page, "input", "a val passage")                # written twice
-    page.keyboard.press("Space")
-    tab_to(page, "button", "Compare")
-    page.keyboard.press("Enter")
+    tab_to(page, "input", "a val passage", then="Space")   # written twice
+    tab_to(page, "button", "Compare", then="Enter")
     page.wait_for_function("() => (document.querySelector('#copies-plot .js-plotly-plot')?.getAttribute('aria-label')"
                            " || '').includes('val passage, written twice')", timeout=WAIT)
 
     instrument("Memorisation")
-    tab_to(page, "slider", "range slider for Shortest span (characters)")
-    page.keyboard.press("ArrowRight")
-    tab_to(page, "button", "Find verbatim spans")
-    page.keyboard.press("Enter")
+    tab_to(page, "slider", "range slider for Shortest span (characters)", then="ArrowRight")
+    tab_to(page, "button", "Find verbatim spans", then="Enter")
     page.wait_for_function("() => /of (at least )?21 (or more )?characters/.test(document.body.innerText)",
                            timeout=WAIT)
