@@ -113,8 +113,9 @@ def surprisal_view(model: LanguageModel, text: str, other: LanguageModel | None 
         scores = np.clip(diff / 4, -1, 1)
         note = (f"This model: **{bits.mean():.2f}** bits per character; {other_name}: **{other_bits.mean():.2f}**. "
                 f"🟪 Purple, lined above: this model is less surprised than {other_name}; 🟥 red, underlined: "
-                f"more (full: 4 bits either way; pale and no line under 1 bit: about the same). It saves {(-diff).mean():.2f} bits per character on average; the largest saving is at "
-                f"position {int(diff.argmin()) + 1} ({text[int(diff.argmin()) + 1]!r}).")
+                f"more (full: 4 bits either way; pale and no line under 1 bit: about the same). It saves "
+                f"{(-diff).mean():.2f} bits per character on average; the largest saving is at position "
+                f"{int(diff.argmin()) + 1} ({text[int(diff.argmin()) + 1]!r}).")
     return SurprisalView(surprisal_highlights(text, scores), note)
 
 

@@ -112,7 +112,8 @@ def surprisal_view(timeline: Timeline, index: int) -> tuple[list[tuple[str, floa
     surprise = bits(timeline.frame(step).surprisal)
     highlighted = surprisal_highlights(timeline.probe.passage, bits_scores(surprise))
     return highlighted, (f"Mean **{surprise.mean():.2f} bits per character** on this val passage at step {step:,} "
-                         f"(loss {surprise.mean() * math.log(2):.3f} nats); darker red and a thicker underline: more surprising. "
+                         f"(loss {surprise.mean() * math.log(2):.3f} nats); darker red and a thicker underline: "
+                         "more surprising. "
                          f"{most_surprising_in_words(timeline.probe.passage, surprise)}")
 
 
