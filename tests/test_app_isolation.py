@@ -351,7 +351,14 @@ def test_a_model_switch_draws_the_open_tab_now_and_a_hidden_tab_when_it_is_opene
     stale = next(u[shared.stale_tabs] for u in updates if shared.stale_tabs in u)
     assert {"attention", "lab", "loss"} <= stale
     drawn = {c for u in updates for c in u}
-    assert drawn <= {shared.stale_tabs, shared.model_info}, "only the model note is drawn with Generate open"
+    assert drawn <= {shared.stale_tabs, shared.drawn_model, shared.model_info}, \
+        "only the model note is drawn with Generate open"
+    assert next(u[shared.drawn_model] for u in updates if shared.drawn_model in u) == "copying-gpt"
+
+    # the same model again (Gradio's Dropdown sends `input` at every blur): nothing is drawn
+    args[[c._id for c in switch.inputs].index(shared.drawn_model._id)] = "copying-gpt"
+    again = list(switch.fn(*args))
+    assert len(again) == 1 and list(again[0]) == [shared.drawn_model], again
 
     opened = listener_on(shared.tabs, "select")
     args = values(opened)

@@ -22,7 +22,7 @@ from studio.inputs import whole
 from studio.lab import MAX_LAB_CHARS
 from studio.resources import Resources
 from studio.tools import tool_doc
-from studio.zoo import describe
+from studio.zoo import SESSION_MODEL, describe
 
 from .links import Links, unique_components as _unique
 
@@ -134,6 +134,7 @@ class Shared:
                                          secret="tinyshakespeare-gpt seat v1")
         self.train_form = None                               # Train live's settings a board may fix (ui/train.py)
         self.open_tab = gr.State("generate")                 # the tab on screen
+        self.drawn_model = gr.State(resources.default_model)  # the model the page's views were drawn for
         self.stale_tabs = gr.State(frozenset())              # tabs drawn for an earlier model: redrawn when opened
         self._model_listeners: list[Listener] = []
         self._tab_listeners: dict[str, Listener] = {}
@@ -212,8 +213,9 @@ class Shared:
         """The one listener for the model list and the one for the tab bar, and the links."""
         self.tabs = tabs
         listeners = self._model_listeners
-        inputs = _unique([self.open_tab, self.stale_tabs] + [c for listener in listeners for c in listener.inputs])
-        outputs = _unique([self.stale_tabs] + [c for listener in listeners for c in listener.outputs])
+        inputs = _unique([self.open_tab, self.stale_tabs, self.drawn_model]
+                         + [c for listener in listeners for c in listener.inputs])
+        outputs = _unique([self.stale_tabs, self.drawn_model] + [c for listener in listeners for c in listener.outputs])
 
         def run_parts(parts: list[Listener], open_tab: str, given: dict) -> Iterator[Update]:
             """Each part's update as soon as it is ready; a refusal in one is raised once the others have run."""
@@ -229,13 +231,18 @@ class Shared:
             if first_error is not None:
                 raise first_error
 
-        def model_changed(open_tab, stale, *values) -> Iterator[Update]:
+        def model_changed(open_tab, stale, drawn, *values) -> Iterator[Update]:
             """The model note and the open tab's part, now; the other tabs' parts are drawn when
             they are opened (so a switch costs one tab's work, and a click on another tab right
-            after it does not wait behind every hidden tab's figures)."""
+            after it does not wait behind every hidden tab's figures). Nothing when the model is
+            the one drawn already: see `chosen`."""
+            given = dict(zip(inputs[3:], values))
+            name = given.get(self.model)
+            if not chosen(name, drawn):
+                yield {self.drawn_model: gr.skip()}
+                return
             later = frozenset(listener.tab for listener in listeners if listener.tab not in (None, open_tab))
-            yield {self.stale_tabs: frozenset(stale or ()) | later}
-            given = dict(zip(inputs[2:], values))
+            yield {self.stale_tabs: frozenset(stale or ()) | later, self.drawn_model: name}
             yield from run_parts([listener for listener in listeners if listener.tab in (None, open_tab)],
                                  open_tab, given)
 
@@ -270,6 +277,16 @@ class Shared:
         on_tab_opened(tabs, tab_opened, tab_inputs, tab_outputs, api_visibility="private",
                       show_progress="minimal", show_progress_on=self.model_info)       # see 'Progress targets' above
         settle_progress_targets(demo, self.quiet)
+
+
+def chosen(value, on_screen) -> bool:
+    """Whether a dropdown's `input` is a new choice. Gradio 6.31's Dropdown sends `input` at every
+    blur, chosen or not (js/dropdown/shared/Dropdown.svelte, `handle_blur`): a click on an option
+    sends it twice, and a keyboard user tabbing past the box sends it too. Those that name what is
+    on screen already are not a choice (tests/test_keyboard.py: tabbing past the Model box and the
+    Features list keeps what they drew). The session's own model is always drawn again: it may have
+    been trained since."""
+    return value is not None and (value != on_screen or value == SESSION_MODEL)
 
 
 def _ignoring_link(fn: Callable[..., Update | None]) -> Callable[..., Update | None]:

@@ -16,7 +16,7 @@ from studio.features import MAX_STRENGTH, MODEL_NAME, NOT_SHIPPED, FeatureAtlas,
 from studio.links import Param
 
 from ..refusals import user_errors
-from ..shared import described
+from ..shared import chosen, described
 from .instrument import Bench, Instrument
 
 AT_COLUMNS = ["feature", "activation", "promotes", "its strongest val context"]
@@ -137,10 +137,10 @@ def _browse(bench: Bench, atlas: Callable[[], FeatureAtlas]) -> FeaturePage:
     # A link's feature is in the box before the sub-tab is selected, and selecting it opens that feature
     shared.links.carry("feature", number)
 
-    @found.input(inputs=found, outputs=page.outputs, api_visibility="private")
+    @found.input(inputs=[found, number], outputs=page.outputs, api_visibility="private")
     @user_errors
-    def picked(f):
-        return page.shown(f)
+    def picked(f, on_screen):
+        return page.shown(f) if chosen(f, on_screen) else {number: gr.skip()}
 
     @number.submit(inputs=number, outputs=[*page.outputs, found], api_name="feature_page")
     @user_errors
