@@ -2,7 +2,8 @@
 keyboard visible at every stop: choose a model, type a prompt, generate, open the tabs, draw
 attention for another layer, open the Lab and an instrument, step through the Timeline; then stop
 a text, step through its next-character choices, train and stop a model, and run each Lab
-instrument with a setting changed. Passing a list on the way changes nothing."""
+instrument with a setting changed, then open every tab not opened yet. Passing a list on the way
+changes nothing."""
 import pytest
 
 from pages import WAIT, open_page, playwright_or_skip, served_site
@@ -192,3 +193,9 @@ def test_stop_steps_training_and_every_instrument_by_keyboard(site):
     tab_to(page, "combobox", "Most frequent features", back=True, then="Tab")   # past the list again
     page.wait_for_timeout(1000)
     assert "Feature 42 fires at" in page.evaluate("() => document.body.innerText")
+
+    # the tabs not yet opened on the way, each drawn when the keyboard opens it
+    for tab, drawn in (("Class board", "#board-headline h2"), ("Learn", "#ladder-plot .js-plotly-plot[aria-label]"),
+                       ("Loss curves", "#losses-plot .js-plotly-plot[aria-label]")):
+        tab_to(page, "tab", tab, back=True, then="Enter")
+        page.locator(drawn).first.wait_for(timeout=WAIT)
