@@ -3,8 +3,16 @@ a model switch and one for a tab switch, and small component helpers.
 
 Tabs do not listen to the model list or to the tab bar themselves: they ask `Shared` to call
 them (`when_model_changes`, `when_tab_opens`), and `wire` makes one Gradio listener of each.
-One listener per trigger means one order: two listeners on one trigger once raced (the Lab's
-boxes said one thing, its note another).
+Why, re-measured on Gradio 6.31 (issue 38; docs/benchmarks.md, "the event layer re-measured"):
+- the tab bar, not each gr.Tab: a tab's own select fires at page load and when a link selects
+  it, and a quick second click is sent with the first click's data unless every click is
+  answered (tests/test_gradio_events.py shows both; tests/test_browser.py's quick second click);
+- one listener for a model switch, not one per tab's part: a link draws the same parts in its
+  own order through it (`Links.wire`), and one per part cost every later answer on the page
+  0.3-0.5 s (the Timeline's arrow key 0.46 s, not 0.13), bench/browser.py beside it. The race
+  that first asked for it (the Lab's boxes said one thing, its note another) no longer shows
+  with one listener per part;
+- a dropdown's `input` at every blur is not a choice (`chosen`; tests/test_gradio_events.py).
 """
 from __future__ import annotations
 
