@@ -40,11 +40,36 @@ def subplots(**grid) -> go.Figure:
     return white(make_subplots(**grid))
 
 
+PAGE_HINTS = {
+    "in_words": "the figure in words, read as the plot's name (assets/accessible-names.html)",
+    "square": "a map kept square at the width the page gives it (assets/fit-figures.html)",
+    "aspect": "a grid of square panels: its height over its width",
+    "side": "a square map's largest side, px",
+    "colorbar": "a colour bar beside the map, moved with the refitted width",
+    "cells": "a square map's cells across, to size them",
+    "cell_text": "px a cell needs to hold its number: narrower cells drop it (hover keeps it)",
+    "template": "the cells' text template where they are wide enough",
+    "columns": "cells across a map that is not square",
+    "marker": "the Timeline marker's shape and point, and every step it may move to (assets/timeline-marker.html)",
+    "frames": "every snapshot's note and sample of a finished run, shown as the slider moves (ui/timeline.py)",
+}
+"""What a figure tells the app's page in `layout.meta`, by name: the page's scripts read these and
+no other (tests/test_plots.py checks the scripts against this list)."""
+
+
+def hinted(fig: go.Figure, **hints) -> go.Figure:
+    """The figure with `hints` for the page added to its `layout.meta` (each a name of PAGE_HINTS)."""
+    unknown = set(hints) - set(PAGE_HINTS)
+    if unknown:
+        raise ValueError(f"not a page hint: {sorted(unknown)} (gpt.plots.PAGE_HINTS names them)")
+    fig.update_layout(meta=dict(fig.layout.meta or {}) | hints)
+    return fig
+
+
 def with_words(fig: go.Figure) -> go.Figure:
     """The figure, carrying itself in words (`plot_words.in_words`) as `layout.meta.in_words`: the
     page gives it to a screen reader as the plot's name (assets/accessible-names.html)."""
-    fig.update_layout(meta=dict(fig.layout.meta or {}) | {"in_words": in_words(fig)})
-    return fig
+    return hinted(fig, in_words=in_words(fig))
 
 
 def worded(make: Callable[..., go.Figure | None]) -> Callable[..., go.Figure | None]:
@@ -92,10 +117,8 @@ def attention_figure(chars: Sequence[str], weights: np.ndarray, title: str, star
     fig.update_yaxes(type="category", tickfont=font, autorange="reversed", scaleanchor="x",
                      title_text="the character reading (query)")
     side = int(np.clip(18 * T, 320, 720))
-    # meta: the page may refit the height to the width it has (assets/fit-figures.html)
-    fig.update_layout(title=title, height=side + 150, margin=dict(l=70, r=10, t=60, b=60),
-                      meta=dict(square=True, colorbar=True, side=side))
-    return fig
+    fig.update_layout(title=title, height=side + 150, margin=dict(l=70, r=10, t=60, b=60))
+    return hinted(fig, square=True, colorbar=True, side=side)    # the page refits the height to its width
 
 
 @worded
@@ -119,9 +142,8 @@ def attention_grid_figure(maps: np.ndarray, layer: int) -> go.Figure:
     # square panels: the grid's height over its width (the page fits the height to the width it has,
     # assets/fit-figures.html); the row gap then holds a panel's title even on a phone
     aspect = rows * (1 - (cols - 1) * across) / (cols * (1 - (rows - 1) * down))
-    fig.update_layout(title=f"All heads of layer {layer}", height=60 + 190 * rows,
-                      margin=dict(l=10, r=10, t=70, b=10), meta=dict(square=True, aspect=aspect))
-    return fig
+    fig.update_layout(title=f"All heads of layer {layer}", height=60 + 190 * rows, margin=dict(l=10, r=10, t=70, b=10))
+    return hinted(fig, square=True, aspect=aspect)
 
 
 def show_text(text: str) -> str:
@@ -221,8 +243,8 @@ def loss_figure(history: Sequence[dict], vocab_size: int | None = None, bigram_v
                                  name=at_name, showlegend=at_y is not None))
         if marker_steps:
             # where the page may move the marker without a new figure (assets/timeline-marker.html)
-            fig.update_layout(meta={"marker": {"shape": len(fig.layout.shapes) - 1, "trace": len(fig.data) - 1,
-                                               "points": [marker_at(step) for step in marker_steps]}})
+            hinted(fig, marker={"shape": len(fig.layout.shapes) - 1, "trace": len(fig.data) - 1,
+                                "points": [marker_at(step) for step in marker_steps]})
     axis_title = {"step": "step", "elapsed": "seconds of training"}.get(key_x, "characters seen")
     fig.update_xaxes(type="log" if log_x else "linear", title_text=axis_title)
     fig.update_yaxes(type="log" if log_y else "linear", title_text="loss (nats per character)")
@@ -272,10 +294,9 @@ def count_matrix_figure(counts: np.ndarray, chars: Sequence[str], title: str, te
     # the axis with room to spare gives up domain, not range: the map keeps its labels beside it
     fig.update_xaxes(type="category", side="top", title_text="next character", constrain="domain")
     # on a narrow screen the page drops the cell text (hover keeps it): assets/fit-figures.html
-    fig.update_layout(title=title, height=1000, margin=dict(l=60, r=10, t=110, b=10),
-                      meta=dict(square=True, cells=len(labels), cell_text=34, template="%{text}", side=880,
-                                colorbar=scale_title is not None))
-    return fig
+    fig.update_layout(title=title, height=1000, margin=dict(l=60, r=10, t=110, b=10))
+    return hinted(fig, square=True, cells=len(labels), cell_text=34, template="%{text}", side=880,
+                  colorbar=scale_title is not None)
 
 
 @worded
@@ -341,10 +362,9 @@ def knockout_figure(grid: np.ndarray, title: str) -> go.Figure:
         colorbar=dict(title="Δ loss"),
         hovertemplate="%{y}, %{x}: loss changes by %{z:+.4f} nats per character<extra></extra>"))
     fig.update_yaxes(autorange="reversed")
-    # meta: the page drops the cells' numbers where a cell is under 52 px wide (a phone: they ran together)
-    fig.update_layout(title=title, height=120 + 48 * n_layer, margin=dict(l=70, r=20, t=60, b=40),
-                      meta=dict(cell_text=52, columns=n_head, template="%{text}"))
-    return fig
+    # the page drops the cells' numbers where a cell is under 52 px wide (a phone: they ran together)
+    fig.update_layout(title=title, height=120 + 48 * n_layer, margin=dict(l=70, r=20, t=60, b=40))
+    return hinted(fig, cell_text=52, columns=n_head, template="%{text}")
 
 
 @worded

@@ -85,7 +85,7 @@ def frame_view(timeline: Timeline, index: int, with_texts: bool = False) -> Fram
                              title="Loss: the marker is the snapshot shown", marker_step=step_at(timeline, index),
                              marker_steps=timeline.steps)
     if with_texts:
-        loss.update_layout(meta=loss.layout.meta | {"frames": every_frame_text(timeline)})
+        plots.hinted(loss, frames=every_frame_text(timeline))
     return FrameView(note, loss, sample)
 
 

@@ -28,7 +28,6 @@ def events():
 
     with gr.Blocks() as demo:
         choice = gr.Dropdown(["one", "two"], value="one", label="Choice")
-        after = gr.Textbox(label="After")
         select_c = gr.Button("Select C")
         opened = gr.Textbox(label="Opened")
         with gr.Tabs() as tabs:
