@@ -85,8 +85,9 @@ def build(shared: Shared) -> GenerateTab:
                                                    unknown_policy, decoder=decoder):
             # The state holds this very record (Gradio keeps a reference), so it follows the stream and
             # Stop keeps it: set once, then skipped, which spares Gradio re-storing it at every chunk.
+            # The note too is said once: a chunk still on its way after Stop erased "Stopped after …".
             stopping = shutdown.STOPPING.is_set()
-            yield {output: record.text, note: shutdown.MESSAGE if stopping else line,
+            yield {output: record.text, note: shutdown.MESSAGE if stopping else line if first else gr.skip(),
                    shared.record: record if first else gr.skip()}
             if stopping:
                 return
@@ -186,8 +187,10 @@ def _api_endpoint(trigger: gr.Button, on_page, generated_by: list, output: gr.Te
         Returns:
             The prompt and its continuation, and a note on what was done.
         """
+        said = ""
         async for update in on_page(prompt_text, model_name, max_new_tokens, temp, k, p, seed_text, unknown_policy,
                                     trained):
-            yield {output: update[output], note: update[note]}
+            said = update[note] if isinstance(update[note], str) else said     # the page's note is sent once
+            yield {output: update[output], note: said}
 
     trigger.click(generate, generated_by, [output, note], api_name="generate", **queueing)
