@@ -48,7 +48,7 @@ def audit(url: str, sizes: list[tuple[int, int]], tabs: list[str]) -> list[tuple
             page.get_by_role("heading", name="tinyshakespeare-gpt").wait_for(timeout=120_000)
             for tab in tabs:
                 TABS[tab](page)
-                page.wait_for_timeout(800)
+                page.wait_for_timeout(400)          # what the tab's drawing set off settles
                 found.append((tab, f"{width}x{height}", axe_violations(page), page.evaluate(PLOTS_SHOWN)))
             context.close()
         browser.close()

@@ -87,7 +87,7 @@ def test_a_lesson_by_keyboard_alone(site):
     # passing the Model box on the way keeps the model, and so the layer drawn for it (Gradio's
     # Dropdown sends `input` at every blur: it used to rebind the maps to layer 0)
     tab_to(page, "combobox", "Model", back=True, then="Tab")
-    page.wait_for_timeout(2000)
+    page.wait_for_timeout(1200)
     assert "layer 1" in text_of(page, "#attention-plot .gtitle").lower()
     assert page.locator("#attention-layer input[type=range]").input_value() == "1"
 
