@@ -54,7 +54,7 @@ PAGE_HINTS = {
     "frames": "every snapshot's note and sample of a finished run, shown as the slider moves (ui/timeline.py)",
 }
 """What a figure tells the app's page in `layout.meta`, by name: the page's scripts read these and
-no other (tests/test_plots.py checks the scripts against this list)."""
+no other (tests/test_page_hints.py checks the scripts against this list)."""
 
 
 def hinted(fig: go.Figure, **hints) -> go.Figure:

@@ -129,7 +129,8 @@ def test_stop_steps_training_and_every_instrument_by_keyboard(site):
                                " || document.querySelector('#output-text textarea').value.length >= 2007",
                                timeout=WAIT)
         page.wait_for_timeout(1000)
-        if "Stopped" in text_of(page, "#generate-note") and len(page.locator("#output-text textarea").input_value()) < 2007:
+        shown = page.locator("#output-text textarea").input_value()
+        if "Stopped" in text_of(page, "#generate-note") and len(shown) < 2007:
             break
     else:
         pytest.fail(f"no text stopped part-way in five: {text_of(page, '#generate-note')!r}")

@@ -37,7 +37,8 @@ def test_hints_add_up_rather_than_replace_each_other():
     assert meta["square"] is True and meta["colorbar"] is True and meta["side"] == 320
     assert meta["in_words"].startswith("Layer 0")
 
-    history = [{"step": s, "train_loss": 4 - s / 100, "val_loss": 4.1 - s / 100, "tokens": 64 * s} for s in (0, 50, 100)]
+    history = [{"step": s, "train_loss": 4 - s / 100, "val_loss": 4.1 - s / 100, "tokens": 64 * s}
+               for s in (0, 50, 100)]
     loss = plots.hinted(plots.loss_figure(history, 65, marker_step=50, marker_steps=[0, 50, 100]),
                         frames=[["note", "sample"]] * 3)
     meta = loss.layout.meta

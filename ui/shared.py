@@ -246,7 +246,7 @@ class Shared:
             the one drawn already: see `chosen`."""
             given = dict(zip(inputs[3:], values))
             name = given.get(self.model)
-            if not chosen(name, drawn):
+            if not (chosen(name, drawn) or name == SESSION_MODEL):   # the session's own: maybe retrained since
                 yield {self.drawn_model: gr.skip()}
                 return
             later = frozenset(listener.tab for listener in listeners if listener.tab not in (None, open_tab))
@@ -292,9 +292,8 @@ def chosen(value, on_screen) -> bool:
     blur, chosen or not (js/dropdown/shared/Dropdown.svelte, `handle_blur`): a click on an option
     sends it twice, and a keyboard user tabbing past the box sends it too. Those that name what is
     on screen already are not a choice (tests/test_keyboard.py: tabbing past the Model box and the
-    Features list keeps what they drew). The session's own model is always drawn again: it may have
-    been trained since."""
-    return value is not None and (value != on_screen or value == SESSION_MODEL)
+    Features list keeps what they drew)."""
+    return value is not None and value != on_screen
 
 
 def _ignoring_link(fn: Callable[..., Update | None]) -> Callable[..., Update | None]:
