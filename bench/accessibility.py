@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "docs")]
 
 from bench.common import machine, table  # noqa: E402
-from pages import AXE_TAGS, CHROMIUM, axe_violations  # noqa: E402  (tests/pages.py)
+from pages import AXE_TAGS, axe_violations, chromium  # noqa: E402  (tests/pages.py)
 from screenshots import TABS, served_app  # noqa: E402  (docs/screenshots.py: how each tab is drawn)
 
 IMPACTS = ("critical", "serious", "moderate", "minor")
@@ -38,7 +38,7 @@ def audit(url: str, sizes: list[tuple[int, int]], tabs: list[str]) -> list[tuple
 
     found = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        browser = chromium(p)
         for width, height in sizes:
             phone = width < 600
             context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=phone,

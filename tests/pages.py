@@ -31,6 +31,11 @@ def axe_violations(page) -> list[dict]:
     return Axe().run(page, options=options).response["violations"]
 
 
+def chromium(playwright):
+    """Debian's chromium, headless, as every browser test and benchmark here drives it."""
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+
+
 def served_site():
     """The app on a free port and a headless chromium: (browser, url), for a module fixture to yield from."""
     from playwright.sync_api import sync_playwright
@@ -39,7 +44,7 @@ def served_site():
 
     app, url = launch_app()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        browser = chromium(p)
         yield browser, url.rstrip("/") + "/"
         browser.close()
     app.demo.close()

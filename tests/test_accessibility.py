@@ -170,10 +170,10 @@ def laptop_page(url: str):
     """The app at 1280×800 in a headless Chromium, once it is on the page."""
     from playwright.sync_api import sync_playwright
 
-    from pages import CHROMIUM
+    from pages import chromium
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        browser = chromium(p)
         page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.goto(url)
         page.get_by_role("heading", name="tinyshakespeare-gpt").wait_for(timeout=120_000)

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from appserver import free_port
-from pages import CHROMIUM, playwright_or_skip
+from pages import chromium, playwright_or_skip
 
 playwright_or_skip()
 gr = pytest.importorskip("gradio")
@@ -47,7 +47,7 @@ def events():
 
     demo.launch(prevent_thread_lock=True, quiet=True, server_name="127.0.0.1", server_port=free_port())
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        browser = chromium(p)
         page = browser.new_page()
         page.goto(demo.local_url)
         page.get_by_role("tab", name="Tab A").wait_for()

@@ -20,7 +20,7 @@ import gpt
 from gpt import plots, web
 from gpt.generation import SamplingSettings, sample_ids
 from gpt.introspect import attention_maps
-from pages import CHROMIUM, axe_violations, playwright_or_skip
+from pages import axe_violations, chromium, playwright_or_skip
 
 SHIPPED = "checkpoints/shakespeare-gpt"
 WAIT = 120_000
@@ -147,7 +147,7 @@ def browser_page(site):
             route.abort()
 
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        browser = chromium(p)
         context = browser.new_context(viewport={"width": 1280, "height": 800})
         context.route("**/*", only_local)
         page = context.new_page()
