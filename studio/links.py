@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Iterable, Mapping, Sequence
 from urllib.parse import urlencode
-
-from gpt.generation import MAX_SEED, MAX_TEMPERATURE
 
 from .errors import InputError
 from .inputs import number
-from .views import head_options
 from .zoo import SESSION_MODEL
 
 MAX_QUERY_CHARS = 6_000
@@ -34,9 +31,6 @@ MAX_HEADS = 64
 says its range ("This model has 6 layers"), rather than a bound no model here comes near."""
 MAX_SHOWN = 40
 """Characters of a refused value quoted back in its problem."""
-
-TABS = ("generate", "attention", "loss", "train", "timeline", "lab", "learn", "board")
-TIMELINE_VIEWS = ("attention", "next", "surprisal", "diagnostics")
 
 
 @dataclass(frozen=True)
@@ -80,40 +74,21 @@ class ViewLink:
         return "**This link was opened in part.** " + " ".join(self.problems)
 
 
-def params(models: Iterable[str], max_prompt_chars: int, max_new_tokens: int, max_attention_chars: int,
-           lab: Iterable[Param] = ()) -> dict[str, Param]:
-    """Every parameter a link may carry, bound to this app's limits and models; `lab` are the Lab's
-    (its instrument and what each instrument's boxes carry: declared by the instruments, ui/lab/)."""
-    prompt_chars = min(max_prompt_chars, MAX_TEXT_CHARS)
-    listed = [
-        Param("tab", "choice", "generate", choices=TABS),
-        Param("model", "choice", None, choices=tuple(models) + (SESSION_MODEL,)),
-        # Generate
-        Param("prompt", "text", None, hi=prompt_chars, model_text=True),
-        Param("temp", "float", 0.8, 0, MAX_TEMPERATURE, label="temperature"),
-        Param("len", "int", 500, 1, max_new_tokens, label="length"),
-        Param("topk", "int", 0, 0, 10_000, label="top-k"),
-        Param("topp", "float", 1.0, 0.05, 1, label="top-p"),
-        Param("seed", "int", None, 0, MAX_SEED),
-        Param("gen", "int", None, 0, MAX_SEED, label="seed of the text on screen"),
-        # Attention
-        Param("layer", "int", 0, 0, MAX_LAYERS - 1, per_model=True),
-        Param("head", "choice", None, choices=tuple(head_options(MAX_HEADS)), per_model=True),
-        Param("chars", "int", 32, 8, max_attention_chars, label="characters to show"),
-        # Timeline
-        Param("step", "int", 1, 1, 10_000, label="snapshot"),        # numbered from 1, as on the slider
-        Param("tview", "choice", "attention", choices=TIMELINE_VIEWS, label="Timeline view"),
-        *lab,
-        # Class board: its code for everyone; the teacher's secret only in the teacher's own link
-        Param("board", "text", None, hi=20, label="board code"),
-        Param("teacher", "text", None, hi=64, label="teacher key", private=True),
-        # the board as projected: the code, curves and ranking, without the join form or a teacher's controls
-        Param("projector", "choice", None, choices=("1",), label="projector view", private=True),
-    ]
+def params(models: Iterable[str], tabs: Sequence[str], declared: Iterable[Param] = ()) -> dict[str, Param]:
+    """Every parameter a link may carry: which tab (the first is the default) and which model, then
+    those the tabs declare for what their components carry (ui/tab.TabSpec, ui/lab/instrument.py),
+    bound to this app's limits and models, in the order links write them."""
+    listed = [Param("tab", "choice", tabs[0], choices=tuple(tabs)),
+              Param("model", "choice", None, choices=tuple(models) + (SESSION_MODEL,)), *declared]
     known = {p.key: p for p in listed}
     if len(known) != len(listed):
         raise ValueError(f"two link parameters share a key: {sorted(p.key for p in listed)}")
     return known
+
+
+def text_chars(max_prompt_chars: int) -> int:
+    """The longest prompt a link carries on an app that takes `max_prompt_chars`."""
+    return min(max_prompt_chars, MAX_TEXT_CHARS)
 
 
 def quoted(value: str) -> str:

@@ -6,10 +6,11 @@ import pytest
 from gpt.generation import MAX_SEED
 from studio import links
 from studio.zoo import SESSION_MODEL
-from ui import lab
+from studio.settings import Settings
+from ui import page
 
-PARAMS = links.params(["shakespeare-gpt", "names-gpt"], max_prompt_chars=10_000, max_new_tokens=2000,
-                      max_attention_chars=128, lab=lab.link_params())
+PARAMS = links.params(["shakespeare-gpt", "names-gpt"], page.tab_keys(),
+                      page.link_params(Settings(max_prompt_chars=10_000, max_new_tokens=2000)))
 VOCAB = set("\n !$&',-.3:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
 

@@ -87,28 +87,37 @@ def test_a_tab_bar_holds_tabs_alone():
 
 def test_the_pages_views_are_the_ones_links_name():
     """Tab, Lab-instrument and Timeline-view names were spelled in studio/links.py, the ui modules and
-    the page's script, with nothing checking they agree. The script now gets them from studio/links.py
-    (ui.view_names), and the page's own tab ids must be the same names, the defaults first."""
+    the page's script, with nothing checking they agree. Each is now declared once, by its tab
+    (ui/tab.TabSpec) or instrument, and the page's tab ids, the link parameters and the page's
+    script are all derived from those declarations, the defaults first."""
     import json
 
     import app
-    from studio import links
-    from ui import lab, view_names
+    from studio.settings import Settings
+    from ui import lab, page, timeline, view_names
 
     def tab_ids(tabs: gr.Tabs) -> list[str]:
         return [child.id for child in tabs.children if isinstance(child, gr.Tab)]
 
+    def tab_labels(tabs: gr.Tabs) -> list[str]:
+        return [child.label for child in tabs.children if isinstance(child, gr.Tab)]
+
     bars = [block for block in app.demo.blocks.values() if isinstance(block, gr.Tabs)]
     ids = [tab_ids(bar) for bar in bars]
-    assert list(links.TABS) in ids
+    keys = [spec.key for spec in page.TABS]
+    assert keys == ["generate", "attention", "loss", "train", "timeline", "lab", "learn", "board"]
+    assert keys in ids
+    assert [spec.label for spec in page.TABS] in [tab_labels(bar) for bar in bars]
     assert ["lab-" + part for part in lab.keys()] in ids
-    assert [f"timeline-{view}-tab" for view in links.TIMELINE_VIEWS] in ids
-    params = links.params([], 100, 100, 100, lab.link_params())
+    assert [f"timeline-{view}-tab" for view in timeline.VIEWS] in ids
+    params = app.PAGE.shared.links.params
+    assert list(params) == ["tab", "model"] + [p.key for p in page.link_params(Settings())]
     assert (params["tab"].default, params["lab"].default, params["tview"].default) == (
-        links.TABS[0], lab.keys()[0], links.TIMELINE_VIEWS[0])     # the script treats the first as default
+        keys[0], lab.keys()[0], timeline.VIEWS[0])     # the script treats the first as default
+    assert params["tab"].choices == tuple(keys) and params["tview"].choices == timeline.VIEWS
     script = view_names()
     assert json.loads(script[script.index("=") + 1:script.rindex(";")]) == {
-        "tabs": list(links.TABS), "lab": list(lab.keys()), "timeline": list(links.TIMELINE_VIEWS)}
+        "tabs": keys, "lab": list(lab.keys()), "timeline": list(timeline.VIEWS)}
 
 
 def test_the_plotly_chunk_the_page_preloads_is_in_the_pinned_gradio():

@@ -7,14 +7,17 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from gpt.generation import MAX_TEMPERATURE
+from gpt.generation import MAX_SEED, MAX_TEMPERATURE
 from studio import shutdown, views
 from studio.generation import agenerate_stream
 from studio.lab_opening import DEFAULT_PROMPT
+from studio.links import Param, text_chars
+from studio.settings import Settings
 from studio.zoo import SESSION_MODEL
 
 from .refusals import user_errors
-from .shared import Shared, described, shown
+from .shared import described, shown
+from .tab import Desk, TabDrawing, TabSpec
 
 UNKNOWN_CHOICES = ["replace", "drop", "error"]
 SHOW_OUTPUT = """() => { const box = document.querySelector('#output-text');
@@ -41,9 +44,24 @@ def _sampling_settings(max_new_tokens: int) -> tuple:
     return temperature, length, top_k, top_p, seed, unknown
 
 
-def build(shared: Shared) -> GenerateTab:
+def link_params(settings: Settings) -> tuple[Param, ...]:
+    """The prompt and sampling settings a link carries, and the seed of the text on screen (`gen`:
+    the link makes that text again)."""
+    return (Param("prompt", "text", None, hi=text_chars(settings.max_prompt_chars), model_text=True),
+            Param("temp", "float", 0.8, 0, MAX_TEMPERATURE, label="temperature"),
+            Param("len", "int", 500, 1, settings.max_new_tokens, label="length"),
+            Param("topk", "int", 0, 0, 10_000, label="top-k"),
+            Param("topp", "float", 1.0, 0.05, 1, label="top-p"),
+            Param("seed", "int", None, 0, MAX_SEED),
+            Param("gen", "int", None, 0, MAX_SEED, label="seed of the text on screen"))
+
+
+def layout(desk: Desk) -> TabDrawing:
+    """The tab; what it gives the tabs after it (`GenerateTab`) are its drawing's parts. A link
+    redraws it through `Links.generation`, not through a drawing of its own: the text streams."""
+    shared = desk.shared
     settings = shared.resources.settings
-    with shared.tab("Generate", "generate"):
+    with desk.tab():
         with gr.Row():
             with gr.Column(scale=2):
                 prompt = gr.Textbox(DEFAULT_PROMPT, lines=4, label="Prompt", max_length=settings.max_prompt_chars)
@@ -65,7 +83,7 @@ def build(shared: Shared) -> GenerateTab:
         position = gr.Slider(1, 2, value=1, step=1, label="Inspect the choice at step", interactive=False,
                              visible=False)
         probs_plot = gr.Plot(label="Next-character probabilities", elem_id="probs-plot", visible=False)
-        shared.code_part("generate", prompt)
+        desk.code_part(prompt)
 
     links = shared.links
     for key, component in (("prompt", prompt), ("temp", temperature), ("len", length), ("topk", top_k),
@@ -148,7 +166,7 @@ def build(shared: Shared) -> GenerateTab:
     def inspect_step(record, step):
         return shown(views.next_char_view(record, step))
 
-    return GenerateTab(prompt, [ended, stopped, relinked_end])
+    return TabDrawing(reads={}, views={}, parts=GenerateTab(prompt, [ended, stopped, relinked_end]))
 
 
 def _say_what_stop_cut(stop_btn: gr.Button, stopped, record: gr.State, on_screen: gr.Number, note: gr.Markdown):
@@ -194,3 +212,6 @@ def _api_endpoint(trigger: gr.Button, on_page, generated_by: list, output: gr.Te
             yield {output: update[output], note: said}
 
     trigger.click(generate, generated_by, [output, note], api_name="generate", **queueing)
+
+
+TAB = TabSpec("generate", "Generate", layout, link_params, code="generate")

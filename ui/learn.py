@@ -7,11 +7,12 @@ import gradio as gr
 from studio.code_views import LECTURE
 from studio.learn import learn_views
 
-from .shared import Shared
+from .tab import Desk, TabDrawing, TabSpec
 
 
-def build(shared: Shared) -> None:
-    with shared.tab("Learn", "learn"):
+def layout(desk: Desk) -> TabDrawing:
+    """Computed when the tab is first opened (then remembered: it does not depend on the model)."""
+    with desk.tab():
         gr.Markdown("## The ladder\nThe lecture builds the GPT one idea at a time. Each rung below was "
                     "trained on Tiny Shakespeare with the same budget (3,000 steps of 32×64 characters, "
                     "the same schedule), so the differences come from the architecture. Every rung can be "
@@ -29,7 +30,7 @@ def build(shared: Shared) -> None:
         with gr.Row():
             trick_plots = [gr.Plot(elem_id=f"trick-{version}", show_label=False) for version in ("v2", "v3", "v4")]
         trick_checks = gr.Markdown()
-        shared.code_part("ladder")
+        desk.code_part()
         trick_table = gr.Markdown(elem_classes="wide-table")
         gr.Markdown(f"## Why divide by √head_size\n([in the lecture]({LECTURE}&t=4616s))")
         scaling_note = gr.Markdown()
@@ -41,14 +42,18 @@ def build(shared: Shared) -> None:
             embedding_plot = gr.Plot(show_label=False, min_width=320)
             makemore_note = gr.Markdown(min_width=260)
 
-    def opened():
-        v = learn_views(shared.zoo)
-        return ({ladder_plot: v.ladder_plot, ladder_table: v.ladder_table, ladder_samples: v.ladder_samples,
-                 trick_table: v.trick_table, trick_checks: v.trick_checks, scaling_note: v.scaling_note,
-                 scaling_plot: v.scaling_plot, counts_plot: v.counts_plot, neural_plot: v.neural_plot,
-                 embedding_plot: v.embedding_plot, makemore_note: v.makemore_note}
-                | dict(zip(trick_plots, v.trick_plots)))
+    views_by_name = dict(ladder_plot=ladder_plot, ladder_table=ladder_table, ladder_samples=ladder_samples,
+                         trick_table=trick_table, trick_checks=trick_checks, scaling_note=scaling_note,
+                         scaling_plot=scaling_plot, counts_plot=counts_plot, neural_plot=neural_plot,
+                         embedding_plot=embedding_plot, makemore_note=makemore_note,
+                         **{f"trick_plot_{i}": plot for i, plot in enumerate(trick_plots)})
 
-    shared.when_tab_opens("learn", opened, [], [ladder_plot, ladder_table, ladder_samples, *trick_plots, trick_table,
-                                                trick_checks, scaling_note, scaling_plot, counts_plot, neural_plot,
-                                                embedding_plot, makemore_note])
+    def opened(_values):
+        v = learn_views(desk.shared.zoo)
+        return ({name: getattr(v, name) for name in views_by_name if not name.startswith("trick_plot_")}
+                | {f"trick_plot_{i}": figure for i, figure in enumerate(v.trick_plots)})
+
+    return TabDrawing(reads={}, views=views_by_name, opened=opened)
+
+
+TAB = TabSpec("learn", "Learn", layout, code="ladder")

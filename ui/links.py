@@ -12,7 +12,7 @@ import io
 import json
 import logging
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 from urllib.parse import parse_qsl
 
 import gradio as gr
@@ -38,10 +38,9 @@ class Opener:
 class Links:
     """The page's link wiring: built with `Shared`, wired once every tab has registered."""
 
-    def __init__(self, resources: Resources, lab_params: list[links.Param]):
-        r = self.resources = resources
-        self.params = links.params(r.zoo.names(), r.settings.max_prompt_chars, r.settings.max_new_tokens, 128,
-                                   lab_params)
+    def __init__(self, resources: Resources, tabs: Sequence[str], declared: list[links.Param]):
+        self.resources = resources
+        self.params = links.params(resources.zoo.names(), tabs, declared)
         self.carried: dict[str, gr.components.Component] = {}
         self.openers: dict[str, Opener] = {}
         self.state = gr.State(None)                     # the link this page opened with (a ViewLink)
@@ -122,13 +121,13 @@ class Links:
         inputs = unique_components([self.state, open_tab, *model_inputs, *opener_inputs])
         outputs = unique_components([*model_outputs, *opener_outputs, self.generation])
 
-        def parts(link: links.ViewLink | None, open_tab, *values) -> Iterator[Update]:
+        def parts(link: links.ViewLink | None, tab_on_screen, *values) -> Iterator[Update]:
             """The model's parts (when the link names one) and the linked tab drawn from the link."""
             if link is None or not link.values:
                 return
-            given = dict(zip(inputs[2:], values))
+            given = dict(zip(inputs[2:], values)) | {open_tab: tab_on_screen}
             if link.get("model") not in (None, self.resources.default_model):
-                yield from reopen_model(open_tab, *(given[c] for c in model_inputs))
+                yield from reopen_model(tab_on_screen, *(given[c] for c in model_inputs))
             opener = self.openers.get(link.get("tab", "generate"))
             if opener is not None:
                 try:
@@ -140,13 +139,13 @@ class Links:
             if "gen" in link:
                 yield {self.generation: {"seed": link.get("gen")}}
 
-        def drawn(link: links.ViewLink | None, open_tab, *values) -> Iterator[Update]:
+        def drawn(link: links.ViewLink | None, tab_on_screen, *values) -> Iterator[Update]:
             """`parts`, or one update that changes nothing where there are none (no link, or a tab
             that draws nothing from one: ?tab=generate). Yielding nothing would set every output
             to None: the Attention tab's sliders among them, which then refused the maps after
             every text of that page with two error toasts."""
             nothing = True
-            for update in parts(link, open_tab, *values):
+            for update in parts(link, tab_on_screen, *values):
                 nothing = False
                 yield update
             if nothing:

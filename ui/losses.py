@@ -6,11 +6,14 @@ import gradio as gr
 from studio import views
 
 from .refusals import user_errors
-from .shared import Shared, shown
+from .shared import shown
+from .tab import Desk, TabDrawing, TabSpec, Values
 
 
-def build(shared: Shared, demo: gr.Blocks) -> None:
-    with shared.tab("Loss curves", "loss"):
+def layout(desk: Desk) -> TabDrawing:
+    """Drawn when the page loads and at each change of its settings; a new model redraws it."""
+    shared = desk.shared
+    with desk.tab():
         with gr.Row():
             compare = gr.Dropdown(shared.resources.model_choices, value=[], multiselect=True,
                                   label="Compare with (val curves)", scale=3, min_width=260)
@@ -20,16 +23,24 @@ def build(shared: Shared, demo: gr.Blocks) -> None:
                 log_y = gr.Checkbox(False, label="log scale: loss")
         note = gr.Markdown()
         plot = gr.Plot(label="Loss curves", elem_id="losses-plot")
-        shared.code_part("loss")
+        desk.code_part()
+
+    reads = dict(model=shared.model, compare=compare, along=along, log_x=log_x, log_y=log_y, trained=shared.trained)
+    views_by_name = dict(plot=plot, note=note)
 
     @user_errors
-    def draw(model_name, others=(), x="step", logarithmic_x=False, logarithmic_y=False, trained=None):
-        compared = [(other, shared.pick(other, trained)) for other in others or []]
-        figure, line = views.loss_view(shared.pick(model_name, trained), model_name, compared, x,
-                                       bool(logarithmic_x), bool(logarithmic_y))
-        return {plot: shown(figure), note: line}
+    def draw(v: Values) -> Values:
+        compared = [(other, shared.pick(other, v["trained"])) for other in v["compare"] or []]
+        figure, line = views.loss_view(shared.pick(v["model"], v["trained"]), v["model"], compared, v["along"],
+                                       bool(v["log_x"]), bool(v["log_y"]))
+        return dict(plot=shown(figure), note=line)
 
-    drawn = [shared.model, compare, along, log_x, log_y, shared.trained]
-    gr.on([demo.load, compare.change, along.change, log_x.change, log_y.change], draw, drawn, [plot, note],
-          api_visibility="private")
-    shared.when_model_changes(draw, drawn, [plot, note], tab="loss")
+    def on_page(*values):
+        return {views_by_name[name]: value for name, value in draw(dict(zip(reads, values))).items()}
+
+    gr.on([desk.demo.load, compare.change, along.change, log_x.change, log_y.change], on_page, list(reads.values()),
+          [plot, note], api_visibility="private")
+    return TabDrawing(reads, views_by_name, model=draw)
+
+
+TAB = TabSpec("loss", "Loss curves", layout, code="loss")

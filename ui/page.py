@@ -9,14 +9,16 @@ from pathlib import Path
 
 import gradio as gr
 
-from studio import links as link_params   # not `links`: the ui.links submodule takes that name
 from studio.code_views import VIEWS as CODE_VIEWS, CodeView
+from studio.links import Param
 from studio.resources import Resources
+from studio.settings import Settings
 
 from . import attention, board, generate, lab, learn, losses, timeline, train
 from .checked_blocks import CheckedBlocks
 from .refusals import plain_path_refusals
 from .shared import Shared
+from .tab import Desk, TabDrawing, TabSpec
 from .theme import accessible_theme
 
 LOG = logging.getLogger("tinyshakespeare-gpt")
@@ -29,6 +31,21 @@ VIEW_LINK_FILE = ASSETS / "view-link.html"          # the address bar follows th
 TIMELINE_MARKER_FILE = ASSETS / "timeline-marker.html"  # the loss marker moved in the page (see the file)
 ACCESSIBLE_NAMES_FILE = ASSETS / "accessible-names.html"   # names and keyboard reach Gradio's markup lacks
 FAVICON_FILE = ASSETS / "favicon.png"   # without an icon the browser fetched the whole page again as one
+
+
+TABS: tuple[TabSpec, ...] = (generate.TAB, attention.TAB, losses.TAB, train.TAB, timeline.TAB, lab.TAB, learn.TAB,
+                              board.TAB)
+"""The page's tabs, in their order (the first opens with the page): the one list of them. The tab
+bar, the link parameters, the page script's names and the code views are derived from it."""
+
+
+def tab_keys() -> tuple[str, ...]:
+    return tuple(spec.key for spec in TABS)
+
+
+def link_params(settings: Settings) -> list[Param]:
+    """What the tabs' components carry in links, in the tabs' order (`studio.links.params` adds the tab and model)."""
+    return [param for spec in TABS for param in spec.params(settings)]
 
 
 @dataclass(frozen=True)
@@ -44,23 +61,19 @@ def build(resources: Resources) -> Page:
     plain_path_refusals()
     # Files Gradio keeps (downloads, plots) are deleted every hour once an hour old.
     with CheckedBlocks(title="tinyshakespeare-gpt", delete_cache=(3600, 3600)) as demo:
-        shared = Shared(resources, lab.link_params())
+        shared = Shared(resources, tab_keys(), link_params(resources.settings))
         gr.Markdown("# tinyshakespeare-gpt\nA character-level GPT trained on Tiny Shakespeare on two CPU "
                     "cores. Generate text, look at what each attention head reads, and train your own model live. "
                     f"Running on **{resources.device.type.upper()}**.", elem_id="app-header")
         shared.model_row()
+        laid_out: dict[str, TabDrawing] = {}
         with gr.Tabs(overflow_behavior="wrap") as tabs:       # every tab visible, on a phone too
-            generated = generate.build(shared)
-            attention.build(shared, generated)
-            losses.build(shared, demo)
-            train.build(shared)
-            timeline.build(shared)
-            lab_wiring = lab.build(shared)
-            learn.build(shared)
-            board.build(shared, demo)
+            for spec in TABS:
+                drawing = laid_out[spec.key] = spec.layout(Desk(shared, spec, demo, dict(laid_out)))
+                shared.draws(spec.key, drawing)
         shared.wire(demo, tabs)
     demo.queue(max_size=resources.settings.queue_size, default_concurrency_limit=4)
-    return Page(demo, shared, lab_wiring)
+    return Page(demo, shared, laid_out["lab"].parts)
 
 
 def plotly_preload() -> str:
@@ -80,14 +93,14 @@ def plotly_preload() -> str:
 def view_names() -> str:
     """The names of the tabs, Lab instruments and Timeline views as the address bar spells them,
     for assets/view-link.html: written from studio/links.py and the Lab's instruments, never retyped in the page."""
-    names = {"tabs": list(link_params.TABS), "lab": list(lab.keys()),
-             "timeline": list(link_params.TIMELINE_VIEWS)}
+    names = {"tabs": list(tab_keys())} | {spec.key: list(spec.views) for spec in TABS if spec.views}
     return f"<script>window.APP_VIEWS = {json.dumps(names)};</script>"
 
 
 def code_views() -> dict[str, CodeView]:
-    """Every "The code" part the page shows: the tabs' (studio.code_views.VIEWS) and the Lab instruments'."""
-    return {**CODE_VIEWS, **lab.code_views()}
+    """Every "The code" part the page shows, by name: the tabs' (a view of studio.code_views.VIEWS
+    each) and the Lab instruments'."""
+    return {spec.code: CODE_VIEWS[spec.code] for spec in TABS if spec.code} | lab.code_views()
 
 
 def launch_options(resources: Resources) -> dict:

@@ -1,8 +1,8 @@
 """What the tabs share: the model choice and its note, the session's states, one listener for
 a model switch and one for a tab switch, and small component helpers.
 
-Tabs do not listen to the model list or to the tab bar themselves: they ask `Shared` to call
-them (`when_model_changes`, `when_tab_opens`), and `wire` makes one Gradio listener of each.
+Tabs do not listen to the model list or to the tab bar themselves: each declares how it is drawn
+(`ui.tab.TabDrawing`), `draws` registers that, and `wire` makes one Gradio listener of each.
 Why, re-measured on Gradio 6.31 (issue 38; docs/benchmarks.md, "the event layer re-measured"):
 - the tab bar, not each gr.Tab: a tab's own select fires at page load and when a link selects
   it, and a quick second click is sent with the first click's data unless every click is
@@ -19,15 +19,16 @@ from __future__ import annotations
 import inspect
 import logging
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import gradio as gr
 
 from studio import views
-from studio.code_views import VIEWS as CODE_VIEWS, CodeView, code_markdown
+from studio.code_views import CodeView, code_markdown
 from studio.errors import InputError
 from studio.inputs import whole
 from studio.lab import MAX_LAB_CHARS
+from studio.links import Param, ViewLink
 from studio.resources import Resources
 from studio.tools import tool_doc
 from studio.zoo import SESSION_MODEL, describe
@@ -36,6 +37,7 @@ from .links import Links, unique_components as _unique
 
 LOG = logging.getLogger("tinyshakespeare-gpt")
 Update = dict          # {component: new value or gr.update(...)}: what a handler returns
+Values = dict[str, Any]        # a component's value, by the name its tab gives it
 
 # Progress targets. Gradio 6.31's page copies the value of every component that was ever a
 # progress target, with all its children, at each status change of any listener: a listener whose
@@ -113,6 +115,26 @@ def position_input(position) -> int:
     return whole(position, "position", 0, MAX_LAB_CHARS)
 
 
+@dataclass(eq=False)
+class TabDrawing:
+    """How a tab is drawn without its own buttons. Each function reads the values of `reads` by
+    name (with `open_tab`, the tab on screen, where it names the page's state) and answers with
+    values of `views` by name; a link's also gets the checked link. Leave one out for "nothing":
+    - `opened`: a person opens the tab (a model switch made while it was hidden draws `model` instead);
+    - `model`: the model changed with the tab on screen, or it opens after a switch;
+    - `linked`: a link opens on the tab (left out: as `opened`)."""
+    reads: dict[str, gr.components.Component]
+    views: dict[str, gr.components.Component]
+    opened: Callable[[Values], Values | None] | None = None
+    model: Callable[[Values], Values | None] | None = None
+    linked: Callable[[ViewLink, Values], Values | None] | None = None
+    parts: Any = None                  # what it offers the tabs after it (and tests), as `Desk.laid_out[key].parts`
+
+    def on_page(self, values: Values | None) -> dict | None:
+        """Names to components' values, for a listener's answer."""
+        return None if values is None else {self.views[name]: value for name, value in values.items()}
+
+
 @dataclass(frozen=True)
 class Listener:
     fn: Callable[..., Update | None]
@@ -124,7 +146,7 @@ class Listener:
 class Shared:
     """Built inside the app's Blocks: the session states at once, the model row by `model_row()`."""
 
-    def __init__(self, resources: Resources, lab_params: list):
+    def __init__(self, resources: Resources, tabs: Sequence[str], link_params: list[Param]):
         self.resources = resources
         self.zoo = resources.zoo
         # Kept as long as the session is used: the sweeper (studio/sessions.py) forgets a session
@@ -140,14 +162,13 @@ class Shared:
         # digest); the encryption's key is fixed only so that a restarted server can still read it.
         self.kept_seat = gr.BrowserState(None, storage_key="tinyshakespeare-gpt-seat",
                                          secret="tinyshakespeare-gpt seat v1")
-        self.train_form = None                               # Train live's settings a board may fix (ui/train.py)
         self.open_tab = gr.State("generate")                 # the tab on screen
         self.drawn_model = gr.State(resources.default_model)  # the model the page's views were drawn for
         self.stale_tabs = gr.State(frozenset())              # tabs drawn for an earlier model: redrawn when opened
         self._model_listeners: list[Listener] = []
         self._tab_listeners: dict[str, Listener] = {}
         self._tab_ids: dict[str, str] = {}                   # label -> id
-        self.links = Links(resources, lab_params)      # the Lab's link parameters: its instruments declare them
+        self.links = Links(resources, tabs, link_params)    # the parameters the tabs declare (ui/tab.TabSpec)
 
     def worth_keeping(self, session) -> bool:
         """Whether a session (Gradio's SessionState) holds what a student would lose: a model they
@@ -167,8 +188,8 @@ class Shared:
         self.link_note = gr.Markdown(elem_id="link-note")     # what a link could not reopen, and why
         self.quiet = gr.Markdown(visible=False)     # the progress target of listeners that show none
         self.links.carry("model", self.model)
-        self.when_model_changes(lambda name, trained: {self.model_info: self.describe(name, trained)},
-                                [self.model, self.trained], [self.model_info])
+        self._model_listeners.append(Listener(lambda name, trained: {self.model_info: self.describe(name, trained)},
+                                              [self.model, self.trained], [self.model_info]))
 
     def pick(self, name, trained):
         """The model a request names: a checkpoint, or this session's own."""
@@ -184,11 +205,9 @@ class Shared:
         self._tab_ids[label] = id
         return gr.Tab(label, id=id)
 
-    def code_part(self, view: CodeView | str, text=None) -> gr.Accordion:
-        """A closed "The code" part under a view (a CodeView, or a tab's by its name in
-        studio.code_views.VIEWS): the lines of gpt/ that computed it, read from the source when
-        opened, with the shapes its tensors had on the chosen model reading `text`'s value."""
-        view = CODE_VIEWS[view] if isinstance(view, str) else view
+    def code_part(self, view: CodeView, text=None) -> gr.Accordion:
+        """A closed "The code" part under a view: the lines of gpt/ that computed it, read from the
+        source when opened, with the shapes its tensors had on the chosen model reading `text`'s value."""
         with gr.Accordion("The code", open=False, elem_classes="code-part") as part:
             shown = gr.Markdown(elem_classes="code-view")
         base_url = self.resources.settings.source_url
@@ -210,12 +229,22 @@ class Shared:
         through lighter listeners): a button that is never shown. Build it inside a tab."""
         return gr.Button(visible=False, elem_classes="api-only")
 
-    def when_model_changes(self, fn: Callable[..., Update | None], inputs: list, outputs: list,
-                           tab: str | None = None) -> None:
-        self._model_listeners.append(Listener(fn, inputs, outputs, tab))
+    def draws(self, tab: str, drawing: TabDrawing) -> None:
+        """How `tab` is drawn when it opens, when the model changes and when a link names it."""
+        names = list(drawing.reads)
+        inputs, outputs = [drawing.reads[n] for n in names], _unique(list(drawing.views.values()))
 
-    def when_tab_opens(self, tab: str, fn: Callable[..., Update | None], inputs: list, outputs: list) -> None:
-        self._tab_listeners[tab] = Listener(fn, inputs, outputs, tab)
+        def page(fn: Callable[[Values], Values | None]) -> Callable[..., Update | None]:
+            return lambda *values: drawing.on_page(fn(dict(zip(names, values))))
+
+        if drawing.opened is not None:
+            self._tab_listeners[tab] = Listener(page(drawing.opened), inputs, outputs, tab)
+        if drawing.model is not None:
+            self._model_listeners.append(Listener(page(drawing.model), inputs, outputs, tab))
+        linked = drawing.linked or (drawing.opened and (lambda _link, values: drawing.opened(values)))
+        if linked:
+            self.links.on_open(tab, lambda link, *values: drawing.on_page(linked(link, dict(zip(names, values)))),
+                               inputs, outputs)
 
     def wire(self, demo: gr.Blocks, tabs: gr.Tabs) -> None:
         """The one listener for the model list and the one for the tab bar, and the links."""
@@ -258,9 +287,6 @@ class Shared:
         # order (the model's, then the tab as the link asks), not in a race with this listener
         self.model.input(model_changed, inputs, outputs, api_visibility="private", trigger_mode="always_last",
                          show_progress="minimal", show_progress_on=self.model_info)   # see 'Progress targets' above
-        for tab, listener in self._tab_listeners.items():     # a tab a link opens is drawn as if clicked
-            if tab not in self.links.openers:
-                self.links.on_open(tab, _ignoring_link(listener.fn), listener.inputs, listener.outputs)
         self.links.wire(demo, tabs, self.open_tab, self.model, model_changed, inputs[1:], outputs, self.link_note,
                         self.model_info)
 
@@ -295,6 +321,3 @@ def chosen(value, on_screen) -> bool:
     Features list keeps what they drew)."""
     return value is not None and value != on_screen
 
-
-def _ignoring_link(fn: Callable[..., Update | None]) -> Callable[..., Update | None]:
-    return lambda _link, *values: fn(*values)

@@ -9,18 +9,21 @@ from studio import inputs
 from studio import timeline as timeline_views
 from studio import views
 from studio.errors import InputError
-from studio.links import TIMELINE_VIEWS
+from studio.links import Param, ViewLink
+from studio.settings import Settings
 from studio.timeline import TIMELINE_SOURCES, pick_timeline
 
 from .refusals import user_errors
 from .shared import Shared, described, layer_and_head, on_tab_opened, position_input, shown
+from .shared import TabDrawing, Values
+from .tab import Desk, TabSpec, by_field, named
 
 QUIET = dict(api_visibility="private", trigger_mode="always_last", show_progress="hidden")
-VIEW_LABELS = dict(zip(TIMELINE_VIEWS, ("Attention", "Next character", "Surprisal", "Activations and gradients"),
-                       strict=True))
-"""Each view's sub-tab label, by its name in links (studio.links.TIMELINE_VIEWS)."""
+VIEW_LABELS = {"attention": "Attention", "next": "Next character", "surprisal": "Surprisal",
+               "diagnostics": "Activations and gradients"}
+"""Each view below the curve: its name in links (tview=NAME; the first is the default) and its sub-tab's label."""
 VIEW_OF_TAB = {label: view for view, label in VIEW_LABELS.items()}
-VIEWS = TIMELINE_VIEWS
+VIEWS = tuple(VIEW_LABELS)
 SHOW_FRAME = """(source, index, note, sample) => {
   // a finished run's notes and samples came with its loss curve (layout.meta.frames): show this one at once
   const gd = document.querySelector('#timeline-loss .js-plotly-plot');
@@ -70,18 +73,24 @@ class TimelinePage:
                 *self.diagnostics, self.diagnostics_note]
 
 
-def build(shared: Shared) -> None:
+def link_params(settings: Settings) -> tuple[Param, ...]:
+    """The snapshot and the view below the curve a link carries (of the shipped run: a live one stays in its session)."""
+    return (Param("step", "int", 1, 1, 10_000, label="snapshot"),        # numbered from 1, as on the slider
+            Param("tview", "choice", VIEWS[0], choices=VIEWS, label="Timeline view"))
+
+
+def layout(desk: Desk) -> TabDrawing:
     """Lays out the tab, then wires the scrubbing and the opening (from the tab, the run's choice or a link)."""
-    page = _layout(shared)
-    frames = _Frames(shared, page)
-    _wire_scrubbing(shared, page, frames)
-    _wire_opening(shared, page, frames)
+    page = _layout(desk)
+    frames = _Frames(desk.shared, page)
+    _wire_scrubbing(desk.shared, page, frames)
+    return _wire_opening(desk.shared, page, frames)
 
 
-def _layout(shared: Shared) -> TimelinePage:
+def _layout(desk: Desk) -> TimelinePage:
     """The run and its slider, the note, the loss curve and the sample, and one view at a time below them."""
-    shipped = shared.resources.shipped_timeline
-    with shared.tab("Timeline", "timeline"):
+    shipped = desk.shared.resources.shipped_timeline
+    with desk.tab():
         gr.Markdown("Scrub through a training run: every view below shows the same snapshot of the weights. "
                     "Watch the sample go from noise to spelling, to words, to speaker names, and the attention "
                     "heads settle into their jobs.")
@@ -94,7 +103,7 @@ def _layout(shared: Shared) -> TimelinePage:
             step = gr.Slider(1, max(n_snapshots, 2), value=1, step=1, scale=3, min_width=260,
                              label="Snapshot (drag, or use the arrow keys)", elem_id="timeline-step")
         note = gr.Markdown(elem_id="timeline-note")
-        whole_frame = shared.api_button()
+        whole_frame = Shared.api_button()
         view_state = gr.State("attention")      # the view on screen below the curve: the one drawn per frame
         with gr.Row():
             loss = gr.Plot(show_label=False, elem_id="timeline-loss", min_width=320)
@@ -123,7 +132,7 @@ def _layout(shared: Shared) -> TimelinePage:
                     diagnostics = [gr.Plot(show_label=False, elem_id=f"timeline-{name}", min_width=300)
                                    for name in ("activations", "ratios", "gradients")]
                 diagnostics_note = gr.Markdown()
-                shared.code_part("diagnostics")
+                desk.code_part()
 
     return TimelinePage(source=source, step=step, note=note, whole_frame=whole_frame, view_state=view_state, loss=loss, sample=sample, views_tabs=views_tabs, layer=layer, head=head, attention_note=attention_note, attention=attention, position=position, next_char=next_char, surprisal=surprisal, surprisal_note=surprisal_note, diagnostics=diagnostics, diagnostics_note=diagnostics_note)
 
@@ -231,7 +240,7 @@ def _wire_scrubbing(shared: Shared, p: TimelinePage, frames: _Frames) -> None:
         return figures(source_choice, index, 0, views.AVERAGE, at, live, ("next",))
 
 
-def _wire_opening(shared: Shared, p: TimelinePage, frames: _Frames) -> None:
+def _wire_opening(shared: Shared, p: TimelinePage, frames: _Frames) -> TabDrawing:
     """The controls bound to a run when the tab opens, when the run is chosen, and from a link."""
     def opened(source_choice, live, view="attention", number=1):
         """The controls bound to the chosen run (snapshots, layers, heads, text length), at snapshot
@@ -248,16 +257,22 @@ def _wire_opening(shared: Shared, p: TimelinePage, frames: _Frames) -> None:
         return (controls | frames.marker(source_choice, number, live)
                 | frames.figures(source_choice, number, 0, views.AVERAGE, min(10, chars), live, (view,)))
 
-    opening = ([p.source, shared.live_timeline, p.view_state], [p.step, p.layer, p.head, p.position, *p.marked,
-                                                                 *p.drawn])
-    p.source.change(opened, *opening, api_visibility="private", show_progress="minimal", show_progress_on=p.note)
-    shared.when_tab_opens("timeline", opened, *opening)
+    reads = dict(source=p.source, live=shared.live_timeline, view=p.view_state)
+    p.source.change(opened, list(reads.values()), [p.step, p.layer, p.head, p.position, *p.marked, *p.drawn],
+                    api_visibility="private", show_progress="minimal", show_progress_on=p.note)
     shared.links.carry("step", p.step)
+    views_by_name = {name: c for name, c in by_field(p).items() if c is not p.whole_frame}   # what it sets
 
-    def linked(link, _source, _live, _view):
+    def on_opening(v: Values) -> Values:
+        return named(opened(v["source"], v["live"], v["view"]), views_by_name)
+
+    def linked(link: ViewLink, _v: Values) -> Values:
         """The shipped run at the link's snapshot, with the view it names (a live run stays in its session)."""
-        view = link.get("tview", "attention")
-        return opened("shipped", None, view, link.get("step", 1)) | {
-            p.source: "shipped", p.view_state: view, p.views_tabs: gr.Tabs(selected=tab_id(view))}
+        view = link.get("tview", VIEWS[0])
+        return named(opened("shipped", None, view, link.get("step", 1)) | {
+            p.source: "shipped", p.view_state: view, p.views_tabs: gr.Tabs(selected=tab_id(view))}, views_by_name)
 
-    shared.links.on_open("timeline", linked, opening[0], opening[1] + [p.source, p.view_state, p.views_tabs])
+    return TabDrawing(reads, views_by_name, opened=on_opening, linked=linked)
+
+
+TAB = TabSpec("timeline", "Timeline", layout, link_params, code="diagnostics", views=VIEWS)

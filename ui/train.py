@@ -17,6 +17,7 @@ from studio.training import optimizer_choice as optimizer_value
 
 from .refusals import user_errors
 from .shared import Shared, described, not_a_tool, shown
+from .tab import Desk, TabDrawing, TabSpec
 
 
 LABELS = {"corpus": "Corpus", "model_type": "Model", "minutes": "Minutes"}
@@ -86,19 +87,22 @@ class TrainPage:
         return [getattr(self, k) for k in SIZES]
 
 
-def build(shared: Shared) -> None:
-    """Lays out the tab, then wires the run, the settings that follow each other, and the downloads."""
-    page = _layout(shared)
-    shared.train_form = TrainForm(page.corpus, page.model_type, page.minutes, page.board_note)
-    _wire_run(shared, page)
+def layout(desk: Desk) -> TabDrawing:
+    """Lays out the tab, then wires the run, the settings that follow each other, and the downloads.
+    Nothing draws it but its buttons; the settings a class board fixes are its drawing's parts."""
+    page = _layout(desk)
+    form = TrainForm(page.corpus, page.model_type, page.minutes, page.board_note)
+    _wire_run(desk.shared, page, form)
     _wire_settings(page)
-    _wire_downloads(shared, page)
+    _wire_downloads(desk.shared, page)
+    return TabDrawing(reads={}, views={}, parts=form)
 
 
-def _layout(shared: Shared) -> TrainPage:
+def _layout(desk: Desk) -> TrainPage:
     """The settings and buttons on the left, the run's status, curve, samples and log on the right."""
+    shared = desk.shared
     settings, d = shared.resources.settings, TrainRequest()
-    with shared.tab("Train live", "train"):
+    with desk.tab():
         with gr.Row():
             with gr.Column(scale=2):
                 corpus = gr.Radio(CORPUS_CHOICES, value=d.corpus, label=LABELS["corpus"])
@@ -147,12 +151,12 @@ def _layout(shared: Shared) -> TrainPage:
         with gr.Row():
             diagnostics = [gr.Plot(show_label=False, elem_id=f"train-{name}", visible=False, min_width=300)
                            for name in ("activations", "ratios", "gradients")]
-        shared.code_part("train")
+        desk.code_part()
 
     return TrainPage(corpus=corpus, upload=upload, model_type=model_type, train_btn=train_btn, stop_btn=stop_btn, board_note=board_note, n_layer=n_layer, n_head=n_head, n_embd=n_embd, block_size=block_size, n_hidden=n_hidden, minutes=minutes, max_steps=max_steps, lr=lr, batch_size=batch_size, optimizer=optimizer, download_btn=download_btn, site_btn=site_btn, download_file=download_file, site_file=site_file, push_controls=push_controls, status=status, curve=curve, samples=samples, log=log, diagnostics=diagnostics)
 
 
-def _wire_run(shared: Shared, p: TrainPage) -> None:
+def _wire_run(shared: Shared, p: TrainPage, form: TrainForm) -> None:
     """Train and Stop: a run's updates on the page, posted to the student's board when they sit at one."""
     resources, settings = shared.resources, shared.resources.settings
 
@@ -216,7 +220,7 @@ def _wire_run(shared: Shared, p: TrainPage) -> None:
         reason = resources.boards.cannot_post(seat) if seat is not None else None
         if reason is None:
             return {shared.seat: gr.skip()}
-        return {shared.seat: None} | shared.train_form.unlocked(
+        return {shared.seat: None} | form.unlocked(
             f"**This run does not post to a board**: {reason} Train as you like; join a board again in "
             "*Class board* to post.")
 
@@ -328,3 +332,6 @@ def _push_form(shared: Shared):
             site_button = gr.Button("Publish it as a web page (free static Space)")
         note = gr.Markdown()
         return button, site_button, name, private, note
+
+
+TAB = TabSpec("train", "Train live", layout, code="train")

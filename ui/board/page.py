@@ -9,7 +9,7 @@ from studio.board_store import MAX_NICKNAME
 from studio.class_board import FAMILIES, RACE_MINUTES
 from studio.training import CORPUS_CHOICES
 
-from ..shared import Shared
+from ..tab import Desk
 
 REFRESH_SECONDS = 3.0
 """How often a page showing a board asks whether it changed (one integer read when it has not)."""
@@ -61,9 +61,10 @@ class BoardPage:
         return [self.seat_table, self.remove_name]
 
 
-def layout(shared: Shared) -> BoardPage:
+def layout(desk: Desk) -> BoardPage:
     """The tab's components: the board, the teacher's panel, the join form, the teachers' form."""
-    with shared.tab("Class board", "board"):
+    shared = desk.shared
+    with desk.tab():
         shown_board = gr.State(None)           # {"code", "version"}: the board on this page, as last drawn
         teacher = gr.State(None)               # (code, secret) of the board this page opened
         seat_note = gr.Markdown(elem_id="board-seat-note")      # this page's seat, or why it has none

@@ -9,22 +9,24 @@ from studio import limits
 from studio.board_store import BoardSnapshot, Rules, Seat, board_code
 from studio.class_board import FAMILIES, RACE_MINUTES, BoardViews, isolated, rules_text
 from studio.errors import InputError
+from studio.links import ViewLink
 from studio.training import CORPUS_CHOICES
 
 from ..refusals import user_errors
 from ..shared import Shared
+from ..tab import TabDrawing, Values, by_field, named
 from .page import FREE, NO_TEACHER, WELCOME, BoardPage, link_address, plain, projector_address
 
 
 class Boards:
     """What the tab's listeners share: the store and its limits, and the board drawn on this page."""
 
-    def __init__(self, shared: Shared, page: BoardPage):
+    def __init__(self, shared: Shared, page: BoardPage, form):
         self.shared, self.page = shared, page
         self.boards, self.limiter = shared.resources.boards, shared.resources.limiter
         self.views = BoardViews(self.boards)         # one build per change of a board, for every page showing it
         self.behind_proxy = shared.resources.settings.behind_proxy
-        self.form = shared.train_form
+        self.form = form                             # Train live's settings a board fixes (ui/train.TrainForm)
 
     def drawn(self, code_: str, snapshot: BoardSnapshot | None = None) -> dict:
         """The board as it stands (InputError for a board that is not there), from `snapshot` when read already."""
@@ -200,7 +202,7 @@ def wire_teacher(p: BoardPage, board: Boards) -> None:
     p.locked.input(lock, [p.teacher, p.locked], [p.teacher_note, *p.board_parts], **progress)
 
 
-def wire_refreshing(shared: Shared, p: BoardPage, board: Boards) -> None:
+def wire_refreshing(shared: Shared, p: BoardPage, board: Boards) -> TabDrawing:
     """The board redrawn when it changes, when its tab opens, and from a link (a teacher's with their controls)."""
     boards, drawn, seat_list = board.boards, board.drawn, board.seat_list
 
@@ -223,14 +225,18 @@ def wire_refreshing(shared: Shared, p: BoardPage, board: Boards) -> None:
                  api_visibility="private", show_progress="hidden", show_progress_on=p.headline,
                  trigger_mode="always_last")
 
-    def tab_opened(shown):
+    sets = [*p.board_parts, p.seat_note, p.teacher, p.close_btn, p.teacher_note, p.teacher_panel, p.teacher_link,
+            p.join_box, p.teacher_box, p.code, p.locked, *p.teacher_parts]
+    views_by_name = {name: c for name, c in by_field(p).items() if any(c is s for s in sets)}   # what it sets
+
+    def tab_opened(v: Values) -> Values | None:
+        """The board this page shows, drawn again if it changed while the tab was hidden."""
+        shown = v["shown_board"]
         if not shown or boards.version(shown["code"]) in (None, shown["version"]):
             return None
-        return drawn(shown["code"])
+        return named(drawn(shown["code"]), views_by_name)
 
-    shared.when_tab_opens("board", tab_opened, [p.shown_board], p.board_parts)
-
-    def opened_from_link(link, seat: Seat | None):
+    def opened_from_link(link: ViewLink) -> dict | None:
         """A link to a board shows it; a teacher's link (with its key) gives this page the board's controls.
         (A link is opened at page load, where no address is at hand: its look-up counts toward no limit,
         and a page load is no faster a way to guess than the Join button.)"""
@@ -257,6 +263,6 @@ def wire_refreshing(shared: Shared, p: BoardPage, board: Boards) -> None:
             page |= {p.seat_note: "That teacher link is not this board's: the board is shown, without its controls."}
         return page | {p.code: code_}
 
-    shared.links.on_open("board", opened_from_link, [shared.seat],
-                         [*p.board_parts, p.seat_note, p.teacher, p.close_btn, p.teacher_note, p.teacher_panel,
-                          p.teacher_link, p.join_box, p.teacher_box, p.code, p.locked, *p.teacher_parts])
+    return TabDrawing({"shown_board": p.shown_board}, views_by_name, opened=tab_opened,
+                      linked=lambda link, v: None if (page := opened_from_link(link)) is None else named(page,
+                                                                                                       views_by_name))

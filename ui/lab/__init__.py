@@ -8,18 +8,18 @@ import functools
 import importlib
 import pkgutil
 from dataclasses import dataclass
-from typing import Callable
 
 import gradio as gr
 
 from studio.code_views import CodeView
-from studio.links import Param
+from studio.links import Param, ViewLink
 from studio.resources import Resources
 from studio.zoo import SESSION_MODEL
 
 from ..links import unique_components
 from ..refusals import REFUSALS
 from ..shared import Shared, on_tab_opened
+from ..tab import Desk, TabDrawing, TabSpec, Values, named
 from .instrument import Bench, Context, Drawing, Instrument
 
 DESCRIPTION = ("Measured answers about the model chosen above: where it is surprised, which heads matter, "
@@ -58,9 +58,8 @@ def code_views() -> dict[str, CodeView]:
 
 @dataclass(frozen=True)
 class LabWiring:
-    """What tests drive: the Lab's part of a model switch, and each instrument's drawing by key."""
-    refresh: Callable[..., dict]          # refresh(model_name, trained, open_tab, key, fresh, *boxes' values)
-    boxes: list                           # the boxes whose values `refresh` takes, in its order
+    """What tests drive: the Lab's drawing (its part of a model switch), and each instrument's by key."""
+    drawing: TabDrawing
     drawings: dict[str, Drawing]
     resources: Resources
 
@@ -68,10 +67,10 @@ class LabWiring:
                  typed: dict[tuple[str, str], object] | None = None) -> dict:
         """The Lab's part of a switch to `model_name`, the boxes holding their defaults but for
         `typed` ({(instrument, box name): value})."""
-        values = {box: box.value for box in self.boxes}
-        for (instrument, name), value in (typed or {}).items():
-            values[self.drawings[instrument].boxes[name]] = value
-        return self.refresh(model_name, None, open_tab, key, {}, *values.values())
+        values = {name: component.value for name, component in self.drawing.reads.items()}
+        values |= dict(model=model_name, trained=None, open_tab=open_tab, part=key, fresh={})
+        values |= {_box_name(instrument, name): value for (instrument, name), value in (typed or {}).items()}
+        return self.drawing.on_page(self.drawing.model(values))
 
     def warm(self) -> None:
         """The first instrument on the default model, as the Lab first shows it (remembered for every visitor)."""
@@ -81,9 +80,10 @@ class LabWiring:
             first.opened(Context(zoo, name, zoo.get(name)), first.defaults())
 
 
-def build(shared: Shared) -> LabWiring:
+def layout(desk: Desk) -> TabDrawing:
     """Lays out the Lab, one sub-tab per instrument, and draws them without a button press."""
-    with shared.tab("Lab", "lab"):
+    shared = desk.shared
+    with desk.tab():
         part_state = gr.State(keys()[0])          # the instrument on screen
         fresh_state = gr.State({})                 # instrument -> the model its figures show (shipped models only)
         gr.Markdown(DESCRIPTION)
@@ -94,93 +94,100 @@ def build(shared: Shared) -> LabWiring:
                     drawing = instrument.layout(Bench(shared, instrument, tab, dict(drawings)))
                 if drawing is not None:
                     drawings[instrument.key] = drawing
-    refresh, boxes = _wire(shared, sub_tabs, part_state, fresh_state, drawings)
-    return LabWiring(refresh, boxes, drawings, shared.resources)
+    lab = _wire(shared, sub_tabs, part_state, fresh_state, drawings)
+    lab.parts = LabWiring(lab, drawings, shared.resources)
+    return lab
+
+
+def _box_name(instrument: str, name: str) -> str:
+    """An instrument's box or view among the Lab's: INSTRUMENT.NAME."""
+    return f"{instrument}.{name}"
 
 
 def _wire(shared: Shared, sub_tabs: gr.Tabs, part_state: gr.State, fresh_state: gr.State,
-          drawings: dict[str, Drawing]) -> tuple[Callable[..., dict], list]:
-    """One listener each for a sub-tab click, the Lab's opening, a model switch and a link: each
-    draws the instrument on screen through its Drawing, by the names it gave its components."""
-    boxes = [(key, name, box) for key, d in drawings.items() for name, box in d.boxes.items()]
-    box_components = unique_components([box for _, _, box in boxes])
+          drawings: dict[str, Drawing]) -> TabDrawing:
+    """The sub-tabs' own listener, and the Lab's drawing: on its opening, a model switch and a link,
+    each draws the instrument on screen through its Drawing, by the names it gave its components."""
+    reads = dict(model=shared.model, trained=shared.trained, open_tab=shared.open_tab, part=part_state,
+                 fresh=fresh_state)
+    reads |= {_box_name(key, name): box for key, d in drawings.items() for name, box in d.boxes.items()}
+    views_by_name = dict(part=part_state, fresh=fresh_state, sub_tabs=sub_tabs)
+    views_by_name |= {_box_name(key, name): view for key, d in drawings.items() for name, view in d.views.items()}
+    box_components = unique_components([box for key, d in drawings.items() for box in d.boxes.values()])
     outputs = unique_components([c for d in drawings.values() for c in d.outputs]) + [fresh_state]
     notes = [d.views[d.note] for d in drawings.values()]
     of_label = {i.label: i.key for i in instruments()}
     tab_of = {i.key: i.tab_id for i in instruments()}
 
-    def named(values) -> dict[str, dict]:
-        """The boxes' values, by instrument and name."""
-        by_component = dict(zip(box_components, values))
-        found: dict[str, dict] = {key: {} for key in drawings}
-        for key, name, box in boxes:
-            found[key][name] = by_component[box]
-        return found
+    def boxes_of(key: str, v: Values) -> Values:
+        """An instrument's boxes' values, by its own names."""
+        return {name: v[_box_name(key, name)] for name in drawings[key].boxes}
 
     def context(model_name, trained) -> Context:
         return Context(shared.zoo, model_name, shared.pick(model_name, trained))
 
-    def shown_for(key: str, model_name, trained, fresh, values) -> dict:
+    def shown_for(key: str, v: Values, fresh) -> dict:
         """The instrument on screen measured for this model, unless it already shows it."""
-        if model_name != SESSION_MODEL and fresh.get(key) == model_name:
+        if v["model"] != SESSION_MODEL and fresh.get(key) == v["model"]:
             return {}
         drawing = drawings[key]
         try:
-            page = drawing.opened(context(model_name, trained), named(values)[key])
+            page = drawing.opened(context(v["model"], v["trained"]), boxes_of(key, v))
         except REFUSALS as e:                       # the model itself refused (a broken checkpoint)
             page = drawing.cleared(str(e))
-        return drawing.on_page(page) | {fresh_state: {**fresh, key: model_name}}
+        return drawing.on_page(page) | {fresh_state: {**fresh, key: v["model"]}}
 
     def instrument_opened(label, model_name, trained, fresh, *values):
         key = of_label.get(label)
         if key not in drawings:            # Features: the shipped SAE's, drawn from its own tables
             return {part_state: key or gr.skip()}
-        return {part_state: key} | shown_for(key, model_name, trained, fresh, values)
+        by_box = dict(zip(box_components, values))
+        v = dict(model=model_name, trained=trained) | {name: by_box[box] for name, box in reads.items()
+                                                        if box in by_box}
+        return {part_state: key} | shown_for(key, v, fresh)
 
     on_tab_opened(sub_tabs, instrument_opened, [shared.model, shared.trained, fresh_state, *box_components],
                   [part_state, *outputs], api_visibility="private", show_progress="minimal",
                   show_progress_on=notes)     # see 'Progress targets' in ui/shared.py
 
-    def opened(model_name, trained, key, fresh, *values):
-        return shown_for(key, model_name, trained, fresh, values) if key in drawings else {}
+    def opened(v: Values) -> Values:
+        return named(shown_for(v["part"], v, v["fresh"]), views_by_name) if v["part"] in drawings else {}
 
-    def refresh(model_name, trained, open_tab, key, fresh, *values):
+    def refresh(v: Values) -> Values:
         """A new model: what follows the model follows it, every instrument's figures of the last
         model are cleared, and with the Lab open the instrument on screen is measured at once (the
         others when they are opened)."""
         try:
-            model = shared.pick(model_name, trained)
+            model = shared.pick(v["model"], v["trained"])
         except REFUSALS:
             model = None
         page = {fresh_state: {}}
         for drawing in drawings.values():
             page |= drawing.on_page(drawing.cleared("") | (drawing.follow(model) if drawing.follow else {}))
-        if open_tab == "lab" and key in drawings:
-            page |= shown_for(key, model_name, trained, {}, values)
-        return page
+        if v["open_tab"] == "lab" and v["part"] in drawings:
+            page |= shown_for(v["part"], v, {})
+        return named(page, views_by_name)
 
-    lab_inputs = [shared.model, shared.trained, part_state, fresh_state, *box_components]
-    shared.when_tab_opens("lab", opened, lab_inputs, outputs)
-    shared.when_model_changes(refresh, [shared.model, shared.trained, shared.open_tab, part_state, fresh_state,
-                                        *box_components], outputs, tab="lab")
-    for drawing in drawings.values():
+    for key, drawing in drawings.items():
         for param, name in drawing.carried.items():
             shared.links.carry(param, drawing.boxes[name])
 
-    def linked(link, model_name, trained, _key, _fresh, *values):
+    def linked(link: ViewLink, v: Values) -> Values:
         """The instrument the link names, measured on the texts it carries (already in their boxes)."""
         key = link.get("lab", keys()[0])
         page = {sub_tabs: gr.Tabs(selected=tab_of[key]), part_state: key}
         if key not in drawings:            # selecting its sub-tab opens it, on the link's values
-            return page
-        page |= shown_for(key, model_name, trained, {}, values)
+            return named(page, views_by_name)
+        page |= shown_for(key, v, {})
         drawing = drawings[key]
         if drawing.linked is not None:
             try:
-                page |= drawing.on_page(drawing.linked(context(model_name, trained), named(values)[key], link))
+                page |= drawing.on_page(drawing.linked(context(v["model"], v["trained"]), boxes_of(key, v), link))
             except REFUSALS as e:
                 page[drawing.views[drawing.note]] = str(e)
-        return page
+        return named(page, views_by_name)
 
-    shared.links.on_open("lab", linked, lab_inputs, [sub_tabs, part_state, *outputs])
-    return refresh, box_components
+    return TabDrawing(reads, views_by_name, opened=opened, model=refresh, linked=linked)
+
+
+TAB = TabSpec("lab", "Lab", layout, lambda settings: tuple(link_params()), views=keys())
