@@ -21,6 +21,7 @@ from .shared import Shared, TabDrawing, Values
 
 
 def no_params(settings: Settings) -> tuple[Param, ...]:
+    """A tab whose components carry nothing in links."""
     return ()
 
 

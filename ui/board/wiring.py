@@ -263,6 +263,8 @@ def wire_refreshing(shared: Shared, p: BoardPage, board: Boards) -> TabDrawing:
             page |= {p.seat_note: "That teacher link is not this board's: the board is shown, without its controls."}
         return page | {p.code: code_}
 
-    return TabDrawing({"shown_board": p.shown_board}, views_by_name, opened=tab_opened,
-                      linked=lambda link, v: None if (page := opened_from_link(link)) is None else named(page,
-                                                                                                       views_by_name))
+    def linked(link: ViewLink, _v: Values) -> Values | None:
+        page = opened_from_link(link)
+        return None if page is None else named(page, views_by_name)
+
+    return TabDrawing({"shown_board": p.shown_board}, views_by_name, opened=tab_opened, linked=linked)
