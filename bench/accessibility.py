@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter, defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,24 +34,29 @@ PLOTS_SHOWN = """() => [...document.querySelectorAll('.js-plotly-plot')].filter(
 
 def audit(url: str, sizes: list[tuple[int, int]], tabs: list[str]) -> list[tuple[str, str, list[dict], list[dict]]]:
     """(tab, size, axe's violations, the plots on screen (`PLOTS_SHOWN`)) for each tab drawn at each
-    size (a phone's page a touch screen)."""
+    size (a phone's page a touch screen). The sizes are audited at once, each by its own browser in
+    a thread of its own (Playwright's sync API is one instance per thread): axe is the audit's
+    largest cost and runs in each browser's page, so two sizes use both cores."""
+    with ThreadPoolExecutor(len(sizes)) as pool:
+        passes = list(pool.map(lambda size: _audit_size(url, size, tabs), sizes))
+    return [row for rows in passes for row in rows]
+
+
+def _audit_size(url: str, size: tuple[int, int], tabs: list[str]) -> list[tuple[str, str, list[dict], list[dict]]]:
     from playwright.sync_api import sync_playwright
 
-    found = []
+    width, height = size
+    phone, found = width < 600, []
     with sync_playwright() as p:
         browser = chromium(p)
-        for width, height in sizes:
-            phone = width < 600
-            context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=phone,
-                                          has_touch=phone)
-            page = context.new_page()
-            page.goto(url)
-            page.get_by_role("heading", name="tinyshakespeare-gpt").wait_for(timeout=120_000)
-            for tab in tabs:
-                TABS[tab](page)
-                page.wait_for_timeout(400)          # what the tab's drawing set off settles
-                found.append((tab, f"{width}x{height}", axe_violations(page), page.evaluate(PLOTS_SHOWN)))
-            context.close()
+        context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=phone, has_touch=phone)
+        page = context.new_page()
+        page.goto(url)
+        page.get_by_role("heading", name="tinyshakespeare-gpt").wait_for(timeout=120_000)
+        for tab in tabs:
+            TABS[tab](page)
+            page.wait_for_timeout(400)          # what the tab's drawing set off settles
+            found.append((tab, f"{width}x{height}", axe_violations(page), page.evaluate(PLOTS_SHOWN)))
         browser.close()
     return found
 

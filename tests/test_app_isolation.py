@@ -158,25 +158,43 @@ def test_gradios_own_refusals_log_one_line_not_a_traceback(url, capfd):
 def app_process(**popen):
     """`python app.py` in a process of its own on a free port, serving: (process, address).
     Killed on the way out if it is still running."""
-    port = free_port()
-    env = dict(os.environ, GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1")
-    server = subprocess.Popen([sys.executable, "app.py"], cwd=Path(__file__).resolve().parents[1], env=env,
-                              stdout=subprocess.DEVNULL, **popen)
+    with app_processes(1, **popen) as started:
+        yield started[0]
+
+
+@contextlib.contextmanager
+def app_processes(count: int, as_each_serves=lambda server: None, **popen):
+    """`count` processes of `python app.py`, started together (each start is mostly one core's
+    imports), each on a free port: [(process, address)] once all of them serve.
+    `as_each_serves(process)` is called the moment each first answers."""
+    started = []
     try:
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/config", timeout=5)
-                break
-            except OSError:
-                time.sleep(0.5)
-        else:
+        ports: set[int] = set()
+        while len(ports) < count:          # distinct: a port is free again once free_port has closed it
+            ports.add(free_port())
+        for port in sorted(ports):
+            env = dict(os.environ, GRADIO_SERVER_PORT=str(port), GRADIO_SERVER_NAME="127.0.0.1")
+            started.append((subprocess.Popen([sys.executable, "app.py"], cwd=Path(__file__).resolve().parents[1],
+                                             env=env, stdout=subprocess.DEVNULL, **popen),
+                            f"http://127.0.0.1:{port}/"))
+        deadline, waiting = time.time() + 120, list(started)
+        while waiting and time.time() < deadline:
+            for server, address in list(waiting):
+                try:
+                    urllib.request.urlopen(address + "config", timeout=5)
+                except OSError:
+                    continue
+                waiting.remove((server, address))
+                as_each_serves(server)
+            time.sleep(0.2 if waiting else 0)
+        if waiting:
             pytest.fail("the app did not start")
-        yield server, f"http://127.0.0.1:{port}/"
+        yield started
     finally:
-        if server.poll() is None:
-            server.kill()
-            server.wait()
+        for server, _ in started:
+            if server.poll() is None:
+                server.kill()
+                server.wait()
 
 
 def test_sigterm_ends_streams_in_flight_with_a_message_then_the_server_closes():
@@ -199,11 +217,11 @@ def test_sigterm_closes_a_server_started_in_the_background_with_ctrl_c_ignored()
     (it once waited forever: the close was a simulated Ctrl-C). Sent as soon as the server
     answers, while the warm-up is still inside torch or ONNX Runtime: the process used to abort
     ("terminate called without an active exception", exit -6) about one time in three, so two
-    tries catch it more often than not (three cost the suite 12 s more, near its 15 minutes)."""
-    for _ in range(2):
-        with app_process(stderr=subprocess.PIPE, text=True,
-                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) as (server, _):
-            server.send_signal(signal.SIGTERM)
+    tries catch it more often than not. The two start together, each stopped as soon as it answers:
+    one after the other they cost the suite 10 s more, near its 15 minutes."""
+    with app_processes(2, lambda server: server.send_signal(signal.SIGTERM), stderr=subprocess.PIPE, text=True,
+                       preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) as started:
+        for server, _ in started:
             code = server.wait(timeout=60)
             err = server.stderr.read()
             assert code == 0 and "terminate called" not in err, err[-2000:]

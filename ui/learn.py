@@ -42,16 +42,16 @@ def layout(desk: Desk) -> TabDrawing:
             embedding_plot = gr.Plot(show_label=False, min_width=320)
             makemore_note = gr.Markdown(min_width=260)
 
-    views_by_name = dict(ladder_plot=ladder_plot, ladder_table=ladder_table, ladder_samples=ladder_samples,
-                         trick_table=trick_table, trick_checks=trick_checks, scaling_note=scaling_note,
-                         scaling_plot=scaling_plot, counts_plot=counts_plot, neural_plot=neural_plot,
-                         embedding_plot=embedding_plot, makemore_note=makemore_note,
-                         **{f"trick_plot_{i}": plot for i, plot in enumerate(trick_plots)})
+    single = dict(ladder_plot=ladder_plot, ladder_table=ladder_table, ladder_samples=ladder_samples,
+                  trick_table=trick_table, trick_checks=trick_checks, scaling_note=scaling_note,
+                  scaling_plot=scaling_plot, counts_plot=counts_plot, neural_plot=neural_plot,
+                  embedding_plot=embedding_plot, makemore_note=makemore_note)     # studio.learn.LearnViews' names
+    views_by_name = single | {f"trick_plot_{i}": plot for i, plot in enumerate(trick_plots)}
 
     def opened(_values):
-        v = learn_views(desk.shared.zoo)
-        return ({name: getattr(v, name) for name in views_by_name if not name.startswith("trick_plot_")}
-                | {f"trick_plot_{i}": figure for i, figure in enumerate(v.trick_plots)})
+        computed = learn_views(desk.shared.zoo)
+        return ({name: getattr(computed, name) for name in single}
+                | {f"trick_plot_{i}": figure for i, figure in enumerate(computed.trick_plots)})
 
     return TabDrawing(reads={}, views=views_by_name, opened=opened)
 

@@ -14,8 +14,7 @@ from studio.settings import Settings
 from studio.timeline import TIMELINE_SOURCES, pick_timeline
 
 from .refusals import user_errors
-from .shared import Shared, described, layer_and_head, on_tab_opened, position_input, shown
-from .shared import TabDrawing, Values
+from .shared import Shared, TabDrawing, Values, described, layer_and_head, on_tab_opened, position_input, shown
 from .tab import Desk, TabSpec, by_field, named
 
 QUIET = dict(api_visibility="private", trigger_mode="always_last", show_progress="hidden")
@@ -74,7 +73,8 @@ class TimelinePage:
 
 
 def link_params(settings: Settings) -> tuple[Param, ...]:
-    """The snapshot and the view below the curve a link carries (of the shipped run: a live one stays in its session)."""
+    """The snapshot and the view below the curve a link carries (of the shipped run: a live one stays
+    in its session)."""
     return (Param("step", "int", 1, 1, 10_000, label="snapshot"),        # numbered from 1, as on the slider
             Param("tview", "choice", VIEWS[0], choices=VIEWS, label="Timeline view"))
 
