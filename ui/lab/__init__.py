@@ -19,7 +19,7 @@ from studio.zoo import SESSION_MODEL
 from ..links import unique_components
 from ..refusals import REFUSALS
 from ..shared import Shared, on_tab_opened
-from ..tab import Desk, TabDrawing, TabSpec, Values, named
+from ..tab import Desk, TabDrawing, TabSpec, Values
 from .instrument import Bench, Context, Drawing, Instrument
 
 DESCRIPTION = ("Measured answers about the model chosen above: where it is surprised, which heads matter, "
@@ -123,10 +123,17 @@ def _wire(shared: Shared, sub_tabs: gr.Tabs, part_state: gr.State, fresh_state: 
         """An instrument's boxes' values, by its own names."""
         return {name: v[_box_name(key, name)] for name in drawings[key].boxes}
 
+    def qualified(key: str, values: Values) -> Values:
+        """An instrument's views' values, by their names among the Lab's."""
+        return {_box_name(key, name): value for name, value in values.items()}
+
+    def on_page(values: Values) -> dict:
+        return {views_by_name[name]: value for name, value in values.items()}
+
     def context(model_name, trained) -> Context:
         return Context(shared.zoo, model_name, shared.pick(model_name, trained))
 
-    def shown_for(key: str, v: Values, fresh) -> dict:
+    def shown_for(key: str, v: Values, fresh) -> Values:
         """The instrument on screen measured for this model, unless it already shows it."""
         if v["model"] != SESSION_MODEL and fresh.get(key) == v["model"]:
             return {}
@@ -135,7 +142,7 @@ def _wire(shared: Shared, sub_tabs: gr.Tabs, part_state: gr.State, fresh_state: 
             page = drawing.opened(context(v["model"], v["trained"]), boxes_of(key, v))
         except REFUSALS as e:                       # the model itself refused (a broken checkpoint)
             page = drawing.cleared(str(e))
-        return drawing.on_page(page) | {fresh_state: {**fresh, key: v["model"]}}
+        return qualified(key, page) | {"fresh": {**fresh, key: v["model"]}}
 
     def instrument_opened(label, model_name, trained, fresh, *values):
         key = of_label.get(label)
@@ -144,14 +151,14 @@ def _wire(shared: Shared, sub_tabs: gr.Tabs, part_state: gr.State, fresh_state: 
         by_box = dict(zip(box_components, values))
         v = dict(model=model_name, trained=trained) | {name: by_box[box] for name, box in reads.items()
                                                         if box in by_box}
-        return {part_state: key} | shown_for(key, v, fresh)
+        return {part_state: key} | on_page(shown_for(key, v, fresh))
 
     on_tab_opened(sub_tabs, instrument_opened, [shared.model, shared.trained, fresh_state, *box_components],
                   [part_state, *outputs], api_visibility="private", show_progress="minimal",
                   show_progress_on=notes)     # see 'Progress targets' in ui/shared.py
 
     def opened(v: Values) -> Values:
-        return named(shown_for(v["part"], v, v["fresh"]), views_by_name) if v["part"] in drawings else {}
+        return shown_for(v["part"], v, v["fresh"]) if v["part"] in drawings else {}
 
     def refresh(v: Values) -> Values:
         """A new model: what follows the model follows it, every instrument's figures of the last
@@ -161,12 +168,12 @@ def _wire(shared: Shared, sub_tabs: gr.Tabs, part_state: gr.State, fresh_state: 
             model = shared.pick(v["model"], v["trained"])
         except REFUSALS:
             model = None
-        page = {fresh_state: {}}
-        for drawing in drawings.values():
-            page |= drawing.on_page(drawing.cleared("") | (drawing.follow(model) if drawing.follow else {}))
+        page = {"fresh": {}}
+        for key, drawing in drawings.items():
+            page |= qualified(key, drawing.cleared("") | (drawing.follow(model) if drawing.follow else {}))
         if v["open_tab"] == "lab" and v["part"] in drawings:
             page |= shown_for(v["part"], v, {})
-        return named(page, views_by_name)
+        return page
 
     for key, drawing in drawings.items():
         for param, name in drawing.carried.items():
@@ -175,17 +182,17 @@ def _wire(shared: Shared, sub_tabs: gr.Tabs, part_state: gr.State, fresh_state: 
     def linked(link: ViewLink, v: Values) -> Values:
         """The instrument the link names, measured on the texts it carries (already in their boxes)."""
         key = link.get("lab", keys()[0])
-        page = {sub_tabs: gr.Tabs(selected=tab_of[key]), part_state: key}
+        page = {"sub_tabs": gr.Tabs(selected=tab_of[key]), "part": key}
         if key not in drawings:            # selecting its sub-tab opens it, on the link's values
-            return named(page, views_by_name)
+            return page
         page |= shown_for(key, v, {})
         drawing = drawings[key]
         if drawing.linked is not None:
             try:
-                page |= drawing.on_page(drawing.linked(context(v["model"], v["trained"]), boxes_of(key, v), link))
+                page |= qualified(key, drawing.linked(context(v["model"], v["trained"]), boxes_of(key, v), link))
             except REFUSALS as e:
-                page[drawing.views[drawing.note]] = str(e)
-        return named(page, views_by_name)
+                page[_box_name(key, drawing.note)] = str(e)
+        return page
 
     return TabDrawing(reads, views_by_name, opened=opened, model=refresh, linked=linked)
 
