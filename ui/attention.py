@@ -50,7 +50,7 @@ def layout(desk: Desk) -> TabDrawing:
 
     @user_errors
     def draw(v: Values) -> Values:
-        """The maps of the chosen layer over the text on screen (or the prompt)."""
+        """The maps of the chosen layer over the text on screen (or the prompt); a refusal as a message."""
         record = v["record"]
         source = "the text on screen" if record is not None else "the prompt (generate to see your text here)"
         text = record.text if record is not None else inputs.text(v["prompt"], "prompt", settings.max_prompt_chars)
@@ -62,7 +62,6 @@ def layout(desk: Desk) -> TabDrawing:
             inputs.text(v["head"], "head") or views.AVERAGE)
         return dict(plot=shown(figure), grid=shown(heads), note=line, words=in_words)
 
-    @user_errors
     @described
     def attention(model_name, record, prompt, layer_index, chars, head_name=views.AVERAGE, trained=None):
         """Draw every attention head of one layer over the characters of a text.
